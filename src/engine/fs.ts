@@ -1,0 +1,110 @@
+/**
+ * The one door through which the engine touches the disk. Every write, fsync, rename, link,
+ * unlink, truncate and mkdir passes here, so a harness can swap in a recording file system
+ * (see `useFileSystem`) and replay the crash states a power loss could leave behind.
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+
+export interface OpenFile {
+  readonly path: string;
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
+  /** Writes all of `buffer[offset, offset+length)` at `position` (null: at the current offset / append). */
+  write(buffer: Buffer, offset: number, length: number, position: number | null): Promise<void>;
+  sync(): Promise<void>;
+  datasync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  chmod(mode: number): Promise<void>;
+  stat(): Promise<fs.Stats>;
+  close(): Promise<void>;
+}
+
+export interface FileSystem {
+  open(path: string, flags: string, mode?: number): Promise<OpenFile>;
+  readFile(path: string): Promise<Buffer>;
+  rename(from: string, to: string): Promise<void>;
+  link(existing: string, newPath: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  truncate(path: string, length: number): Promise<void>;
+  mkdir(path: string): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  readdir(path: string): Promise<fs.Dirent[]>;
+  stat(path: string): Promise<fs.Stats>;
+  lstat(path: string): Promise<fs.Stats>;
+  realpath(path: string): Promise<string>;
+  utimes(path: string, atime: Date, mtime: Date): Promise<void>;
+  /** fsync of a directory, so a rename or create inside it survives power loss. May throw EINVAL/EISDIR/EPERM where unsupported. */
+  syncDir(path: string): Promise<void>;
+  /** Best-effort synchronous unlink for process-exit hooks, where nothing async can run. */
+  unlinkSync(path: string): void;
+  readFileSync(path: string): Buffer;
+}
+
+class NodeOpenFile implements OpenFile {
+  constructor(readonly path: string, private readonly handle: fsp.FileHandle) {}
+  async read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    const { bytesRead } = await this.handle.read(buffer, offset, length, position);
+    return bytesRead;
+  }
+  async write(buffer: Buffer, offset: number, length: number, position: number | null): Promise<void> {
+    let done = 0;
+    while (done < length) {
+      const at = position === null ? null : position + done;
+      const { bytesWritten } = await this.handle.write(buffer, offset + done, length - done, at);
+      if (bytesWritten <= 0) throw Object.assign(new Error(`short write to ${this.path}`), { code: 'EIO' });
+      done += bytesWritten;
+    }
+  }
+  sync(): Promise<void> { return this.handle.sync(); }
+  datasync(): Promise<void> { return this.handle.datasync(); }
+  truncate(length: number): Promise<void> { return this.handle.truncate(length); }
+  chmod(mode: number): Promise<void> { return this.handle.chmod(mode); }
+  stat(): Promise<fs.Stats> { return this.handle.stat(); }
+  close(): Promise<void> { return this.handle.close(); }
+}
+
+export const nodeFileSystem: FileSystem = {
+  async open(path, flags, mode) { return new NodeOpenFile(path, await fsp.open(path, flags, mode)); },
+  readFile: (path) => fsp.readFile(path),
+  rename: (from, to) => fsp.rename(from, to),
+  link: (existing, newPath) => fsp.link(existing, newPath),
+  unlink: (path) => fsp.unlink(path),
+  truncate: (path, length) => fsp.truncate(path, length),
+  async mkdir(path) { await fsp.mkdir(path, { recursive: true }); },
+  rmdir: (path) => fsp.rmdir(path),
+  readdir: (path) => fsp.readdir(path, { withFileTypes: true }),
+  stat: (path) => fsp.stat(path),
+  lstat: (path) => fsp.lstat(path),
+  realpath: (path) => fsp.realpath(path),
+  utimes: (path, atime, mtime) => fsp.utimes(path, atime, mtime),
+  async syncDir(path) {
+    const handle = await fsp.open(path, 'r');
+    try { await handle.sync(); } finally { await handle.close(); }
+  },
+  unlinkSync: (path) => fs.unlinkSync(path),
+  readFileSync: (path) => fs.readFileSync(path),
+};
+
+let current: FileSystem = nodeFileSystem;
+
+/** The file system the engine uses right now. */
+export function fsl(): FileSystem {
+  return current;
+}
+
+/** Swap the engine's file system (a recording harness, a fault injector). Returns the restore function. */
+export function useFileSystem(next: FileSystem): () => void {
+  const previous = current;
+  current = next;
+  return () => { current = previous; };
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await current.lstat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}

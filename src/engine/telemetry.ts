@@ -1,0 +1,76 @@
+/**
+ * The engine's own recovery log: `.ledgerlock/telemetry.jsonl`, itself a ledger. Every
+ * recovery and degradation is recorded here with a zod-typed payload, so the editor (and a
+ * person with `ledgerlock tail`) can see what was repaired, reaped or degraded, and why.
+ * Recording never fails the operation that triggered it.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { findStoreDir, storePaths } from './store';
+
+const holder = z.object({
+  pid: z.number().int().optional(),
+  host: z.string().optional(),
+  owner: z.string().optional(),
+  tool: z.string().optional(),
+}).passthrough();
+
+const who = { pid: z.number().int(), host: z.string() };
+
+export const TelemetryEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('STALE_LOCK_RECOVERY'), data: z.object({ lock: z.string(), reason: z.string(), ageMs: z.number(), holder: holder.nullable(), ...who }) }),
+  z.object({ type: z.literal('CORRUPT_TAIL_RECOVERY'), data: z.object({ ledger: z.string(), truncatedAt: z.number().int(), bytesRemoved: z.number().int(), quarantine: z.string(), reason: z.string(), ...who }) }),
+  z.object({ type: z.literal('CORRUPT_RECORD_QUARANTINED'), data: z.object({ ledger: z.string(), line: z.number().int(), bytesRemoved: z.number().int(), quarantine: z.string(), reason: z.string(), ...who }) }),
+  z.object({ type: z.literal('LEDGER_COMPACTED'), data: z.object({ ledger: z.string(), kept: z.number().int(), removed: z.number().int(), bytesBefore: z.number().int(), bytesAfter: z.number().int(), ...who }) }),
+  z.object({ type: z.literal('DIR_FSYNC_UNSUPPORTED'), data: z.object({ dir: z.string(), errno: z.string(), ...who }) }),
+  z.object({ type: z.literal('LOCK_COMPROMISED'), data: z.object({ lock: z.string(), reason: z.string(), ...who }) }),
+  z.object({ type: z.literal('LOCK_CONTENDED'), data: z.object({ lock: z.string(), holder: holder.nullable(), waiterPid: z.number().int(), waitedMs: z.number(), ...who }) }),
+  z.object({ type: z.literal('LOCK_CONTENTION_TIMEOUT'), data: z.object({ lock: z.string(), holder: holder.nullable(), waiterPid: z.number().int(), waitedMs: z.number(), ...who }) }),
+]);
+export type TelemetryEvent = z.infer<typeof TelemetryEventSchema>;
+export type TelemetryType = TelemetryEvent['type'];
+export const TELEMETRY_TYPES = TelemetryEventSchema.options.map((o) => o.shape.type.value) as TelemetryType[];
+
+/** Without the `pid`/`host` fields, which emitTelemetry fills in. */
+type Draft<E> = E extends { type: infer T; data: infer D } ? { type: T; data: Omit<D, 'pid' | 'host'> } : never;
+export type TelemetryDraft = Draft<TelemetryEvent>;
+
+/**
+ * Where telemetry goes: a store directory (`.../.ledgerlock`), a function, `false` (nowhere),
+ * or undefined (the store enclosing the path the operation touched, if there is one).
+ */
+export type TelemetryTarget = string | false | ((event: TelemetryEvent) => Promise<void> | void) | undefined;
+
+type Listener = (event: TelemetryEvent, storeDir: string | undefined) => void;
+const listeners = new Set<Listener>();
+
+/** In-process observers (the language server, tests). Returns the unsubscribe function. */
+export function onTelemetry(listener: Listener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export async function emitTelemetry(target: TelemetryTarget, near: string, draft: TelemetryDraft): Promise<void> {
+  if (target === false) return;
+  const event = TelemetryEventSchema.parse({ type: draft.type, data: { ...draft.data, pid: process.pid, host: os.hostname() } });
+  try {
+    if (typeof target === 'function') {
+      await target(event);
+      for (const l of listeners) l(event, undefined);
+      return;
+    }
+    const storeDir = target ?? (await findStoreDir(near));
+    for (const l of listeners) l(event, storeDir);
+    if (storeDir === undefined) return;
+    const { openLedger } = await import('./ledger');
+    const ledger = await openLedger(storePaths(path.dirname(storeDir)).telemetry, { telemetry: false, durability: 'fsync' });
+    try {
+      await ledger.append(event.type, event.data);
+    } finally {
+      await ledger.close();
+    }
+  } catch {
+    // A recovery that worked must not be reported as failed because its log line could not be written.
+  }
+}
