@@ -7,6 +7,9 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+// `--only=engine,cli` builds a subset (and skips declarations), for a quick inner loop.
+const onlyArg = process.argv.find((a) => a.startsWith('--only='));
+const only = onlyArg ? onlyArg.slice('--only='.length).split(',') : undefined;
 
 const common = {
   bundle: true,
@@ -19,11 +22,14 @@ const common = {
 };
 
 const targets = [
-  { entryPoints: ['src/engine/index.ts'], outfile: 'dist/engine.js' },
-  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
-  { entryPoints: ['src/server/server.ts'], outfile: 'dist/server.js' },
-  { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
-].filter((t) => existsSync(t.entryPoints[0]));
+  { name: 'engine', entryPoints: ['src/engine/index.ts'], outfile: 'dist/engine.js' },
+  { name: 'cli', entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { name: 'server', entryPoints: ['src/server/server.ts'], outfile: 'dist/server.js' },
+  { name: 'extension', entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+]
+  .filter((t) => existsSync(t.entryPoints[0]))
+  .filter((t) => only === undefined || only.includes(t.name))
+  .map(({ name, ...options }) => options);
 
 function emitDeclarations() {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--emitDeclarationOnly'], { stdio: 'inherit' });
@@ -37,5 +43,5 @@ if (watch) {
   console.log(`watching ${targets.length} bundles`);
 } else {
   await Promise.all(targets.map((t) => esbuild.build({ ...common, ...t })));
-  if (!process.argv.includes('--no-types')) emitDeclarations();
+  if (only === undefined && !process.argv.includes('--no-types')) emitDeclarations();
 }
