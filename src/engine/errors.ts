@@ -28,6 +28,11 @@ export const ErrorCode = {
   StoreInvalid: 'E_STORE_INVALID',
   AtomicWriteFailed: 'E_ATOMIC_WRITE',
   Io: 'E_IO',
+  BlobCorrupt: 'E_BLOB_CORRUPT',
+  BlobMissing: 'E_BLOB_MISSING',
+  BlobTooLarge: 'E_BLOB_TOO_LARGE',
+  StoreTooOld: 'E_STORE_TOO_OLD',
+  RelocationConflict: 'E_RELOCATION_CONFLICT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -27,6 +27,11 @@ export const TelemetryEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('LOCK_COMPROMISED'), data: z.object({ lock: z.string(), reason: z.string(), ...who }) }),
   z.object({ type: z.literal('LOCK_CONTENDED'), data: z.object({ lock: z.string(), holder: holder.nullable(), waiterPid: z.number().int(), waitedMs: z.number(), ...who }) }),
   z.object({ type: z.literal('LOCK_CONTENTION_TIMEOUT'), data: z.object({ lock: z.string(), holder: holder.nullable(), waiterPid: z.number().int(), waitedMs: z.number(), ...who }) }),
+  z.object({ type: z.literal('SNAPSHOT_RESTORED'), data: z.object({ snapshot: z.string(), written: z.number().int(), removed: z.number().int(), backup: z.string().nullable(), ...who }) }),
+  z.object({ type: z.literal('BLOB_CORRUPT'), data: z.object({ blob: z.string(), path: z.string(), reason: z.string(), ...who }) }),
+  z.object({ type: z.literal('GC_SWEPT'), data: z.object({ swept: z.number().int(), bytes: z.number().int(), kept: z.number().int(), graceMs: z.number(), ...who }) }),
+  z.object({ type: z.literal('STORE_MIGRATED'), data: z.object({ store: z.string(), from: z.number().int(), to: z.number().int(), resumed: z.boolean(), ...who }) }),
+  z.object({ type: z.literal('BLOBS_RELOCATED'), data: z.object({ from: z.string(), to: z.string(), copied: z.number().int(), verified: z.number().int(), removedSource: z.boolean(), resumed: z.boolean(), ...who }) }),
 ]);
 export type TelemetryEvent = z.infer<typeof TelemetryEventSchema>;
 export type TelemetryType = TelemetryEvent['type'];
