@@ -15,6 +15,8 @@ export interface OpenFile {
   datasync(): Promise<void>;
   truncate(length: number): Promise<void>;
   chmod(mode: number): Promise<void>;
+  /** Sets times on the open file itself, so a check-then-touch cannot touch a replacement at the same path. */
+  utimes(atime: Date, mtime: Date): Promise<void>;
   stat(): Promise<fs.Stats>;
   close(): Promise<void>;
 }
@@ -59,6 +61,7 @@ class NodeOpenFile implements OpenFile {
   datasync(): Promise<void> { return this.handle.datasync(); }
   truncate(length: number): Promise<void> { return this.handle.truncate(length); }
   chmod(mode: number): Promise<void> { return this.handle.chmod(mode); }
+  utimes(atime: Date, mtime: Date): Promise<void> { return this.handle.utimes(atime, mtime); }
   stat(): Promise<fs.Stats> { return this.handle.stat(); }
   close(): Promise<void> { return this.handle.close(); }
 }
