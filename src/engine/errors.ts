@@ -24,6 +24,8 @@ export const ErrorCode = {
   LedgerCorrupt: 'E_LEDGER_CORRUPT',
   LedgerClosed: 'E_LEDGER_CLOSED',
   NotALedger: 'E_NOT_A_LEDGER',
+  ForeignLedgerReadOnly: 'E_FOREIGN_READ_ONLY',
+  Aborted: 'E_ABORTED',
   StoreTooNew: 'E_STORE_TOO_NEW',
   StoreInvalid: 'E_STORE_INVALID',
   AtomicWriteFailed: 'E_ATOMIC_WRITE',
