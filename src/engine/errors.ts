@@ -35,6 +35,7 @@ export const ErrorCode = {
   BlobTooLarge: 'E_BLOB_TOO_LARGE',
   StoreTooOld: 'E_STORE_TOO_OLD',
   RelocationConflict: 'E_RELOCATION_CONFLICT',
+  GcRefused: 'E_GC_REFUSED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

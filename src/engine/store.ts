@@ -11,7 +11,10 @@ import { decodeUtf8, parseJson, parseWithSchema } from './text';
 
 export const STORE_DIR_NAME = '.ledgerlock';
 export const STORE_FORMAT = 'ledgerlock';
-export const STORE_VERSION = 1;
+/** Version 2 added the blob store and snapshots (see migrate.ts for the steps). */
+export const STORE_VERSION = 2;
+/** The oldest format the migrations in migrate.ts can bring up to STORE_VERSION. */
+export const MIN_STORE_VERSION = 1;
 
 export const StoreManifestSchema = z.object({
   format: z.literal(STORE_FORMAT),
