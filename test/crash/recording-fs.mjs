@@ -1,0 +1,196 @@
+// A FileSystem for the engine's `useFileSystem` hook that performs every operation for real on a
+// scratch directory and logs each mutation (with its bytes) so crash states can be replayed.
+import * as path from 'node:path';
+import { FileTree, splitPath } from './model.mjs';
+
+export class RecordingFileSystem {
+  /**
+   * @param root the scratch directory (absolute, real path)
+   * @param inner the real file system (the engine's nodeFileSystem)
+   */
+  constructor(root, inner) {
+    this.root = root;
+    this.inner = inner;
+    const { tree, nextIno } = FileTree.fromDisk(root);
+    this.snapshot = tree;
+    this.tree = tree.clone(); // the tree as the OS sees it: every recorded op applied
+    this.nextIno = nextIno;
+    this.ops = [];
+    this.umask = process.umask();
+    this.unrecorded = new Set();
+  }
+
+  /** Marks the moment an engine promise resolved: what it acknowledged is owed from here on. */
+  ack(label, value) {
+    this.ops.push({ kind: 'ack', label, value });
+  }
+
+  record(op) {
+    this.ops.push(op);
+    this.tree.apply(op);
+  }
+
+  rel(p) {
+    const rel = path.relative(this.root, path.resolve(p)).split(path.sep).join('/');
+    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`recording: ${p} is outside the scratch directory ${this.root}`);
+    return rel;
+  }
+
+  where(p) {
+    const rel = this.rel(p);
+    const parts = splitPath(rel);
+    const name = parts.pop();
+    return { rel, name, dir: this.tree.lookup(parts.join('/')), ino: this.tree.lookup(rel) };
+  }
+
+  async open(p, flags, mode) {
+    if (typeof flags !== 'string') throw new Error(`recording: numeric open flags are not supported (${flags})`);
+    const at = this.where(p);
+    const handle = await this.inner.open(p, flags, mode);
+    let ino = at.ino;
+    if (ino === undefined && /[wa]/.test(flags)) {
+      ino = this.nextIno++;
+      this.record({ kind: 'create', path: at.rel, dir: at.dir, name: at.name, ino, mode: (mode ?? 0o666) & ~this.umask });
+    } else if (flags.includes('w') && this.tree.inodes.get(ino)?.data?.length > 0) {
+      this.record({ kind: 'truncate', path: at.rel, ino, length: 0 });
+    }
+    return forwardUnknown(new RecordingOpenFile(this, handle, at.rel, ino, flags.includes('a')), handle, (m) => this.unrecorded.add(`OpenFile.${m}`));
+  }
+
+  readFile(p) { return this.inner.readFile(p); }
+  readdir(p) { return this.inner.readdir(p); }
+  stat(p) { return this.inner.stat(p); }
+  lstat(p) { return this.inner.lstat(p); }
+  realpath(p) { return this.inner.realpath(p); }
+  readFileSync(p) { return this.inner.readFileSync(p); }
+
+  async rename(from, to) {
+    const src = this.where(from);
+    const dst = this.where(to);
+    await this.inner.rename(from, to);
+    this.record({ kind: 'rename', path: `${src.rel} -> ${dst.rel}`, srcDir: src.dir, srcName: src.name, dstDir: dst.dir, dstName: dst.name, ino: src.ino, replaced: dst.ino });
+  }
+
+  async link(existing, newPath) {
+    const src = this.where(existing);
+    const dst = this.where(newPath);
+    await this.inner.link(existing, newPath);
+    this.record({ kind: 'link', path: `${src.rel} => ${dst.rel}`, dir: dst.dir, name: dst.name, ino: src.ino });
+  }
+
+  async unlink(p) {
+    const at = this.where(p);
+    await this.inner.unlink(p);
+    this.record({ kind: 'unlink', path: at.rel, dir: at.dir, name: at.name, ino: at.ino });
+  }
+
+  unlinkSync(p) {
+    const at = this.where(p);
+    this.inner.unlinkSync(p);
+    this.record({ kind: 'unlink', path: at.rel, dir: at.dir, name: at.name, ino: at.ino });
+  }
+
+  async truncate(p, length) {
+    const at = this.where(p);
+    await this.inner.truncate(p, length);
+    this.record({ kind: 'truncate', path: at.rel, ino: at.ino, length });
+  }
+
+  async mkdir(p) {
+    // The real mkdir is recursive: record one mkdir per directory it actually created.
+    const parts = splitPath(this.rel(p));
+    const missing = [];
+    for (let i = 1; i <= parts.length; i++) {
+      if (this.tree.lookup(parts.slice(0, i).join('/')) === undefined) missing.push(i);
+    }
+    await this.inner.mkdir(p);
+    for (const i of missing) {
+      const rel = parts.slice(0, i).join('/');
+      this.record({ kind: 'mkdir', path: rel, dir: this.tree.lookup(parts.slice(0, i - 1).join('/')), name: parts[i - 1], ino: this.nextIno++, mode: 0o777 & ~this.umask });
+    }
+  }
+
+  async rmdir(p) {
+    const at = this.where(p);
+    await this.inner.rmdir(p);
+    this.record({ kind: 'rmdir', path: at.rel, dir: at.dir, name: at.name, ino: at.ino });
+  }
+
+  async utimes(p, atime, mtime) {
+    const at = this.where(p);
+    await this.inner.utimes(p, atime, mtime);
+    this.record({ kind: 'utimes', path: at.rel, ino: at.ino, mtimeMs: new Date(mtime).getTime() });
+  }
+
+  async syncDir(p) {
+    const at = this.where(p);
+    await this.inner.syncDir(p);
+    this.record({ kind: 'syncdir', path: at.rel || '.', ino: at.ino });
+  }
+}
+
+class RecordingOpenFile {
+  constructor(fsys, handle, rel, ino, append) {
+    this.fsys = fsys;
+    this.handle = handle;
+    this.rel = rel;
+    this.ino = ino;
+    this.append = append;
+    this.position = 0;
+  }
+
+  get path() { return this.handle.path; }
+
+  read(buffer, offset, length, position) { return this.handle.read(buffer, offset, length, position); }
+  stat() { return this.handle.stat(); }
+  close() { return this.handle.close(); }
+
+  async write(buffer, offset, length, position) {
+    // O_APPEND writes go to the end whatever the position (Linux ignores it).
+    const at = this.append ? (await this.handle.stat()).size : position ?? this.position;
+    await this.handle.write(buffer, offset, length, position);
+    this.position = at + length;
+    const bytes = Buffer.from(buffer.subarray(offset, offset + length));
+    this.fsys.record({ kind: 'write', path: this.rel, ino: this.ino, offset: at, bytes });
+  }
+
+  async sync() {
+    await this.handle.sync();
+    this.fsys.record({ kind: 'fsync', path: this.rel, ino: this.ino });
+  }
+
+  async datasync() {
+    await this.handle.datasync();
+    this.fsys.record({ kind: 'fsync', path: this.rel, ino: this.ino, data: true });
+  }
+
+  async truncate(length) {
+    await this.handle.truncate(length);
+    this.fsys.record({ kind: 'truncate', path: this.rel, ino: this.ino, length });
+  }
+
+  async chmod(mode) {
+    await this.handle.chmod(mode);
+    this.fsys.record({ kind: 'chmod', path: this.rel, ino: this.ino, mode: mode & 0o7777 });
+  }
+
+  async utimes(atime, mtime) {
+    await this.handle.utimes(atime, mtime);
+    this.fsys.record({ kind: 'utimes', path: this.rel, ino: this.ino, mtimeMs: new Date(mtime).getTime() });
+  }
+}
+
+/**
+ * Forwards any method the engine's FileSystem grew after this recorder was written, and notes
+ * it: an unrecorded mutation would make replayed states wrong, so the run is flagged.
+ */
+export function forwardUnknown(target, inner, onUnknown) {
+  return new Proxy(target, {
+    get(t, key, receiver) {
+      if (key in t || typeof key === 'symbol') return Reflect.get(t, key, receiver);
+      const value = inner[key];
+      if (typeof value !== 'function') return value;
+      return (...args) => { onUnknown(String(key)); return value.apply(inner, args); };
+    },
+  });
+}
