@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { ErrorCode, LedgerlockError, errnoCode } from './errors';
-import { fsl } from './fs';
+import { exists, fsl } from './fs';
 import { backoffDelay, checkDuration, sleep } from './options';
 import { emitTelemetry, type TelemetryTarget } from './telemetry';
 
@@ -89,6 +89,24 @@ export async function syncParentDir(target: string, telemetry?: TelemetryTarget)
     await emitTelemetry(telemetry, dir, { type: 'DIR_FSYNC_UNSUPPORTED', data: { dir, errno: code } });
     return false;
   }
+}
+
+/**
+ * mkdir -p that survives power loss: a new directory's entry lives in its parent, so each
+ * parent that gained a directory is fsynced (parent first, then down). Returns false where a
+ * directory fsync is unsupported, as syncParentDir does.
+ */
+export async function mkdirDurable(dir: string, telemetry?: TelemetryTarget): Promise<boolean> {
+  const created: string[] = [];
+  for (let d = path.resolve(dir); !(await exists(d)); d = path.dirname(d)) {
+    created.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  if (created.length === 0) return true;
+  await fsl().mkdir(dir);
+  let durable = true;
+  for (const d of created) durable = (await syncParentDir(d, telemetry)) && durable;
+  return durable;
 }
 
 async function renameWithRetry(from: string, to: string, deadlineMs: number): Promise<void> {

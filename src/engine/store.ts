@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { z } from 'zod';
-import { atomicWriteFile } from './atomic';
+import { atomicWriteFile, mkdirDurable } from './atomic';
 import { ErrorCode, LedgerlockError, errnoCode } from './errors';
 import { fsl } from './fs';
 import { decodeUtf8, parseJson, parseWithSchema } from './text';
@@ -99,8 +99,9 @@ export async function readStoreManifest(paths: StorePaths): Promise<StoreManifes
 export async function ensureStore(workspaceRoot: string): Promise<StorePaths> {
   const paths = storePaths(workspaceRoot);
   const existing = await readStoreManifest(paths);
+  // Durable mkdir: a store whose creation returned must not vanish with its directory entry.
   for (const dir of [paths.dir, paths.locks, paths.ledgers, paths.state, paths.quarantine, paths.tmp]) {
-    await fsl().mkdir(dir);
+    await mkdirDurable(dir, false);
   }
   if (existing === undefined) {
     const manifest: StoreManifest = { format: STORE_FORMAT, version: STORE_VERSION, createdAt: new Date().toISOString() };
