@@ -4,3 +4,5 @@ export { atomicWriteFile, syncParentDir, mkdirDurable, type AtomicWriteOptions, 
 export { useFileSystem, nodeFileSystem, type FileSystem, type OpenFile } from './fs';
 export { onTelemetry, TelemetryEventSchema, TELEMETRY_TYPES, type TelemetryEvent, type TelemetryType, type TelemetryTarget } from './telemetry';
 export { ensureStore, findStoreDir, readStoreManifest, storePaths, STORE_DIR_NAME, STORE_VERSION, type StorePaths, type StoreManifest } from './store';
+export * from './snapshot';
+export { migrateStore, MIGRATIONS, type MigrateOptions, type MigrateResult, type MigrationStep } from './migrate';

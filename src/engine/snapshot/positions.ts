@@ -1,0 +1,51 @@
+/**
+ * Where each of the store's ledgers stands: last id and that record's checksum. A snapshot
+ * records these so a diff can tell "events were appended since" from "history was rewritten".
+ */
+import * as path from 'node:path';
+import { errnoCode } from '../errors';
+import { fsl } from '../fs';
+import { openLedger } from '../ledger';
+import type { LedgerPosition } from './manifest';
+import type { SnapshotPaths } from './layout';
+import { toRel } from './select';
+
+export async function ledgerPositions(paths: SnapshotPaths): Promise<LedgerPosition[]> {
+  let entries;
+  try {
+    entries = await fsl().readdir(paths.store.ledgers);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+  const out: LedgerPosition[] = [];
+  for (const entry of entries) {
+    if (!entry.isFile() || !entry.name.endsWith('.jsonl') || entry.name.startsWith('.')) continue;
+    const file = path.join(paths.store.ledgers, entry.name);
+    out.push(await ledgerPosition(paths.store.root, file));
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+export async function ledgerPosition(workspaceRoot: string, file: string): Promise<LedgerPosition> {
+  const name = path.basename(file, '.jsonl');
+  const ledger = await openLedger(file, { create: false, telemetry: false });
+  try {
+    const stats = await ledger.stats();
+    let last;
+    try {
+      [last] = await ledger.tail(1);
+    } catch {
+      last = undefined; // a damaged tail: the position is still worth recording without its checksum
+    }
+    return {
+      name,
+      path: toRel(workspaceRoot, file),
+      lastId: last?.id ?? stats.lastId ?? null,
+      crc: last?.crc ?? null,
+      bytes: stats.bytes,
+    };
+  } finally {
+    await ledger.close();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Moving the blob store to another directory. The intent is recorded in `blobs.json` first;
+ * then every source blob not yet verified on the target is copied (temp, fsync, read back,
+ * rename), every source blob is re-hashed on the target, and only then does the config flip to
+ * the target. Removing the source copies is optional and happens after the flip, one verified
+ * blob at a time. Each phase is idempotent, so a crashed relocation is simply run again: at
+ * start-up the one process that wins the store lock resumes it.
+ */
+import * as path from 'node:path';
+import { ErrorCode, LedgerlockError } from '../errors';
+import { emitTelemetry } from '../telemetry';
+import { BlobStore } from './blobs';
+import { readBlobsConfig, snapshotPaths, writeBlobsConfig, type BlobsConfig, type Relocation, type SnapshotPaths } from './layout';
+import { withStoreLock, type StoreOpOptions } from './open';
+import { prepareStore } from './prepare';
+
+export interface RelocateOptions extends StoreOpOptions {
+  /** Delete the source copies once every blob is verified on the target (default false). */
+  removeSource?: boolean;
+}
+
+export interface RelocateResult {
+  from: string;
+  to: string;
+  copied: number;
+  verified: number;
+  removedSource: number;
+  /** A relocation a crashed process left behind was continued. */
+  resumed: boolean;
+  /** Nothing to do: the blobs already live there. */
+  alreadyThere: boolean;
+  /** Relocating back to the source of an unfinished relocation cancels it. */
+  cancelled: boolean;
+}
+
+export async function relocateBlobs(workspaceRoot: string, target: string, options: RelocateOptions = {}): Promise<RelocateResult> {
+  const paths = snapshotPaths(workspaceRoot);
+  const to = path.resolve(paths.store.root, target);
+  await prepareStore(workspaceRoot, options, { resumeRelocation: false }); // an unfinished relocation is handled below
+  return withStoreLock(paths, async () => {
+    const config = await readBlobsConfig(paths);
+    const pending = config.relocation;
+    if (pending !== undefined) {
+      if (pending.phase === 'copying' && samePath(to, pending.from)) {
+        await writeBlobsConfig(paths, { format: 'ledgerlock-blobs', version: 1, root: pending.from });
+        return { from: pending.from, to: pending.to, copied: 0, verified: 0, removedSource: 0, resumed: false, alreadyThere: false, cancelled: true };
+      }
+      if (!samePath(to, pending.to)) {
+        throw new LedgerlockError(ErrorCode.RelocationConflict, `a relocation of the blob store to ${pending.to} is unfinished; finish it, or relocate to ${pending.from} to cancel it`, { pending });
+      }
+      return runRelocation(paths, pending, true, options);
+    }
+    if (samePath(config.root, to)) {
+      return { from: config.root, to, copied: 0, verified: 0, removedSource: 0, resumed: false, alreadyThere: true, cancelled: false };
+    }
+    if (isWithin(to, config.root) || isWithin(config.root, to)) {
+      throw new LedgerlockError(ErrorCode.BadInput, `cannot relocate the blob store between nested directories ${config.root} and ${to}`, { from: config.root, to });
+    }
+    const relocation: Relocation = { from: config.root, to, phase: 'copying', removeSource: options.removeSource ?? false, startedAt: new Date().toISOString() };
+    const recorded: BlobsConfig = { ...config, relocation };
+    await writeBlobsConfig(paths, recorded);
+    return runRelocation(paths, relocation, false, options);
+  }, options);
+}
+
+/**
+ * Finishes a relocation left unfinished by a crash. Any number of processes may call this at
+ * start-up: the store lock elects one, and the rest find the config already flipped.
+ */
+export async function resumeRelocation(workspaceRoot: string, options: StoreOpOptions = {}): Promise<RelocateResult | undefined> {
+  const paths = snapshotPaths(workspaceRoot);
+  if ((await readBlobsConfig(paths)).relocation === undefined) return undefined;
+  return withStoreLock(paths, async () => {
+    const config = await readBlobsConfig(paths);
+    if (config.relocation === undefined) return undefined;
+    return runRelocation(paths, config.relocation, true, options);
+  }, options);
+}
+
+/** The caller holds the store lock. */
+async function runRelocation(paths: SnapshotPaths, relocation: Relocation, resumed: boolean, options: StoreOpOptions): Promise<RelocateResult> {
+  const telemetry = options.telemetry ?? paths.store.dir;
+  // The cap guards new content; blobs already stored move whatever their size.
+  const source = new BlobStore(relocation.from, { maxBlobBytes: Number.MAX_SAFE_INTEGER, telemetry });
+  const dest = new BlobStore(relocation.to, { maxBlobBytes: Number.MAX_SAFE_INTEGER, telemetry });
+  let copied = 0;
+  let verified = 0;
+  if (relocation.phase === 'copying') {
+    const work = await source.list();
+    for (const blob of work) {
+      if ((await dest.check(blob.hash)) === 'ok') continue;
+      await dest.put(await source.read(blob.hash)); // read verifies the source; put reads back what it wrote
+      copied++;
+    }
+    for (const blob of work) {
+      const health = await dest.check(blob.hash);
+      if (health !== 'ok') {
+        throw new LedgerlockError(health === 'missing' ? ErrorCode.BlobMissing : ErrorCode.BlobCorrupt, `blob ${blob.hash} is ${health} on the relocation target: ${dest.pathOf(blob.hash)}`, { hash: blob.hash, path: dest.pathOf(blob.hash) });
+      }
+      verified++;
+    }
+    relocation = { ...relocation, phase: 'removing-source' };
+    // The flip: from here on the target is the blob store.
+    await writeBlobsConfig(paths, { format: 'ledgerlock-blobs', version: 1, root: relocation.to, ...(relocation.removeSource ? { relocation } : {}) });
+  }
+  let removedSource = 0;
+  if (relocation.removeSource) {
+    for (const blob of await source.list()) {
+      if ((await dest.check(blob.hash)) !== 'ok') continue; // never remove the only good copy
+      await source.remove(blob.hash);
+      removedSource++;
+    }
+    await writeBlobsConfig(paths, { format: 'ledgerlock-blobs', version: 1, root: relocation.to });
+  }
+  await emitTelemetry(telemetry, paths.store.dir, {
+    type: 'BLOBS_RELOCATED',
+    data: { from: relocation.from, to: relocation.to, copied, verified, removedSource: relocation.removeSource, resumed },
+  });
+  return { from: relocation.from, to: relocation.to, copied, verified, removedSource, resumed, alreadyThere: false, cancelled: false };
+}
+
+function samePath(a: string, b: string): boolean {
+  return path.resolve(a) === path.resolve(b);
+}
+
+function isWithin(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
