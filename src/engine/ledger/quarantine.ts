@@ -1,0 +1,41 @@
+/**
+ * Bytes cut from a ledger are copied here, and made durable, before the ledger changes:
+ * a native store's `quarantine/`, else the quarantine of the store enclosing a foreign
+ * ledger, else a `<ledger>.quarantine/` directory beside it. Nothing here is deleted silently.
+ */
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { syncParentDir } from '../atomic';
+import { fsl, type OpenFile } from '../fs';
+import { findStoreDir, storePathsOf } from '../store';
+
+export async function quarantineDirFor(ledgerPath: string): Promise<string> {
+  const native = storePathsOf(ledgerPath);
+  if (native) return native.quarantine;
+  const store = await findStoreDir(path.dirname(ledgerPath));
+  return store ? path.join(store, 'quarantine') : `${ledgerPath}.quarantine`;
+}
+
+/** Copies [start, end) of `source` into a new quarantine file named after the ledger, offset, time and why. */
+export async function quarantineBytes(ledgerPath: string, source: OpenFile, start: number, end: number, why: 'torn-tail' | 'record'): Promise<string> {
+  const fs = fsl();
+  const dir = await quarantineDirFor(ledgerPath);
+  await fs.mkdir(dir);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const target = path.join(dir, `${path.basename(ledgerPath)}@${start}.${stamp}.${why}.${randomBytes(3).toString('hex')}.bin`);
+  const out = await fs.open(target, 'wx', 0o600);
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, end - start)));
+    for (let pos = start; pos < end; ) {
+      const got = await source.read(buf, 0, Math.min(buf.length, end - pos), pos);
+      if (got <= 0) throw Object.assign(new Error(`${source.path} ended at ${pos} while quarantining up to ${end}`), { code: 'EIO' });
+      await out.write(buf, 0, got, pos - start);
+      pos += got;
+    }
+    await out.sync();
+  } finally {
+    await out.close();
+  }
+  await syncParentDir(target, false);
+  return target;
+}

@@ -1,0 +1,119 @@
+/**
+ * One native record: `{"id":N,"ts":"…","type":"…","data":…,"crc":"xxxxxxxx"}\n`. The crc32
+ * covers the exact bytes before `,"crc":`, so any flipped byte is caught, not only the ones
+ * that break the JSON.
+ */
+import { crc32 } from 'node:zlib';
+import { z } from 'zod';
+import { ErrorCode, LedgerlockError } from '../errors';
+import type { LedgerProblemKind } from './types';
+
+export const CRC_SUFFIX_BYTES = ',"crc":"00000000"}'.length;
+const NEWLINE = 0x0a;
+const SUFFIX_HEAD = Buffer.from(',"crc":"');
+const SUFFIX_TAIL = Buffer.from('"}');
+
+const RecordSchema = z.object({
+  id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  ts: z.string(),
+  type: z.string().min(1),
+  data: z.unknown(),
+  crc: z.string(),
+}).strict();
+
+export interface DecodedRecord {
+  id: number;
+  ts: string;
+  type: string;
+  data: unknown;
+  crc: string;
+}
+
+export type LineVerdict<T> = { ok: true; value: T } | { ok: false; kind: LedgerProblemKind; code: ErrorCode; message: string };
+
+export function crcHex(bytes: Uint8Array): string {
+  return crc32(bytes).toString(16).padStart(8, '0');
+}
+
+/** The JSON text of a payload; refuses what JSON cannot carry faithfully (BigInt, cycles, functions). */
+export function serializeData(data: unknown): string {
+  if (data === undefined) return 'null';
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(data);
+  } catch (err) {
+    throw new LedgerlockError(ErrorCode.BadInput, `event data cannot be serialized as JSON: ${(err as Error).message}`, {});
+  }
+  if (json === undefined) throw new LedgerlockError(ErrorCode.BadInput, `event data of type ${typeof data} cannot be serialized as JSON`, {});
+  return json;
+}
+
+export function checkEventType(type: unknown): string {
+  if (typeof type !== 'string' || type.length === 0) {
+    throw new LedgerlockError(ErrorCode.BadInput, `event type must be a non-empty string, got ${JSON.stringify(type) ?? typeof type}`, {});
+  }
+  return type;
+}
+
+/** Encodes a record line including its newline. */
+export function encodeRecord(id: number, ts: string, type: string, dataJson: string): Buffer {
+  const prefix = Buffer.from(`{"id":${id},"ts":${JSON.stringify(ts)},"type":${JSON.stringify(type)},"data":${dataJson}`, 'utf8');
+  const suffix = Buffer.from(`,"crc":"${crcHex(prefix)}"}\n`, 'latin1');
+  return Buffer.concat([prefix, suffix]);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Decodes one line (without its newline). Never throws: damage comes back as a verdict. */
+export function decodeRecord(line: Uint8Array): LineVerdict<DecodedRecord> {
+  let text: string;
+  try {
+    text = strictUtf8.decode(line);
+  } catch {
+    return bad('invalid-utf8', ErrorCode.InvalidUtf8, 'record is not valid UTF-8');
+  }
+  const prefixEnd = line.length - CRC_SUFFIX_BYTES;
+  if (prefixEnd < 1 || !hasCrcSuffix(line, prefixEnd)) {
+    return bad('corrupt-record', ErrorCode.LedgerCorrupt, 'record does not end in a checksum ({…,"crc":"xxxxxxxx"})');
+  }
+  const stored = Buffer.from(line.buffer, line.byteOffset + prefixEnd + SUFFIX_HEAD.length, 8).toString('latin1');
+  const actual = crcHex(line.subarray(0, prefixEnd));
+  if (stored !== actual) {
+    return bad('checksum-mismatch', ErrorCode.LedgerCorrupt, `checksum mismatch: stored ${stored}, computed ${actual}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return bad('bad-json', ErrorCode.BadJson, `record is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = RecordSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return bad('schema', ErrorCode.SchemaMismatch, `record does not match the schema at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return { ok: true, value: parsed.data as DecodedRecord };
+}
+
+function hasCrcSuffix(line: Uint8Array, at: number): boolean {
+  for (let i = 0; i < SUFFIX_HEAD.length; i++) if (line[at + i] !== SUFFIX_HEAD[i]) return false;
+  for (let i = 0; i < 8; i++) {
+    const c = line[at + SUFFIX_HEAD.length + i]!;
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  const tail = at + SUFFIX_HEAD.length + 8;
+  return line[tail] === SUFFIX_TAIL[0] && line[tail + 1] === SUFFIX_TAIL[1] && tail + 2 === line.length;
+}
+
+/** Whether a line looks like the start of a native record, even when it is damaged or cut short. */
+export function looksNative(line: Uint8Array): boolean {
+  return /^\{"id":\d+,"ts":/.test(Buffer.from(line.buffer, line.byteOffset, Math.min(line.length, 40)).toString('latin1'));
+}
+
+export function isNewline(byte: number | undefined): boolean {
+  return byte === NEWLINE;
+}
+
+function bad(kind: LedgerProblemKind, code: ErrorCode, message: string): LineVerdict<never> {
+  return { ok: false, kind, code, message };
+}

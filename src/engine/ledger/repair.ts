@@ -1,0 +1,144 @@
+/**
+ * Repair has one precise contract: only damage at the END (a torn tail) is cut, its bytes are
+ * copied to quarantine and made durable before the truncate, and a healthy ledger is left
+ * alone, so repairing twice is the same as once. Damage followed by valid records is
+ * corruption: reported, refused here, removed only by the explicit `quarantineRecord`.
+ */
+import * as path from 'node:path';
+import { syncParentDir, tempPathFor } from '../atomic';
+import { ErrorCode, LedgerDamageError, LedgerlockError } from '../errors';
+import { fsl, type OpenFile } from '../fs';
+import { storePathsOf } from '../store';
+import type { TelemetryDraft } from '../telemetry';
+import type { LedgerContext } from './context';
+import { interpretLine } from './interpret';
+import { withLedgerLock } from './ledger-lock';
+import { quarantineBytes } from './quarantine';
+import { scanLines } from './scan';
+import { verifyLedger } from './verify';
+import type { RepairResult } from './types';
+
+/** Quarantines [validEnd, size) then truncates to validEnd and fsyncs. Caller holds the lock. */
+export async function cutTornTail(ctx: LedgerContext, file: OpenFile, validEnd: number, size: number): Promise<string> {
+  const quarantine = await quarantineBytes(ctx.path, file, validEnd, size, 'torn-tail');
+  await file.truncate(validEnd);
+  await file.datasync();
+  ctx.tailCache = null;
+  return quarantine;
+}
+
+export async function repairLedger(ctx: LedgerContext, emit: (d: TelemetryDraft) => Promise<void>): Promise<RepairResult> {
+  const result = await withLedgerLock(ctx.path, ctx.opts, async () => {
+    const file = await fsl().open(ctx.path, 'r+');
+    try {
+      const size = (await file.stat()).size;
+      const report = await verifyLedger(file, ctx.path, ctx.format, size, { maxLineBytes: ctx.opts.maxLineBytes });
+      if (report.health === 'ok') return { repaired: false, bytesRemoved: 0, truncatedAt: size, report } satisfies RepairResult;
+      if (report.health === 'corrupt') {
+        const first = report.problems[0]!;
+        throw new LedgerDamageError(
+          ErrorCode.LedgerCorrupt,
+          `${ctx.path} is corrupt, not torn: line ${first.line} (offset ${first.offset}) is damaged and valid records follow it. Repair only cuts a torn tail; quarantine the record explicitly.`,
+          { path: ctx.path, line: first.line, offset: first.offset, problems: report.problems.length },
+        );
+      }
+      const quarantine = await cutTornTail(ctx, file, report.validBytes, size);
+      return { repaired: true, bytesRemoved: size - report.validBytes, quarantine, truncatedAt: report.validBytes, report } satisfies RepairResult;
+    } finally {
+      await file.close();
+    }
+  });
+  if (result.repaired) {
+    const kinds = [...new Set(result.report.problems.map((p) => p.kind))].join(', ');
+    await emit({ type: 'CORRUPT_TAIL_RECOVERY', data: { ledger: ctx.path, truncatedAt: result.truncatedAt, bytesRemoved: result.bytesRemoved, quarantine: result.quarantine!, reason: `torn tail: ${kinds}` } });
+  }
+  return result;
+}
+
+/**
+ * Removes the damaged line starting at `offset`: its bytes go to quarantine (durably), then the
+ * ledger is rewritten without it through a temp file and a rename. A valid record is refused.
+ */
+export async function quarantineRecord(ctx: LedgerContext, offset: number, emit: (d: TelemetryDraft) => Promise<void>): Promise<{ removedBytes: number; quarantine: string }> {
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new LedgerlockError(ErrorCode.BadInput, `record offset must be a whole number >= 0, got ${offset}`, { path: ctx.path, offset });
+  }
+  const done = await withLedgerLock(ctx.path, ctx.opts, async () => {
+    const fs = fsl();
+    const file = await fs.open(ctx.path, 'r');
+    try {
+      const size = (await file.stat()).size;
+      let target: { offset: number; length: number; line: number; reason: string } | undefined;
+      let lastId: number | null = null;
+      for await (const raw of scanLines(file, { end: size, maxLineBytes: ctx.opts.maxLineBytes })) {
+        if (raw.offset > offset) break;
+        const seen = interpretLine(ctx.format, raw, lastId);
+        if (raw.offset === offset) {
+          if (!seen.problem) {
+            throw new LedgerlockError(ErrorCode.BadInput, `line ${raw.line} of ${ctx.path} (offset ${offset}) is a valid record; only damaged records are quarantined`, { path: ctx.path, offset, line: raw.line });
+          }
+          target = { offset, length: raw.length, line: raw.line, reason: seen.problem.kind };
+          break;
+        }
+        if (seen.event) lastId = seen.event.id;
+      }
+      if (!target) {
+        throw new LedgerlockError(ErrorCode.BadInput, `no line of ${ctx.path} starts at offset ${offset}`, { path: ctx.path, offset });
+      }
+      const quarantine = await quarantineBytes(ctx.path, file, target.offset, target.offset + target.length, 'record');
+      await rewriteWithout(ctx, file, size, target.offset, target.offset + target.length);
+      ctx.tailCache = null;
+      return { quarantine, ...target };
+    } finally {
+      await file.close();
+    }
+  });
+  await emit({ type: 'CORRUPT_RECORD_QUARANTINED', data: { ledger: ctx.path, line: done.line, bytesRemoved: done.length, quarantine: done.quarantine, reason: done.reason } });
+  return { removedBytes: done.length, quarantine: done.quarantine };
+}
+
+/** Streams the ledger minus [cutStart, cutEnd) into a temp file, fsyncs, renames over, fsyncs the directory. */
+async function rewriteWithout(ctx: LedgerContext, file: OpenFile, size: number, cutStart: number, cutEnd: number): Promise<void> {
+  await rewriteLedger(ctx, async (out) => {
+    let at = 0;
+    at = await copyRange(file, out, 0, cutStart, at);
+    await copyRange(file, out, cutEnd, size, at);
+  });
+}
+
+/** The one atomic rewrite path for ledgers (quarantine, compaction): temp in the store's tmp/ or beside the ledger. */
+export async function rewriteLedger(ctx: LedgerContext, fill: (out: OpenFile) => Promise<void>): Promise<void> {
+  const fs = fsl();
+  const store = storePathsOf(ctx.path);
+  const tmpDir = store ? store.tmp : path.dirname(ctx.path);
+  await fs.mkdir(tmpDir);
+  const tmp = tempPathFor(ctx.path, tmpDir);
+  const mode = (await fs.stat(ctx.path)).mode & 0o7777;
+  const out = await fs.open(tmp, 'wx', 0o600);
+  try {
+    try {
+      await out.chmod(mode);
+      await fill(out);
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await fs.rename(tmp, ctx.path);
+  } catch (err) {
+    await fs.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await syncParentDir(ctx.path, ctx.opts.telemetry);
+}
+
+export async function copyRange(from: OpenFile, to: OpenFile, start: number, end: number, writeAt: number): Promise<number> {
+  const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, end - start)));
+  for (let pos = start; pos < end; ) {
+    const got = await from.read(buf, 0, Math.min(buf.length, end - pos), pos);
+    if (got <= 0) throw new LedgerlockError(ErrorCode.Io, `${from.path} ended at ${pos}, expected ${end} bytes`, { path: from.path });
+    await to.write(buf, 0, got, writeAt);
+    writeAt += got;
+    pos += got;
+  }
+  return writeAt;
+}

@@ -1,0 +1,139 @@
+/** The ledger's public shapes: what callers pass in and what reads, verify and repair hand back. */
+import type { ErrorCode } from '../errors';
+import type { TelemetryTarget } from '../telemetry';
+
+/**
+ * When an append resolves: `fsync` after its batch was written and fdatasync'ed (default);
+ * `batch` after a shared fdatasync that runs on a short timer or once enough bytes are pending;
+ * `none` after the write only — a power loss can then lose events the caller saw resolve.
+ */
+export type Durability = 'fsync' | 'batch' | 'none';
+
+export type LedgerFormat = 'ledgerlock' | 'foreign';
+
+export interface LedgerOptions {
+  durability?: Durability;
+  telemetry?: TelemetryTarget;
+  /** How long an append, repair or compaction waits for the ledger's lock (default 10 s). */
+  lockTimeoutMs?: number;
+  /** Largest encoded record an append accepts (default 1 MiB). */
+  maxRecordBytes?: number;
+  /** Longest line a reader holds in memory (default 16 MiB); longer lines are reported, never loaded. */
+  maxLineBytes?: number;
+  /** Create a missing native ledger (default true). A foreign ledger is never created. */
+  create?: boolean;
+  /** Named in the lock file so a person can see who holds the ledger. */
+  tool?: string;
+  /** Keep only the newest `keep` events, checked every `everyMs` on an unref'd timer. */
+  autoCompact?: { keep: number; everyMs: number };
+  /** How long `batch` durability waits to gather more appends before its fsync (default 10 ms). */
+  batchDelayMs?: number;
+}
+
+export interface LedgerEvent {
+  id: number;
+  ts: string | null;
+  type: string;
+  data: unknown;
+  /** Byte offset of the record's first byte. */
+  offset: number;
+  /** Bytes of the record including its newline. */
+  length: number;
+  /** 1-based line number, when the read knows it (forward scans, foreign ledgers). */
+  line?: number;
+  crc?: string;
+}
+
+export type LedgerHealth = 'ok' | 'torn' | 'corrupt';
+
+export type LedgerProblemKind =
+  | 'torn-tail'
+  | 'corrupt-record'
+  | 'checksum-mismatch'
+  | 'id-not-increasing'
+  | 'invalid-utf8'
+  | 'line-too-long'
+  | 'bad-json'
+  | 'schema';
+
+export interface LedgerProblem {
+  kind: LedgerProblemKind;
+  code: ErrorCode;
+  offset: number;
+  length: number;
+  line: number;
+  message: string;
+}
+
+export interface VerifyReport {
+  path: string;
+  format: LedgerFormat;
+  health: LedgerHealth;
+  events: number;
+  bytes: number;
+  /** End of the last valid record: where a torn tail would be cut. */
+  validBytes: number;
+  firstId: number | null;
+  lastId: number | null;
+  problems: LedgerProblem[];
+}
+
+export interface RepairResult {
+  repaired: boolean;
+  bytesRemoved: number;
+  quarantine?: string;
+  truncatedAt: number;
+  report: VerifyReport;
+}
+
+export interface CompactResult {
+  kept: number;
+  removed: number;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+export interface LedgerStats {
+  path: string;
+  format: LedgerFormat;
+  bytes: number;
+  /** null when it cannot be known without a scan. */
+  events: number | null;
+  lastId: number | null;
+  health: LedgerHealth | 'unknown';
+}
+
+export interface Page {
+  /** Newest first. */
+  events: LedgerEvent[];
+  /** Opaque; pass back for the next (older) page; null at the beginning of the ledger. */
+  next: string | null;
+}
+
+export interface RangeQuery {
+  fromId?: number;
+  toId?: number;
+  fromTime?: string;
+  toTime?: string;
+  limit?: number;
+}
+
+export interface Ledger {
+  readonly path: string;
+  readonly format: LedgerFormat;
+  append(type: string, data?: unknown): Promise<LedgerEvent>;
+  appendMany(events: { type: string; data?: unknown }[]): Promise<LedgerEvent[]>;
+  /** The last n events, oldest to newest. */
+  tail(n: number): Promise<LedgerEvent[]>;
+  page(opts: { cursor?: string | null; limit: number }): Promise<Page>;
+  /** Events within the bounds (inclusive), oldest to newest. */
+  range(opts: RangeQuery): Promise<LedgerEvent[]>;
+  verify(opts?: { signal?: AbortSignal; onProgress?: (bytes: number, total: number) => void }): Promise<VerifyReport>;
+  /** Cuts a torn tail (kept in quarantine); refuses corruption with E_LEDGER_CORRUPT. */
+  repair(): Promise<RepairResult>;
+  /** Removes one damaged record, keeping its bytes in quarantine. */
+  quarantineRecord(offset: number): Promise<{ removedBytes: number; quarantine: string }>;
+  compact(opts: { keep?: number; afterId?: number }): Promise<CompactResult>;
+  stats(): Promise<LedgerStats>;
+  close(): Promise<void>;
+}

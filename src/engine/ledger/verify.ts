@@ -1,0 +1,48 @@
+/**
+ * A full forward check of a ledger. Damage with no valid record after it is a torn tail (a
+ * write that did not finish); damage followed by a valid record is corruption.
+ */
+import type { OpenFile } from '../fs';
+import { interpretLine } from './interpret';
+import { scanLines } from './scan';
+import type { LedgerEvent, LedgerFormat, LedgerProblem, VerifyReport } from './types';
+
+/** Enough to act on; a file of pure garbage would otherwise produce one problem per line. */
+const MAX_PROBLEMS = 10_000;
+
+export interface WalkOptions {
+  maxLineBytes: number;
+  signal?: AbortSignal;
+  onProgress?: (bytes: number, total: number) => void;
+  /** Sees every valid event in order (index builds, compaction). */
+  onEvent?: (event: LedgerEvent) => void;
+}
+
+export async function verifyLedger(file: OpenFile, path: string, format: LedgerFormat, size: number, opts: WalkOptions): Promise<VerifyReport> {
+  const problems: LedgerProblem[] = [];
+  let events = 0;
+  let validBytes = 0;
+  let firstId: number | null = null;
+  let lastId: number | null = null;
+  let damageBeforeValid = false;
+  let pendingDamage = false;
+  for await (const raw of scanLines(file, { end: size, maxLineBytes: opts.maxLineBytes, signal: opts.signal, onProgress: opts.onProgress })) {
+    const seen = interpretLine(format, raw, lastId);
+    if (seen.problem) {
+      if (problems.length < MAX_PROBLEMS) problems.push(seen.problem);
+      pendingDamage = true;
+    } else if (seen.event) {
+      if (pendingDamage) damageBeforeValid = true;
+      pendingDamage = false;
+      events++;
+      firstId ??= seen.event.id;
+      lastId = seen.event.id;
+      validBytes = raw.offset + raw.length;
+      opts.onEvent?.(seen.event);
+    } else if (!pendingDamage) {
+      validBytes = raw.offset + raw.length; // a blank foreign line after valid ones is not damage
+    }
+  }
+  const health = damageBeforeValid ? 'corrupt' : problems.length > 0 ? 'torn' : 'ok';
+  return { path, format, health, events, bytes: size, validBytes, firstId, lastId, problems };
+}
