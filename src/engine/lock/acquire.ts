@@ -1,0 +1,170 @@
+/**
+ * Taking a lock: exclusive create, else wait with full-jitter backoff, breaking stale locks met
+ * on the way (same rules as reapLock), reporting contention once it lasts, and giving up at a
+ * bound with an error that names the holder (or, if asked, running without the lock).
+ */
+import * as path from 'node:path';
+import { ErrorCode, LedgerlockError, LockContentionError } from '../errors';
+import { backoffDelay, checkDuration } from '../options';
+import { emitTelemetry, type TelemetryTarget } from '../telemetry';
+import type { LockInfo } from './classify';
+import { createLockFile, nativeLockContent, newOwnerId } from './file';
+import { HeldLock, UnheldLock, type LockHandle } from './handle';
+import { describeHolder } from './holder';
+import { inspectLock } from './inspect';
+import { selfIdentity } from './process';
+import { breakLock } from './reap';
+import { formatAge, resolveTiming, type LockTiming } from './timing';
+
+export interface AcquireOptions extends LockTiming {
+  /** Written into the lock so others can see who holds it. Default: this script's name. */
+  tool?: string;
+  /** Give up waiting after this long. Default 10 s. */
+  timeoutMs?: number;
+  /** How often the holder refreshes the lock's mtime. Default staleMs / 3. */
+  heartbeatMs?: number;
+  /** First backoff ceiling (full jitter doubles it each retry). Default 5 ms. */
+  retryBaseMs?: number;
+  /** Largest backoff ceiling. Default 250 ms. */
+  retryMaxMs?: number;
+  /** 'run-without-lock': on timeout, hand the task a handle whose `held` is false instead of throwing. */
+  onTimeout?: 'throw' | 'run-without-lock';
+  /** Create the lock's missing parent directories. Default true. */
+  createParents?: boolean;
+  telemetry?: TelemetryTarget;
+  signal?: AbortSignal;
+}
+
+interface ResolvedAcquire {
+  staleMs: number;
+  contentionMs: number;
+  timeoutMs: number;
+  heartbeatMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  tool: string;
+  runWithoutLock: boolean;
+  createParents: boolean;
+  telemetry: TelemetryTarget;
+  signal: AbortSignal | undefined;
+}
+
+function resolveAcquire(opts: AcquireOptions): ResolvedAcquire {
+  const { staleMs, contentionMs } = resolveTiming({ ...opts, now: 0 });
+  if (opts.onTimeout !== undefined && opts.onTimeout !== 'throw' && opts.onTimeout !== 'run-without-lock') {
+    throw new LedgerlockError(ErrorCode.BadOption, `option onTimeout must be 'throw' or 'run-without-lock', got ${JSON.stringify(opts.onTimeout)}`, { option: 'onTimeout' });
+  }
+  const retryBaseMs = checkDuration('retryBaseMs', opts.retryBaseMs ?? 5);
+  return {
+    staleMs,
+    contentionMs,
+    timeoutMs: checkDuration('timeoutMs', opts.timeoutMs ?? 10_000),
+    heartbeatMs: checkDuration('heartbeatMs', opts.heartbeatMs ?? Math.max(1, Math.floor(staleMs / 3))),
+    retryBaseMs,
+    retryMaxMs: checkDuration('retryMaxMs', opts.retryMaxMs ?? Math.max(250, retryBaseMs)),
+    tool: opts.tool ?? defaultTool(),
+    runWithoutLock: opts.onTimeout === 'run-without-lock',
+    createParents: opts.createParents ?? true,
+    telemetry: opts.telemetry,
+    signal: opts.signal,
+  };
+}
+
+export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): Promise<LockHandle> {
+  const o = resolveAcquire(opts);
+  const target = path.resolve(lockPath);
+  const self = await selfIdentity();
+  const started = Date.now();
+  let reportedContention = false;
+  let last: LockInfo | undefined;
+  for (let attempt = 0; ; attempt++) {
+    throwIfAborted(o.signal, target);
+    const owner = newOwnerId();
+    if (await createLockFile(target, nativeLockContent(self, owner, o.tool), { createParents: o.createParents, durable: true, telemetry: o.telemetry })) {
+      return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
+    }
+    last = await currentHolder(target, o) ?? last;
+    if (last?.reapable) {
+      const outcome = await breakLock(target, { staleMs: o.staleMs, contentionMs: o.contentionMs, now: Date.now() }, o.telemetry);
+      if (outcome.kind === 'reaped' || outcome.kind === 'gone') continue;
+    }
+    const waited = Date.now() - started;
+    if (!reportedContention && waited >= o.contentionMs) {
+      reportedContention = true;
+      await emitTelemetry(o.telemetry, target, { type: 'LOCK_CONTENDED', data: { lock: target, holder: holderOf(last), waiterPid: process.pid, waitedMs: waited } });
+    }
+    if (waited >= o.timeoutMs) {
+      await emitTelemetry(o.telemetry, target, { type: 'LOCK_CONTENTION_TIMEOUT', data: { lock: target, holder: holderOf(last), waiterPid: process.pid, waitedMs: waited } });
+      if (o.runWithoutLock) return new UnheldLock(target);
+      throw contentionError(target, waited, last);
+    }
+    await sleepOrAbort(Math.min(backoffDelay(attempt, o.retryBaseMs, o.retryMaxMs), o.timeoutMs - waited), o.signal, target);
+  }
+}
+
+/**
+ * Runs `fn` holding the lock and releases it after. If the lock was taken from us while `fn`
+ * ran, `fn`'s work happened without mutual exclusion: that is reported as E_LOCK_COMPROMISED.
+ */
+export async function withLock<T>(lockPath: string, fn: (lock: LockHandle) => Promise<T>, opts: AcquireOptions = {}): Promise<T> {
+  const lock = await acquireLock(lockPath, opts);
+  let result: T;
+  try {
+    result = await fn(lock);
+  } catch (err) {
+    await lock.release().catch(() => undefined);
+    throw err;
+  }
+  await lock.release();
+  if (lock instanceof HeldLock && lock.compromised) {
+    throw new LedgerlockError(ErrorCode.LockCompromised, `lost ${lock.path} while the task ran: ${lock.compromiseReason}`, { path: lock.path, reason: lock.compromiseReason });
+  }
+  return result;
+}
+
+async function currentHolder(lockPath: string, o: ResolvedAcquire): Promise<LockInfo | undefined> {
+  try {
+    return await inspectLock(lockPath, { staleMs: o.staleMs, contentionMs: o.contentionMs });
+  } catch (err) {
+    if (err instanceof LedgerlockError && err.code === ErrorCode.NotFound) return undefined; // released meanwhile
+    throw err;
+  }
+}
+
+function contentionError(lockPath: string, waitedMs: number, info: LockInfo | undefined): LockContentionError {
+  const who = info ? describeHolder(info.holder) : 'another process';
+  const age = info ? `, held for ${formatAge(info.ageMs)}` : '';
+  return new LockContentionError(
+    `timed out after ${formatAge(waitedMs)} waiting for ${lockPath}: held by ${who}${age}${info ? ` (${info.reason})` : ''}`,
+    { path: lockPath, waitedMs, holder: info?.holder ?? null, ageMs: info?.ageMs, state: info?.state },
+  );
+}
+
+function holderOf(info: LockInfo | undefined) {
+  return info?.holder ? { ...info.holder } : null;
+}
+
+function defaultTool(): string {
+  const script = process.argv[1];
+  return script ? path.basename(script) : path.basename(process.execPath);
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, lockPath: string): void {
+  if (signal?.aborted) {
+    throw new LedgerlockError(ErrorCode.Aborted, `stopped waiting for ${lockPath}: aborted`, { path: lockPath }, { cause: signal.reason });
+  }
+}
+
+function sleepOrAbort(ms: number, signal: AbortSignal | undefined, lockPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new LedgerlockError(ErrorCode.Aborted, `stopped waiting for ${lockPath}: aborted`, { path: lockPath }, { cause: signal?.reason }));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(1, ms));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

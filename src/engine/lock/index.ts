@@ -1,0 +1,11 @@
+/** Cross-process locks: inspect and list (read-only), acquire/withLock, and reap (stale only). */
+export { acquireLock, withLock, type AcquireOptions } from './acquire';
+export type { LockInfo, LockState } from './classify';
+export { DEPENDENCY_LOCKFILES, isDependencyLockfile } from './dependency-lockfiles';
+export type { LockHandle } from './handle';
+export { describeHolder, LOCK_FORMAT, MAX_LOCK_BYTES, NativeLockSchema, parseLockContent, parseNativeLock, type LockHolderInfo, type LockKind, type NativeLock, type ParsedLock } from './holder';
+export { inspectLock } from './inspect';
+export { listLocks, type ListLocksOptions } from './list';
+export { isProcessAlive, processStart, type ProcessStart } from './process';
+export { reapLock, type ReapOptions, type ReapResult } from './reap';
+export { DEFAULT_CONTENTION_MS, DEFAULT_STALE_MS, EMPTY_LOCK_GRACE_MS, type LockTiming } from './timing';

@@ -1,0 +1,101 @@
+/**
+ * Read-only inspection of one lock path: what it is, who holds it, and whether it is stale.
+ * Inspecting never creates, touches or acquires anything (the VS Code Git `index.lock` lesson).
+ */
+import type { Stats } from 'node:fs';
+import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
+import { fsl } from '../fs';
+import { judgeLock, type LockInfo, type LockObservation } from './classify';
+import { MAX_LOCK_BYTES, parseLockContent } from './holder';
+import { resolveTiming, type LockTiming } from './timing';
+
+/** Enough of a file's identity to tell it from a replacement at the same path. */
+export interface LockIdentity {
+  dev: number;
+  ino: number;
+  mtimeMs: number;
+  size: number;
+  /** The first MAX_LOCK_BYTES + 1 bytes; null for a directory. */
+  content: Buffer | null;
+}
+
+export interface ObservedLock extends LockObservation {
+  identity?: LockIdentity;
+}
+
+export async function inspectLock(path: string, opts: LockTiming = {}): Promise<LockInfo> {
+  const timing = resolveTiming(opts);
+  return judgeLock(await observeLock(path), timing);
+}
+
+/** lstat + a bounded read of the same inode. E_NOT_FOUND when nothing is there. */
+export async function observeLock(path: string): Promise<ObservedLock> {
+  for (let attempt = 0; ; attempt++) {
+    let st: Stats;
+    try {
+      st = await fsl().lstat(path);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw notFound(path);
+      return unreadable(path, `the lock cannot be examined (${errnoCode(err) ?? (err as Error).message})`);
+    }
+    if (st.isSymbolicLink()) return unreadable(path, 'the lock is a symbolic link, which Ledgerlock does not follow', st);
+    if (st.isDirectory()) {
+      return {
+        path, type: 'directory', parsed: { kind: 'directory', holder: null }, mtimeMs: st.mtimeMs, bytes: 0,
+        identity: { dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, size: 0, content: null },
+      };
+    }
+    if (!st.isFile()) return unreadable(path, 'the lock is neither a file nor a directory', st);
+    const read = await readIdentity(path);
+    if (read === 'gone') throw notFound(path);
+    if (typeof read === 'string') return unreadable(path, read, st);
+    // Swapped between lstat and open: look again, so content and stat belong to one file.
+    if ((read.ino !== st.ino || read.dev !== st.dev) && attempt < 3) continue;
+    return { path, type: 'file', parsed: parseLockContent(read.content!), mtimeMs: read.mtimeMs, bytes: read.size, identity: read };
+  }
+}
+
+/** Content and stat of the file at `path` through one descriptor; 'gone', or a problem sentence. */
+export async function readIdentity(path: string): Promise<LockIdentity | 'gone' | string> {
+  let file;
+  try {
+    file = await fsl().open(path, 'r');
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return 'gone';
+    return `the lock cannot be read (${code ?? (err as Error).message})`;
+  }
+  try {
+    const st = await file.stat();
+    if (st.isDirectory()) return { dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, size: 0, content: null };
+    const buffer = Buffer.alloc(Math.min(st.size, MAX_LOCK_BYTES) + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const n = await file.read(buffer, length, buffer.length - length, length);
+      if (n === 0) break;
+      length += n;
+    }
+    return { dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, size: Math.max(st.size, length), content: buffer.subarray(0, length) };
+  } catch (err) {
+    return `the lock cannot be read (${errnoCode(err) ?? (err as Error).message})`;
+  } finally {
+    await file.close().catch(() => undefined);
+  }
+}
+
+export function sameIdentity(a: LockIdentity, b: LockIdentity): boolean {
+  if (a.dev !== b.dev || a.ino !== b.ino || a.size !== b.size || a.mtimeMs !== b.mtimeMs) return false;
+  if (a.content === null || b.content === null) return a.content === b.content;
+  return a.content.equals(b.content);
+}
+
+function unreadable(path: string, problem: string, st?: Stats): ObservedLock {
+  return {
+    path, type: 'unreadable', parsed: { kind: 'unknown', holder: null, problem }, problem,
+    mtimeMs: st?.mtimeMs ?? 0, bytes: st?.isFile() ? st.size : 0,
+  };
+}
+
+function notFound(path: string): LedgerlockError {
+  return new LedgerlockError(ErrorCode.NotFound, `no lock at ${path}`, { path });
+}

@@ -1,0 +1,209 @@
+/**
+ * Breaking a stale lock without ever breaking a live one. Breakers take a short guard file
+ * (`<lock>.reaping`) so two of them cannot both judge the same dead lock and then move the
+ * fresh lock one of them just took. Under the guard: capture identity, re-judge, rename to a
+ * trash name, verify the moved bytes are what was judged, restore with `link` otherwise.
+ */
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
+import { fsl } from '../fs';
+import { backoffDelay, sleep } from '../options';
+import { storePathsOf } from '../store';
+import { emitTelemetry, type TelemetryTarget } from '../telemetry';
+import { judgeLock, type LockInfo } from './classify';
+import { createLockFile, newOwnerId, nativeLockContent, removeIfOwned, restore, trashPathFor } from './file';
+import { describeHolder } from './holder';
+import { inspectLock, observeLock, sameIdentity, type ObservedLock } from './inspect';
+import { selfIdentity } from './process';
+import { resolveTiming, type LockTiming, type ResolvedTiming } from './timing';
+
+export interface ReapOptions extends LockTiming {
+  telemetry?: TelemetryTarget;
+  /**
+   * Also break a lock that is not provably stale (a fresh lock from another host, unreadable
+   * content). A live holder on this host is refused even so.
+   */
+  force?: boolean;
+  /** How long to wait for another process that is breaking the same lock. Default 5 s. */
+  guardTimeoutMs?: number;
+}
+
+export interface ReapResult {
+  reaped: boolean;
+  info: LockInfo;
+  /** Where the reaped bytes went (the store's quarantine/), or a restore leftover to look at. */
+  trash?: string;
+}
+
+/** Breaks a stale or orphaned lock. E_LOCK_LIVE_HOLDER for a live local holder, E_LOCK_NOT_STALE otherwise. */
+export async function reapLock(lockPath: string, opts: ReapOptions = {}): Promise<ReapResult> {
+  const timing = resolveTiming(opts);
+  const force = opts.force === true;
+  refuseUnlessBreakable(await inspectLock(lockPath, opts), force);
+  const deadline = Date.now() + (opts.guardTimeoutMs ?? 5_000);
+  for (let attempt = 0; ; attempt++) {
+    const outcome = await breakLock(lockPath, { ...timing, now: Date.now() }, opts.telemetry, force);
+    if (outcome.kind === 'busy') {
+      if (Date.now() >= deadline) {
+        throw new LedgerlockError(ErrorCode.LockTimeout, `another process is breaking ${lockPath} right now; try again`, { path: lockPath });
+      }
+      await sleep(backoffDelay(attempt, 10, 200));
+      continue;
+    }
+    if (outcome.kind === 'gone') {
+      throw new LedgerlockError(ErrorCode.NotFound, `no lock at ${lockPath} (it was released or reaped meanwhile)`, { path: lockPath });
+    }
+    if (outcome.kind === 'not-breakable') refuseUnlessBreakable(outcome.info, force);
+    const trash = outcome.kind === 'not-breakable' ? undefined : outcome.trash;
+    return { reaped: outcome.kind === 'reaped', info: outcome.info, ...(trash !== undefined ? { trash } : {}) };
+  }
+}
+
+function breakable(info: LockInfo, force: boolean): boolean {
+  if (info.local === true && info.alive === true) return false;
+  if (info.reapable) return true;
+  return force && info.state !== 'unknown';
+}
+
+function refuseUnlessBreakable(info: LockInfo, force: boolean): void {
+  if (breakable(info, force)) return;
+  const details = { path: info.path, state: info.state, holder: info.holder, ageMs: info.ageMs, reason: info.reason };
+  if (info.local === true && info.alive === true) {
+    throw new LedgerlockError(
+      ErrorCode.LockHeldByLiveProcess,
+      `${info.path} is held by ${describeHolder(info.holder)}, which is running; a live holder's lock is never broken`,
+      details,
+    );
+  }
+  throw new LedgerlockError(ErrorCode.LockNotStale, `${info.path} is not stale (${info.state}): ${info.reason}`, details);
+}
+
+export type BreakOutcome =
+  | { kind: 'reaped'; info: LockInfo; trash?: string }
+  | { kind: 'replaced'; info: LockInfo; trash?: string }
+  | { kind: 'not-breakable'; info: LockInfo }
+  | { kind: 'gone' }
+  | { kind: 'busy' };
+
+/** One guarded attempt to break the lock at `lockPath` if it is (still) breakable. */
+export async function breakLock(lockPath: string, timing: ResolvedTiming, telemetry: TelemetryTarget, force = false): Promise<BreakOutcome> {
+  const guard = await takeGuard(lockPath, timing);
+  if (guard === 'gone') return { kind: 'gone' };
+  if (guard === 'busy') return { kind: 'busy' };
+  try {
+    let observed: ObservedLock;
+    try {
+      observed = await observeLock(lockPath);
+    } catch (err) {
+      if (err instanceof LedgerlockError && err.code === ErrorCode.NotFound) return { kind: 'gone' };
+      throw err;
+    }
+    const info = await judgeLock(observed, { ...timing, now: Date.now() });
+    if (!breakable(info, force) || observed.identity === undefined) return { kind: 'not-breakable', info };
+    const moved = await moveAside(lockPath, observed);
+    if (moved.kind !== 'moved') return moved.kind === 'gone' ? { kind: 'gone' } : { kind: 'replaced', info, ...(moved.trash ? { trash: moved.trash } : {}) };
+    await emitTelemetry(telemetry, lockPath, {
+      type: 'STALE_LOCK_RECOVERY',
+      data: { lock: lockPath, reason: info.reason, ageMs: info.ageMs, holder: info.holder ? { ...info.holder } : null },
+    });
+    const kept = await disposeTrash(moved.trash, lockPath);
+    await fsl().syncDir(path.dirname(lockPath)).catch(() => undefined);
+    return { kind: 'reaped', info, ...(kept !== undefined ? { trash: kept } : {}) };
+  } finally {
+    await guard.release();
+  }
+}
+
+type MoveResult = { kind: 'moved'; trash: string } | { kind: 'gone' } | { kind: 'replaced'; trash?: string };
+
+/** rename to trash, then check that what moved is what was judged; put a replacement back. */
+async function moveAside(lockPath: string, judged: ObservedLock): Promise<MoveResult> {
+  const trash = trashPathFor(lockPath);
+  try {
+    await fsl().rename(lockPath, trash);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return { kind: 'gone' };
+    throw new LedgerlockError(ErrorCode.Io, `cannot move stale lock ${lockPath} aside: ${(err as Error).message}`, { path: lockPath, errno: errnoCode(err) }, { cause: err });
+  }
+  let moved: ObservedLock | undefined;
+  try {
+    moved = await observeLock(trash);
+  } catch {
+    moved = undefined;
+  }
+  if (moved?.identity !== undefined && sameIdentity(judged.identity!, moved.identity)) return { kind: 'moved', trash };
+  const restored = judged.type === 'directory' ? await restoreDirectory(trash, lockPath) : await restore(trash, lockPath);
+  return restored ? { kind: 'replaced' } : { kind: 'replaced', trash };
+}
+
+/** Directories cannot be hard-linked; put one back only while the path is still free. */
+async function restoreDirectory(trash: string, lockPath: string): Promise<boolean> {
+  try {
+    await fsl().lstat(lockPath);
+    return false;
+  } catch {
+    try {
+      await fsl().rename(trash, lockPath);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Reaped bytes are kept in the store's quarantine/; outside a store they are deleted (the telemetry record names the holder). */
+async function disposeTrash(trash: string, lockPath: string): Promise<string | undefined> {
+  const store = storePathsOf(lockPath);
+  if (store !== undefined) {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const kept = path.join(store.quarantine, `${path.basename(lockPath)}.${stamp}.${randomBytes(4).toString('hex')}.reaped`);
+    try {
+      await fsl().mkdir(store.quarantine);
+      await fsl().rename(trash, kept);
+      return kept;
+    } catch {
+      // fall through: deleting is still better than leaving a stale lock's twin beside it
+    }
+  }
+  try {
+    const st = await fsl().lstat(trash);
+    if (st.isDirectory()) await fsl().rmdir(trash);
+    else await fsl().unlink(trash);
+    return undefined;
+  } catch {
+    return trash; // a non-empty directory lock: left for a person, under a name no search lists
+  }
+}
+
+interface Guard {
+  release(): Promise<void>;
+}
+
+/** `<lock>.reaping`: held only for the milliseconds a break takes; itself breakable when its holder died. */
+async function takeGuard(lockPath: string, timing: ResolvedTiming): Promise<Guard | 'busy' | 'gone'> {
+  const guardPath = `${lockPath}.reaping`;
+  const self = await selfIdentity();
+  const owner = newOwnerId();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let created: boolean;
+    try {
+      created = await createLockFile(guardPath, nativeLockContent(self, owner, 'ledgerlock reaper'), { createParents: false, durable: false, telemetry: false });
+    } catch (err) {
+      if (err instanceof LedgerlockError && err.details.errno === 'ENOENT') return 'gone';
+      throw err;
+    }
+    if (created) return { release: async () => void (await removeIfOwned(guardPath, owner).catch(() => undefined)) };
+    let observed: ObservedLock;
+    try {
+      observed = await observeLock(guardPath);
+    } catch {
+      continue; // released meanwhile
+    }
+    const info = await judgeLock(observed, { ...timing, now: Date.now() });
+    if (!info.reapable || observed.identity === undefined) return 'busy';
+    // A breaker died mid-break: move its guard aside the same careful way.
+    await moveAside(guardPath, observed);
+  }
+  return 'busy';
+}

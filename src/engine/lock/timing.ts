@@ -1,0 +1,49 @@
+/**
+ * The clock rules of locks in one place: defaults, and validation so a NaN or an Infinity can
+ * never become a lock that is never stale or a wait that never ends.
+ */
+import { ErrorCode, LedgerlockError } from '../errors';
+import { checkDuration } from '../options';
+
+export const DEFAULT_STALE_MS = 30_000;
+export const DEFAULT_CONTENTION_MS = 10_000;
+/** A zero-byte lock older than this was left by a crash between create and write. */
+export const EMPTY_LOCK_GRACE_MS = 10_000;
+
+export interface LockTiming {
+  /** Heartbeat age after which a lock nobody provably holds (other host, unreadable, directory) is orphaned. Default 30 s. */
+  staleMs?: number;
+  /** Age after which a live holder's lock is reported as contended. Default 10 s. */
+  contentionMs?: number;
+  /** Evaluate ages at this epoch ms instead of now (read-only inspection). */
+  now?: number;
+}
+
+export interface ResolvedTiming {
+  staleMs: number;
+  contentionMs: number;
+  now: number;
+}
+
+export function resolveTiming(opts: LockTiming = {}): ResolvedTiming {
+  const now = opts.now ?? Date.now();
+  if (typeof now !== 'number' || !Number.isFinite(now) || now < 0) {
+    throw new LedgerlockError(ErrorCode.BadOption, `option now must be a finite epoch time in milliseconds, got ${String(now)}`, { option: 'now', value: String(now) });
+  }
+  return {
+    staleMs: checkDuration('staleMs', opts.staleMs ?? DEFAULT_STALE_MS),
+    contentionMs: checkDuration('contentionMs', opts.contentionMs ?? DEFAULT_CONTENTION_MS),
+    now,
+  };
+}
+
+/** "850 ms", "12 s", "4 min", "3 h", "2 d": ages in reasons people read. */
+export function formatAge(ms: number): string {
+  if (!Number.isFinite(ms)) return 'an unknown time';
+  const abs = Math.max(0, ms);
+  if (abs < 1000) return `${Math.round(abs)} ms`;
+  if (abs < 120_000) return `${Math.round(abs / 1000)} s`;
+  if (abs < 2 * 3_600_000) return `${Math.round(abs / 60_000)} min`;
+  if (abs < 2 * 86_400_000) return `${Math.round(abs / 3_600_000)} h`;
+  return `${Math.round(abs / 86_400_000)} d`;
+}
