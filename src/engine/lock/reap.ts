@@ -202,8 +202,9 @@ async function takeGuard(lockPath: string, timing: ResolvedTiming): Promise<Guar
     }
     const info = await judgeLock(observed, { ...timing, now: Date.now() });
     if (!info.reapable || observed.identity === undefined) return 'busy';
-    // A breaker died mid-break: move its guard aside the same careful way.
-    await moveAside(guardPath, observed);
+    // A breaker died mid-break: move its guard aside the same careful way, then drop it.
+    const moved = await moveAside(guardPath, observed);
+    if (moved.kind === 'moved') await fsl().unlink(moved.trash).catch(() => undefined);
   }
   return 'busy';
 }
