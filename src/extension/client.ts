@@ -1,0 +1,33 @@
+/**
+ * Starts the language server that hosts the engine and wires its notifications into the
+ * client's state. The file watcher feeds the server's incremental updates.
+ */
+import * as vscode from 'vscode';
+import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { type InitializationOptions, RecoveriesChangedNotification, StateNotification } from '../protocol';
+import type { ServerState } from './serverState';
+
+export async function startClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, state: ServerState): Promise<LanguageClient> {
+  const module = context.asAbsolutePath('dist/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.ipc },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+  };
+  const watcher = vscode.workspace.createFileSystemWatcher('**/*');
+  context.subscriptions.push(watcher);
+  const initializationOptions: InitializationOptions = { trusted: vscode.workspace.isTrusted };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ scheme: 'file', pattern: '**/*.{jsonl,ndjson}' }],
+    synchronize: { fileEvents: watcher },
+    diagnosticCollectionName: 'ledgerlock',
+    outputChannel: log,
+    initializationOptions,
+  };
+  const client = new LanguageClient('ledgerlock', 'Ledgerlock', serverOptions, clientOptions);
+  context.subscriptions.push(
+    client.onNotification(StateNotification.type, (s) => state.update(s)),
+    client.onNotification(RecoveriesChangedNotification.type, () => state.fireRecoveriesChanged()),
+  );
+  await client.start();
+  return client;
+}

@@ -1,0 +1,212 @@
+/**
+ * The Ledgerlock commands. Destructive ones (repair, quarantine, reap, compact) are refused
+ * in restricted mode, confirm with a modal, and show progress while the server works.
+ * Each returns the server's result so callers (and tests) can see what happened.
+ */
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import {
+  type ActionResult,
+  CompactLedgerRequest,
+  QuarantineRecordRequest,
+  ReapLockRequest,
+  RefreshRequest,
+  RepairTailRequest,
+  VerifyLedgerRequest,
+} from '../protocol';
+import { eventUri } from './eventDocuments';
+import { baseName, formatHolder, lockSentence } from './format';
+import { isLedgerProblem, isLockProblem, type ServerState } from './serverState';
+import { pathOf, pickLedger, pickLock } from './targets';
+import { refuseIfUntrusted } from './trust';
+import { EventNode, type LedgersView } from './views/ledgersView';
+import type { LocksView } from './views/locksView';
+import { RecoveryNode } from './views/recoveriesView';
+
+/** Programmatic callers that already asked the person (or tests) may skip the modal. */
+export interface CommandOptions {
+  confirmed?: boolean;
+}
+
+export interface CommandContext {
+  client: () => LanguageClient | undefined;
+  state: ServerState;
+  log: vscode.LogOutputChannel;
+  locks: LocksView;
+  ledgers: LedgersView;
+}
+
+export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
+  const { state, log } = ctx;
+  const request = async <P, R>(type: import('vscode-languageclient').RequestType<P, R, void>, params: P): Promise<R> => {
+    const client = ctx.client();
+    if (!client) throw new Error('the Ledgerlock server is not running');
+    return client.sendRequest(type, params);
+  };
+
+  const confirm = async (options: CommandOptions | undefined, message: string, detail: string, action: string): Promise<boolean> => {
+    if (options?.confirmed) return true;
+    const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, action);
+    return choice === action;
+  };
+
+  const report = (result: ActionResult): ActionResult => {
+    if (result.ok) {
+      log.info(result.message);
+      void vscode.window.showInformationMessage(`Ledgerlock: ${result.message}`);
+    } else {
+      log.warn(`${result.code ?? 'refused'}: ${result.message}`);
+      void vscode.window.showErrorMessage(`Ledgerlock: ${result.message}`);
+    }
+    return result;
+  };
+
+  const withProgress = <T>(title: string, work: () => Promise<T>): Thenable<T> =>
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, work);
+
+  async function repairTail(arg?: unknown, options?: CommandOptions): Promise<ActionResult | undefined> {
+    if (refuseIfUntrusted('Repair Tail')) return { ok: false, code: 'E_UNTRUSTED', message: 'refused in restricted mode' };
+    const ledger = await pickLedger(state, arg, (l) => l.health === 'torn', 'Which ledger should be repaired?');
+    if (!ledger) return undefined;
+    const ok = await confirm(options, `Repair the torn tail of ${baseName(ledger)}?`,
+      'The incomplete last record is cut off at the last valid record boundary. The cut bytes are kept in the store\'s quarantine folder, never deleted.', 'Repair');
+    if (!ok) return undefined;
+    return report(await withProgress(`Repairing ${baseName(ledger)}…`, () => request(RepairTailRequest.type, { ledger })));
+  }
+
+  async function quarantineRecord(arg?: unknown, offset?: number, options?: CommandOptions): Promise<ActionResult | undefined> {
+    if (refuseIfUntrusted('Quarantine Record')) return { ok: false, code: 'E_UNTRUSTED', message: 'refused in restricted mode' };
+    const ledger = pathOf(arg);
+    if (!ledger || typeof offset !== 'number') return undefined;
+    const ok = await confirm(options, `Quarantine the damaged record at byte ${offset} of ${baseName(ledger)}?`,
+      'The ledger is rewritten atomically without that record; the original bytes are kept in quarantine.', 'Quarantine');
+    if (!ok) return undefined;
+    return report(await withProgress(`Quarantining a record of ${baseName(ledger)}…`, () => request(QuarantineRecordRequest.type, { ledger, offset })));
+  }
+
+  async function reapLock(arg?: unknown, options?: CommandOptions): Promise<ActionResult | undefined> {
+    if (refuseIfUntrusted('Reap Lock')) return { ok: false, code: 'E_UNTRUSTED', message: 'refused in restricted mode' };
+    const lock = await pickLock(state, arg, (l) => l.reapable, 'Which stale lock should be reaped?');
+    if (!lock) return undefined;
+    const known = state.findLock(lock);
+    const ok = await confirm(options, `Reap ${baseName(lock)}?`,
+      `${known ? `${lockSentence(known)}. Holder: ${formatHolder(known.holder)}.\n\n` : ''}The lock file is removed so others can take the lock. A live holder is never broken: if it turns out to be alive, nothing changes.`, 'Reap');
+    if (!ok) return undefined;
+    return report(await withProgress(`Reaping ${baseName(lock)}…`, () => request(ReapLockRequest.type, { lock })));
+  }
+
+  async function compactLedger(arg?: unknown, keepArg?: number, options?: CommandOptions): Promise<ActionResult | undefined> {
+    if (refuseIfUntrusted('Compact Ledger')) return { ok: false, code: 'E_UNTRUSTED', message: 'refused in restricted mode' };
+    const ledger = await pickLedger(state, arg, () => false, 'Which ledger should be compacted?');
+    if (!ledger) return undefined;
+    let keep = keepArg;
+    if (keep === undefined) {
+      const input = await vscode.window.showInputBox({
+        title: `Compact ${baseName(ledger)}`,
+        prompt: 'Keep how many of the newest events? Ids stay unchanged.',
+        value: '1000',
+        validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) > 0 ? undefined : 'A positive whole number'),
+      });
+      if (input === undefined) return undefined;
+      keep = Number(input.trim());
+    }
+    const ok = await confirm(options, `Compact ${baseName(ledger)} to its newest ${keep} events?`,
+      'Older events are dropped; the ledger is rewritten atomically under its lock and the compaction is recorded in Recoveries.', 'Compact');
+    if (!ok) return undefined;
+    return report(await withProgress(`Compacting ${baseName(ledger)}…`, () => request(CompactLedgerRequest.type, { ledger, keep: keep! })));
+  }
+
+  async function verifyLedger(arg?: unknown): Promise<ActionResult | undefined> {
+    const ledger = await pickLedger(state, arg, () => false, 'Which ledger should be verified?');
+    if (!ledger) return undefined;
+    const token = `verify-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    return report(await withProgress(`Verifying ${baseName(ledger)}…`, async (progress?: vscode.Progress<{ increment?: number }>) => {
+      let last = 0;
+      const sub = ctx.client()?.onNotification('ledgerlock/progress', (p: { token: string; percent?: number }) => {
+        if (p.token !== token || p.percent === undefined || !progress) return;
+        progress.report({ increment: Math.max(0, p.percent - last) });
+        last = p.percent;
+      });
+      try {
+        return await request(VerifyLedgerRequest.type, { ledger, progressToken: token });
+      } finally {
+        sub?.dispose();
+      }
+    }));
+  }
+
+  async function openEvent(arg?: unknown): Promise<vscode.TextDocument | undefined> {
+    let ledger: string | undefined;
+    let id: string | undefined;
+    if (arg instanceof EventNode) [ledger, id] = [arg.ledger, String(arg.event.id)];
+    else if (arg instanceof RecoveryNode) [ledger, id] = [arg.recovery.source, String(arg.recovery.id)];
+    else if (arg && typeof arg === 'object' && 'ledger' in arg && 'id' in arg) {
+      const a = arg as { ledger: unknown; id: unknown };
+      [ledger, id] = [pathOf(a.ledger), String(a.id)];
+    }
+    if (!ledger || id === undefined) {
+      void vscode.window.showInformationMessage('Ledgerlock: choose an event in the Ledgers or Recoveries view to open it.');
+      return undefined;
+    }
+    const doc = await vscode.workspace.openTextDocument(eventUri(ledger, id));
+    await vscode.languages.setTextDocumentLanguage(doc, 'json');
+    await vscode.window.showTextDocument(doc, { preview: true });
+    return doc;
+  }
+
+  async function refresh(): Promise<void> {
+    await vscode.window.withProgress({ location: { viewId: 'ledgerlock.locks' } }, async () => {
+      const client = ctx.client();
+      if (!client) return;
+      state.update(await client.sendRequest(RefreshRequest.type));
+      state.fireRecoveriesChanged();
+    });
+  }
+
+  async function showHolder(arg?: unknown): Promise<void> {
+    const lockPath = pathOf(arg);
+    const node = lockPath ? ctx.locks.nodeOf(lockPath) : undefined;
+    if (!node) return;
+    await vscode.commands.executeCommand('workbench.view.extension.ledgerlock');
+    await ctx.locks.view.reveal(node, { select: true, focus: true, expand: true });
+    const lock = node.lock;
+    const holder = lock.holder;
+    const lines = [
+      `${baseName(lock.path)}: ${lock.state}, held ${lock.ageMs === null ? '?' : Math.round(lock.ageMs / 1000)}s`,
+      `holder: ${formatHolder(holder)}${holder?.owner ? `, owner ${holder.owner}` : ''}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''}`,
+      lock.reason,
+    ];
+    log.info(lines.join(' — '));
+    void vscode.window.showInformationMessage(`Ledgerlock: ${lines[0]}, ${lines[1]}.`, { modal: false });
+  }
+
+  async function showFixes(): Promise<void> {
+    type Fix = vscode.QuickPickItem & { run: () => unknown };
+    const fixes: Fix[] = [];
+    for (const l of state.ledgers().filter(isLedgerProblem)) {
+      if (l.health === 'torn') fixes.push({ label: `$(tools) Repair tail of ${baseName(l.path)}`, detail: l.problems[0], run: () => repairTail(l.path) });
+      else fixes.push({ label: `$(go-to-file) Open ${baseName(l.path)} to quarantine its damaged record`, detail: l.problems[0], run: () => vscode.window.showTextDocument(vscode.Uri.file(l.path)) });
+    }
+    for (const l of state.locks().filter(isLockProblem)) {
+      if (l.reapable) fixes.push({ label: `$(unlock) Reap ${baseName(l.path)}`, detail: lockSentence(l), run: () => reapLock(l.path) });
+      else fixes.push({ label: `$(person) Show holder of ${baseName(l.path)}`, detail: lockSentence(l), run: () => showHolder(l.path) });
+    }
+    fixes.push({ label: '$(refresh) Refresh', run: () => refresh() }, { label: '$(output) Show Log', run: () => log.show() });
+    const picked = await vscode.window.showQuickPick(fixes, { placeHolder: fixes.length > 2 ? 'Ledgerlock: choose a fix' : 'Ledgerlock: all locks and ledgers are healthy' });
+    await picked?.run();
+  }
+
+  return [
+    vscode.commands.registerCommand('ledgerlock.repairTail', repairTail),
+    vscode.commands.registerCommand('ledgerlock.quarantineRecord', quarantineRecord),
+    vscode.commands.registerCommand('ledgerlock.reapLock', reapLock),
+    vscode.commands.registerCommand('ledgerlock.compactLedger', compactLedger),
+    vscode.commands.registerCommand('ledgerlock.verifyLedger', verifyLedger),
+    vscode.commands.registerCommand('ledgerlock.openEvent', openEvent),
+    vscode.commands.registerCommand('ledgerlock.refresh', refresh),
+    vscode.commands.registerCommand('ledgerlock.showLog', () => log.show()),
+    vscode.commands.registerCommand('ledgerlock.showHolder', showHolder),
+    vscode.commands.registerCommand('ledgerlock.showFixes', showFixes),
+    vscode.commands.registerCommand('ledgerlock.loadMore', (ledger: string) => ctx.ledgers.loadMore(ledger)),
+  ];
+}

@@ -1,0 +1,77 @@
+/**
+ * Ledgerlock's VS Code client. UI only: it starts the language server that hosts the engine
+ * and renders what the server reports. Activation does no file I/O of its own.
+ */
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { TrustNotification, type WorkspaceState } from '../protocol';
+import { Alerts } from './alerts';
+import { startClient } from './client';
+import { registerCommands } from './commands';
+import { EVENT_SCHEME, EventDocuments } from './eventDocuments';
+import { ServerState } from './serverState';
+import { StatusBar } from './statusBar';
+import { LedgersView } from './views/ledgersView';
+import { LocksView } from './views/locksView';
+import { RecoveriesView } from './views/recoveriesView';
+
+let client: LanguageClient | undefined;
+
+/** What the extension exports, for its own tests. */
+export interface LedgerlockApi {
+  state: ServerState;
+  locks: LocksView;
+  ledgers: LedgersView;
+  recoveries: RecoveriesView;
+  status: vscode.StatusBarItem;
+  activationMs: number;
+  ready: Promise<WorkspaceState>;
+}
+
+export function activate(context: vscode.ExtensionContext): LedgerlockApi {
+  const started = performance.now();
+  const log = vscode.window.createOutputChannel('Ledgerlock', { log: true });
+  const state = new ServerState();
+  const getClient = () => client;
+  const locks = new LocksView(state);
+  const ledgers = new LedgersView(state, getClient, log);
+  const recoveries = new RecoveriesView(state, getClient);
+  const status = new StatusBar(state);
+  context.subscriptions.push(
+    log,
+    state,
+    locks,
+    ledgers,
+    recoveries,
+    status,
+    new Alerts(state),
+    vscode.workspace.registerTextDocumentContentProvider(EVENT_SCHEME, new EventDocuments(getClient, (l, id) => ledgers.cachedEvent(l, id))),
+    ...registerCommands({ client: getClient, state, log, locks, ledgers }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void client?.sendNotification(TrustNotification.type, { trusted: true })),
+  );
+  // The server starts in the background; activation returns at once.
+  const clientStarted = performance.now();
+  const ready = startClient(context, log, state).then(
+    (c) => {
+      client = c;
+      log.info(`server started in ${Math.round(performance.now() - clientStarted)} ms`);
+      return state.waitFor(() => true, 60_000).then((s) => {
+        log.info(`first workspace state after ${Math.round(performance.now() - started)} ms`);
+        return s;
+      });
+    },
+    (err: unknown) => {
+      log.error(`the Ledgerlock server failed to start: ${(err as Error).message}`);
+      throw err;
+    },
+  );
+  ready.catch(() => undefined);
+  const activationMs = performance.now() - started;
+  log.info(`activated in ${activationMs.toFixed(1)} ms (${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`);
+  return { state, locks, ledgers, recoveries, status: status.item, activationMs, ready };
+}
+
+export async function deactivate(): Promise<void> {
+  await client?.stop();
+  client = undefined;
+}

@@ -1,0 +1,80 @@
+/**
+ * The client's copy of what the server last reported. Views, the status bar and alerts all
+ * render from this one snapshot and listen to its change event.
+ */
+import * as vscode from 'vscode';
+import type { LedgerItem, LockItem, WorkspaceState } from '../protocol';
+
+export class ServerState implements vscode.Disposable {
+  private current: WorkspaceState = { folders: [], evaluatedAt: 0 };
+  private received = false;
+  private readonly changed = new vscode.EventEmitter<WorkspaceState>();
+  private readonly recoveriesChanged = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  readonly onDidChangeRecoveries = this.recoveriesChanged.event;
+
+  get snapshot(): WorkspaceState {
+    return this.current;
+  }
+
+  /** False until the server's first scan has arrived (views show "Scanning…" meanwhile). */
+  get ready(): boolean {
+    return this.received;
+  }
+
+  update(state: WorkspaceState): void {
+    this.current = state;
+    this.received = true;
+    this.changed.fire(state);
+  }
+
+  fireRecoveriesChanged(): void {
+    this.recoveriesChanged.fire();
+  }
+
+  locks(): LockItem[] {
+    return this.current.folders.flatMap((f) => f.locks);
+  }
+
+  ledgers(): LedgerItem[] {
+    return this.current.folders.flatMap((f) => f.ledgers);
+  }
+
+  findLock(p: string): LockItem | undefined {
+    return this.locks().find((l) => l.path === p);
+  }
+
+  findLedger(p: string): LedgerItem | undefined {
+    return this.ledgers().find((l) => l.path === p);
+  }
+
+  /** Resolves when the snapshot satisfies `predicate` (tests, commands waiting on a rescan). */
+  waitFor(predicate: (state: WorkspaceState) => boolean, timeoutMs = 10_000): Promise<WorkspaceState> {
+    if (this.received && predicate(this.current)) return Promise.resolve(this.current);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.dispose();
+        reject(new Error(`ledgerlock: state condition not met within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const sub = this.onDidChange((state) => {
+        if (!predicate(state)) return;
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(state);
+      });
+    });
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    this.recoveriesChanged.dispose();
+  }
+}
+
+export function isLockProblem(lock: LockItem): boolean {
+  return lock.reapable || lock.state === 'stale' || lock.state === 'orphaned' || lock.overThreshold;
+}
+
+export function isLedgerProblem(ledger: LedgerItem): boolean {
+  return ledger.health === 'torn' || ledger.health === 'corrupt';
+}

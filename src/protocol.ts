@@ -1,0 +1,155 @@
+/**
+ * The messages between the extension (UI) and the language server (engine host), each
+ * declared once as a namespace holding its method name and its type, and imported by both
+ * sides. Only plain JSON crosses this boundary: the extension never sees a file format.
+ */
+import { NotificationType, NotificationType0, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+
+export type LockState = 'held' | 'contended' | 'stale' | 'orphaned' | 'unknown';
+export type LedgerHealth = 'ok' | 'torn' | 'corrupt' | 'unknown';
+
+export interface LockHolder {
+  pid?: number;
+  host?: string;
+  owner?: string;
+  tool?: string;
+  acquiredAt?: string;
+}
+
+export interface LockItem {
+  path: string;
+  /** Workspace folder URI the lock belongs to. */
+  folder: string;
+  kind: string;
+  state: LockState;
+  reason: string;
+  ageMs: number | null;
+  holder: LockHolder | null;
+  reapable: boolean;
+  /** A live holder has kept it longer than the contention threshold. */
+  overThreshold: boolean;
+}
+
+export interface LedgerItem {
+  path: string;
+  folder: string;
+  format: string;
+  bytes: number;
+  events: number | null;
+  lastId: number | string | null;
+  health: LedgerHealth;
+  /** One line per problem, for tooltips; empty when healthy. */
+  problems: string[];
+  error?: string;
+}
+
+export interface FolderState {
+  uri: string;
+  name: string;
+  locks: LockItem[];
+  ledgers: LedgerItem[];
+  /** Discovery stopped at its entry budget; the lists may be incomplete. */
+  truncated: boolean;
+}
+
+export interface WorkspaceState {
+  folders: FolderState[];
+  /** Server time the lock ages were evaluated at. */
+  evaluatedAt: number;
+}
+
+export interface EventItem {
+  id: number | string;
+  ts: string | null;
+  type: string;
+  offset: number;
+  length: number;
+  line?: number;
+  data: unknown;
+}
+
+export interface RecoveryItem {
+  /** The telemetry ledger the event was read from. */
+  source: string;
+  id: number | string;
+  ts: string | null;
+  type: string;
+  data: unknown;
+}
+
+/** What the client tells the server at start (initializationOptions). */
+export interface InitializationOptions {
+  trusted: boolean;
+}
+
+/** An engine refusal or failure, as the client shows it. */
+export interface ActionResult {
+  ok: boolean;
+  message: string;
+  code?: string;
+}
+
+export namespace StateNotification {
+  export const method = 'ledgerlock/state';
+  export const type = new NotificationType<WorkspaceState>(method);
+}
+
+export namespace RecoveriesChangedNotification {
+  export const method = 'ledgerlock/recoveriesChanged';
+  export const type = new NotificationType0(method);
+}
+
+export namespace TrustNotification {
+  export const method = 'ledgerlock/trust';
+  export const type = new NotificationType<{ trusted: boolean }>(method);
+}
+
+export namespace ProgressNotification {
+  export const method = 'ledgerlock/progress';
+  export const type = new NotificationType<{ token: string; message?: string; percent?: number }>(method);
+}
+
+export namespace EventsPageRequest {
+  export const method = 'ledgerlock/eventsPage';
+  export const type = new RequestType<{ ledger: string; cursor: string | null; limit: number }, { events: EventItem[]; next: string | null }, void>(method);
+}
+
+export namespace EventRequest {
+  export const method = 'ledgerlock/event';
+  export const type = new RequestType<{ ledger: string; id: string }, EventItem | null, void>(method);
+}
+
+export namespace RecoveriesRequest {
+  export const method = 'ledgerlock/recoveries';
+  export const type = new RequestType<{ limit: number }, RecoveryItem[], void>(method);
+}
+
+export namespace RefreshRequest {
+  export const method = 'ledgerlock/refresh';
+  export const type = new RequestType0<WorkspaceState, void>(method);
+}
+
+export namespace RepairTailRequest {
+  export const method = 'ledgerlock/repairTail';
+  export const type = new RequestType<{ ledger: string }, ActionResult, void>(method);
+}
+
+export namespace QuarantineRecordRequest {
+  export const method = 'ledgerlock/quarantineRecord';
+  export const type = new RequestType<{ ledger: string; offset: number }, ActionResult, void>(method);
+}
+
+export namespace ReapLockRequest {
+  export const method = 'ledgerlock/reapLock';
+  export const type = new RequestType<{ lock: string }, ActionResult, void>(method);
+}
+
+export namespace CompactLedgerRequest {
+  export const method = 'ledgerlock/compactLedger';
+  export const type = new RequestType<{ ledger: string; keep: number }, ActionResult, void>(method);
+}
+
+export namespace VerifyLedgerRequest {
+  export const method = 'ledgerlock/verifyLedger';
+  export const type = new RequestType<{ ledger: string; progressToken?: string }, ActionResult & { health: LedgerHealth; events: number }, void>(method);
+}

@@ -1,0 +1,83 @@
+/**
+ * The destructive operations the editor can ask for. Each is refused in an untrusted
+ * workspace (the client refuses first; this is the second wall), runs one engine call, and
+ * turns an engine refusal into a message a person can act on.
+ */
+import { openLedger, reapLock, type Ledger, type VerifyReport } from '../engine';
+import type { ActionResult } from '../protocol';
+
+export interface ActionContext {
+  trusted: () => boolean;
+  staleMsFor: (p: string) => number;
+}
+
+const UNTRUSTED: ActionResult = { ok: false, code: 'E_UNTRUSTED', message: 'Ledgerlock does not change files in an untrusted workspace. Trust the workspace to repair, reap or compact.' };
+
+export async function repairTail(ctx: ActionContext, ledgerPath: string): Promise<ActionResult> {
+  if (!ctx.trusted()) return UNTRUSTED;
+  return withLedger(ledgerPath, async (ledger) => {
+    const result = await ledger.repair();
+    if (!result.repaired) return { ok: true, message: `${base(ledgerPath)} has no torn tail; nothing to repair.` };
+    const where = result.quarantine ? ` The cut bytes are kept in ${result.quarantine}.` : '';
+    return { ok: true, message: `Repaired ${base(ledgerPath)}: removed ${result.bytesRemoved} torn bytes at offset ${result.truncatedAt}.${where}` };
+  });
+}
+
+export async function quarantineRecord(ctx: ActionContext, ledgerPath: string, offset: number): Promise<ActionResult> {
+  if (!ctx.trusted()) return UNTRUSTED;
+  return withLedger(ledgerPath, async (ledger) => {
+    const result = await ledger.quarantineRecord(offset);
+    return { ok: true, message: `Quarantined ${result.removedBytes} bytes at offset ${offset} of ${base(ledgerPath)}; they are kept in ${result.quarantine}.` };
+  });
+}
+
+export async function compactLedger(ctx: ActionContext, ledgerPath: string, keep: number): Promise<ActionResult> {
+  if (!ctx.trusted()) return UNTRUSTED;
+  return withLedger(ledgerPath, async (ledger) => {
+    const result = await ledger.compact({ keep });
+    return { ok: true, message: `Compacted ${base(ledgerPath)}: kept the newest ${result.kept} events, removed ${result.removed} (${result.bytesBefore} → ${result.bytesAfter} bytes).` };
+  });
+}
+
+export async function reapStaleLock(ctx: ActionContext, lockPath: string): Promise<ActionResult> {
+  if (!ctx.trusted()) return UNTRUSTED;
+  try {
+    const { reaped, info } = await reapLock(lockPath, { staleMs: ctx.staleMsFor(lockPath) });
+    return reaped
+      ? { ok: true, message: `Reaped ${base(lockPath)} (${info.reason}).` }
+      : { ok: false, message: `${base(lockPath)} was not reaped: ${info.reason}` };
+  } catch (err) {
+    return failure(err);
+  }
+}
+
+export async function verifyLedger(ledgerPath: string, onProgress: (percent: number) => void): Promise<{ result: ActionResult; report?: VerifyReport }> {
+  let report: VerifyReport | undefined;
+  const result = await withLedger(ledgerPath, async (ledger) => {
+    report = await ledger.verify({ onProgress: (bytes, total) => onProgress(total > 0 ? (100 * bytes) / total : 100) });
+    const summary = report.health === 'ok' ? 'healthy' : `${report.health}: ${report.problems.length} problem(s)`;
+    return { ok: report.health === 'ok', message: `${base(ledgerPath)}: ${report.events} events, ${summary}.` };
+  });
+  return report ? { result, report } : { result };
+}
+
+async function withLedger(ledgerPath: string, work: (ledger: Ledger) => Promise<ActionResult>): Promise<ActionResult> {
+  let ledger: Ledger | undefined;
+  try {
+    ledger = await openLedger(ledgerPath, { create: false });
+    return await work(ledger);
+  } catch (err) {
+    return failure(err);
+  } finally {
+    await ledger?.close().catch(() => undefined);
+  }
+}
+
+export function failure(err: unknown): ActionResult {
+  const e = err as { code?: string; message?: string };
+  return { ok: false, message: e.message ?? String(err), ...(e.code ? { code: e.code } : {}) };
+}
+
+function base(p: string): string {
+  return p.split(/[\\/]/).pop() ?? p;
+}

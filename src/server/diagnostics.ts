@@ -1,0 +1,46 @@
+/**
+ * Verify problems as diagnostics on the ledger file. Each carries what its quick fix needs:
+ * a torn tail is repaired by truncating (bytes kept in quarantine); a damaged record in the
+ * middle is quarantined on request, never truncated automatically.
+ */
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Diagnostic, DiagnosticSeverity } from 'vscode-languageserver/node';
+import type { VerifyReport } from '../engine';
+
+export const DIAGNOSTIC_SOURCE = 'ledgerlock';
+
+export type ProblemFix = 'repairTail' | 'quarantineRecord';
+
+export interface ProblemData {
+  ledger: string;
+  offset: number;
+  fix: ProblemFix;
+}
+
+export function toDiagnostics(report: VerifyReport): Diagnostic[] {
+  return report.problems.map((p) => {
+    const fix: ProblemFix = isTornTail(p) ? 'repairTail' : 'quarantineRecord';
+    const line = Math.max(0, (p.line ?? 1) - 1);
+    const data: ProblemData = { ledger: report.path, offset: p.offset, fix };
+    return {
+      range: { start: { line, character: 0 }, end: { line, character: 10_000 } },
+      severity: DiagnosticSeverity.Error,
+      source: DIAGNOSTIC_SOURCE,
+      code: p.code,
+      message: fix === 'repairTail' ? `Torn tail: ${p.message}` : p.message,
+      data,
+    };
+  });
+}
+
+function isTornTail(p: { kind: string; code: string }): boolean {
+  return /torn/i.test(p.kind) || p.code === 'E_LEDGER_TORN';
+}
+
+export function fileUri(p: string): string {
+  return pathToFileURL(p).href;
+}
+
+export function filePath(uri: string): string {
+  return fileURLToPath(uri);
+}

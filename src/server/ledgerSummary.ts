@@ -1,0 +1,71 @@
+/**
+ * What the Ledgers view shows for one ledger: size, event count and health. Small ledgers
+ * are verified in full (so a corrupt record in the middle is seen); big ones only get the
+ * engine's cheap stats, which read the tail, so a 1 GB ledger is never read whole to draw
+ * the view. A full verify of a big ledger is an explicit command.
+ */
+import { openLedger, type VerifyReport } from '../engine';
+import type { LedgerItem } from '../protocol';
+
+export const FULL_VERIFY_MAX_BYTES = 8 * 1024 * 1024;
+
+export interface LedgerSummary {
+  item: LedgerItem;
+  report: VerifyReport | undefined;
+}
+
+export async function summarizeLedger(ledgerPath: string, folder: string): Promise<LedgerSummary> {
+  let ledger;
+  try {
+    ledger = await openLedger(ledgerPath, { create: false, telemetry: false });
+  } catch (err) {
+    return { item: unreadable(ledgerPath, folder, err), report: undefined };
+  }
+  try {
+    const stats = await ledger.stats();
+    const base: LedgerItem = {
+      path: ledgerPath,
+      folder,
+      format: stats.format,
+      bytes: stats.bytes,
+      events: stats.events,
+      lastId: stats.lastId ?? null,
+      health: stats.health,
+      problems: [],
+    };
+    if (stats.bytes > FULL_VERIFY_MAX_BYTES && stats.health === 'ok') return { item: base, report: undefined };
+    const report = await ledger.verify({});
+    return { item: fromReport(base, report), report };
+  } catch (err) {
+    return { item: unreadable(ledgerPath, folder, err), report: undefined };
+  } finally {
+    await ledger.close().catch(() => undefined);
+  }
+}
+
+export function fromReport(base: LedgerItem, report: VerifyReport): LedgerItem {
+  return {
+    ...base,
+    format: report.format,
+    bytes: report.bytes,
+    events: report.events,
+    lastId: report.lastId ?? base.lastId,
+    health: report.health,
+    problems: report.problems.map((p) => (p.line ? `line ${p.line}: ${p.message}` : p.message)),
+  };
+}
+
+function unreadable(ledgerPath: string, folder: string, err: unknown): LedgerItem {
+  const e = err as { code?: string; message?: string };
+  return {
+    path: ledgerPath,
+    folder,
+    format: 'unknown',
+    bytes: 0,
+    events: null,
+    lastId: null,
+    health: 'unknown',
+    problems: [],
+    error: e.code ? `${e.code}: ${e.message}` : String(e.message ?? err),
+  };
+}

@@ -1,0 +1,39 @@
+/** Runs `fn` over `items` with at most `limit` in flight, so 1,000 lock files don't open 1,000 files at once. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+/** Coalesces bursts of work per key (a writer appending every second, a save storm). */
+export class KeyedDebouncer {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly running = new Map<string, Promise<void>>();
+
+  constructor(private readonly delayMs: number) {}
+
+  schedule(key: string, work: () => Promise<void>): void {
+    clearTimeout(this.timers.get(key));
+    this.timers.set(key, setTimeout(() => {
+      this.timers.delete(key);
+      // Work for one key never overlaps itself.
+      const previous = this.running.get(key) ?? Promise.resolve();
+      const current = previous.then(work).catch(() => undefined).finally(() => {
+        if (this.running.get(key) === current) this.running.delete(key);
+      });
+      this.running.set(key, current);
+    }, this.delayMs));
+  }
+
+  dispose(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+}

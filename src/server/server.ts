@@ -1,0 +1,226 @@
+/**
+ * The Ledgerlock language server: hosts the engine for the editor. It discovers ledgers and
+ * locks per workspace folder, keeps them current from the client's file watchers and a lock
+ * timer, publishes diagnostics and quick fixes on ledger files, and answers the custom
+ * requests of `protocol.ts`. All file I/O of the extension happens here.
+ */
+import * as path from 'node:path';
+import {
+  CodeActionKind,
+  createConnection,
+  DidChangeConfigurationNotification,
+  ProposedFeatures,
+  type WorkspaceFolder,
+} from 'vscode-languageserver/node';
+import { onTelemetry, type VerifyReport } from '../engine';
+import {
+  CompactLedgerRequest,
+  EventRequest,
+  EventsPageRequest,
+  type InitializationOptions,
+  ProgressNotification,
+  QuarantineRecordRequest,
+  ReapLockRequest,
+  RecoveriesChangedNotification,
+  RecoveriesRequest,
+  RefreshRequest,
+  RepairTailRequest,
+  StateNotification,
+  TrustNotification,
+  VerifyLedgerRequest,
+} from '../protocol';
+import { compactLedger, failure, quarantineRecord, reapStaleLock, repairTail, verifyLedger, type ActionContext } from './actions';
+import { quickFixes } from './codeActions';
+import { filePath, fileUri, toDiagnostics } from './diagnostics';
+import { eventById, eventsPage, recentRecoveries } from './events';
+import { fromReport } from './ledgerSummary';
+import { DEFAULT_SETTINGS, readFolderSettings } from './settings';
+import { WorkspaceModel } from './workspaceModel';
+
+const LOCK_REEVALUATE_MS = 2_000;
+const AGE_ONLY_PUSH_MS = 5_000;
+
+const connection = createConnection(ProposedFeatures.all);
+let trusted = false;
+let folders: WorkspaceFolder[] = [];
+let lastPush = 0;
+let pushTimer: NodeJS.Timeout | undefined;
+let lockTimer: NodeJS.Timeout | undefined;
+const diagnosed = new Set<string>();
+
+const model = new WorkspaceModel({
+  stateChanged(structural) {
+    if (structural) schedulePush(50);
+    else if (Date.now() - lastPush >= AGE_ONLY_PUSH_MS) schedulePush(0);
+  },
+  ledgerVerified(ledgerPath, report) {
+    publishDiagnostics(ledgerPath, report);
+  },
+  ledgerForgotten(ledgerPath) {
+    publishDiagnostics(ledgerPath, undefined);
+  },
+  recoveriesChanged() {
+    void connection.sendNotification(RecoveriesChangedNotification.type);
+  },
+});
+
+const actions: ActionContext = {
+  trusted: () => trusted,
+  staleMsFor: (p) => {
+    const folder = model.folderOf(p);
+    return (folder && model.settingsOf(folder.uri)?.staleMs) ?? DEFAULT_SETTINGS.staleMs;
+  },
+};
+
+function schedulePush(delayMs: number): void {
+  if (pushTimer) return;
+  pushTimer = setTimeout(() => {
+    pushTimer = undefined;
+    lastPush = Date.now();
+    void connection.sendNotification(StateNotification.type, model.snapshot());
+  }, delayMs);
+}
+
+function publishDiagnostics(ledgerPath: string, report: VerifyReport | undefined): void {
+  const diagnostics = report ? toDiagnostics(report) : [];
+  if (diagnostics.length === 0 && !diagnosed.has(ledgerPath)) return;
+  if (diagnostics.length === 0) diagnosed.delete(ledgerPath);
+  else diagnosed.add(ledgerPath);
+  void connection.sendDiagnostics({ uri: fileUri(ledgerPath), diagnostics });
+}
+
+async function scanFolder(folder: WorkspaceFolder): Promise<void> {
+  const started = Date.now();
+  const settings = await readFolderSettings(connection, folder.uri);
+  await model.setFolder(folder.uri, folder.name, filePath(folder.uri), settings);
+  const state = model.snapshot().folders.find((f) => f.uri === folder.uri);
+  connection.console.info(`scanned ${folder.name}: ${state?.locks.length ?? 0} locks, ${state?.ledgers.length ?? 0} ledgers in ${Date.now() - started} ms`);
+}
+
+async function scanAll(): Promise<void> {
+  await Promise.all(folders.filter((f) => f.uri.startsWith('file:')).map(scanFolder));
+  schedulePush(0);
+}
+
+connection.onInitialize((params) => {
+  const options = (params.initializationOptions ?? {}) as Partial<InitializationOptions>;
+  trusted = options.trusted === true;
+  folders = params.workspaceFolders ?? [];
+  return {
+    capabilities: {
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+      workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
+    },
+  };
+});
+
+connection.onInitialized(() => {
+  void connection.client.register(DidChangeConfigurationNotification.type, { section: 'ledgerlock' });
+  connection.workspace.onDidChangeWorkspaceFolders((event) => {
+    for (const removed of event.removed) {
+      model.removeFolder(removed.uri);
+      folders = folders.filter((f) => f.uri !== removed.uri);
+    }
+    folders.push(...event.added);
+    void Promise.all(event.added.map(scanFolder)).then(() => schedulePush(0));
+  });
+  void scanAll();
+  lockTimer = setInterval(() => void model.reevaluateLocks(), LOCK_REEVALUATE_MS);
+});
+
+connection.onDidChangeConfiguration(() => void scanAll());
+
+connection.onDidChangeWatchedFiles((params) => {
+  for (const change of params.changes) {
+    if (change.uri.startsWith('file:')) model.fileChanged(filePath(change.uri));
+  }
+});
+
+connection.onCodeAction((params) => quickFixes(params));
+
+connection.onNotification(TrustNotification.type, ({ trusted: now }) => {
+  trusted = now;
+  connection.console.info(`workspace trust: ${now ? 'trusted' : 'restricted'}`);
+});
+
+connection.onRequest(RefreshRequest.type, async () => {
+  await scanAll();
+  return model.snapshot();
+});
+
+connection.onRequest(EventsPageRequest.type, async ({ ledger, cursor, limit }) => {
+  const started = Date.now();
+  const page = await eventsPage(ledger, cursor, Math.max(1, Math.min(limit, 1000)));
+  connection.console.debug(`page of ${path.basename(ledger)} (${page.events.length} events) in ${Date.now() - started} ms`);
+  return page;
+});
+
+connection.onRequest(EventRequest.type, ({ ledger, id }) => eventById(ledger, id));
+
+connection.onRequest(RecoveriesRequest.type, ({ limit }) => recentRecoveries(model.recoveryLogs(), limit));
+
+connection.onRequest(RepairTailRequest.type, async ({ ledger }) => {
+  const result = await repairTail(actions, ledger);
+  await model.refreshLedger(ledger);
+  log('repair tail', ledger, result);
+  return result;
+});
+
+connection.onRequest(QuarantineRecordRequest.type, async ({ ledger, offset }) => {
+  const result = await quarantineRecord(actions, ledger, offset);
+  await model.refreshLedger(ledger);
+  log('quarantine record', ledger, result);
+  return result;
+});
+
+connection.onRequest(CompactLedgerRequest.type, async ({ ledger, keep }) => {
+  const result = await compactLedger(actions, ledger, keep);
+  await model.refreshLedger(ledger);
+  log('compact', ledger, result);
+  return result;
+});
+
+connection.onRequest(ReapLockRequest.type, async ({ lock }) => {
+  const result = await reapStaleLock(actions, lock);
+  await model.refreshLock(lock);
+  log('reap', lock, result);
+  return result;
+});
+
+connection.onRequest(VerifyLedgerRequest.type, async ({ ledger, progressToken }) => {
+  try {
+    const { result, report } = await verifyLedger(ledger, (percent) => {
+      if (progressToken) void connection.sendNotification(ProgressNotification.type, { token: progressToken, percent });
+    });
+    if (report) {
+      publishDiagnostics(ledger, report);
+      const folder = model.folderOf(ledger);
+      const item = folder?.ledgers.get(ledger);
+      if (folder && item) folder.ledgers.set(ledger, fromReport(item, report));
+      schedulePush(0);
+    }
+    return { ...result, health: report?.health ?? 'unknown', events: report?.events ?? 0 };
+  } catch (err) {
+    return { ...failure(err), health: 'unknown' as const, events: 0 };
+  }
+});
+
+// Recoveries the server itself performs show up at once, before any watcher event.
+onTelemetry((_event, storeDir) => {
+  if (storeDir) model.fileChanged(path.join(storeDir, 'telemetry.jsonl'));
+  void connection.sendNotification(RecoveriesChangedNotification.type);
+});
+
+connection.onShutdown(() => {
+  if (lockTimer) clearInterval(lockTimer);
+  if (pushTimer) clearTimeout(pushTimer);
+  model.dispose();
+});
+
+function log(action: string, target: string, result: { ok: boolean; message: string; code?: string }): void {
+  const line = `${action} ${target}: ${result.ok ? 'ok' : `refused${result.code ? ` (${result.code})` : ''}`} — ${result.message}`;
+  if (result.ok) connection.console.info(line);
+  else connection.console.warn(line);
+}
+
+connection.listen();

@@ -1,0 +1,68 @@
+// `npm run test:vscode`: builds the bundles, makes sure the VS Code runtime is installed
+// (code-server + Chromium, see scripts/setup-vscode-runtime.sh), runs the extension-host
+// suite in a trusted and in a restricted workspace, then the UI tests, and ends with the
+// line `vscode: N passed, M failed`. Artifacts (screenshots, logs) go to test-results/vscode/.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { root } from './codeServer.mjs';
+import { runExtensionHostSuite } from './extensionHost.mjs';
+import { makeWorkspace } from './fixture.mjs';
+import { runUiTests } from './ui/run.mjs';
+
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const want = (part) => !only || only.includes(part);
+const resultsDir = path.join(root, 'test-results', 'vscode');
+mkdirSync(resultsDir, { recursive: true });
+
+const passed = [];
+const failed = [];
+const metrics = [];
+function record(suite, result) {
+  for (const t of result.passed) {
+    passed.push(`${suite}: ${t.title}`);
+    console.log(`  ✔ ${suite}: ${t.title}`);
+  }
+  for (const t of result.failed) {
+    failed.push(`${suite}: ${t.title}`);
+    console.log(`  ✘ ${suite}: ${t.title}\n${indent(t.error)}`);
+  }
+  metrics.push(...(result.metrics ?? []).map((m) => ({ suite, ...m })));
+}
+
+function indent(text) {
+  return String(text).split('\n').slice(0, 25).map((l) => `      ${l}`).join('\n');
+}
+
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'ledgerlock-vscode-tests-'));
+try {
+  console.log('vscode: building bundles');
+  execFileSync(process.execPath, ['esbuild.mjs', '--only=engine,server,extension'], { cwd: root, stdio: 'inherit' });
+  console.log('vscode: checking the VS Code runtime');
+  execFileSync('bash', [path.join(root, 'scripts/setup-vscode-runtime.sh')], { cwd: root, stdio: 'inherit' });
+
+  if (want('trusted')) {
+    console.log('vscode: extension-host suite, trusted workspace');
+    const ws = await makeWorkspace(path.join(scratch, 'trusted-workspace'));
+    record('extension host', await runExtensionHostSuite({ name: 'extension-host-trusted', workspace: ws.dir, files: ['workspace.test.js'], trusted: true, resultsDir }));
+  }
+  if (want('restricted')) {
+    console.log('vscode: extension-host suite, restricted mode');
+    const ws = await makeWorkspace(path.join(scratch, 'restricted-workspace'));
+    record('restricted mode', await runExtensionHostSuite({ name: 'extension-host-restricted', workspace: ws.dir, files: ['restricted.test.js'], trusted: false, resultsDir }));
+  }
+  if (want('ui')) {
+    console.log('vscode: UI tests');
+    record('ui', await runUiTests({ scratch, resultsDir }));
+  }
+} catch (err) {
+  failed.push(`runner: ${err.message}`);
+  console.log(`  ✘ runner: ${err.stack ?? err}`);
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+for (const m of metrics) console.log(`  metric (${m.suite}): ${m.name}: ${m.value} ${m.unit}`);
+console.log(`vscode: ${passed.length} passed, ${failed.length} failed`);
+process.exitCode = failed.length > 0 || passed.length === 0 ? 1 : 0;

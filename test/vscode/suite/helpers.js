@@ -1,0 +1,48 @@
+// Shared by the extension-host tests: the activated extension's API, waiting, and the
+// fixture's paths (the runner made the workspace with test/vscode/fixture.mjs).
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const vscode = require('vscode');
+
+const EXTENSION_ID = 'ledgerlock.ledgerlock';
+
+async function api() {
+  const ext = vscode.extensions.getExtension(EXTENSION_ID);
+  assert.ok(ext, `${EXTENSION_ID} is loaded`);
+  const exports = await ext.activate();
+  await exports.ready;
+  return exports;
+}
+
+function workspacePaths() {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'a workspace folder is open');
+  const dir = folder.uri.fsPath;
+  const store = path.join(dir, '.ledgerlock');
+  return {
+    dir,
+    store,
+    telemetry: path.join(store, 'telemetry.jsonl'),
+    tornLedger: path.join(store, 'ledgers', 'events.jsonl'),
+    pagedLedger: path.join(store, 'ledgers', 'audit.jsonl'),
+    deadLock: path.join(store, 'locks', 'build.lock'),
+    quarantine: path.join(store, 'quarantine'),
+  };
+}
+
+async function until(what, probe, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await probe();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function metric(name, value, unit) {
+  (globalThis.__ledgerlockMetrics ??= []).push({ name, value, unit });
+}
+
+module.exports = { api, workspacePaths, until, metric, engine: () => require(path.resolve(__dirname, '../../../dist/engine.js')) };

@@ -1,0 +1,51 @@
+// The same fixture opened in restricted mode: browsing works, destructive commands are
+// refused in code (the manifest also disables them) and nothing on disk changes.
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const vscode = require('vscode');
+const { api, workspacePaths } = require('./helpers');
+
+describe('Ledgerlock in an untrusted workspace', () => {
+  let ll;
+  const paths = workspacePaths();
+
+  before(async () => {
+    ll = await api();
+  });
+
+  it('runs in restricted mode', () => {
+    assert.equal(vscode.workspace.isTrusted, false);
+  });
+
+  it('still lists locks and ledgers', async () => {
+    const state = await ll.state.waitFor((s) => s.folders.some((f) => f.locks.some((l) => l.path === paths.deadLock) && f.ledgers.some((l) => l.path === paths.tornLedger && l.health === 'torn') && f.ledgers.some((l) => l.path === paths.pagedLedger)));
+    assert.equal(state.folders[0].locks.find((l) => l.path === paths.deadLock).state, 'stale');
+  });
+
+  it('refuses Repair Tail and leaves the ledger as it was', async () => {
+    const before = fs.readFileSync(paths.tornLedger);
+    const result = await vscode.commands.executeCommand('ledgerlock.repairTail', paths.tornLedger, { confirmed: true });
+    assert.equal(result.ok, false);
+    assert.equal(result.code, 'E_UNTRUSTED');
+    assert.deepEqual(fs.readFileSync(paths.tornLedger), before);
+  });
+
+  it('refuses Reap Lock and Compact Ledger and leaves the files as they were', async () => {
+    const reap = await vscode.commands.executeCommand('ledgerlock.reapLock', paths.deadLock, { confirmed: true });
+    assert.equal(reap.code, 'E_UNTRUSTED');
+    assert.ok(fs.existsSync(paths.deadLock));
+    const before = fs.readFileSync(paths.pagedLedger);
+    const compact = await vscode.commands.executeCommand('ledgerlock.compactLedger', paths.pagedLedger, 10, { confirmed: true });
+    assert.equal(compact.code, 'E_UNTRUSTED');
+    assert.deepEqual(fs.readFileSync(paths.pagedLedger), before);
+  });
+
+  it('declares the destructive commands disabled in restricted mode', () => {
+    const manifest = vscode.extensions.getExtension('ledgerlock.ledgerlock').packageJSON;
+    for (const id of ['ledgerlock.repairTail', 'ledgerlock.reapLock', 'ledgerlock.compactLedger', 'ledgerlock.quarantineRecord']) {
+      const command = manifest.contributes.commands.find((c) => c.command === id);
+      assert.equal(command.enablement, 'isWorkspaceTrusted', id);
+    }
+    assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
+  });
+});
