@@ -11,7 +11,7 @@ import { deadPid, FIXTURES, firstLine, nativeLock, tempDir, writeLock } from '..
 const CONTENDERS = 6;
 const ITERATIONS = 40;
 
-test('6 processes racing to break stale locks and increment a counter never violate mutual exclusion', async (t) => {
+test('6 processes racing to break stale locks and increment a counter never violate mutual exclusion', { timeout: 55_000 }, async (t) => {
   const dir = tempDir(t);
   const lockPath = join(dir, 'counter.lock');
   const counter = join(dir, 'counter');
