@@ -8,7 +8,7 @@
 //   file does NOT persist its directory entry);
 // - a rename is atomic and durable once the destination directory is fsynced.
 import { FileTree, tornPieces } from './model.mjs';
-import { sampleOrdered, seededRandom } from './sampler.mjs';
+import { seededRandom, shuffled } from './sampler.mjs';
 
 const DATA_OPS = new Set(['write', 'truncate', 'chmod', 'utimes']);
 const ENTRY_OPS = new Set(['create', 'mkdir', 'link', 'unlink', 'rmdir', 'rename']);
@@ -79,6 +79,8 @@ function tear(op, index, granularity, how, zeroFill) {
 /** The file tree a state leaves behind. */
 export function buildTree(snapshot, ops, state) {
   const tree = snapshot.clone();
+  // An inode exists from its creation whether or not its directory entry survives.
+  for (const op of ops) if (op.kind === 'create' || op.kind === 'mkdir') tree.ensure(op.ino, op.kind === 'mkdir' ? 'dir' : 'file', op.mode);
   const dropped = new Set(state.drop);
   for (let j = 0; j < state.k; j++) {
     if (dropped.has(j)) continue;
@@ -120,10 +122,9 @@ export function generateStates(snapshot, ops, { seed = 1, maxStates = 1000, subs
     return true;
   };
   const chosen = prefixes.filter(keep);
-  const budget = Math.max(0, maxStates - chosen.length);
-  // Oversample, then drop duplicates, so the budget is spent on distinct states.
-  for (const state of sampleOrdered(variants, budget * 2, random)) {
-    if (chosen.length >= Math.max(maxStates, prefixes.length)) break;
+  // Walk the variants in a seeded random order, skipping duplicates, until the budget is spent.
+  for (const state of shuffled(variants, random)) {
+    if (chosen.length >= maxStates) break;
     if (keep(state)) chosen.push(state);
   }
   return { states: chosen.map((s) => ({ ...s, id: describe(s) })), candidates: prefixes.length + variants.length };

@@ -27,10 +27,11 @@ export function availableScenarios(filter) {
 }
 
 /** Runs the scenario's setup + recorded run in a child process and loads the recording. */
-export function recordScenario(name) {
+export function recordScenario(name, { omitBarrier } = {}) {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ledgerlock-crash-rec-')), 'recording.json');
   try {
-    const child = spawnSync(process.execPath, [path.join(here, 'record.mjs'), name, out], { encoding: 'utf8', timeout: 120_000 });
+    const env = omitBarrier ? { ...process.env, LEDGERLOCK_CRASH_OMIT_BARRIER: omitBarrier } : process.env;
+    const child = spawnSync(process.execPath, [path.join(here, 'record.mjs'), name, out], { encoding: 'utf8', timeout: 120_000, env });
     if (child.status !== 0) throw new Error(`recording ${name} failed (exit ${child.status ?? child.signal}):\n${child.stderr}${child.stdout}`);
     const raw = JSON.parse(fs.readFileSync(out, 'utf8'));
     return {
@@ -47,7 +48,11 @@ const RECOVERY_DEADLINE_MS = 20_000;
 
 /** Materialises one state and runs the scenario's recovery checks on it. Returns violation messages. */
 export async function checkState(scenario, recording, state, { keep = false } = {}) {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ledgerlock-crash-state-')));
+  // Same absolute path as the recorded run: stores keep absolute paths (blobs.json), so a state
+  // elsewhere would be a different state. The recording removed it; each state recreates it.
+  const dir = recording.root;
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir);
   let violations;
   try {
     buildTree(recording.snapshot, recording.ops, state).materialise(dir);
@@ -74,8 +79,8 @@ export async function checkState(scenario, recording, state, { keep = false } = 
 }
 
 /** Explores one scenario: records it, builds up to `maxStates` states, checks each one. */
-export async function exploreScenario(scenario, { seed = 1, maxStates = 1000, onState } = {}) {
-  const recording = recordScenario(scenario.name);
+export async function exploreScenario(scenario, { seed = 1, maxStates = 1000, onState, omitBarrier } = {}) {
+  const recording = recordScenario(scenario.name, { omitBarrier });
   const { states, candidates } = generateStates(recording.snapshot, recording.ops, { seed, maxStates });
   const failures = [];
   for (const state of states) {

@@ -33,8 +33,12 @@ try {
   const replayed = shape(buildTree(recorder.snapshot, recorder.ops, { k: recorder.ops.length, drop: [] }));
   const actual = shape(FileTree.fromDisk(root).tree);
   if (replayed !== actual) throw new Error(`recording does not replay to the real directory:\nreplayed:\n${replayed}\nactual:\n${actual}`);
+  // Fault injection for the explorer's own tests: forget barriers, as an engine missing that fsync would.
+  const omit = process.env.LEDGERLOCK_CRASH_OMIT_BARRIER ? new RegExp(process.env.LEDGERLOCK_CRASH_OMIT_BARRIER) : undefined;
+  if (omit) recorder.ops = recorder.ops.filter((op) => !((op.kind === 'fsync' || op.kind === 'syncdir') && omit.test(`${op.kind} ${op.path}`)));
   fs.writeFileSync(out, JSON.stringify({
     scenario: name,
+    root,
     pid: process.pid,
     snapshot: recorder.snapshot.toJSON(),
     ops: recorder.ops.map((op) => (op.bytes ? { ...op, bytes: op.bytes.toString('base64') } : op)),

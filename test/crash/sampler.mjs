@@ -17,10 +17,12 @@ function hashSeed(seed) {
   return h;
 }
 
-/** `count` distinct items of `items`, chosen by `random`, in their original order. */
-export function sampleOrdered(items, count, random) {
-  if (items.length <= count) return [...items];
-  const picked = new Set();
-  while (picked.size < count) picked.add(Math.floor(random() * items.length));
-  return [...picked].sort((a, b) => a - b).map((i) => items[i]);
+/** A copy of `items` in a seeded random order (Fisher-Yates). */
+export function shuffled(items, random) {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
 }
