@@ -1,0 +1,111 @@
+// UI tests: a person's path through the real workbench. A workspace with a dead holder's
+// lock and a torn ledger: the status bar shows the error, the views list both, "Ledgerlock:
+// Repair Tail" from the command palette and the inline Reap fix them (checked on disk), and
+// the Recoveries view shows both events. Screenshots are saved as artifacts.
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, root, startCodeServer } from '../codeServer.mjs';
+import { makeWorkspace } from '../fixture.mjs';
+import { dialog, openLedgerlockContainer, runCommand, treeRow, until, waitForWorkbench } from './workbench.mjs';
+
+// Copied into media/ (for the README) when run with --update-media.
+const MEDIA = { 'ui-1-status-and-views.png': 'screenshot-views.png', 'ui-2-repair-confirm.png': 'screenshot-repair.png', 'ui-4-recoveries.png': 'screenshot-recoveries.png', 'ui-0-alerts.png': 'screenshot-alerts.png' };
+
+export async function runUiTests({ scratch, resultsDir, updateMedia = process.argv.includes('--update-media') }) {
+  const ws = await makeWorkspace(path.join(scratch, 'ui-workspace'));
+  const logLines = [];
+  const server = await startCodeServer({ trusted: true, log: (l) => logLines.push(l) });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const results = { passed: [], failed: [], metrics: [] };
+  const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+  page.on('console', (m) => logLines.push(`[browser ${m.type()}] ${m.text()}`));
+  const shot = async (name) => {
+    const file = path.join(resultsDir, name);
+    await page.screenshot({ path: file });
+    return file;
+  };
+
+  const steps = [
+    ['the status bar shows the torn ledger with an error background', async () => {
+      const started = Date.now();
+      await page.goto(server.workbenchUrl(ws.dir));
+      await waitForWorkbench(page);
+      const item = page.locator('.statusbar-item', { hasText: 'events.jsonl torn' });
+      await item.waitFor({ timeout: 90_000 });
+      results.metrics.push({ name: 'page load to status bar alert', value: Date.now() - started, unit: 'ms' });
+      const cls = await item.getAttribute('class');
+      if (!/error-kind/.test(cls ?? '')) throw new Error(`status bar item is not error-kind: ${cls}`);
+      await page.locator('.notification-toast', { hasText: 'torn tail' }).waitFor({ timeout: 20_000 });
+      await shot('ui-0-alerts.png');
+    }],
+    ['the Locks and Ledgers views list the dead holder\'s lock and the torn ledger', async () => {
+      await page.keyboard.press('Escape');
+      await page.evaluate(() => undefined);
+      await openLedgerlockContainer(page);
+      await treeRow(page, 'Locks', 'build.lock').waitFor({ timeout: 30_000 });
+      await treeRow(page, 'Ledgers', 'events.jsonl').waitFor({ timeout: 30_000 });
+      const lockText = await treeRow(page, 'Locks', 'build.lock').innerText();
+      if (!/stale/.test(lockText)) throw new Error(`lock row does not say stale: ${lockText}`);
+      const ledgerText = await treeRow(page, 'Ledgers', 'events.jsonl').innerText();
+      if (!/torn/.test(ledgerText)) throw new Error(`ledger row does not say torn: ${ledgerText}`);
+      // Expand the healthy ledger to show its newest events.
+      await treeRow(page, 'Ledgers', 'audit.jsonl').click();
+      await treeRow(page, 'Ledgers', '#120').waitFor({ timeout: 20_000 });
+      await shot('ui-1-status-and-views.png');
+      await treeRow(page, 'Ledgers', 'audit.jsonl').click();
+      await treeRow(page, 'Ledgers', '#120').waitFor({ state: 'detached', timeout: 20_000 });
+    }],
+    ['"Ledgerlock: Repair Tail" from the command palette repairs the ledger on disk', async () => {
+      await runCommand(page, 'Ledgerlock: Repair Tail');
+      await dialog(page).waitFor({ timeout: 20_000 });
+      await shot('ui-2-repair-confirm.png');
+      await dialog(page).getByRole('button', { name: 'Repair' }).click();
+      await until('the ledger ends on a whole record', () => readFileSync(ws.tornLedger, 'utf8').endsWith('\n'));
+      await treeRow(page, 'Ledgers', 'events.jsonl').filter({ hasText: ' ok' }).waitFor({ timeout: 20_000 });
+    }],
+    ['the inline Reap action on the stale lock removes it from disk', async () => {
+      const row = treeRow(page, 'Locks', 'build.lock');
+      await row.hover();
+      await row.locator('.action-label[aria-label^="Reap Lock"]').click();
+      await dialog(page).waitFor({ timeout: 20_000 });
+      await shot('ui-3-reap-confirm.png');
+      await dialog(page).getByRole('button', { name: 'Reap' }).click();
+      await until('the lock file is gone', () => !existsSync(ws.deadLock));
+      await treeRow(page, 'Locks', 'build.lock').waitFor({ state: 'detached', timeout: 20_000 });
+    }],
+    ['the Recoveries view shows the repair and the reap, and the status bar goes quiet', async () => {
+      await treeRow(page, 'Recoveries', 'Tail repaired: events.jsonl').waitFor({ timeout: 20_000 });
+      await treeRow(page, 'Recoveries', 'Lock reaped: build.lock').waitFor({ timeout: 20_000 });
+      await page.locator('.statusbar-item', { hasText: 'Ledgerlock' }).filter({ hasNotText: 'torn' }).first().waitFor({ timeout: 20_000 });
+      await shot('ui-4-recoveries.png');
+    }],
+  ];
+
+  try {
+    let broken;
+    for (const [title, fn] of steps) {
+      if (broken) {
+        results.failed.push({ title, error: `not run: "${broken}" failed first` });
+        continue;
+      }
+      const started = Date.now();
+      try {
+        await fn();
+        results.passed.push({ title, ms: Date.now() - started });
+      } catch (err) {
+        broken = title;
+        await shot(`ui-failure-${results.failed.length}.png`).catch(() => undefined);
+        results.failed.push({ title, error: String(err.stack ?? err) });
+      }
+    }
+  } finally {
+    await browser.close().catch(() => undefined);
+    await server.stop();
+    writeFileSync(path.join(resultsDir, 'ui.code-server.log'), logLines.join('\n') + '\n');
+  }
+  if (updateMedia && results.failed.length === 0) {
+    for (const [from, to] of Object.entries(MEDIA)) copyFileSync(path.join(resultsDir, from), path.join(root, 'media', to));
+  }
+  return results;
+}

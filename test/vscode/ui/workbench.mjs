@@ -1,0 +1,46 @@
+// Playwright helpers that drive the VS Code workbench the way a person does: the activity
+// bar, tree rows, the command palette and modal dialogs.
+
+export async function waitForWorkbench(page) {
+  await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+  await page.locator('.statusbar').waitFor({ timeout: 60_000 });
+}
+
+export async function openLedgerlockContainer(page) {
+  const icon = page.locator('.activitybar .action-item a[aria-label^="Ledgerlock"], .composite-bar .action-item a[aria-label^="Ledgerlock"]').first();
+  await icon.waitFor({ timeout: 60_000 });
+  const expanded = await icon.getAttribute('aria-expanded');
+  const selected = await icon.locator('..').getAttribute('class');
+  // The view badge sits on top of the icon, so click the whole activity-bar entry.
+  if (expanded !== 'true' && !/checked/.test(selected ?? '')) await icon.locator('..').click();
+  await page.locator('.pane-header[aria-label*="Locks"], .pane-header:has-text("Locks")').first().waitFor({ timeout: 30_000 });
+}
+
+/** The tree row whose label is `label` inside the view titled `viewTitle`. */
+export function treeRow(page, viewTitle, label) {
+  const pane = page.locator('.pane').filter({ has: page.locator(`.pane-header:has-text("${viewTitle}")`) });
+  return pane.locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: label }) }).first();
+}
+
+export async function runCommand(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 15_000 });
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+}
+
+export function dialog(page) {
+  return page.locator('.monaco-dialog-box');
+}
+
+export async function until(what, probe, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
