@@ -1,0 +1,78 @@
+/**
+ * The shape of a CLI command. Each command lives in `commands/<name>.ts`, declares its flags
+ * with a zod schema (so bad input is rejected before anything touches the disk) and returns
+ * its exit code.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { ZodType, ZodTypeDef } from 'zod';
+import { ErrorCode, LedgerlockError } from '../engine/errors';
+
+/** Exit codes are part of the CLI contract (DESIGN §4). */
+export const Exit = { Ok: 0, Problem: 1, Usage: 2, LockTimeout: 3 } as const;
+export type ExitCode = (typeof Exit)[keyof typeof Exit];
+
+export interface CliIO {
+  stdout: Writable;
+  stderr: Writable;
+  stdin: Readable;
+  cwd: string;
+}
+
+export interface CommandContext<F> {
+  io: CliIO;
+  positionals: string[];
+  flags: F;
+  rest: string[] | undefined;
+  json: boolean;
+  /** Writes one line to stdout (text mode). */
+  print(line: string): void;
+  /** Writes the command's single JSON document to stdout. */
+  printJson(doc: unknown): void;
+}
+
+export interface Command<F = Record<string, unknown>> {
+  name: string;
+  usage: string;
+  summary: string;
+  /** Flags that take a value (all others are booleans). `json` and `help` are always allowed. */
+  valueFlags?: string[];
+  aliases?: Record<string, string>;
+  flags: ZodType<F, ZodTypeDef, unknown>;
+  /** How many positionals: [min, max]. */
+  positionals: [number, number];
+  /** Whether `-- CMD ...` is required. */
+  needsRest?: boolean;
+  run(ctx: CommandContext<F>): Promise<number>;
+}
+
+/** Registry entries erase the per-command flag type. */
+export type AnyCommand = Command<any>;
+
+export function defineCommand<F>(command: Command<F>): Command<F> {
+  return command;
+}
+
+/** Maps an error to the CLI's exit code: bad input 2, a timed-out lock 3, anything else refused or found 1. */
+export function exitCodeFor(err: unknown): ExitCode {
+  if (!(err instanceof LedgerlockError)) return Exit.Problem;
+  switch (err.code) {
+    case ErrorCode.LockTimeout:
+      return Exit.LockTimeout;
+    case ErrorCode.BadInput:
+    case ErrorCode.BadOption:
+    case ErrorCode.BadJson:
+    case ErrorCode.SchemaMismatch:
+    case ErrorCode.InvalidUtf8:
+    case ErrorCode.LineTooLong:
+    case ErrorCode.RecordTooLarge:
+    case ErrorCode.PathTraversal:
+    case ErrorCode.PathOutsideRoot:
+    case ErrorCode.NotFound:
+    case ErrorCode.NotALedger:
+    case ErrorCode.StoreTooNew:
+    case ErrorCode.StoreInvalid:
+      return Exit.Usage;
+    default:
+      return Exit.Problem;
+  }
+}

@@ -1,0 +1,28 @@
+/** What `status` says of one ledger: DESIGN §4's `path`, `events`, `bytes`, `lastId`, `health`. */
+import { isLedgerlockError, openLedger, type LedgerProblem } from '../../engine';
+
+export interface LedgerSummary {
+  path: string;
+  format: 'ledgerlock' | 'foreign' | null;
+  events: number;
+  bytes: number;
+  lastId: number | null;
+  health: 'ok' | 'torn' | 'corrupt';
+  problems: LedgerProblem[];
+  error?: { code: string; message: string };
+}
+
+export async function summarizeLedger(file: string): Promise<LedgerSummary> {
+  try {
+    const ledger = await openLedger(file, { create: false, telemetry: false });
+    try {
+      const report = await ledger.verify();
+      return { path: file, format: report.format, events: report.events, bytes: report.bytes, lastId: report.lastId, health: report.health, problems: report.problems };
+    } finally {
+      await ledger.close();
+    }
+  } catch (err) {
+    if (!isLedgerlockError(err)) throw err;
+    return { path: file, format: null, events: 0, bytes: 0, lastId: null, health: 'corrupt', problems: [], error: { code: err.code, message: err.message } };
+  }
+}

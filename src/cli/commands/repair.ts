@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { defineCommand, Exit } from '../command';
+import { bool } from '../flags';
+import { withLedger } from './open';
+
+export const repairCommand = defineCommand({
+  name: 'repair',
+  usage: 'repair LEDGER [--remove-corrupt]',
+  summary: 'Cut a torn tail (the cut bytes go to quarantine). Corruption mid-file is refused unless --remove-corrupt.',
+  flags: z.object({ 'remove-corrupt': bool }).strict(),
+  positionals: [1, 1],
+  async run(ctx) {
+    return withLedger(ctx.io.cwd, ctx.positionals[0]!, { create: false }, async (ledger) => {
+      const quarantined: { offset: number; removedBytes: number; quarantine: string }[] = [];
+      if (ctx.flags['remove-corrupt']) {
+        // Remove from the end backwards so earlier offsets stay valid.
+        const report = await ledger.verify();
+        const corrupt = report.problems.filter((p) => p.kind !== 'torn-tail').map((p) => p.offset).sort((a, b) => b - a);
+        for (const offset of new Set(corrupt)) quarantined.push({ offset, ...(await ledger.quarantineRecord(offset)) });
+      }
+      const result = await ledger.repair();
+      if (ctx.json) {
+        ctx.printJson({ ok: true, ...result, quarantined });
+      } else {
+        for (const q of quarantined) ctx.print(`quarantined the corrupt record at byte ${q.offset} (${q.removedBytes} B) → ${q.quarantine}`);
+        ctx.print(result.repaired ? `repaired: cut ${result.bytesRemoved} bytes at offset ${result.truncatedAt} → ${result.quarantine}` : `nothing to repair: ${result.report.health}`);
+      }
+      return Exit.Ok;
+    });
+  },
+});

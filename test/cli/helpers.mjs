@@ -1,0 +1,24 @@
+// Running the real CLI bundle (`dist/cli.js`) as a child process, the way users and CI do.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
+
+/** Runs `ledgerlock ...args` to completion. */
+export function cli(args, { cwd, input, env } = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, input, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
+}
+
+/** Starts `ledgerlock ...args` and leaves it running. */
+export function cliSpawn(args, { cwd } = {}) {
+  return spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+export function tempDir(t, prefix = 'll-cli-') {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
