@@ -88,7 +88,7 @@ export async function migrateStore(workspaceRoot: string, options: MigrateOption
       await writeJournal(paths, { format: 'ledgerlock-migration', from: journal?.from ?? start, to: STORE_VERSION, step: step.from, startedAt: journal?.startedAt ?? new Date().toISOString(), pid: process.pid });
       await step.run(paths);
       current = { ...current, version: step.from + 1, migratedAt: new Date().toISOString() };
-      await atomicWriteFile(paths.manifest, JSON.stringify(current, null, 2) + '\n', { tmpDir: paths.tmp, telemetry: false });
+      await atomicWriteFile(paths.manifest, JSON.stringify(current, null, 2) + '\n', { telemetry: false });
       steps.push(describe(step));
     }
     await removeJournal(paths);
@@ -144,7 +144,7 @@ async function readJournal(paths: StorePaths): Promise<Journal | undefined> {
 }
 
 async function writeJournal(paths: StorePaths, journal: Journal): Promise<void> {
-  await atomicWriteFile(migrationJournalPath(paths), JSON.stringify(journal, null, 2) + '\n', { tmpDir: paths.tmp, telemetry: false });
+  await atomicWriteFile(migrationJournalPath(paths), JSON.stringify(journal, null, 2) + '\n', { telemetry: false });
 }
 
 async function removeJournal(paths: StorePaths): Promise<void> {

@@ -73,5 +73,5 @@ export async function readBlobsConfig(paths: SnapshotPaths): Promise<BlobsConfig
 
 export async function writeBlobsConfig(paths: SnapshotPaths, config: BlobsConfig): Promise<void> {
   const checked = BlobsConfigSchema.parse(config);
-  await atomicWriteFile(paths.blobsConfig, JSON.stringify(checked, null, 2) + '\n', { tmpDir: paths.store.tmp });
+  await atomicWriteFile(paths.blobsConfig, JSON.stringify(checked, null, 2) + '\n');
 }
