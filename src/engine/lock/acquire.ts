@@ -31,6 +31,12 @@ export interface AcquireOptions extends LockTiming {
   onTimeout?: 'throw' | 'run-without-lock';
   /** Create the lock's missing parent directories. Default true. */
   createParents?: boolean;
+  /**
+   * fsync the new lock file and its directory (default true), so after a power loss the lock
+   * still names its (now dead) holder. false skips both fsyncs, roughly 10-20x faster here;
+   * mutual exclusion does not depend on it, since a power loss ends every holder anyway.
+   */
+  durable?: boolean;
   telemetry?: TelemetryTarget;
   signal?: AbortSignal;
 }
@@ -45,6 +51,7 @@ interface ResolvedAcquire {
   tool: string;
   runWithoutLock: boolean;
   createParents: boolean;
+  durable: boolean;
   telemetry: TelemetryTarget;
   signal: AbortSignal | undefined;
 }
@@ -65,6 +72,7 @@ function resolveAcquire(opts: AcquireOptions): ResolvedAcquire {
     tool: opts.tool ?? defaultTool(),
     runWithoutLock: opts.onTimeout === 'run-without-lock',
     createParents: opts.createParents ?? true,
+    durable: opts.durable ?? true,
     telemetry: opts.telemetry,
     signal: opts.signal,
   };
@@ -80,7 +88,7 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
   for (let attempt = 0; ; attempt++) {
     throwIfAborted(o.signal, target);
     const owner = newOwnerId();
-    if (await createLockFile(target, nativeLockContent(self, owner, o.tool), { createParents: o.createParents, durable: true, telemetry: o.telemetry })) {
+    if (await createLockFile(target, nativeLockContent(self, owner, o.tool), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
       return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
     }
     last = await currentHolder(target, o) ?? last;

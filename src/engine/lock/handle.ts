@@ -101,7 +101,6 @@ export class HeldLock implements LockHandle {
     if (this.lost !== undefined) return;
     this.lost = reason;
     this.stop();
-    await emitTelemetry(this.telemetry, this.path, { type: 'LOCK_COMPROMISED', data: { lock: this.path, reason } });
     for (const cb of this.callbacks.splice(0)) {
       try {
         cb(reason);
@@ -109,6 +108,7 @@ export class HeldLock implements LockHandle {
         // a listener's failure must not stop the others from hearing about it
       }
     }
+    await emitTelemetry(this.telemetry, this.path, { type: 'LOCK_COMPROMISED', data: { lock: this.path, reason } });
   }
 
   private stop(): void {
