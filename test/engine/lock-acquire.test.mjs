@@ -30,6 +30,15 @@ test('an acquired lock names its holder: format, pid, host, owner, tool, acquire
   assert.equal(lock.path, lockPath);
 });
 
+test('durable: false still writes a complete lock naming its holder', async (t) => {
+  const dir = tempDir(t);
+  const lockPath = join(dir, 'fast.lock');
+  const lock = await acquireLock(lockPath, { durable: false, tool: 'fast' });
+  assert.equal(JSON.parse(readFileSync(lockPath, 'utf8')).owner, lock.owner);
+  await lock.release();
+  assert.deepEqual(readdirSync(dir), []);
+});
+
 test('release removes our lock and leaves nothing behind; a second release is harmless', async (t) => {
   const dir = tempDir(t);
   const lockPath = join(dir, 'r.lock');

@@ -1,7 +1,7 @@
 // Breaking locks: only stale ones, never a live holder's (not even with force), replacement-safe,
 // with the reaped bytes kept and the recovery recorded in the store's telemetry.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -163,6 +163,19 @@ test('if a newer lock took the path while a replacement was moved aside, the rep
   assert.equal(readFileSync(lock, 'utf8'), newest, 'link never overwrites the newer lock');
   assert.ok(result.trash, 'the leftover is reported');
   assert.equal(readFileSync(result.trash, 'utf8'), replacement);
+});
+
+test('a directory lock whose holder touches it while it is being broken is put back (its heartbeat proves it alive)', async (t) => {
+  const dir = tempDir(t);
+  const lock = join(dir, 'data.json.lock');
+  mkdirSync(lock);
+  setAge(lock, 60_000);
+  const { ino } = statSync(lock);
+  raceBeforeRename(t, lock, { before() { const now = new Date(); utimesSync(lock, now, now); } });
+  const result = await reapLock(lock);
+  assert.equal(result.reaped, false);
+  assert.equal(statSync(lock).ino, ino, 'the same directory is back in place');
+  assert.deepEqual(readdirSync(dir), ['data.json.lock']);
 });
 
 test('the guard of a breaker that died mid-break does not block reaping', async (t) => {
