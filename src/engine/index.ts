@@ -6,6 +6,7 @@ export { onTelemetry, TelemetryEventSchema, TELEMETRY_TYPES, type TelemetryEvent
 export { ensureStore, findStoreDir, readStoreManifest, storePaths, storePathsOf, STORE_DIR_NAME, STORE_VERSION, type StorePaths, type StoreManifest } from './store';
 export * from './snapshot';
 export { migrateStore, MIGRATIONS, type MigrateOptions, type MigrateResult, type MigrationStep } from './migrate';
+export { MIN_STORE_VERSION } from './store';
 export { openLedger, type Ledger, type LedgerOptions, type LedgerEvent, type LedgerHealth, type LedgerProblem, type LedgerProblemKind, type VerifyReport, type RepairResult, type CompactResult, type LedgerStats, type Page, type RangeQuery, type Durability, type LedgerFormat } from './ledger';
 export * from './lock';
 export { MutationSerializer } from './serializer';
