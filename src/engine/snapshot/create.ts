@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { atomicWriteFile, mkdirDurable } from '../atomic';
-import { ErrorCode, LedgerlockError } from '../errors';
+import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import { fsl } from '../fs';
 import type { BlobStore } from './blobs';
 import { manifestPath, writeCurrent } from './catalog';
@@ -47,7 +47,14 @@ export async function captureSnapshot(paths: SnapshotPaths, blobs: BlobStore, in
   let blobsWritten = 0;
   let bytesWritten = 0;
   for (const selected of await selectFiles(paths.store.root, include)) {
-    const { bytes, mode } = await readWhole(selected.abs, blobs.maxBlobBytes);
+    let whole;
+    try {
+      whole = await readWhole(selected.abs, blobs.maxBlobBytes);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') continue; // deleted since it was selected: it is simply not in this snapshot
+      throw err;
+    }
+    const { bytes, mode } = whole;
     const stored = await blobs.put(bytes);
     if (stored.written) {
       blobsWritten++;
