@@ -10,7 +10,7 @@ import { atomicWriteFile } from '../atomic';
 import { fsl, type OpenFile } from '../fs';
 import { crcHex } from './record';
 import { interpretLine } from './interpret';
-import { scanLines } from './scan';
+import { scanLineBatches, scanLines } from './scan';
 import type { LedgerFormat } from './types';
 
 export const INDEX_SPACING_BYTES = 64 * 1024;
@@ -33,9 +33,10 @@ const IndexSchema = z.object({
   lastId: z.number().int().nullable(),
   head: z.string(),
   lastLine: z.tuple([z.number().int().nonnegative(), z.string()]).nullable(),
-  entries: z.array(z.tuple([z.number().int(), z.number().int().nonnegative(), z.number().int().positive(), z.string()])),
+  // Checked by hand below: zod over tens of thousands of tuples costs more than the lookup saves.
+  entries: z.array(z.unknown()),
 });
-export type SparseIndex = z.infer<typeof IndexSchema>;
+export type SparseIndex = Omit<z.infer<typeof IndexSchema>, 'entries'> & { entries: Entry[] };
 
 export interface IndexContext {
   file: OpenFile;
@@ -51,10 +52,15 @@ export function emptyIndex(format: LedgerFormat): SparseIndex {
 export async function loadIndex(indexPath: string): Promise<SparseIndex | undefined> {
   try {
     const parsed = IndexSchema.safeParse(JSON.parse((await fsl().readFile(indexPath)).toString('utf8')));
-    return parsed.success ? parsed.data : undefined;
+    if (!parsed.success || !parsed.data.entries.every(isEntry)) return undefined;
+    return parsed.data as SparseIndex;
   } catch {
     return undefined;
   }
+}
+
+function isEntry(e: unknown): e is Entry {
+  return Array.isArray(e) && e.length === 4 && Number.isSafeInteger(e[0]) && Number.isSafeInteger(e[1]) && e[1] >= 0 && Number.isSafeInteger(e[2]) && e[2] > 0 && typeof e[3] === 'string';
 }
 
 export async function saveIndex(indexPath: string, index: SparseIndex): Promise<void> {
@@ -98,7 +104,8 @@ export async function extendIndex(index: SparseIndex, ctx: IndexContext): Promis
   const next: SparseIndex = { ...index, entries: [...index.entries] };
   let lastEntryAt = next.entries.at(-1)?.[1] ?? -Infinity;
   let lastId = next.lastId;
-  for await (const raw of scanLines(ctx.file, { start: index.size, startLine: index.lines + 1, end: ctx.size, maxLineBytes: ctx.maxLineBytes })) {
+  for await (const batch of scanLineBatches(ctx.file, { start: index.size, startLine: index.lines + 1, end: ctx.size, maxLineBytes: ctx.maxLineBytes })) {
+   for (const raw of batch) {
     if (!raw.terminated) break;
     next.size = raw.offset + raw.length;
     next.lines = raw.line;
@@ -112,6 +119,7 @@ export async function extendIndex(index: SparseIndex, ctx: IndexContext): Promis
       next.entries.push([seen.event.id, raw.offset, raw.line, crcHex(raw.bytes)]);
       lastEntryAt = raw.offset;
     }
+   }
   }
   next.lastId = lastId;
   // The last line's crc covers the newline too, as indexMatches reads [offset, size).

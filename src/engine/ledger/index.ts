@@ -107,17 +107,17 @@ class LedgerHandle implements Ledger {
     return this.appender.submit(drafts);
   }
 
-  tail(n: number): Promise<LedgerEvent[]> {
+  async tail(n: number): Promise<LedgerEvent[]> {
     this.checkOpen();
     return withReader(this.ctx, (file, size) => readTail(this.ctx, file, size, n));
   }
 
-  page(opts: { cursor?: string | null; limit: number }): Promise<Page> {
+  async page(opts: { cursor?: string | null; limit: number }): Promise<Page> {
     this.checkOpen();
     return withReader(this.ctx, (file, size) => readPage(this.ctx, file, size, opts));
   }
 
-  range(opts: RangeQuery): Promise<LedgerEvent[]> {
+  async range(opts: RangeQuery): Promise<LedgerEvent[]> {
     this.checkOpen();
     return withReader(this.ctx, (file, size) => readRange(this.ctx, file, size, opts ?? {}));
   }

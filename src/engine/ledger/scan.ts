@@ -31,7 +31,13 @@ export interface ScanOptions {
 
 const DEFAULT_CHUNK = 1 << 20;
 
+/** Line by line; for the long walks (verify, index builds) scanLineBatches saves a promise per line. */
 export async function* scanLines(file: OpenFile, opts: ScanOptions): AsyncGenerator<RawLine> {
+  for await (const batch of scanLineBatches(file, opts)) yield* batch;
+}
+
+/** The lines completed by each chunk read, in order. */
+export async function* scanLineBatches(file: OpenFile, opts: ScanOptions): AsyncGenerator<RawLine[]> {
   const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK;
   let pos = opts.start ?? 0;
   let lineNo = opts.startLine ?? 1;
@@ -47,6 +53,7 @@ export async function* scanLines(file: OpenFile, opts: ScanOptions): AsyncGenera
     if (got <= 0) break;
     const buf = got < want ? chunk.subarray(0, got) : chunk;
     let from = 0;
+    const batch: RawLine[] = [];
     for (;;) {
       const nl = buf.indexOf(0x0a, from);
       if (nl < 0) break;
@@ -54,7 +61,7 @@ export async function* scanLines(file: OpenFile, opts: ScanOptions): AsyncGenera
       const length = pos + nl + 1 - lineStart;
       let bytes: Buffer | null = null;
       if (!tooLong && length - 1 <= opts.maxLineBytes) bytes = partsLen === 0 ? piece : Buffer.concat([...parts, piece]);
-      yield { offset: lineStart, length, bytes, line: lineNo++, terminated: true };
+      batch.push({ offset: lineStart, length, bytes, line: lineNo++, terminated: true });
       lineStart = pos + nl + 1;
       parts = [];
       partsLen = 0;
@@ -73,10 +80,11 @@ export async function* scanLines(file: OpenFile, opts: ScanOptions): AsyncGenera
       }
     }
     pos += buf.length;
+    if (batch.length > 0) yield batch;
     opts.onProgress?.(pos, opts.end);
   }
   if (pos > lineStart) {
-    yield { offset: lineStart, length: pos - lineStart, bytes: tooLong ? null : Buffer.concat(parts), line: lineNo, terminated: false };
+    yield [{ offset: lineStart, length: pos - lineStart, bytes: tooLong ? null : Buffer.concat(parts), line: lineNo, terminated: false }];
   }
 }
 

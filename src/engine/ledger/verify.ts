@@ -4,7 +4,7 @@
  */
 import type { OpenFile } from '../fs';
 import { interpretLine } from './interpret';
-import { scanLines } from './scan';
+import { scanLineBatches } from './scan';
 import type { LedgerEvent, LedgerFormat, LedgerProblem, VerifyReport } from './types';
 
 /** Enough to act on; a file of pure garbage would otherwise produce one problem per line. */
@@ -26,21 +26,23 @@ export async function verifyLedger(file: OpenFile, path: string, format: LedgerF
   let lastId: number | null = null;
   let damageBeforeValid = false;
   let pendingDamage = false;
-  for await (const raw of scanLines(file, { end: size, maxLineBytes: opts.maxLineBytes, signal: opts.signal, onProgress: opts.onProgress })) {
-    const seen = interpretLine(format, raw, lastId);
-    if (seen.problem) {
-      if (problems.length < MAX_PROBLEMS) problems.push(seen.problem);
-      pendingDamage = true;
-    } else if (seen.event) {
-      if (pendingDamage) damageBeforeValid = true;
-      pendingDamage = false;
-      events++;
-      firstId ??= seen.event.id;
-      lastId = seen.event.id;
-      validBytes = raw.offset + raw.length;
-      opts.onEvent?.(seen.event);
-    } else if (!pendingDamage) {
-      validBytes = raw.offset + raw.length; // a blank foreign line after valid ones is not damage
+  for await (const batch of scanLineBatches(file, { end: size, maxLineBytes: opts.maxLineBytes, signal: opts.signal, onProgress: opts.onProgress })) {
+    for (const raw of batch) {
+      const seen = interpretLine(format, raw, lastId);
+      if (seen.problem) {
+        if (problems.length < MAX_PROBLEMS) problems.push(seen.problem);
+        pendingDamage = true;
+      } else if (seen.event) {
+        if (pendingDamage) damageBeforeValid = true;
+        pendingDamage = false;
+        events++;
+        firstId ??= seen.event.id;
+        lastId = seen.event.id;
+        validBytes = raw.offset + raw.length;
+        opts.onEvent?.(seen.event);
+      } else if (!pendingDamage) {
+        validBytes = raw.offset + raw.length; // a blank foreign line after valid ones is not damage
+      }
     }
   }
   const health = damageBeforeValid ? 'corrupt' : problems.length > 0 ? 'torn' : 'ok';
