@@ -119,3 +119,30 @@ test('kill -9 torture: every id a writer saw resolve is present exactly once, id
   assert.ok(acknowledged.length > 50, `only ${acknowledged.length} appends were acknowledged`);
   assert.deepEqual(ids, range(1, ids.length), 'ids are contiguous: a torn record never consumed an id');
 });
+
+test('appends take the store lock locks/<ledger>.lock inside a store, and <ledger>.lock beside a ledger outside one', async () => {
+  const ws = workspace();
+  const outside = path.join(ws.root, 'plain', 'audit.jsonl');
+  for (const [ledgerPath, lockPath] of [
+    [ws.ledger, path.join(ws.store, 'locks', 'events.lock')],
+    [outside, `${outside}.lock`],
+  ]) {
+    await withLedger(ledgerPath, { telemetry: false, lockTimeoutMs: 300 }, async (ledger) => {
+      assert.equal((await ledger.append('free')).id, 1);
+      const held = await engine.acquireLock(lockPath, { tool: 'test-holder', telemetry: false });
+      try {
+        await assert.rejects(ledger.append('blocked'), { code: 'E_LOCK_TIMEOUT' });
+      } finally {
+        await held.release();
+      }
+      assert.equal((await ledger.append('free again')).id, 2, 'the refused append consumed no id');
+    });
+  }
+});
+
+test('a ledger in a store written by a newer Ledgerlock is refused', async () => {
+  const ws = workspace();
+  fs.mkdirSync(ws.store, { recursive: true });
+  fs.writeFileSync(path.join(ws.store, 'store.json'), JSON.stringify({ format: 'ledgerlock', version: 999, createdAt: new Date().toISOString() }));
+  await assert.rejects(engine.openLedger(ws.ledger), { code: 'E_STORE_TOO_NEW' });
+});
