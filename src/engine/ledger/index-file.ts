@@ -105,21 +105,21 @@ export async function extendIndex(index: SparseIndex, ctx: IndexContext): Promis
   let lastEntryAt = next.entries.at(-1)?.[1] ?? -Infinity;
   let lastId = next.lastId;
   for await (const batch of scanLineBatches(ctx.file, { start: index.size, startLine: index.lines + 1, end: ctx.size, maxLineBytes: ctx.maxLineBytes })) {
-   for (const raw of batch) {
-    if (!raw.terminated) break;
-    next.size = raw.offset + raw.length;
-    next.lines = raw.line;
-    next.lastLine = [raw.offset, raw.bytes === null ? '' : crcHex(raw.bytes)];
-    if (raw.bytes === null) continue;
-    const seen = interpretLine(ctx.format, raw, lastId);
-    if (!seen.event) continue;
-    next.events++;
-    lastId = seen.event.id;
-    if (raw.offset - lastEntryAt >= INDEX_SPACING_BYTES) {
-      next.entries.push([seen.event.id, raw.offset, raw.line, crcHex(raw.bytes)]);
-      lastEntryAt = raw.offset;
+    for (const raw of batch) {
+      if (!raw.terminated) break;
+      next.size = raw.offset + raw.length;
+      next.lines = raw.line;
+      next.lastLine = [raw.offset, '']; // its crc (newline included) is taken once the scan ends
+      if (raw.bytes === null) continue;
+      const seen = interpretLine(ctx.format, raw, lastId);
+      if (!seen.event) continue;
+      next.events++;
+      lastId = seen.event.id;
+      if (raw.offset - lastEntryAt >= INDEX_SPACING_BYTES) {
+        next.entries.push([seen.event.id, raw.offset, raw.line, crcHex(raw.bytes)]);
+        lastEntryAt = raw.offset;
+      }
     }
-   }
   }
   next.lastId = lastId;
   // The last line's crc covers the newline too, as indexMatches reads [offset, size).
