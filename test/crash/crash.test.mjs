@@ -29,6 +29,8 @@ const MISSING_BARRIERS = [
   ['ledger/append', '^fsync \\.ledgerlock/ledgers/events\\.jsonl$', 'an append is acknowledged before its fdatasync'],
   ['ledger/repair', '^fsync \\.ledgerlock/quarantine/', 'the torn tail is cut before its quarantine copy is durable'],
   ['json/update', '^syncdir \\.ledgerlock/state$', 'an update is acknowledged before its rename is durable'],
+  ['ledger/quarantine-record', '^syncdir \\.ledgerlock/ledgers$', 'the ledger rewritten without the damaged record is acknowledged before its rename is durable'],
+  ['ledger/compact', '^syncdir \\.ledgerlock/ledgers$', 'a compaction is acknowledged before its rename is durable'],
 ];
 
 for (const [name, barrier, why] of MISSING_BARRIERS) {

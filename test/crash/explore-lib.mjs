@@ -68,7 +68,9 @@ export async function checkState(scenario, recording, state, { keep = false } = 
       timer = setTimeout(() => resolve([`recovery did not finish within ${RECOVERY_DEADLINE_MS / 1000} s (a lock that blocks forever?)`]), RECOVERY_DEADLINE_MS);
     });
     violations = await Promise.race([
-      Promise.resolve().then(() => scenario.check(dir, ctx)).then((v) => v ?? [], (err) => [`recovery threw ${err?.code ?? ''} ${err?.stack ?? err}`.trim()]),
+      Promise.resolve()
+        .then(async () => [...((await scenario.check(dir, ctx)) ?? []), ...(await telemetryReadable(dir))])
+        .catch((err) => [`recovery threw ${err?.code ?? ''} ${err?.stack ?? err}`.trim()]),
       deadline,
     ]);
     clearTimeout(timer);
@@ -76,6 +78,22 @@ export async function checkState(scenario, recording, state, { keep = false } = 
     if (!keep) fs.rmSync(dir, { recursive: true, force: true });
   }
   return { violations, dir: keep ? dir : undefined };
+}
+
+/**
+ * Every scenario also leaves the store's own recovery log behind: a crash may tear its tail
+ * (the next append repairs it) but must never leave damage in its middle.
+ */
+async function telemetryReadable(root) {
+  const file = path.join(root, '.ledgerlock', 'telemetry.jsonl');
+  if (!fs.existsSync(file) || typeof engine.openLedger !== 'function') return [];
+  const ledger = await engine.openLedger(file, { telemetry: false, create: false, lockTimeoutMs: 3000 });
+  try {
+    const report = await ledger.verify();
+    return report.health === 'corrupt' ? [`telemetry.jsonl is corrupt after recovery: ${report.problems.map((p) => p.message).join('; ')}`] : [];
+  } finally {
+    await ledger.close();
+  }
 }
 
 /** Explores one scenario: records it, builds up to `maxStates` states, checks each one. */

@@ -77,7 +77,7 @@ function damageInsideAcked(problem, expected) {
   return problem.offset < end ? [`a record at offset ${problem.offset}, inside the ${end} bytes that were acknowledged, is damaged: ${problem.message}`] : [];
 }
 
-export function checkEvents(events, { setupKeys, issuedKeys, ackedKeys, firstKept, compacted }) {
+export function checkEvents(events, { setupKeys, setupIds, issuedKeys, ackedKeys, firstKept, compacted }) {
   const out = [];
   const keys = events.map((e) => e.data?.key);
   const known = new Set([...setupKeys, ...issuedKeys]);
@@ -92,7 +92,8 @@ export function checkEvents(events, { setupKeys, issuedKeys, ackedKeys, firstKep
   }
   setupKeys.forEach((key, i) => {
     const e = events.find((x) => x.data?.key === key);
-    if (e && e.id !== i + 1) out.push(`pre-existing event ${key} had id ${i + 1}, now ${e.id}`);
+    const id = setupIds?.[i] ?? i + 1;
+    if (e && e.id !== id) out.push(`pre-existing event ${key} had id ${id}, now ${e.id}`);
   });
   if (compacted) {
     const gone = setupKeys.slice(0, firstKept).filter((k) => seen.has(k));

@@ -30,6 +30,13 @@ function tornTail() {
   return line.slice(0, 700);
 }
 
+/** The damaged line as the snapshot holds it. */
+function damagedLine(ctx) {
+  const snap = ctx.recording.snapshot;
+  const text = snap.inodes.get(snap.lookup(LEDGER.join('/'))).data.toString('latin1');
+  return text.split('\n').find((l) => l.includes('s2:X'));
+}
+
 export default [
   {
     name: 'ledger/append',
@@ -104,7 +111,36 @@ export default [
       const torn = tornTail();
       const places = [ledgerPath(root), ...listFiles(path.join(root, '.ledgerlock', 'quarantine'))].filter((f) => fs.existsSync(f));
       const out = places.some((f) => fs.readFileSync(f, 'latin1').includes(torn)) ? [] : ['the torn tail is gone from the ledger but in no quarantine file'];
+      if (lastAck(ctx.acks, 'repaired') && fs.existsSync(ledgerPath(root)) && fs.readFileSync(ledgerPath(root), 'latin1').includes(torn)) out.push('the repair was acknowledged, yet the torn tail is back in the ledger');
       return [...out, ...(await recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: [] })))];
+    },
+  },
+  {
+    name: 'ledger/quarantine-record',
+    protocol: 'ledger repair',
+    requires: ['openLedger'],
+    async setup(root, engine) {
+      await appendSetupEvents(root, engine, keys('s', 5));
+      // Flip one payload byte of the second record: its checksum fails, valid records follow.
+      const bytes = fs.readFileSync(ledgerPath(root));
+      const at = bytes.indexOf('s2:');
+      bytes[at + 3] = 'X'.charCodeAt(0);
+      fs.writeFileSync(ledgerPath(root), bytes);
+    },
+    async run(root, engine, rec) {
+      const ledger = await engine.openLedger(ledgerPath(root), OPEN);
+      const bad = (await ledger.verify()).problems.find((p) => p.kind !== 'torn-tail');
+      const r = await ledger.quarantineRecord(bad.offset);
+      rec.ack('quarantined', { removedBytes: r.removedBytes });
+      await ledger.close();
+    },
+    async check(root, ctx) {
+      const damaged = damagedLine(ctx);
+      const places = [ledgerPath(root), ...listFiles(path.join(root, '.ledgerlock', 'quarantine'))].filter((f) => fs.existsSync(f));
+      const out = places.some((f) => fs.readFileSync(f, 'latin1').includes(damaged)) ? [] : ['the damaged record is gone from the ledger but in no quarantine file'];
+      if (lastAck(ctx.acks, 'quarantined') && fs.existsSync(ledgerPath(root)) && fs.readFileSync(ledgerPath(root), 'latin1').includes(damaged)) out.push('the quarantine of the damaged record was acknowledged, yet the record is back in the ledger');
+      const setupKeys = ['s1', 's3', 's4', 's5'];
+      return [...out, ...(await recoverAndCheck(root, ctx.engine, { ...expectation(ctx, { setupKeys, issuedKeys: [] }), setupIds: [1, 3, 4, 5], durableEnd: 0 }))];
     },
   },
   {
