@@ -40,6 +40,8 @@ export interface LedgerItem {
   health: LedgerHealth;
   /** One line per problem, for tooltips; empty when healthy. */
   problems: string[];
+  /** Big ledgers are only checked at the tail to draw the view; Verify checks them whole. */
+  tailOnly?: boolean;
   error?: string;
 }
 

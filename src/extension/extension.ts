@@ -25,11 +25,14 @@ export interface LedgerlockApi {
   recoveries: RecoveriesView;
   status: vscode.StatusBarItem;
   activationMs: number;
+  /** Epoch ms when activation began. */
+  activatedAt: number;
   ready: Promise<WorkspaceState>;
 }
 
 export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   const started = performance.now();
+  const activatedAt = Date.now();
   const log = vscode.window.createOutputChannel('Ledgerlock', { log: true });
   const state = new ServerState();
   const getClient = () => client;
@@ -68,7 +71,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   ready.catch(() => undefined);
   const activationMs = performance.now() - started;
   log.info(`activated in ${activationMs.toFixed(1)} ms (${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`);
-  return { state, locks, ledgers, recoveries, status: status.item, activationMs, ready };
+  return { state, locks, ledgers, recoveries, status: status.item, activationMs, activatedAt, ready };
 }
 
 export async function deactivate(): Promise<void> {

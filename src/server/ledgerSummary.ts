@@ -33,7 +33,10 @@ export async function summarizeLedger(ledgerPath: string, folder: string): Promi
       health: stats.health,
       problems: [],
     };
-    if (stats.bytes > FULL_VERIFY_MAX_BYTES && stats.health === 'ok') return { item: base, report: undefined };
+    if (stats.bytes > FULL_VERIFY_MAX_BYTES) {
+      // The stats looked at the tail only: a torn tail shows, damage further in needs Verify.
+      return { item: { ...base, health: stats.health === 'unknown' ? 'ok' : stats.health, tailOnly: true }, report: undefined };
+    }
     const report = await ledger.verify({});
     return { item: fromReport(base, report), report };
   } catch (err) {

@@ -196,7 +196,7 @@ connection.onRequest(VerifyLedgerRequest.type, async ({ ledger, progressToken })
       publishDiagnostics(ledger, report);
       const folder = model.folderOf(ledger);
       const item = folder?.ledgers.get(ledger);
-      if (folder && item) folder.ledgers.set(ledger, fromReport(item, report));
+      if (folder && item) folder.ledgers.set(ledger, { ...fromReport(item, report), tailOnly: false });
       schedulePush(0);
     }
     return { ...result, health: report?.health ?? 'unknown', events: report?.events ?? 0 };

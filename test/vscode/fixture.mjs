@@ -79,3 +79,36 @@ export async function makeWorkspace(dir, { torn = true, dead = true, pagedEvents
   writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'ledgerlock.pageSize': 50 }, null, 2));
   return paths;
 }
+
+/**
+ * The scale workspace of issue 3: a 1,000,000-event ledger and 1,000 lock files spread over
+ * ten service folders (most left by a killed holder, the rest zero-byte crash leftovers).
+ */
+export async function makeScaleWorkspace(dir, { events = 1_000_000, locks = 1000 } = {}) {
+  const { mkdirSync: mkdir, readFileSync, utimesSync } = await import('node:fs');
+  mkdir(dir, { recursive: true });
+  const e = engine();
+  const store = await e.ensureStore(dir);
+  const big = path.join(store.ledgers, 'metrics.jsonl');
+  const ledger = await e.openLedger(big, { durability: 'none', telemetry: false });
+  try {
+    const batch = [];
+    for (let i = 0; i < 5000; i++) batch.push({ type: 'metric.sample', data: { series: `s${i % 17}`, value: i } });
+    for (let written = 0; written < events; written += batch.length) await ledger.appendMany(batch.slice(0, Math.min(batch.length, events - written)));
+  } finally {
+    await ledger.close();
+  }
+  await appendEvents(path.join(store.ledgers, 'small.jsonl'), 60, 'small.event');
+  const template = path.join(store.locks, 'template.lock');
+  await deadHoldersLock(template, 'scale-writer');
+  const content = readFileSync(template);
+  const old = new Date(Date.now() - 60_000);
+  for (let i = 0; i < locks - 1; i++) {
+    const folder = path.join(dir, 'services', `svc-${i % 10}`, '.locks');
+    mkdir(folder, { recursive: true });
+    const file = path.join(folder, `job-${String(i).padStart(4, '0')}.lock`);
+    writeFileSync(file, i % 4 === 3 ? '' : content);
+    utimesSync(file, old, old);
+  }
+  return { dir, big, small: path.join(store.ledgers, 'small.jsonl'), locks };
+}

@@ -8,11 +8,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { root } from './codeServer.mjs';
 import { runExtensionHostSuite } from './extensionHost.mjs';
-import { makeWorkspace } from './fixture.mjs';
+import { makeScaleWorkspace, makeWorkspace } from './fixture.mjs';
 import { runUiTests } from './ui/run.mjs';
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
-const want = (part) => !only || only.includes(part);
+const want = (part) => (only ? only.includes(part) : part !== 'scale');
 const resultsDir = path.join(root, 'test-results', 'vscode');
 mkdirSync(resultsDir, { recursive: true });
 
@@ -51,6 +51,13 @@ try {
     console.log('vscode: extension-host suite, restricted mode');
     const ws = await makeWorkspace(path.join(scratch, 'restricted-workspace'));
     record('restricted mode', await runExtensionHostSuite({ name: 'extension-host-restricted', workspace: ws.dir, files: ['restricted.test.js'], trusted: false, resultsDir }));
+  }
+  if (want('scale')) {
+    console.log('vscode: scale (1,000,000-event ledger, 1,000 lock files)');
+    const started = Date.now();
+    const ws = await makeScaleWorkspace(path.join(scratch, 'scale-workspace'));
+    console.log(`vscode: scale workspace made in ${Math.round((Date.now() - started) / 1000)} s`);
+    record('scale', await runExtensionHostSuite({ name: 'extension-host-scale', workspace: ws.dir, files: ['scale.test.js'], trusted: true, resultsDir, timeoutMs: 600_000 }));
   }
   if (want('ui')) {
     console.log('vscode: UI tests');

@@ -54,6 +54,13 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     this.disposables.push(this.view, this.changed, state.onDidChange(() => this.render()));
   }
 
+  /** Drops the cached pages of a ledger, so its next expansion reads from the tail again. */
+  forget(ledgerPath: string): void {
+    this.pages.delete(ledgerPath);
+    const node = this.nodes.get(ledgerPath);
+    if (node) this.changed.fire(node);
+  }
+
   /** Pages events are cached here; exposed for the event documents, which render from them. */
   cachedEvent(ledger: string, id: string): EventItem | undefined {
     return this.pages.get(ledger)?.events.find((e) => String(e.id) === id);
@@ -183,6 +190,7 @@ function ledgerItem(ledger: LedgerItem, multiRoot: boolean): vscode.TreeItem {
   md.appendMarkdown(`**${baseName(ledger.path)}** — ${health}\n\n`);
   md.appendText(`${ledger.path}\n${ledger.format} ledger, ${formatCount(ledger.events)} events, ${formatBytes(ledger.bytes)}, last id ${ledger.lastId ?? '—'}\n`);
   if (ledger.error) md.appendText(`\n${ledger.error}\n`);
+  if (ledger.tailOnly) md.appendMarkdown(`\n\nOnly the tail was checked (a big ledger is never read whole to draw this view). Run **Verify Ledger** for a full check.`);
   for (const problem of ledger.problems.slice(0, 10)) md.appendText(`\n• ${problem}`);
   if (ledger.health === 'torn') md.appendMarkdown(`\n\nThe last record is incomplete. **Repair Tail** cuts it off and keeps its bytes in quarantine.`);
   item.tooltip = md;
