@@ -32,9 +32,10 @@ export interface AcquireOptions extends LockTiming {
   /** Create the lock's missing parent directories. Default true. */
   createParents?: boolean;
   /**
-   * fsync the new lock file and its directory (default true), so after a power loss the lock
-   * still names its (now dead) holder. false skips both fsyncs, roughly 10-20x faster here;
-   * mutual exclusion does not depend on it, since a power loss ends every holder anyway.
+   * fsync the new lock file and its directory, so after a power loss the lock still names its
+   * (now dead) holder. Default false: mutual exclusion rests on the kernel's exclusive create,
+   * not on the disk, and a power loss ends every holder anyway; what it can leave (no file, an
+   * empty one, one from before the boot) is stale by the rules. The fsyncs cost 10-20x.
    */
   durable?: boolean;
   telemetry?: TelemetryTarget;
@@ -72,7 +73,7 @@ function resolveAcquire(opts: AcquireOptions): ResolvedAcquire {
     tool: opts.tool ?? defaultTool(),
     runWithoutLock: opts.onTimeout === 'run-without-lock',
     createParents: opts.createParents ?? true,
-    durable: opts.durable ?? true,
+    durable: opts.durable ?? false,
     telemetry: opts.telemetry,
     signal: opts.signal,
   };
