@@ -49,10 +49,12 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       if (!/stale/.test(lockText)) throw new Error(`lock row does not say stale: ${lockText}`);
       const ledgerText = await treeRow(page, 'Ledgers', 'events.jsonl').innerText();
       if (!/torn/.test(ledgerText)) throw new Error(`ledger row does not say torn: ${ledgerText}`);
-      // Expand the healthy ledger to show its newest events.
+      await page.mouse.move(800, 700); // no hover tooltip over the views
+      await new Promise((r) => setTimeout(r, 500));
+      await shot('ui-1-status-and-views.png');
+      // The healthy ledger's events, newest first.
       await treeRow(page, 'Ledgers', 'audit.jsonl').click();
       await treeRow(page, 'Ledgers', '#120').waitFor({ timeout: 20_000 });
-      await shot('ui-1-status-and-views.png');
       await treeRow(page, 'Ledgers', 'audit.jsonl').click();
       await treeRow(page, 'Ledgers', '#120').waitFor({ state: 'detached', timeout: 20_000 });
     }],
