@@ -76,7 +76,7 @@ export async function makeWorkspace(dir, { torn = true, dead = true, pagedEvents
   mkdirSync(path.join(dir, 'node_modules', 'dep'), { recursive: true });
   writeFileSync(path.join(dir, 'node_modules', 'dep', 'install.lock'), '');
   mkdirSync(path.join(dir, '.vscode'), { recursive: true });
-  writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'ledgerlock.pageSize': 50 }, null, 2));
+  writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'ledgerlock.pageSize': 50, 'ledgerlock.contentionThresholdSeconds': 3 }, null, 2));
   return paths;
 }
 

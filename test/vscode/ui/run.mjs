@@ -10,7 +10,7 @@ import { makeWorkspace } from '../fixture.mjs';
 import { dialog, openLedgerlockContainer, runCommand, treeRow, until, waitForWorkbench } from './workbench.mjs';
 
 // Copied into media/ (for the README) when run with --update-media.
-const MEDIA = { 'ui-1-status-and-views.png': 'screenshot-views.png', 'ui-2-repair-confirm.png': 'screenshot-repair.png', 'ui-4-recoveries.png': 'screenshot-recoveries.png', 'ui-0-alerts.png': 'screenshot-alerts.png' };
+const MEDIA = { 'ui-1-status-and-views.png': 'screenshot-views.png', 'ui-2-repair-confirm.png': 'screenshot-repair.png', 'ui-4-recoveries.png': 'screenshot-recoveries.png', 'ui-0-alerts.png': 'screenshot-alerts.png', 'ui-0-status-fixes.png': 'screenshot-status-fixes.png' };
 
 export async function runUiTests({ scratch, resultsDir, updateMedia = process.argv.includes('--update-media') }) {
   const ws = await makeWorkspace(path.join(scratch, 'ui-workspace'));
@@ -38,6 +38,14 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       if (!/error-kind/.test(cls ?? '')) throw new Error(`status bar item is not error-kind: ${cls}`);
       await page.locator('.notification-toast', { hasText: 'torn tail' }).waitFor({ timeout: 20_000 });
       await shot('ui-0-alerts.png');
+    }],
+    ['clicking the status bar item offers the fixes in a quick pick', async () => {
+      await page.locator('.statusbar-item', { hasText: 'events.jsonl torn' }).click();
+      const picks = page.locator('.quick-input-widget .monaco-list-row');
+      await picks.filter({ hasText: 'Repair tail of events.jsonl' }).waitFor({ timeout: 15_000 });
+      await picks.filter({ hasText: 'Reap build.lock' }).waitFor({ timeout: 15_000 });
+      await shot('ui-0-status-fixes.png');
+      await page.keyboard.press('Escape');
     }],
     ['the Locks and Ledgers views list the dead holder\'s lock and the torn ledger', async () => {
       await page.keyboard.press('Escape');
