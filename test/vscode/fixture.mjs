@@ -2,7 +2,7 @@
 // files are exactly what Ledgerlock writes: a lock left by a killed process, a ledger with a
 // torn tail, a healthy ledger long enough to page, and things that must never show up.
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { root } from './codeServer.mjs';
@@ -54,7 +54,7 @@ export function tearTail(ledgerPath) {
   appendFileSync(ledgerPath, '{"id":999999,"ts":"2026-01-0');
 }
 
-export async function makeWorkspace(dir, { torn = true, dead = true, pagedEvents = 120 } = {}) {
+export async function makeWorkspace(dir, { torn = true, dead = true, git = false, pagedEvents = 120 } = {}) {
   mkdirSync(dir, { recursive: true });
   const e = engine();
   const store = await e.ensureStore(dir);
@@ -75,6 +75,14 @@ export async function makeWorkspace(dir, { torn = true, dead = true, pagedEvents
   writeFileSync(path.join(dir, 'package-lock.json'), '{"lockfileVersion":3}\n');
   mkdirSync(path.join(dir, 'node_modules', 'dep'), { recursive: true });
   writeFileSync(path.join(dir, 'node_modules', 'dep', 'install.lock'), '');
+  if (git) {
+    // git's own lock, left by a crashed git a minute ago, is shown; locks deeper in VCS internals are not.
+    mkdirSync(path.join(dir, '.git', 'objects', 'pack'), { recursive: true });
+    writeFileSync(path.join(dir, '.git', 'index.lock'), '');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(path.join(dir, '.git', 'index.lock'), old, old);
+    writeFileSync(path.join(dir, '.git', 'objects', 'pack', 'pack.lock'), '');
+  }
   mkdirSync(path.join(dir, '.vscode'), { recursive: true });
   writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'ledgerlock.pageSize': 50, 'ledgerlock.contentionThresholdSeconds': 3 }, null, 2));
   return paths;

@@ -31,10 +31,19 @@ describe('Ledgerlock in a trusted workspace', () => {
     assert.match(build.description, /^stale · pid \d+ · /);
   });
 
-  it('never shows dependency lockfiles or locks inside node_modules', async () => {
+  it('shows git\'s crashed index.lock but never dependency lockfiles, node_modules or VCS internals', async () => {
+    const indexLock = path.join(paths.dir, '.git', 'index.lock');
+    await ll.state.waitFor((s) => s.folders[0].locks.some((l) => l.path === indexLock));
     const locks = ll.state.locks().map((l) => path.basename(l.path));
     assert.ok(!locks.includes('package-lock.json'));
     assert.ok(!locks.includes('install.lock'));
+    assert.ok(!locks.includes('pack.lock'));
+    const git = ll.state.findLock(indexLock);
+    assert.equal(git.kind, 'empty');
+    assert.equal(git.reapable, true, git.reason);
+    const result = await vscode.commands.executeCommand('ledgerlock.reapLock', indexLock, { confirmed: true });
+    assert.equal(result.ok, true, result.message);
+    assert.ok(!fs.existsSync(indexLock));
   });
 
   it('lists the ledgers with their health and event counts', async () => {
@@ -185,7 +194,7 @@ describe('Ledgerlock in a trusted workspace', () => {
       return d.length > 0 ? d : undefined;
     });
     assert.equal(diagnostics[0].range.start.line, 2, 'on the third record');
-    assert.equal(ll.state.findLedger(ledgerPath).health, 'corrupt');
+    await ll.state.waitFor((s) => s.folders[0].ledgers.find((l) => l.path === ledgerPath)?.health === 'corrupt');
     await vscode.window.showTextDocument(uri);
     const actions = await vscode.commands.executeCommand('vscode.executeCodeActionProvider', uri, diagnostics[0].range, vscode.CodeActionKind.QuickFix.value);
     const quarantine = actions.find((a) => /Quarantine this record/.test(a.title));
