@@ -99,7 +99,11 @@ export function acksBefore(ops, k) {
  * drops and reorderings of the not-yet-durable ops, and torn writes. States that leave the same
  * tree with the same acknowledgements are explored once.
  */
-export function generateStates(snapshot, ops, { seed = 1, maxStates = 1000, subsetsPerPrefix = 24 } = {}) {
+export function generateStates(snapshot, ops, { seed = 1, maxStates = 1000, deep = false } = {}) {
+  // deep: more random drop sets, more tear points, and tears combined with dropped neighbours.
+  const subsetsPerPrefix = deep ? 128 : 24;
+  const exhaustiveUpTo = deep ? 8 : 5;
+  const tearPoints = deep ? 16 : 6;
   const by = durableBy(ops);
   const random = seededRandom(seed);
   const prefixes = [];
@@ -108,10 +112,16 @@ export function generateStates(snapshot, ops, { seed = 1, maxStates = 1000, subs
     prefixes.push({ k, drop: [], tear: undefined });
     const pending = pendingAt(ops, by, k);
     if (pending.length === 0) continue;
-    for (const drop of dropSets(pending, subsetsPerPrefix, random)) variants.push({ k, drop, tear: undefined });
+    for (const drop of dropSets(pending, subsetsPerPrefix, exhaustiveUpTo, random)) variants.push({ k, drop, tear: undefined });
     for (const j of pending) {
       if (ops[j].kind !== 'write' || ops[j].bytes.length < 2) continue;
-      for (const t of tearsOf(ops[j], j, random)) variants.push({ k, drop: [], tear: t });
+      for (const t of tearsOf(ops[j], j, tearPoints, random)) {
+        variants.push({ k, drop: [], tear: t });
+        if (deep) {
+          const others = pending.filter((p) => p !== j && random() < 0.5);
+          if (others.length) variants.push({ k, drop: others, tear: t });
+        }
+      }
     }
   }
   const seen = new Set();
@@ -130,9 +140,9 @@ export function generateStates(snapshot, ops, { seed = 1, maxStates = 1000, subs
   return { states: chosen.map((s) => ({ ...s, id: describe(s) })), candidates: prefixes.length + variants.length };
 }
 
-function dropSets(pending, limit, random) {
+function dropSets(pending, limit, exhaustiveUpTo, random) {
   const n = pending.length;
-  if (n <= 5) {
+  if (n <= exhaustiveUpTo) {
     const sets = [];
     for (let mask = 1; mask < 1 << n; mask++) sets.push(pending.filter((_, i) => mask & (1 << i)));
     return sets;
@@ -148,7 +158,7 @@ function dropSets(pending, limit, random) {
   return sets;
 }
 
-function tearsOf(op, index, random) {
+function tearsOf(op, index, points, random) {
   const out = [];
   for (const g of GRANULARITIES) {
     const n = tornPieces(op.offset, op.bytes.length, g).length;
@@ -157,7 +167,7 @@ function tearsOf(op, index, random) {
       continue;
     }
     const counts = new Set([0, 1, n - 1]);
-    while (counts.size < Math.min(n, 6)) counts.add(Math.floor(random() * n));
+    while (counts.size < Math.min(n, points)) counts.add(Math.floor(random() * n));
     for (const c of counts) {
       if (c > 0) out.push(tear(op, index, g, { count: c }, false));
       out.push(tear(op, index, g, { count: c }, true));

@@ -97,9 +97,9 @@ async function telemetryReadable(root) {
 }
 
 /** Explores one scenario: records it, builds up to `maxStates` states, checks each one. */
-export async function exploreScenario(scenario, { seed = 1, maxStates = 1000, onState, omitBarrier } = {}) {
+export async function exploreScenario(scenario, { seed = 1, maxStates = 1000, deep = false, onState, omitBarrier } = {}) {
   const recording = recordScenario(scenario.name, { omitBarrier });
-  const { states, candidates } = generateStates(recording.snapshot, recording.ops, { seed, maxStates });
+  const { states, candidates } = generateStates(recording.snapshot, recording.ops, { seed, maxStates, deep });
   const failures = [];
   for (const state of states) {
     const { violations } = await checkState(scenario, recording, state);

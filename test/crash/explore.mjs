@@ -4,6 +4,7 @@
 //   --only <text>       scenarios whose name or protocol contains <text>
 //   --max-states <n>    states per scenario (default 1500; every prefix is always included)
 //   --seed <n>          sampler seed (default 1)
+//   --deep              more drop sets and tear points per prefix, and tears with dropped neighbours
 //   --replay <id>       one state, verbosely; add --keep to keep its directory for inspection
 //   --json              one JSON document on stdout
 import { availableScenarios, buildTreeForReplay, checkState, explainState, exploreScenario, findScenario, parseReplayId, parseState, recordScenario } from './explore-lib.mjs';
@@ -30,7 +31,7 @@ async function explore() {
       continue;
     }
     const started = Date.now();
-    const r = await exploreScenario(scenario, { seed, maxStates });
+    const r = await exploreScenario(scenario, { seed, maxStates, deep: flag('deep') });
     results.push({ ...r, ms: Date.now() - started });
     if (!json) process.stderr.write(`  ${scenario.name}: ${r.explored} states, ${r.failures.length} violations (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
   }
@@ -53,7 +54,7 @@ function printTable(results, skipped, seed) {
   rows.push(['TOTAL', '', '', sum(results, 'candidates'), sum(results, 'explored'), results.reduce((a, r) => a + r.failures.length, 0)]);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => String(row[c]).length)));
   const line = (row) => `| ${row.map((v, c) => (typeof v === 'number' ? String(v).padStart(widths[c]) : String(v).padEnd(widths[c]))).join(' | ')} |`;
-  console.log(`\nCrash-state exploration (seed ${seed})\n`);
+  console.log(`\nCrash-state exploration (seed ${seed}${flag('deep') ? ', deep' : ''}, at most ${opt('max-states', '1500')} states per scenario)\n`);
   console.log(line(rows[0]));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const row of rows.slice(1)) console.log(line(row));

@@ -77,6 +77,20 @@ export default [
     check: (root, ctx) => recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: [...keys('g', 6), ...keys('m', 3)] })),
   },
   {
+    name: 'ledger/batch-append',
+    protocol: 'ledger append (grouped)',
+    requires: ['openLedger'],
+    setup: (root, engine) => appendSetupEvents(root, engine, SETUP),
+    async run(root, engine, rec) {
+      // `batch` resolves after a shared, timer-driven fdatasync: still durable when it resolves.
+      const ledger = await engine.openLedger(ledgerPath(root), { ...OPEN, durability: 'batch', batchDelayMs: 5 });
+      await Promise.all(keys('b', 5).map((key) => ledger.append('test', payload(key)).then((e) => ackOf(rec, e))));
+      ackOf(rec, await ledger.append('test', payload('b6')));
+      await ledger.close();
+    },
+    check: (root, ctx) => recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: keys('b', 6) })),
+  },
+  {
     name: 'ledger/append-onto-torn-tail',
     protocol: 'ledger repair',
     requires: ['openLedger'],
@@ -141,6 +155,31 @@ export default [
       if (lastAck(ctx.acks, 'quarantined') && fs.existsSync(ledgerPath(root)) && fs.readFileSync(ledgerPath(root), 'latin1').includes(damaged)) out.push('the quarantine of the damaged record was acknowledged, yet the record is back in the ledger');
       const setupKeys = ['s1', 's3', 's4', 's5'];
       return [...out, ...(await recoverAndCheck(root, ctx.engine, { ...expectation(ctx, { setupKeys, issuedKeys: [] }), setupIds: [1, 3, 4, 5], durableEnd: 0 }))];
+    },
+  },
+  {
+    name: 'ledger/compact-indexed',
+    protocol: 'ledger compaction',
+    requires: ['openLedger'],
+    async setup(root, engine) {
+      // Big enough (~240 KiB) for the sparse index to have entries; a read saves it.
+      await appendSetupEvents(root, engine, keys('s', 600));
+      const ledger = await engine.openLedger(ledgerPath(root), OPEN);
+      await ledger.range({ fromId: 450 });
+      await ledger.close();
+    },
+    async run(root, engine, rec) {
+      const ledger = await engine.openLedger(ledgerPath(root), OPEN);
+      const result = await ledger.compact({ keep: 300 });
+      rec.ack('compacted', { kept: result.kept });
+      ackOf(rec, await ledger.append('test', payload('a1')));
+      await ledger.range({ fromId: 500 });
+      await ledger.close();
+    },
+    check(root, ctx) {
+      const compacted = lastAck(ctx.acks, 'compacted') !== undefined;
+      const exp = expectation(ctx, { setupKeys: keys('s', 600), issuedKeys: ['a1'] });
+      return recoverAndCheck(root, ctx.engine, { ...exp, durableEnd: 0, firstKept: 300, compacted });
     },
   },
   {
