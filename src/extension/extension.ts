@@ -28,6 +28,8 @@ export interface LedgerlockApi {
   /** Epoch ms when activation began. */
   activatedAt: number;
   ready: Promise<WorkspaceState>;
+  /** The language client, once started (tests talk to the server directly through it). */
+  client: () => LanguageClient | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): LedgerlockApi {
@@ -71,7 +73,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   ready.catch(() => undefined);
   const activationMs = performance.now() - started;
   log.info(`activated in ${activationMs.toFixed(1)} ms (${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`);
-  return { state, locks, ledgers, recoveries, status: status.item, activationMs, activatedAt, ready };
+  return { state, locks, ledgers, recoveries, status: status.item, activationMs, activatedAt, ready, client: getClient };
 }
 
 export async function deactivate(): Promise<void> {

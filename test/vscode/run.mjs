@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { root } from './codeServer.mjs';
+import { checkBoundary } from './boundary.mjs';
 import { runExtensionHostSuite } from './extensionHost.mjs';
 import { makeScaleWorkspace, makeWorkspace } from './fixture.mjs';
 import { runUiTests } from './ui/run.mjs';
@@ -42,6 +43,7 @@ try {
   console.log('vscode: checking the VS Code runtime');
   execFileSync('bash', [path.join(root, 'scripts/setup-vscode-runtime.sh')], { cwd: root, stdio: 'inherit' });
 
+  if (want('boundary')) record('boundary', checkBoundary());
   if (want('trusted')) {
     console.log('vscode: extension-host suite, trusted workspace');
     const ws = await makeWorkspace(path.join(scratch, 'trusted-workspace'), { git: true });

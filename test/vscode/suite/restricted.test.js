@@ -40,6 +40,16 @@ describe('Ledgerlock in an untrusted workspace', () => {
     assert.deepEqual(fs.readFileSync(paths.pagedLedger), before);
   });
 
+  it('the server refuses destructive requests too, whoever sends them', async () => {
+    const client = ll.client();
+    const repair = await client.sendRequest('ledgerlock/repairTail', { ledger: paths.tornLedger });
+    assert.equal(repair.code, 'E_UNTRUSTED');
+    const reap = await client.sendRequest('ledgerlock/reapLock', { lock: paths.deadLock });
+    assert.equal(reap.code, 'E_UNTRUSTED');
+    assert.ok(fs.existsSync(paths.deadLock));
+    assert.ok(!fs.readFileSync(paths.tornLedger, 'utf8').endsWith('\n'), 'still torn');
+  });
+
   it('declares the destructive commands disabled in restricted mode', () => {
     const manifest = vscode.extensions.getExtension('ledgerlock.ledgerlock').packageJSON;
     for (const id of ['ledgerlock.repairTail', 'ledgerlock.reapLock', 'ledgerlock.compactLedger', 'ledgerlock.quarantineRecord']) {
