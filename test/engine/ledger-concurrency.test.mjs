@@ -15,7 +15,12 @@ function runAppender(file, count, durability = 'fsync', inflight = 4) {
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
   const done = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, ids: out.split('\n').filter(Boolean).map(Number), err })));
-  return { child, done };
+  // Resolves once the child has printed its first id (or ended), so a kill lands mid-stream, not at start-up.
+  const started = new Promise((resolve) => {
+    child.stdout.on('data', resolve);
+    child.on('close', resolve);
+  });
+  return { child, done, started };
 }
 
 function readIds(file) {
@@ -91,10 +96,11 @@ test('kill -9 torture: every id a writer saw resolve is present exactly once, id
   const ws = workspace();
   fs.mkdirSync(path.dirname(ws.ledger), { recursive: true });
   const acknowledged = [];
-  const rounds = 8;
+  const rounds = 5;
   for (let round = 0; round < rounds; round++) {
     const writers = range(1, 3).map(() => runAppender(ws.ledger, 0, round % 2 ? 'batch' : 'fsync', 4));
-    await new Promise((r) => setTimeout(r, 150 + Math.random() * 350));
+    await Promise.all(writers.map((w) => w.started));
+    await new Promise((r) => setTimeout(r, 20 + Math.random() * 300));
     for (const w of writers) {
       await new Promise((r) => setTimeout(r, Math.random() * 20));
       w.child.kill('SIGKILL');
