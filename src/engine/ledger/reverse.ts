@@ -2,6 +2,7 @@
  * Reading a ledger backwards from a byte offset in fixed chunks: the tail, newest-first pages
  * and the last id cost the same on a 1 GB ledger as on a 1 MB one.
  */
+import { ErrorCode, LedgerlockError } from '../errors';
 import type { OpenFile } from '../fs';
 import { interpretLine } from './interpret';
 import type { RawLine } from './scan';
@@ -28,7 +29,10 @@ export async function* linesBackward(file: OpenFile, end: number, maxLineBytes: 
     const start = Math.max(0, pos - chunkBytes);
     const buf = Buffer.allocUnsafe(pos - start);
     const got = await file.read(buf, 0, buf.length, start);
-    if (got < buf.length) throw Object.assign(new Error(`${file.path} shrank while being read`), { code: 'ESHRANK' });
+    if (got < buf.length) {
+      // Reads take no lock: a repair in another process may have truncated the tail under us.
+      throw new LedgerlockError(ErrorCode.Io, `${file.path} shrank while being read (repaired meanwhile?); read it again`, { path: file.path, offset: start });
+    }
     let hi = buf.length;
     while (hi > 0) {
       const nl = buf.lastIndexOf(0x0a, hi - 1);
