@@ -55,9 +55,9 @@ try {
     record('restricted mode', await runExtensionHostSuite({ name: 'extension-host-restricted', workspace: ws.dir, files: ['restricted.test.js'], trusted: false, resultsDir }));
   }
   if (want('scale')) {
-    console.log('vscode: scale (1,000,000-event ledger, 1,000 lock files)');
+    console.log(`vscode: scale (${process.env.LEDGERLOCK_SCALE_EVENTS ?? 1_000_000}-event ledger, 1,000 lock files)`);
     const started = Date.now();
-    const ws = await makeScaleWorkspace(path.join(scratch, 'scale-workspace'));
+    const ws = await makeScaleWorkspace(path.join(scratch, 'scale-workspace'), { events: Number(process.env.LEDGERLOCK_SCALE_EVENTS ?? 1_000_000) });
     console.log(`vscode: scale workspace made in ${Math.round((Date.now() - started) / 1000)} s`);
     record('scale', await runExtensionHostSuite({ name: 'extension-host-scale', workspace: ws.dir, files: ['scale.test.js'], trusted: true, resultsDir, timeoutMs: 600_000 }));
   }

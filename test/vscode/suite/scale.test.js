@@ -27,26 +27,26 @@ describe('Ledgerlock at scale', () => {
   it('shows the first page of a 1,000,000-event ledger', async () => {
     await ll.state.waitFor((s) => s.folders[0].ledgers.some((l) => l.path === big), 180_000);
     const node = (await ll.ledgers.getChildren()).find((n) => n.ledger.path === big);
-    metric('1,000,000-event ledger size', Math.round(node.ledger.bytes / 1024 / 1024), 'MB');
+    metric(`big ledger: ${node.ledger.lastId} events, size`, Math.round(node.ledger.bytes / 1024 / 1024), 'MB');
     const started = performance.now();
     const first = await ll.ledgers.getChildren(node);
-    metric('1,000,000-event ledger: expand to first page (50 events)', Math.round(performance.now() - started), 'ms');
-    assert.equal(first[0].event.id, 1_000_000);
+    metric('big ledger: expand to first page (50 events)', Math.round(performance.now() - started), 'ms');
+    assert.equal(first[0].event.id, node.ledger.lastId);
     assert.equal(first.filter((n) => n.event).length, 50);
     for (let i = 1; i <= 3; i++) {
       const t = performance.now();
       await ll.ledgers.loadMore(big);
-      metric(`1,000,000-event ledger: Load more #${i}`, Math.round(performance.now() - t), 'ms');
+      metric(`big ledger: Load more #${i}`, Math.round(performance.now() - t), 'ms');
     }
     const shown = (await ll.ledgers.getChildren(node)).filter((n) => n.event);
     assert.equal(shown.length, 200);
-    assert.equal(shown[199].event.id, 1_000_000 - 199);
+    assert.equal(shown[199].event.id, node.ledger.lastId - 199);
   });
 
   it('stays responsive while 1,000 locks are re-inspected on the timer', async () => {
     const started = performance.now();
     await vscode.commands.executeCommand('ledgerlock.refresh');
-    metric('full rescan (Refresh) with 1,000 locks and a 1M-event ledger', Math.round(performance.now() - started), 'ms');
+    metric('full rescan (Refresh) with 1,000 locks and the big ledger', Math.round(performance.now() - started), 'ms');
     const item = ll.state.findLedger(big);
     assert.equal(item.tailOnly, true, 'the big ledger is not verified whole to draw the view');
     const node = (await ll.ledgers.getChildren()).find((n) => n.ledger.path === big);
@@ -60,8 +60,8 @@ describe('Ledgerlock at scale', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     latencies.sort((a, b) => a - b);
-    metric('first page of the 1M-event ledger, repeated, with 1,000 locks (p50)', Math.round(latencies[15]), 'ms');
-    metric('first page of the 1M-event ledger, repeated, with 1,000 locks (max of 30)', Math.round(latencies[29]), 'ms');
+    metric('big ledger first page, repeated, with 1,000 locks (p50)', Math.round(latencies[15]), 'ms');
+    metric('big ledger first page, repeated, with 1,000 locks (max of 30)', Math.round(latencies[29]), 'ms');
     const lock = ll.state.locks()[0].path;
     const t = performance.now();
     const result = await vscode.commands.executeCommand('ledgerlock.reapLock', lock, { confirmed: true });

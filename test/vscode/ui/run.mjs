@@ -88,6 +88,10 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await treeRow(page, 'Recoveries', 'Tail repaired: events.jsonl').waitFor({ timeout: 20_000 });
       await treeRow(page, 'Recoveries', 'Lock reaped: build.lock').waitFor({ timeout: 20_000 });
       await page.locator('.statusbar-item', { hasText: 'Ledgerlock' }).filter({ hasNotText: 'torn' }).first().waitFor({ timeout: 20_000 });
+      await new Promise((r) => setTimeout(r, 1500)); // let the finished progress toasts close
+      await runCommand(page, 'Notifications: Clear All Notifications');
+      await page.mouse.move(800, 700);
+      await new Promise((r) => setTimeout(r, 500));
       await shot('ui-4-recoveries.png');
     }],
   ];
