@@ -57,7 +57,8 @@ const writerScript = `
 const writer = spawn(process.execPath, ['-e', writerScript], { stdio: ['ignore', 'inherit', 'inherit'] });
 children.push(writer);
 
-server = await startCodeServer({ trusted: true, settings: { 'workbench.colorTheme': 'Default Dark Modern' } });
+// PORT picks the port (default: a free one); code-server listens on 127.0.0.1 only.
+server = await startCodeServer({ trusted: true, ...(process.env.PORT ? { port: Number(process.env.PORT) } : {}) });
 const url = server.workbenchUrl(workspace);
 console.log(`
 ledgerlock demo is running

@@ -45,9 +45,9 @@ export async function freePort() {
  * Starts code-server; `trusted: false` leaves workspace trust on, so folders open in
  * restricted mode (each fresh browser profile has trusted nothing yet).
  */
-export async function startCodeServer({ trusted = true, env = {}, log = () => {}, settings = {} } = {}) {
+export async function startCodeServer({ trusted = true, env = {}, log = () => {}, settings = {}, port: wantedPort } = {}) {
   if (!existsSync(codeServerBin)) throw new Error(`code-server is not installed: run scripts/setup-vscode-runtime.sh (${codeServerBin} missing)`);
-  const port = await freePort();
+  const port = wantedPort ?? (await freePort());
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ledgerlock-code-server-'));
   const userDataDir = path.join(dataDir, 'user-data');
   const extensionsDir = path.join(dataDir, 'extensions');
