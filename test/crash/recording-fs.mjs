@@ -84,6 +84,28 @@ export class RecordingFileSystem {
     this.record({ kind: 'unlink', path: at.rel, dir: at.dir, name: at.name, ino: at.ino });
   }
 
+  createFileSync(p, data, mode) {
+    const at = this.where(p);
+    this.inner.createFileSync(p, data, mode);
+    const ino = this.nextIno++;
+    this.record({ kind: 'create', path: at.rel, dir: at.dir, name: at.name, ino, mode: mode & ~this.umask & 0o7777 });
+    if (data.length) this.record({ kind: 'write', path: at.rel, ino, offset: 0, bytes: Buffer.from(data) });
+  }
+
+  renameSync(from, to) {
+    const src = this.where(from);
+    const dst = this.where(to);
+    this.inner.renameSync(from, to);
+    this.record({ kind: 'rename', path: `${src.rel} -> ${dst.rel}`, srcDir: src.dir, srcName: src.name, dstDir: dst.dir, dstName: dst.name, ino: src.ino, replaced: dst.ino });
+  }
+
+  linkSync(existing, newPath) {
+    const src = this.where(existing);
+    const dst = this.where(newPath);
+    this.inner.linkSync(existing, newPath);
+    this.record({ kind: 'link', path: `${src.rel} => ${dst.rel}`, dir: dst.dir, name: dst.name, ino: src.ino });
+  }
+
   unlinkSync(p) {
     const at = this.where(p);
     this.inner.unlinkSync(p);

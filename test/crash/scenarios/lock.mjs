@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { lastAck, readOrUndefined, show } from './checks.mjs';
+import { lastAck, listFiles, readOrUndefined, show } from './checks.mjs';
 
 const require = createRequire(import.meta.url);
 const { z } = require('zod');
@@ -27,6 +27,14 @@ function lockOfKilledHolder(file, engine) {
   const child = spawnSync(process.execPath, ['-e', script]);
   if (child.signal !== 'SIGKILL' || !fs.existsSync(file)) throw new Error(`could not leave a crashed holder's lock: ${child.stderr}`);
   void engine;
+}
+
+/** The killed holder's lock is moved aside when reaped, never deleted: its bytes are still somewhere in the store. */
+function reapedLockKept(root, { recording }) {
+  const snap = recording.snapshot;
+  const original = snap.inodes.get(snap.lookup('.ledgerlock/locks/work.lock')).data;
+  const kept = listFiles(path.join(root, '.ledgerlock')).some((f) => fs.readFileSync(f).equals(original));
+  return kept ? [] : ["the reaped holder's lock file is gone: neither in locks/ nor in quarantine/"];
 }
 
 const RegistrySchema = z.object({ entries: z.array(z.string()) });
@@ -62,7 +70,7 @@ export default [
       await handle.release();
       rec.ack('released', true);
     },
-    check: (root, { engine }) => lockIsFree(lockPath(root), engine),
+    check: async (root, ctx) => [...reapedLockKept(root, ctx), ...(await lockIsFree(lockPath(root), ctx.engine))],
   },
   {
     name: 'lock/acquire-over-stale',
@@ -78,7 +86,7 @@ export default [
       await handle.release();
       rec.ack('released', true);
     },
-    check: (root, { engine }) => lockIsFree(lockPath(root), engine),
+    check: async (root, ctx) => [...reapedLockKept(root, ctx), ...(await lockIsFree(lockPath(root), ctx.engine))],
   },
   {
     name: 'json/update',
