@@ -37,7 +37,16 @@ export interface FileSystem {
   utimes(path: string, atime: Date, mtime: Date): Promise<void>;
   /** fsync of a directory, so a rename or create inside it survives power loss. May throw EINVAL/EISDIR/EPERM where unsupported. */
   syncDir(path: string): Promise<void>;
-  /** Best-effort synchronous unlink for process-exit hooks, where nothing async can run. */
+  /**
+   * Synchronous forms for tiny lock-file operations: a lock is taken and released in a few
+   * syscalls, where a thread-pool round trip per step would cost more than the work, and an
+   * exclusive create that writes its content at once leaves almost no window for an empty
+   * lock. Also used by process-exit hooks, where nothing async can run.
+   */
+  /** Exclusive create (`wx`) of a file holding `data`; throws EEXIST when it exists. */
+  createFileSync(path: string, data: Buffer, mode: number): void;
+  renameSync(from: string, to: string): void;
+  linkSync(existing: string, newPath: string): void;
   unlinkSync(path: string): void;
   readFileSync(path: string): Buffer;
 }
@@ -84,6 +93,16 @@ export const nodeFileSystem: FileSystem = {
     const handle = await fsp.open(path, 'r');
     try { await handle.sync(); } finally { await handle.close(); }
   },
+  createFileSync(path, data, mode) {
+    const fd = fs.openSync(path, 'wx', mode);
+    try {
+      for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done, data.length - done, done);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  renameSync: (from, to) => fs.renameSync(from, to),
+  linkSync: (existing, newPath) => fs.linkSync(existing, newPath),
   unlinkSync: (path) => fs.unlinkSync(path),
   readFileSync: (path) => fs.readFileSync(path),
 };

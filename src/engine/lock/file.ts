@@ -9,8 +9,7 @@ import { syncParentDir } from '../atomic';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import { fsl } from '../fs';
 import type { TelemetryTarget } from '../telemetry';
-import { LOCK_FORMAT, parseLockContent, type NativeLock } from './holder';
-import { readIdentity } from './inspect';
+import { LOCK_FORMAT, MAX_LOCK_BYTES, parseLockContent, type NativeLock } from './holder';
 import type { SelfIdentity } from './process';
 
 export function nativeLockContent(self: SelfIdentity, owner: string, tool: string): NativeLock {
@@ -34,13 +33,16 @@ export interface CreateOptions {
   telemetry?: TelemetryTarget;
 }
 
-/** `wx` create + write (+ fsync); false when a lock is already there. */
+/**
+ * `wx` create with the content written at once; false when a lock is already there. The
+ * create and write are back-to-back syscalls, so a crash leaves an empty lock (stale after
+ * 10 s) only in a window of microseconds. `durable` adds the file and directory fsyncs.
+ */
 export async function createLockFile(lockPath: string, content: NativeLock, opts: CreateOptions): Promise<boolean> {
   const bytes = Buffer.from(JSON.stringify(content) + '\n', 'utf8');
-  let file;
   for (let attempt = 0; ; attempt++) {
     try {
-      file = await fsl().open(lockPath, 'wx', 0o644);
+      fsl().createFileSync(lockPath, bytes, 0o644);
       break;
     } catch (err) {
       const code = errnoCode(err);
@@ -49,23 +51,35 @@ export async function createLockFile(lockPath: string, content: NativeLock, opts
         await fsl().mkdir(path.dirname(lockPath)).catch(() => undefined);
         continue;
       }
+      // A failed write after a successful create leaves a file naming nobody: ours to remove.
+      if (code !== 'ENOENT') removeQuietly(lockPath, bytes);
       throw ioError(lockPath, 'create the lock file', err);
     }
   }
+  if (!opts.durable) return true;
   try {
+    const file = await fsl().open(lockPath, 'r');
     try {
-      await file.write(bytes, 0, bytes.length, 0);
-      if (opts.durable) await file.sync();
+      await file.sync();
     } finally {
       await file.close();
     }
-    if (opts.durable) await syncParentDir(lockPath, opts.telemetry);
+    await syncParentDir(lockPath, opts.telemetry);
   } catch (err) {
-    // We created it with O_EXCL a moment ago and it names nobody yet: nobody else's to keep.
-    await fsl().unlink(lockPath).catch(() => undefined);
-    throw ioError(lockPath, 'write the lock file', err);
+    removeQuietly(lockPath, bytes);
+    throw ioError(lockPath, 'fsync the lock file', err);
   }
   return true;
+}
+
+/** Removes a lock we just created, only while it still holds what we wrote (or nothing). */
+function removeQuietly(lockPath: string, bytes: Buffer): void {
+  try {
+    const now = fsl().readFileSync(lockPath);
+    if (now.length === 0 || now.equals(bytes)) fsl().unlinkSync(lockPath);
+  } catch {
+    // gone already, or unreadable: leave it to the staleness rules
+  }
 }
 
 /** A unique name beside the lock, on the same file system, that no lock search matches. */
@@ -81,32 +95,52 @@ export type RemoveOutcome = 'removed' | 'gone' | 'not-ours' | 'not-ours-left';
  * stay at the trash path for a person to look at.
  */
 export async function removeIfOwned(lockPath: string, owner: string): Promise<{ outcome: RemoveOutcome; trash?: string }> {
-  const before = await readIdentity(lockPath);
+  const fs = fsl();
+  // Synchronous steps: a release is a handful of tiny syscalls, cheaper than thread-pool hops.
+  const before = readSmall(lockPath);
   if (before === 'gone') return { outcome: 'gone' };
-  if (typeof before === 'string' || ownerIn(before.content) !== owner) return { outcome: 'not-ours' };
+  if (ownerIn(before) !== owner) return { outcome: 'not-ours' };
   const trash = trashPathFor(lockPath);
   try {
-    await fsl().rename(lockPath, trash);
+    fs.renameSync(lockPath, trash);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return { outcome: 'gone' };
     throw ioError(lockPath, 'release the lock', err);
   }
-  const moved = await readIdentity(trash);
-  if (typeof moved !== 'string' && ownerIn(moved.content) === owner) {
-    await fsl().unlink(trash).catch(() => undefined);
+  const moved = readSmall(trash);
+  if (moved !== 'gone' && ownerIn(moved) === owner) {
+    try {
+      fs.unlinkSync(trash);
+    } catch {
+      // already gone
+    }
     return { outcome: 'removed' };
   }
   return (await restore(trash, lockPath)) ? { outcome: 'not-ours' } : { outcome: 'not-ours-left', trash };
 }
 
+/** A lock file's bytes (bounded), null when unreadable, 'gone' when missing. */
+function readSmall(p: string): Buffer | null | 'gone' {
+  try {
+    const bytes = fsl().readFileSync(p);
+    return bytes.length > MAX_LOCK_BYTES ? null : bytes;
+  } catch (err) {
+    return errnoCode(err) === 'ENOENT' ? 'gone' : null;
+  }
+}
+
 /** Puts a wrongly moved lock back; false when the path was taken meanwhile (the trash stays). */
 export async function restore(trash: string, lockPath: string): Promise<boolean> {
   try {
-    await fsl().link(trash, lockPath);
+    fsl().linkSync(trash, lockPath);
   } catch {
     return false;
   }
-  await fsl().unlink(trash).catch(() => undefined);
+  try {
+    fsl().unlinkSync(trash);
+  } catch {
+    // already gone
+  }
   return true;
 }
 
