@@ -6,7 +6,7 @@ import { withLedger } from './open';
 export const repairCommand = defineCommand({
   name: 'repair',
   usage: 'repair LEDGER [--remove-corrupt]',
-  summary: 'Cut a torn tail (the cut bytes go to quarantine). Corruption mid-file is refused unless --remove-corrupt.',
+  summary: 'Cut a torn tail into quarantine, reading from the end; --remove-corrupt also quarantines damaged records mid-file.',
   flags: z.object({ 'remove-corrupt': bool }).strict(),
   positionals: [1, 1],
   async run(ctx) {
@@ -23,7 +23,11 @@ export const repairCommand = defineCommand({
         ctx.printJson({ ok: true, ...result, quarantined });
       } else {
         for (const q of quarantined) ctx.print(`quarantined the corrupt record at byte ${q.offset} (${q.removedBytes} B) → ${q.quarantine}`);
-        ctx.print(result.repaired ? `repaired: cut ${result.bytesRemoved} bytes at offset ${result.truncatedAt} → ${result.quarantine}` : `nothing to repair: ${result.report.health}`);
+        ctx.print(
+          result.repaired
+            ? `repaired: cut ${result.bytesRemoved} bytes at offset ${result.truncatedAt} → ${result.quarantine}`
+            : `nothing to repair: the tail is intact (last id ${result.tail.lastId ?? '-'}); "ledgerlock verify" checks every record`,
+        );
       }
       return Exit.Ok;
     });

@@ -1,12 +1,14 @@
 /**
  * Repair has one precise contract: only damage at the END (a torn tail) is cut, its bytes are
- * copied to quarantine and made durable before the truncate, and a healthy ledger is left
- * alone, so repairing twice is the same as once. Damage followed by valid records is
- * corruption: reported, refused here, removed only by the explicit `quarantineRecord`.
+ * copied to quarantine and made durable before the truncate, and a healthy tail is left
+ * alone, so repairing twice is the same as once. It reads backwards from the end to the newest
+ * valid record, so its cost follows the damage, not the ledger's size. Damage followed by
+ * valid records is corruption: never cut here, reported by verify, removed only by the
+ * explicit `quarantineRecord`.
  */
 import * as path from 'node:path';
 import { syncParentDir, tempPathFor } from '../atomic';
-import { ErrorCode, LedgerDamageError, LedgerlockError } from '../errors';
+import { ErrorCode, LedgerlockError } from '../errors';
 import { fsl, type OpenFile } from '../fs';
 import { storePathsOf } from '../store';
 import type { TelemetryDraft } from '../telemetry';
@@ -15,7 +17,7 @@ import { interpretLine } from './interpret';
 import { withLedgerLock } from './ledger-lock';
 import { quarantineBytes } from './quarantine';
 import { scanLines } from './scan';
-import { verifyLedger } from './verify';
+import { readBackward } from './reverse';
 import type { RepairResult } from './types';
 
 /** Quarantines [validEnd, size) then truncates to validEnd and fsyncs. Caller holds the lock. */
@@ -32,24 +34,20 @@ export async function repairLedger(ctx: LedgerContext, emit: (d: TelemetryDraft)
     const file = await fsl().open(ctx.path, 'r+');
     try {
       const size = (await file.stat()).size;
-      const report = await verifyLedger(file, ctx.path, ctx.format, size, { maxLineBytes: ctx.opts.maxLineBytes });
-      if (report.health === 'ok') return { repaired: false, bytesRemoved: 0, truncatedAt: size, report } satisfies RepairResult;
-      if (report.health === 'corrupt') {
-        const first = report.problems[0]!;
-        throw new LedgerDamageError(
-          ErrorCode.LedgerCorrupt,
-          `${ctx.path} is corrupt, not torn: line ${first.line} (offset ${first.offset}) is damaged and valid records follow it. Repair only cuts a torn tail; quarantine the record explicitly.`,
-          { path: ctx.path, line: first.line, offset: first.offset, problems: report.problems.length },
-        );
+      const tail = await readBackward(file, ctx.format, size, 1, ctx.opts.maxLineBytes);
+      const lastId = tail.events[0]?.id ?? null;
+      if (!tail.damagedAfterValid) {
+        return { repaired: false, bytesRemoved: 0, truncatedAt: size, tail: { health: 'ok', lastId, problems: [] } } satisfies RepairResult;
       }
-      const quarantine = await cutTornTail(ctx, file, report.validBytes, size);
-      return { repaired: true, bytesRemoved: size - report.validBytes, quarantine, truncatedAt: report.validBytes, report } satisfies RepairResult;
+      const quarantine = await cutTornTail(ctx, file, tail.validEnd, size);
+      const problems = tail.tailProblems.reverse();
+      return { repaired: true, bytesRemoved: size - tail.validEnd, quarantine, truncatedAt: tail.validEnd, tail: { health: 'torn', lastId, problems } } satisfies RepairResult;
     } finally {
       await file.close();
     }
   });
   if (result.repaired) {
-    const kinds = [...new Set(result.report.problems.map((p) => p.kind))].join(', ');
+    const kinds = [...new Set(result.tail.problems.map((p) => p.kind))].join(', ');
     await emit({ type: 'CORRUPT_TAIL_RECOVERY', data: { ledger: ctx.path, truncatedAt: result.truncatedAt, bytesRemoved: result.bytesRemoved, quarantine: result.quarantine!, reason: `torn tail: ${kinds}` } });
   }
   return result;

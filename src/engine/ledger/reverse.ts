@@ -6,7 +6,7 @@ import { ErrorCode, LedgerlockError } from '../errors';
 import type { OpenFile } from '../fs';
 import { interpretLine } from './interpret';
 import type { RawLine } from './scan';
-import type { LedgerEvent, LedgerFormat } from './types';
+import type { LedgerEvent, LedgerFormat, LedgerProblem } from './types';
 
 export const REVERSE_CHUNK_BYTES = 64 * 1024;
 
@@ -72,6 +72,8 @@ export interface BackwardRead {
   validEnd: number;
   /** Damaged or incomplete lines seen after the newest valid record. */
   damagedAfterValid: boolean;
+  /** What those lines were, newest first. */
+  tailProblems: LedgerProblem[];
 }
 
 /**
@@ -83,8 +85,9 @@ export async function readBackward(file: OpenFile, format: LedgerFormat, end: nu
   const events: LedgerEvent[] = [];
   let validEnd = -1;
   let damagedAfterValid = false;
+  const tailProblems: LedgerProblem[] = [];
   let newlines = linesBefore;
-  if (limit <= 0) return { events, validEnd: 0, damagedAfterValid };
+  if (limit <= 0) return { events, validEnd: 0, damagedAfterValid, tailProblems };
   for await (const raw of linesBackward(file, end, maxLineBytes)) {
     if (newlines !== undefined) {
       if (raw.terminated) newlines--;
@@ -92,7 +95,10 @@ export async function readBackward(file: OpenFile, format: LedgerFormat, end: nu
     }
     const seen = interpretLine(format, raw, null);
     if (seen.problem) {
-      if (validEnd < 0) damagedAfterValid = true;
+      if (validEnd < 0) {
+        damagedAfterValid = true;
+        tailProblems.push(seen.problem);
+      }
       continue;
     }
     if (!seen.event) continue;
@@ -100,5 +106,5 @@ export async function readBackward(file: OpenFile, format: LedgerFormat, end: nu
     events.push(seen.event);
     if (events.length >= limit) break;
   }
-  return { events, validEnd: Math.max(validEnd, 0), damagedAfterValid };
+  return { events, validEnd: Math.max(validEnd, 0), damagedAfterValid, tailProblems };
 }

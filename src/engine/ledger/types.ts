@@ -83,7 +83,8 @@ export interface RepairResult {
   bytesRemoved: number;
   quarantine?: string;
   truncatedAt: number;
-  report: VerifyReport;
+  /** What repair saw at the end: the newest valid id and the damaged lines it cut (oldest first). */
+  tail: { health: 'ok' | 'torn'; lastId: number | null; problems: LedgerProblem[] };
 }
 
 export interface CompactResult {
