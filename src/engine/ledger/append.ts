@@ -49,8 +49,8 @@ export class Appender {
     const ctx = this.ctx;
     const recoveries: TelemetryDraft[] = [];
     const events = await withLedgerLock(ctx.path, ctx.opts, async () => {
-      const { file, ino } = await this.currentHandle();
-      let size = (await file.stat()).size;
+      const { file, ino, size: sizeNow } = await this.currentHandle();
+      let size = sizeNow;
       let lastId: number | null;
       if (ctx.tailCache && ctx.tailCache.size === size && ctx.tailCache.ino === ino) {
         lastId = ctx.tailCache.lastId;
@@ -112,8 +112,11 @@ export class Appender {
     }
   }
 
-  /** The open file, reopened when the path now names another file (compaction or a quarantine rewrite renamed over it). */
-  private async currentHandle(): Promise<Handle> {
+  /**
+   * The open file and its size, from one stat of the path: reopened when the path now names
+   * another file (compaction or a quarantine rewrite renamed over it).
+   */
+  private async currentHandle(): Promise<Handle & { size: number }> {
     const fs = fsl();
     let st;
     try {
@@ -122,7 +125,7 @@ export class Appender {
       if (errnoCode(err) !== 'ENOENT') throw err;
       throw new LedgerlockError(ErrorCode.NotFound, `ledger ${this.ctx.path} no longer exists`, { path: this.ctx.path }, { cause: err });
     }
-    if (this.handle && this.handle.ino === st.ino && this.handle.dev === st.dev) return this.handle;
+    if (this.handle && this.handle.ino === st.ino && this.handle.dev === st.dev) return { ...this.handle, size: st.size };
     if (this.handle) {
       await this.syncNow();
       await this.handle.file.close();
@@ -131,6 +134,6 @@ export class Appender {
     const file = await fs.open(this.ctx.path, 'r+');
     const opened = await file.stat();
     this.handle = { file, ino: opened.ino, dev: opened.dev };
-    return this.handle;
+    return { ...this.handle, size: opened.size };
   }
 }

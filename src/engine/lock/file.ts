@@ -22,8 +22,15 @@ export function nativeLockContent(self: SelfIdentity, owner: string, tool: strin
   return content;
 }
 
+/**
+ * A per-process random prefix and a counter: unique across processes and hosts (the prefix)
+ * and within the process (the counter), without a trip to the entropy pool per lock.
+ */
+const ownerPrefix = randomBytes(8).toString('hex');
+let ownerCounter = 0;
+
 export function newOwnerId(): string {
-  return randomBytes(12).toString('hex');
+  return `${ownerPrefix}${(++ownerCounter).toString(16).padStart(8, '0')}`;
 }
 
 export interface CreateOptions {
@@ -84,7 +91,7 @@ function removeQuietly(lockPath: string, bytes: Buffer): void {
 
 /** A unique name beside the lock, on the same file system, that no lock search matches. */
 export function trashPathFor(lockPath: string): string {
-  return path.join(path.dirname(lockPath), `.${path.basename(lockPath)}.${process.pid}.${randomBytes(6).toString('hex')}.trash`);
+  return path.join(path.dirname(lockPath), `.${path.basename(lockPath)}.${process.pid}.${newOwnerId()}.trash`);
 }
 
 export type RemoveOutcome = 'removed' | 'gone' | 'not-ours' | 'not-ours-left';
@@ -99,7 +106,7 @@ export async function removeIfOwned(lockPath: string, owner: string): Promise<{ 
   // Synchronous steps: a release is a handful of tiny syscalls, cheaper than thread-pool hops.
   const before = readSmall(lockPath);
   if (before === 'gone') return { outcome: 'gone' };
-  if (ownerIn(before) !== owner) return { outcome: 'not-ours' };
+  if (!namesOwner(before, owner)) return { outcome: 'not-ours' };
   const trash = trashPathFor(lockPath);
   try {
     fs.renameSync(lockPath, trash);
@@ -108,7 +115,7 @@ export async function removeIfOwned(lockPath: string, owner: string): Promise<{ 
     throw ioError(lockPath, 'release the lock', err);
   }
   const moved = readSmall(trash);
-  if (moved !== 'gone' && ownerIn(moved) === owner) {
+  if (moved !== 'gone' && namesOwner(moved, owner)) {
     try {
       fs.unlinkSync(trash);
     } catch {
@@ -142,6 +149,15 @@ export async function restore(trash: string, lockPath: string): Promise<boolean>
     // already gone
   }
   return true;
+}
+
+/**
+ * Whether a lock file's bytes are the lock `owner` wrote. The owner id is a random token only
+ * its holder knows, and native lock files are written by JSON.stringify, so the exact
+ * `"owner":"<id>"` run identifies them without a schema parse on every release.
+ */
+export function namesOwner(content: Buffer | null, owner: string): boolean {
+  return content !== null && content.includes(`"owner":"${owner}"`);
 }
 
 export function ownerIn(content: Buffer | null): string | undefined {
