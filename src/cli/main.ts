@@ -10,11 +10,10 @@ import { commands } from './commands';
 const VERSION = process.env.LEDGERLOCK_VERSION ?? '0.1.0';
 
 function helpText(): string {
-  const width = Math.max(...commands.map((c) => c.usage.length));
   return [
     'Usage: ledgerlock <command> [options] [--json]',
     '',
-    ...commands.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    ...commands.flatMap((c) => [`  ${c.usage}`, `      ${c.summary}`]),
     '',
     'Exit codes: 0 ok, 1 problem found or refused, 2 usage or bad input, 3 timed out waiting for a lock.',
   ].join('\n');
