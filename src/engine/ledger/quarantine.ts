@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { syncParentDir } from '../atomic';
+import { mkdirDurable, syncParentDir } from '../atomic';
 import { fsl, type OpenFile } from '../fs';
 import { findStoreDir, storePathsOf } from '../store';
 
@@ -20,7 +20,7 @@ export async function quarantineDirFor(ledgerPath: string): Promise<string> {
 export async function quarantineBytes(ledgerPath: string, source: OpenFile, start: number, end: number, why: 'torn-tail' | 'record'): Promise<string> {
   const fs = fsl();
   const dir = await quarantineDirFor(ledgerPath);
-  await fs.mkdir(dir);
+  await mkdirDurable(dir, false); // a new `<ledger>.quarantine/` must survive the truncation it backs
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const target = path.join(dir, `${path.basename(ledgerPath)}@${start}.${stamp}.${why}.${randomBytes(3).toString('hex')}.bin`);
   const out = await fs.open(target, 'wx', 0o600);
