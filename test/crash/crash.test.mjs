@@ -58,3 +58,20 @@ test('an acknowledged ensureStore keeps its .ledgerlock directory entry (store/c
   const broken = await exploreScenario(findScenario('store/create'), { seed: SEED, maxStates: STATES_PER_SCENARIO, omitBarrier: '^syncdir \\.$' });
   assert.ok(broken.failures.some((f) => f.violations.some((v) => v.includes('store.json is missing after ensureStore was acknowledged'))), 'the old bug is not detected any more');
 });
+
+test("a foreign ledger's torn tail survives a crash during repair (ledger/repair-foreign k8.d2)", async () => {
+  // The bug: repair created `<ledger>.quarantine/` with a plain mkdir, so a power loss after the
+  // durable truncation could drop the directory entry and with it the quarantined bytes.
+  const recording = recordScenario('ledger/repair-foreign');
+  const ops = recording.ops;
+  const mkdirQuarantine = ops.findIndex((op) => op.kind === 'mkdir' && op.path === 'logs/app.jsonl.quarantine');
+  const truncate = ops.findIndex((op) => op.kind === 'truncate' && op.path === 'logs/app.jsonl');
+  assert.ok(mkdirQuarantine >= 0 && truncate > mkdirQuarantine, 'repair no longer creates the quarantine directory before truncating?');
+  const by = durableBy(ops);
+  assert.ok(by[mkdirQuarantine] < truncate, 'the quarantine directory is not durable before the ledger is truncated');
+  // The minimal failing state, rebuilt: crash right after the truncation, everything not yet durable lost.
+  const state = { k: truncate + 1, drop: pendingAt(ops, by, truncate + 1), tear: undefined };
+  assert.deepEqual((await checkState(findScenario('ledger/repair-foreign'), recording, state)).violations, []);
+  const broken = await exploreScenario(findScenario('ledger/repair-foreign'), { seed: SEED, maxStates: STATES_PER_SCENARIO, omitBarrier: '^syncdir logs$' });
+  assert.ok(broken.failures.some((f) => f.violations.some((v) => v.includes('in no quarantine file'))), 'the old bug is not detected any more');
+});

@@ -130,6 +130,39 @@ export default [
     },
   },
   {
+    name: 'ledger/repair-foreign',
+    protocol: 'ledger repair',
+    requires: ['openLedger'],
+    setup(root) {
+      // A plain JSONL log of some other tool, no store anywhere: its quarantine is `<ledger>.quarantine/`.
+      fs.mkdirSync(path.join(root, 'logs'));
+      const lines = keys('f', 4).map((key) => JSON.stringify({ ts: new Date(0).toISOString(), ...payload(key) }));
+      fs.writeFileSync(path.join(root, 'logs', 'app.jsonl'), `${lines.join('\n')}\n${tornTail()}`);
+    },
+    async run(root, engine, rec) {
+      const ledger = await engine.openLedger(path.join(root, 'logs', 'app.jsonl'), OPEN);
+      const result = await ledger.repair();
+      rec.ack('repaired', { bytesRemoved: result.bytesRemoved });
+      await ledger.close();
+    },
+    async check(root, ctx) {
+      const file = path.join(root, 'logs', 'app.jsonl');
+      const torn = tornTail();
+      const out = listFiles(root).some((f) => fs.readFileSync(f, 'latin1').includes(torn)) ? [] : ['the torn tail is gone from the foreign ledger but in no quarantine file'];
+      if (lastAck(ctx.acks, 'repaired') && fs.readFileSync(file, 'latin1').includes(torn)) out.push('the repair was acknowledged, yet the torn tail is back in the ledger');
+      const ledger = await ctx.engine.openLedger(file, OPEN);
+      try {
+        const report = await ledger.verify();
+        if (report.health === 'torn') await ledger.repair();
+        const keysNow = (await ledger.range({})).map((e) => e.data?.key);
+        if (keysNow.join() !== keys('f', 4).join()) out.push(`the foreign ledger holds ${JSON.stringify(keysNow)} after recovery`);
+      } finally {
+        await ledger.close();
+      }
+      return out;
+    },
+  },
+  {
     name: 'ledger/quarantine-record',
     protocol: 'ledger repair',
     requires: ['openLedger'],
