@@ -155,3 +155,82 @@ export namespace VerifyLedgerRequest {
   export const method = 'ledgerlock/verifyLedger';
   export const type = new RequestType<{ ledger: string; progressToken?: string }, ActionResult & { health: LedgerHealth; events: number }, void>(method);
 }
+
+// ---- Snapshots (point-in-time copies of a store's state documents) ----
+
+export interface SnapshotFileItem {
+  /** Workspace-relative, `/`-separated. */
+  path: string;
+  size: number;
+}
+
+/** A referenced blob that is missing or does not hash to its name. */
+export interface SnapshotProblem {
+  hash: string;
+  /** The blob file. */
+  path: string;
+  problem: 'missing' | 'corrupt';
+  usedBy: { snapshot: string; path: string }[];
+}
+
+export interface SnapshotItem {
+  id: string;
+  label?: string;
+  createdAt: string;
+  bytes: number;
+  current: boolean;
+  files: SnapshotFileItem[];
+}
+
+export interface SnapshotFolderState {
+  /** Workspace folder URI. */
+  uri: string;
+  name: string;
+  /** Oldest first. */
+  snapshots: SnapshotItem[];
+  problems: SnapshotProblem[];
+  /** Manifests that could not be read, one line each. */
+  unreadable: string[];
+  /** Referenced blobs not yet re-hashed (the background check works through them in bounded passes). */
+  unchecked: number;
+  error?: string;
+}
+
+export interface SnapshotsState {
+  folders: SnapshotFolderState[];
+}
+
+export namespace SnapshotsNotification {
+  export const method = 'ledgerlock/snapshots';
+  export const type = new NotificationType<SnapshotsState>(method);
+}
+
+export namespace SnapshotsRequest {
+  export const method = 'ledgerlock/snapshotsList';
+  export const type = new RequestType0<SnapshotsState, void>(method);
+}
+
+export namespace CreateSnapshotRequest {
+  export const method = 'ledgerlock/createSnapshot';
+  export const type = new RequestType<{ folder: string; label?: string }, ActionResult & { id?: string }, void>(method);
+}
+
+export namespace SnapshotDiffRequest {
+  export const method = 'ledgerlock/snapshotDiff';
+  export const type = new RequestType<{ folder: string; id: string }, { files: { path: string; change: 'added' | 'removed' | 'modified' }[]; error?: string }, void>(method);
+}
+
+export namespace RestoreSnapshotRequest {
+  export const method = 'ledgerlock/restoreSnapshot';
+  export const type = new RequestType<{ folder: string; id: string }, ActionResult & { written?: string[]; removed?: string[]; backup?: string | null }, void>(method);
+}
+
+export namespace VerifySnapshotRequest {
+  export const method = 'ledgerlock/verifySnapshot';
+  export const type = new RequestType<{ folder: string; id?: string }, ActionResult & { problems: SnapshotProblem[] }, void>(method);
+}
+
+export namespace SnapshotFileRequest {
+  export const method = 'ledgerlock/snapshotFile';
+  export const type = new RequestType<{ folder: string; id: string; path: string }, { content?: string; error?: string }, void>(method);
+}

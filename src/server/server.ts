@@ -15,6 +15,7 @@ import {
 import { onTelemetry, type VerifyReport } from '../engine';
 import {
   CompactLedgerRequest,
+  CreateSnapshotRequest,
   EventRequest,
   EventsPageRequest,
   type InitializationOptions,
@@ -25,9 +26,15 @@ import {
   RecoveriesRequest,
   RefreshRequest,
   RepairTailRequest,
+  RestoreSnapshotRequest,
+  SnapshotDiffRequest,
+  SnapshotFileRequest,
+  SnapshotsNotification,
+  SnapshotsRequest,
   StateNotification,
   TrustNotification,
   VerifyLedgerRequest,
+  VerifySnapshotRequest,
 } from '../protocol';
 import { compactLedger, failure, quarantineRecord, reapStaleLock, repairTail, verifyLedger, type ActionContext } from './actions';
 import { quickFixes } from './codeActions';
@@ -35,6 +42,8 @@ import { filePath, fileUri, toDiagnostics } from './diagnostics';
 import { eventById, eventsPage, recentRecoveries } from './events';
 import { fromReport } from './ledgerSummary';
 import { DEFAULT_SETTINGS, readFolderSettings } from './settings';
+import { restoreFolderSnapshot, snapshotChanges, snapshotFileText, takeSnapshot, verifyFolderSnapshots } from './snapshotActions';
+import { SnapshotCatalog } from './snapshotCatalog';
 import { WorkspaceModel } from './workspaceModel';
 
 const LOCK_REEVALUATE_MS = 2_000;
@@ -63,6 +72,20 @@ const model = new WorkspaceModel({
     void connection.sendNotification(RecoveriesChangedNotification.type);
   },
 });
+
+const snapshots = new SnapshotCatalog(
+  () => scheduleSnapshotsPush(),
+  (line) => connection.console.info(line),
+);
+let snapshotsTimer: NodeJS.Timeout | undefined;
+
+function scheduleSnapshotsPush(): void {
+  if (snapshotsTimer) return;
+  snapshotsTimer = setTimeout(() => {
+    snapshotsTimer = undefined;
+    void connection.sendNotification(SnapshotsNotification.type, snapshots.snapshot());
+  }, 50);
+}
 
 const actions: ActionContext = {
   trusted: () => trusted,
@@ -93,6 +116,7 @@ async function scanFolder(folder: WorkspaceFolder): Promise<void> {
   const started = Date.now();
   const settings = await readFolderSettings(connection, folder.uri);
   await model.setFolder(folder.uri, folder.name, filePath(folder.uri), settings);
+  await snapshots.setFolder(folder.uri, folder.name, filePath(folder.uri));
   const state = model.snapshot().folders.find((f) => f.uri === folder.uri);
   connection.console.info(`scanned ${folder.name}: ${state?.locks.length ?? 0} locks, ${state?.ledgers.length ?? 0} ledgers in ${Date.now() - started} ms`);
 }
@@ -119,6 +143,7 @@ connection.onInitialized(() => {
   connection.workspace.onDidChangeWorkspaceFolders((event) => {
     for (const removed of event.removed) {
       model.removeFolder(removed.uri);
+      snapshots.removeFolder(removed.uri);
       folders = folders.filter((f) => f.uri !== removed.uri);
     }
     folders.push(...event.added);
@@ -132,7 +157,9 @@ connection.onDidChangeConfiguration(() => void scanAll());
 
 connection.onDidChangeWatchedFiles((params) => {
   for (const change of params.changes) {
-    if (change.uri.startsWith('file:')) model.fileChanged(filePath(change.uri));
+    if (!change.uri.startsWith('file:')) continue;
+    model.fileChanged(filePath(change.uri));
+    snapshots.fileChanged(filePath(change.uri));
   }
 });
 
@@ -205,6 +232,60 @@ connection.onRequest(VerifyLedgerRequest.type, async ({ ledger, progressToken })
   }
 });
 
+connection.onRequest(SnapshotsRequest.type, async () => {
+  await Promise.all(snapshotFolders().map((uri) => snapshots.refresh(uri)));
+  return snapshots.snapshot();
+});
+
+connection.onRequest(CreateSnapshotRequest.type, async ({ folder, label }) => {
+  const root = snapshots.rootOf(folder);
+  if (!root) return notAFolder(folder);
+  const result = await takeSnapshot(trusted, root, label);
+  await snapshots.refresh(folder);
+  log('create snapshot', root, result);
+  return result;
+});
+
+connection.onRequest(SnapshotDiffRequest.type, async ({ folder, id }) => {
+  const root = snapshots.rootOf(folder);
+  return root ? snapshotChanges(root, id) : { files: [], error: notAFolder(folder).message };
+});
+
+connection.onRequest(RestoreSnapshotRequest.type, async ({ folder, id }) => {
+  const root = snapshots.rootOf(folder);
+  if (!root) return notAFolder(folder);
+  const result = await restoreFolderSnapshot(trusted, root, id);
+  await snapshots.refresh(folder);
+  log(`restore snapshot ${id}`, root, result);
+  return result;
+});
+
+connection.onRequest(VerifySnapshotRequest.type, async ({ folder, id }) => {
+  const root = snapshots.rootOf(folder);
+  if (!root) return { ...notAFolder(folder), problems: [] };
+  const { result, verify } = await verifyFolderSnapshots(trusted, root, id);
+  if (verify) {
+    const health = new Map(snapshots.hashesOf(folder, id).map((h) => [h, 'ok' as 'ok' | 'missing' | 'corrupt']));
+    for (const p of verify.problems) health.set(p.hash, p.problem);
+    await snapshots.recordChecks(folder, health);
+  }
+  log(`verify snapshot${id ? ` ${id}` : 's'}`, root, result);
+  return result;
+});
+
+connection.onRequest(SnapshotFileRequest.type, async ({ folder, id, path: rel }) => {
+  const root = snapshots.rootOf(folder);
+  return root ? snapshotFileText(root, id, rel) : { error: notAFolder(folder).message };
+});
+
+function snapshotFolders(): string[] {
+  return folders.filter((f) => f.uri.startsWith('file:')).map((f) => f.uri);
+}
+
+function notAFolder(folder: string): { ok: false; code: string; message: string } {
+  return { ok: false, code: 'E_NOT_FOUND', message: `${folder} is not an open workspace folder` };
+}
+
 // Recoveries the server itself performs show up at once, before any watcher event.
 onTelemetry((_event, storeDir) => {
   if (storeDir) model.fileChanged(path.join(storeDir, 'telemetry.jsonl'));
@@ -214,7 +295,9 @@ onTelemetry((_event, storeDir) => {
 connection.onShutdown(() => {
   if (lockTimer) clearInterval(lockTimer);
   if (pushTimer) clearTimeout(pushTimer);
+  if (snapshotsTimer) clearTimeout(snapshotsTimer);
   model.dispose();
+  snapshots.dispose();
 });
 
 function log(action: string, target: string, result: { ok: boolean; message: string; code?: string }): void {
