@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { type InitializationOptions, RecoveriesChangedNotification, StateNotification } from '../protocol';
+import { type InitializationOptions, RecoveriesChangedNotification, SnapshotsNotification, StateNotification } from '../protocol';
 import type { ServerState } from './serverState';
 
 export async function startClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, state: ServerState): Promise<LanguageClient> {
@@ -27,6 +27,7 @@ export async function startClient(context: vscode.ExtensionContext, log: vscode.
   context.subscriptions.push(
     client.onNotification(StateNotification.type, (s) => state.update(s)),
     client.onNotification(RecoveriesChangedNotification.type, () => state.fireRecoveriesChanged()),
+    client.onNotification(SnapshotsNotification.type, (s) => state.updateSnapshots(s)),
   );
   await client.start();
   return client;

@@ -12,6 +12,7 @@ import {
   ReapLockRequest,
   RefreshRequest,
   RepairTailRequest,
+  SnapshotsRequest,
   VerifyLedgerRequest,
 } from '../protocol';
 import { eventUri } from './eventDocuments';
@@ -159,6 +160,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       const client = ctx.client();
       if (!client) return;
       state.update(await client.sendRequest(RefreshRequest.type));
+      state.updateSnapshots(await client.sendRequest(SnapshotsRequest.type));
       state.fireRecoveriesChanged();
     });
   }
@@ -190,6 +192,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     for (const l of state.locks().filter(isLockProblem)) {
       if (l.reapable) fixes.push({ label: `$(unlock) Reap ${baseName(l.path)}`, detail: lockSentence(l), run: () => reapLock(l.path) });
       else fixes.push({ label: `$(person) Show holder of ${baseName(l.path)}`, detail: lockSentence(l), run: () => showHolder(l.path) });
+    }
+    for (const folder of state.damagedSnapshotFolders()) {
+      fixes.push({ label: `$(check-all) Verify the snapshots of ${folder.name}`, detail: `${folder.problems.length} blob(s) missing or corrupt; ${folder.unreadable.length} unreadable manifest(s)`, run: () => vscode.commands.executeCommand('ledgerlock.verifySnapshot', folder.uri) });
     }
     fixes.push({ label: '$(refresh) Refresh', run: () => refresh() }, { label: '$(output) Show Log', run: () => log.show() });
     const picked = await vscode.window.showQuickPick(fixes, { placeHolder: fixes.length > 2 ? 'Ledgerlock: choose a fix' : 'Ledgerlock: all locks and ledgers are healthy' });

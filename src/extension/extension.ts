@@ -10,10 +10,13 @@ import { startClient } from './client';
 import { registerCommands } from './commands';
 import { EVENT_SCHEME, EventDocuments } from './eventDocuments';
 import { ServerState } from './serverState';
+import { registerSnapshotCommands } from './snapshotCommands';
+import { SNAPSHOT_SCHEME, SnapshotDocuments } from './snapshotDocuments';
 import { StatusBar } from './statusBar';
 import { LedgersView } from './views/ledgersView';
 import { LocksView } from './views/locksView';
 import { RecoveriesView } from './views/recoveriesView';
+import { SnapshotsView } from './views/snapshotsView';
 
 let client: LanguageClient | undefined;
 
@@ -23,6 +26,7 @@ export interface LedgerlockApi {
   locks: LocksView;
   ledgers: LedgersView;
   recoveries: RecoveriesView;
+  snapshots: SnapshotsView;
   status: vscode.StatusBarItem;
   activationMs: number;
   /** Epoch ms when activation began. */
@@ -41,6 +45,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   const locks = new LocksView(state);
   const ledgers = new LedgersView(state, getClient, log);
   const recoveries = new RecoveriesView(state, getClient);
+  const snapshots = new SnapshotsView(state);
   const status = new StatusBar(state);
   context.subscriptions.push(
     log,
@@ -48,10 +53,13 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
     locks,
     ledgers,
     recoveries,
+    snapshots,
     status,
     new Alerts(state),
     vscode.workspace.registerTextDocumentContentProvider(EVENT_SCHEME, new EventDocuments(getClient, (l, id) => ledgers.cachedEvent(l, id))),
+    vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_SCHEME, new SnapshotDocuments(getClient)),
     ...registerCommands({ client: getClient, state, log, locks, ledgers }),
+    ...registerSnapshotCommands({ client: getClient, state, log }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void client?.sendNotification(TrustNotification.type, { trusted: true })),
   );
   // The server starts in the background; activation returns at once.
@@ -73,7 +81,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   ready.catch(() => undefined);
   const activationMs = performance.now() - started;
   log.info(`activated in ${activationMs.toFixed(1)} ms (${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`);
-  return { state, locks, ledgers, recoveries, status: status.item, activationMs, activatedAt, ready, client: getClient };
+  return { state, locks, ledgers, recoveries, snapshots, status: status.item, activationMs, activatedAt, ready, client: getClient };
 }
 
 export async function deactivate(): Promise<void> {

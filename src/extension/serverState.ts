@@ -3,7 +3,7 @@
  * render from this one snapshot and listen to its change event.
  */
 import * as vscode from 'vscode';
-import type { LedgerItem, LockItem, WorkspaceState } from '../protocol';
+import type { LedgerItem, LockItem, SnapshotFolderState, SnapshotsState, WorkspaceState } from '../protocol';
 
 export class ServerState implements vscode.Disposable {
   private current: WorkspaceState = { folders: [], evaluatedAt: 0 };
@@ -12,6 +12,9 @@ export class ServerState implements vscode.Disposable {
   private readonly recoveriesChanged = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   readonly onDidChangeRecoveries = this.recoveriesChanged.event;
+  private snapshotState: SnapshotsState = { folders: [] };
+  private readonly snapshotsChanged = new vscode.EventEmitter<SnapshotsState>();
+  readonly onDidChangeSnapshots = this.snapshotsChanged.event;
 
   get snapshot(): WorkspaceState {
     return this.current;
@@ -26,6 +29,37 @@ export class ServerState implements vscode.Disposable {
     this.current = state;
     this.received = true;
     this.changed.fire(state);
+  }
+
+  updateSnapshots(state: SnapshotsState): void {
+    this.snapshotState = state;
+    this.snapshotsChanged.fire(state);
+  }
+
+  get snapshots(): SnapshotsState {
+    return this.snapshotState;
+  }
+
+  /** Folders whose snapshots have a missing or corrupt blob, or an unreadable manifest. */
+  damagedSnapshotFolders(): SnapshotFolderState[] {
+    return this.snapshotState.folders.filter(isSnapshotProblem);
+  }
+
+  /** Resolves when the snapshots satisfy `predicate`. */
+  waitForSnapshots(predicate: (state: SnapshotsState) => boolean, timeoutMs = 10_000): Promise<SnapshotsState> {
+    if (predicate(this.snapshotState)) return Promise.resolve(this.snapshotState);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.dispose();
+        reject(new Error(`ledgerlock: snapshot condition not met within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const sub = this.onDidChangeSnapshots((state) => {
+        if (!predicate(state)) return;
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(state);
+      });
+    });
   }
 
   fireRecoveriesChanged(): void {
@@ -68,6 +102,7 @@ export class ServerState implements vscode.Disposable {
   dispose(): void {
     this.changed.dispose();
     this.recoveriesChanged.dispose();
+    this.snapshotsChanged.dispose();
   }
 }
 
@@ -77,4 +112,8 @@ export function isLockProblem(lock: LockItem): boolean {
 
 export function isLedgerProblem(ledger: LedgerItem): boolean {
   return ledger.health === 'torn' || ledger.health === 'corrupt';
+}
+
+export function isSnapshotProblem(folder: SnapshotFolderState): boolean {
+  return folder.problems.length > 0 || folder.unreadable.length > 0;
 }

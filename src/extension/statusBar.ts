@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { baseName, lockSentence } from './format';
 import { isLedgerProblem, isLockProblem, type ServerState } from './serverState';
+import { snapshotTrouble } from './snapshotTrouble';
 
 export class StatusBar implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;
@@ -15,22 +16,28 @@ export class StatusBar implements vscode.Disposable {
     this.item = vscode.window.createStatusBarItem('ledgerlock.status', vscode.StatusBarAlignment.Left, 50);
     this.item.name = 'Ledgerlock';
     this.item.command = 'ledgerlock.showFixes';
-    this.disposables.push(this.item, state.onDidChange(() => this.render()));
+    this.disposables.push(this.item, state.onDidChange(() => this.render()), state.onDidChangeSnapshots(() => this.render()));
     this.render();
   }
 
   private render(): void {
     const damaged = this.state.ledgers().filter(isLedgerProblem);
     const troubled = this.state.locks().filter(isLockProblem);
-    const total = this.state.ledgers().length + this.state.locks().length;
+    const blobs = snapshotTrouble(this.state);
+    const total = this.state.ledgers().length + this.state.locks().length + blobs.length;
     if (!this.state.ready || total === 0) {
       this.item.hide();
       return;
     }
     const more = (n: number) => (n > 1 ? ` (+${n - 1})` : '');
-    if (damaged.length > 0) {
+    if (blobs.length > 0 && damaged.length === 0) {
+      // Snapshot damage: what a restore would need is gone or changed.
+      this.item.text = `$(error) ${blobs[0]}${more(blobs.length + troubled.length)}`;
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+      this.item.tooltip = `Ledgerlock: ${blobs.join('; ')}. Click for fixes.`;
+    } else if (damaged.length > 0) {
       const first = damaged[0]!;
-      this.item.text = `$(error) ${baseName(first.path)} ${first.health}${more(damaged.length + troubled.length)}`;
+      this.item.text = `$(error) ${baseName(first.path)} ${first.health}${more(damaged.length + troubled.length + blobs.length)}`;
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
       this.item.tooltip = `Ledgerlock: ${damaged.map((l) => `${baseName(l.path)} is ${l.health}`).join(', ')}. Click for fixes.`;
     } else if (troubled.length > 0) {
