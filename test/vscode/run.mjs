@@ -47,7 +47,7 @@ try {
   if (want('trusted')) {
     console.log('vscode: extension-host suite, trusted workspace');
     const ws = await makeWorkspace(path.join(scratch, 'trusted-workspace'), { git: true });
-    record('extension host', await runExtensionHostSuite({ name: 'extension-host-trusted', workspace: ws.dir, files: ['workspace.test.js'], trusted: true, resultsDir }));
+    record('extension host', await runExtensionHostSuite({ name: 'extension-host-trusted', workspace: ws.dir, files: ['workspace.test.js', 'snapshots.test.js'], trusted: true, resultsDir }));
   }
   if (want('restricted')) {
     console.log('vscode: extension-host suite, restricted mode');

@@ -3,7 +3,8 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const vscode = require('vscode');
-const { api, workspacePaths } = require('./helpers');
+const path = require('node:path');
+const { api, workspacePaths, engine } = require('./helpers');
 
 describe('Ledgerlock in an untrusted workspace', () => {
   let ll;
@@ -50,9 +51,30 @@ describe('Ledgerlock in an untrusted workspace', () => {
     assert.ok(!fs.readFileSync(paths.tornLedger, 'utf8').endsWith('\n'), 'still torn');
   });
 
+  it('lists snapshots but refuses to create or restore one, in the command and in the server', async () => {
+    const folder = vscode.workspace.workspaceFolders[0].uri.toString();
+    const stateFile = path.join(paths.store, 'state', 'settings.json');
+    fs.mkdirSync(path.dirname(stateFile), { recursive: true });
+    fs.writeFileSync(stateFile, '{"theme":"dark"}\n');
+    const { manifest } = await engine().createSnapshot(paths.dir, { label: 'made outside the editor' });
+    fs.writeFileSync(stateFile, '{"theme":"light"}\n');
+    await ll.state.waitForSnapshots((s) => s.folders.some((f) => f.snapshots.some((x) => x.id === manifest.id)), 20_000);
+    const restore = await vscode.commands.executeCommand('ledgerlock.restoreSnapshot', { folder, id: manifest.id }, { confirmed: true });
+    assert.equal(restore.code, 'E_UNTRUSTED');
+    const direct = await ll.client().sendRequest('ledgerlock/restoreSnapshot', { folder, id: manifest.id });
+    assert.equal(direct.ok, false);
+    assert.equal(direct.code, 'E_UNTRUSTED');
+    assert.equal(fs.readFileSync(stateFile, 'utf8'), '{"theme":"light"}\n', 'the file is unchanged');
+    const create = await ll.client().sendRequest('ledgerlock/createSnapshot', { folder, label: 'x' });
+    assert.equal(create.code, 'E_UNTRUSTED');
+    const created = await vscode.commands.executeCommand('ledgerlock.createSnapshot', folder, 'x');
+    assert.equal(created.code, 'E_UNTRUSTED');
+    assert.equal((await engine().listSnapshots(engine().snapshotPaths(paths.dir))).snapshots.length, 1, 'no snapshot was added');
+  });
+
   it('declares the destructive commands disabled in restricted mode', () => {
     const manifest = vscode.extensions.getExtension('ledgerlock.ledgerlock').packageJSON;
-    for (const id of ['ledgerlock.repairTail', 'ledgerlock.reapLock', 'ledgerlock.compactLedger', 'ledgerlock.quarantineRecord']) {
+    for (const id of ['ledgerlock.repairTail', 'ledgerlock.reapLock', 'ledgerlock.compactLedger', 'ledgerlock.quarantineRecord', 'ledgerlock.createSnapshot', 'ledgerlock.restoreSnapshot']) {
       const command = manifest.contributes.commands.find((c) => c.command === id);
       assert.equal(command.enablement, 'isWorkspaceTrusted', id);
     }
