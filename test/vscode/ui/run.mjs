@@ -2,7 +2,7 @@
 // lock and a torn ledger: the status bar shows the error, the views list both, "Ledgerlock:
 // Repair Tail" from the command palette and the inline Reap fix them (checked on disk), and
 // the Recoveries view shows both events. Screenshots are saved as artifacts.
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, root, startCodeServer } from '../codeServer.mjs';
@@ -10,7 +10,7 @@ import { makeWorkspace } from '../fixture.mjs';
 import { dialog, openLedgerlockContainer, runCommand, treeRow, until, waitForWorkbench } from './workbench.mjs';
 
 // Copied into media/ (for the README) when run with --update-media.
-const MEDIA = { 'ui-1-status-and-views.png': 'screenshot-views.png', 'ui-2-repair-confirm.png': 'screenshot-repair.png', 'ui-4-recoveries.png': 'screenshot-recoveries.png', 'ui-0-alerts.png': 'screenshot-alerts.png', 'ui-0-status-fixes.png': 'screenshot-status-fixes.png' };
+const MEDIA = { 'ui-1-status-and-views.png': 'screenshot-views.png', 'ui-2-repair-confirm.png': 'screenshot-repair.png', 'ui-4-recoveries.png': 'screenshot-recoveries.png', 'ui-0-alerts.png': 'screenshot-alerts.png', 'ui-0-status-fixes.png': 'screenshot-status-fixes.png', 'ui-5-snapshots.png': 'screenshot-snapshots.png' };
 
 export async function runUiTests({ scratch, resultsDir, updateMedia = process.argv.includes('--update-media') }) {
   const ws = await makeWorkspace(path.join(scratch, 'ui-workspace'));
@@ -93,6 +93,49 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await page.mouse.move(800, 700);
       await new Promise((r) => setTimeout(r, 500));
       await shot('ui-4-recoveries.png');
+    }],
+    ['"Ledgerlock: Create Snapshot" asks for a label; the Snapshots view lists it, current marked, and a file click opens the diff', async () => {
+      const stateDir = path.join(ws.store, 'state');
+      mkdirSync(stateDir, { recursive: true });
+      writeFileSync(path.join(stateDir, 'settings.json'), JSON.stringify({ theme: 'dark', retries: 3 }, null, 2) + '\n');
+      writeFileSync(path.join(stateDir, 'session.json'), JSON.stringify({ user: 'ada', openTabs: 4 }, null, 2) + '\n');
+      const create = async (label) => {
+        await runCommand(page, 'Ledgerlock: Create Snapshot');
+        await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Create Snapshot' }).waitFor({ timeout: 15_000 });
+        await page.locator('.quick-input-widget input').fill(label);
+        await page.keyboard.press('Enter');
+        await treeRow(page, 'Snapshots', label).waitFor({ timeout: 30_000 });
+      };
+      await create('before the migration');
+      writeFileSync(path.join(stateDir, 'settings.json'), JSON.stringify({ theme: 'light', retries: 5 }, null, 2) + '\n');
+      await create('after the migration');
+      const current = await treeRow(page, 'Snapshots', 'after the migration').innerText();
+      if (!/current/.test(current)) throw new Error(`the newest snapshot is not marked current: ${current}`);
+      const older = await treeRow(page, 'Snapshots', 'before the migration').innerText();
+      if (/current/.test(older)) throw new Error(`the older snapshot is marked current: ${older}`);
+      // Give the Snapshots view the room, as a person would: collapse the other views.
+      for (const title of ['Locks', 'Ledgers', 'Recoveries']) {
+        const header = page.locator(`.pane-header:has-text("${title}")`).first();
+        if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+      }
+      // A wider sidebar, so the time, file count and "current" are readable.
+      const sidebar = await page.locator('.part.sidebar').boundingBox();
+      await page.mouse.move(sidebar.x + sidebar.width + 1, sidebar.y + 400);
+      await page.mouse.down();
+      await page.mouse.move(sidebar.x + 520, sidebar.y + 400, { steps: 5 });
+      await page.mouse.up();
+      await treeRow(page, 'Snapshots', 'before the migration').click();
+      await treeRow(page, 'Snapshots', 'session.json').waitFor({ timeout: 20_000 });
+      // Clicking a file compares the snapshot's copy with the file on disk.
+      await treeRow(page, 'Snapshots', 'settings.json').click();
+      await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 20_000 });
+      await page.locator('.monaco-diff-editor .view-line', { hasText: 'light' }).first().waitFor({ timeout: 20_000 });
+      await page.locator('.monaco-diff-editor .view-line', { hasText: 'dark' }).first().waitFor({ timeout: 20_000 });
+      await new Promise((r) => setTimeout(r, 1500));
+      await runCommand(page, 'Notifications: Clear All Notifications');
+      await page.mouse.move(800, 700);
+      await new Promise((r) => setTimeout(r, 500));
+      await shot('ui-5-snapshots.png');
     }],
   ];
 
