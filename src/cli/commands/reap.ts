@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { reapLock, resolveLockPath } from '../../engine';
+import { describeHolder, reapLock, resolveLockPath } from '../../engine';
 import { defineCommand, Exit } from '../command';
-import { formatHolder } from '../format';
 import { lockTiming, lockTimingFlags } from '../flags';
 
 export const reapCommand = defineCommand({
@@ -15,7 +14,7 @@ export const reapCommand = defineCommand({
     const lockPath = resolveLockPath(ctx.io.cwd, ctx.positionals[0]!);
     const result = await reapLock(lockPath, lockTiming(ctx.flags));
     if (ctx.json) ctx.printJson({ ok: result.reaped, ...result });
-    else if (result.reaped) ctx.print(`reaped ${lockPath} (${result.info.reason}; was held by ${formatHolder(result.info.holder)})`);
+    else if (result.reaped) ctx.print(`reaped ${lockPath} (${result.info.reason}; was held by ${describeHolder(result.info.holder)})`);
     else ctx.print(`not reaped: ${lockPath} was replaced by a new holder while it was being broken`);
     return result.reaped ? Exit.Ok : Exit.Problem;
   },

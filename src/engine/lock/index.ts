@@ -8,4 +8,4 @@ export { inspectLock } from './inspect';
 export { listLocks, type ListLocksOptions } from './list';
 export { isProcessAlive, processStart, type ProcessStart } from './process';
 export { reapLock, type ReapOptions, type ReapResult } from './reap';
-export { DEFAULT_CONTENTION_MS, DEFAULT_STALE_MS, EMPTY_LOCK_GRACE_MS, type LockTiming } from './timing';
+export { DEFAULT_CONTENTION_MS, DEFAULT_STALE_MS, EMPTY_LOCK_GRACE_MS, formatAge, type LockTiming } from './timing';
