@@ -6,7 +6,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const vscode = require('vscode');
-const { api, workspacePaths, until } = require('./helpers');
+const { api, workspacePaths, until, metric } = require('./helpers');
 
 describe('Snapshots in a trusted workspace', () => {
   let ll;
@@ -36,10 +36,12 @@ describe('Snapshots in a trusted workspace', () => {
   });
 
   it('creates a labelled snapshot and lists it, current, with the files it holds', async () => {
+    const started = Date.now();
     const result = await vscode.commands.executeCommand('ledgerlock.createSnapshot', folder, 'before the change');
     assert.equal(result.ok, true, result.message);
     id = result.id;
     const state = await ll.state.waitForSnapshots((s) => snapshotsOf(s).some((x) => x.id === id && x.current), 15_000);
+    metric('Create Snapshot command until the view lists it', Date.now() - started, 'ms');
     const item = snapshotsOf(state).find((x) => x.id === id);
     assert.equal(item.label, 'before the change');
     assert.deepEqual(item.files.map((f) => f.path), ['.ledgerlock/state/settings.json']);
@@ -95,9 +97,11 @@ describe('Snapshots in a trusted workspace', () => {
     const bytes = fs.readFileSync(blob);
     bytes[5] ^= 0x01;
     fs.chmodSync(blob, 0o644);
+    const flipped = Date.now();
     fs.writeFileSync(blob, bytes);
     // The server's own bounded check notices from the watcher event, before anyone asks.
     await ll.state.waitForSnapshots((s) => s.folders.some((f) => f.problems.some((p) => p.hash === hash && p.problem === 'corrupt')), 20_000);
+    metric('flipped blob byte until the background check reports it (watcher + debounce + re-hash)', Date.now() - flipped, 'ms');
     const verify = await vscode.commands.executeCommand('ledgerlock.verifySnapshot', { folder, id });
     assert.equal(verify.ok, false);
     assert.equal(verify.code, 'E_BLOB_CORRUPT');
