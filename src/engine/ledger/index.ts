@@ -18,6 +18,7 @@ import { checkEventType, encodeRecord, serializeData } from './record';
 import { quarantineRecord, repairLedger } from './repair';
 import { readBackward } from './reverse';
 import { interpretLine } from './interpret';
+import { releaseLedgerLock } from './ledger-lock';
 import { scanLines } from './scan';
 import type { CompactResult, Ledger, LedgerEvent, LedgerOptions, LedgerStats, Page, RangeQuery, RepairResult, VerifyReport } from './types';
 import { verifyLedger } from './verify';
@@ -175,6 +176,7 @@ class LedgerHandle implements Ledger {
     if (this.autoCompactTimer) clearInterval(this.autoCompactTimer);
     this.autoCompactTimer = null;
     await this.appender.close();
+    await releaseLedgerLock(this.path);
   }
 
   startAutoCompact(opts: { keep: number; everyMs: number }): void {

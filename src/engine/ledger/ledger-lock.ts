@@ -5,7 +5,8 @@
 import * as path from 'node:path';
 import { storePathsOf } from '../store';
 import type { TelemetryTarget } from '../telemetry';
-import { withLock } from '../lock';
+import { ErrorCode, LedgerlockError } from '../errors';
+import { acquireLock, type LockHandle } from '../lock';
 
 export function ledgerName(ledgerPath: string): string {
   return path.basename(ledgerPath).replace(/\.(jsonl|ndjson)$/i, '');
@@ -37,7 +38,69 @@ export async function withLedgerLock<T>(ledgerPath: string, opts: LedgerLockOpti
   return mine;
 }
 
+/**
+ * A held ledger lock lingers until the event loop's next turn, and is reused by the appends
+ * that arrive meanwhile (the producers whose previous append just resolved). A busy process
+ * then pays one lock round trip for a run of batches instead of one per batch, and other
+ * processes get their turn after at most STICKY_MAX_MS.
+ */
+const STICKY_MAX_MS = 5;
+
+interface StickyLock {
+  handle: LockHandle;
+  since: number;
+  timer: NodeJS.Immediate | null;
+}
+
+const sticky = new Map<string, StickyLock>();
+
 async function holdFileLock<T>(lockPath: string, opts: LedgerLockOptions, task: () => Promise<T>): Promise<T> {
-  // Ledger locks are held for one write + fsync: poll briefly rather than with the default long backoff.
-  return withLock(lockPath, () => task(), { tool: opts.tool, timeoutMs: opts.lockTimeoutMs, telemetry: opts.telemetry, retryBaseMs: 1, retryMaxMs: 25 });
+  let held = sticky.get(lockPath);
+  if (held) {
+    if (held.timer) clearImmediate(held.timer);
+    held.timer = null;
+    if (!held.handle.held) {
+      sticky.delete(lockPath);
+      held = undefined;
+    }
+  }
+  if (!held) {
+    // Ledger locks are held for one write + fsync: poll briefly rather than with the default long backoff.
+    const handle = await acquireLock(lockPath, { tool: opts.tool, timeoutMs: opts.lockTimeoutMs, telemetry: opts.telemetry, retryBaseMs: 1, retryMaxMs: 25 });
+    held = { handle, since: Date.now(), timer: null };
+    sticky.set(lockPath, held);
+  }
+  let result: T;
+  try {
+    result = await task();
+  } catch (err) {
+    await releaseNow(lockPath, held);
+    throw err;
+  }
+  if (held.handle.compromised) {
+    await releaseNow(lockPath, held);
+    throw new LedgerlockError(ErrorCode.LockCompromised, `lost ${lockPath} while appending`, { path: lockPath });
+  }
+  if (Date.now() - held.since >= STICKY_MAX_MS) {
+    await releaseNow(lockPath, held);
+  } else {
+    const lingering = held;
+    lingering.timer = setImmediate(() => void releaseNow(lockPath, lingering));
+  }
+  return result;
+}
+
+async function releaseNow(lockPath: string, held: StickyLock): Promise<void> {
+  if (held.timer) clearImmediate(held.timer);
+  held.timer = null;
+  if (sticky.get(lockPath) === held) sticky.delete(lockPath);
+  await held.handle.release();
+}
+
+/** Lets go of a lingering lock at once (closing a ledger). */
+export async function releaseLedgerLock(ledgerPath: string): Promise<void> {
+  const lockPath = ledgerLockPath(ledgerPath);
+  await inProcess.get(lockPath);
+  const held = sticky.get(lockPath);
+  if (held) await releaseNow(lockPath, held);
 }

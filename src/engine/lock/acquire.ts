@@ -14,6 +14,7 @@ import { describeHolder } from './holder';
 import { inspectLock } from './inspect';
 import { selfIdentity } from './process';
 import { breakLock } from './reap';
+import { ReleaseWatch } from './release-watch';
 import { formatAge, resolveTiming, type LockTiming } from './timing';
 
 export interface AcquireOptions extends LockTiming {
@@ -86,28 +87,34 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
   const started = Date.now();
   let reportedContention = false;
   let last: LockInfo | undefined;
-  for (let attempt = 0; ; attempt++) {
-    throwIfAborted(o.signal, target);
-    const owner = newOwnerId();
-    if (await createLockFile(target, nativeLockContent(self, owner, o.tool), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
-      return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
+  let watch: ReleaseWatch | undefined;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      throwIfAborted(o.signal, target);
+      const owner = newOwnerId();
+      if (await createLockFile(target, nativeLockContent(self, owner, o.tool), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
+        return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
+      }
+      last = await currentHolder(target, o) ?? last;
+      if (last?.reapable) {
+        const outcome = await breakLock(target, { staleMs: o.staleMs, contentionMs: o.contentionMs, now: Date.now() }, o.telemetry);
+        if (outcome.kind === 'reaped' || outcome.kind === 'gone') continue;
+      }
+      const waited = Date.now() - started;
+      if (!reportedContention && waited >= o.contentionMs) {
+        reportedContention = true;
+        await emitTelemetry(o.telemetry, target, { type: 'LOCK_CONTENDED', data: { lock: target, holder: holderOf(last), waiterPid: process.pid, waitedMs: waited } });
+      }
+      if (waited >= o.timeoutMs) {
+        await emitTelemetry(o.telemetry, target, { type: 'LOCK_CONTENTION_TIMEOUT', data: { lock: target, holder: holderOf(last), waiterPid: process.pid, waitedMs: waited } });
+        if (o.runWithoutLock) return new UnheldLock(target);
+        throw contentionError(target, waited, last);
+      }
+      watch ??= new ReleaseWatch(target);
+      await waitOrAbort(watch, Math.min(backoffDelay(attempt, o.retryBaseMs, o.retryMaxMs), o.timeoutMs - waited), o.signal, target);
     }
-    last = await currentHolder(target, o) ?? last;
-    if (last?.reapable) {
-      const outcome = await breakLock(target, { staleMs: o.staleMs, contentionMs: o.contentionMs, now: Date.now() }, o.telemetry);
-      if (outcome.kind === 'reaped' || outcome.kind === 'gone') continue;
-    }
-    const waited = Date.now() - started;
-    if (!reportedContention && waited >= o.contentionMs) {
-      reportedContention = true;
-      await emitTelemetry(o.telemetry, target, { type: 'LOCK_CONTENDED', data: { lock: target, holder: holderOf(last), waiterPid: process.pid, waitedMs: waited } });
-    }
-    if (waited >= o.timeoutMs) {
-      await emitTelemetry(o.telemetry, target, { type: 'LOCK_CONTENTION_TIMEOUT', data: { lock: target, holder: holderOf(last), waiterPid: process.pid, waitedMs: waited } });
-      if (o.runWithoutLock) return new UnheldLock(target);
-      throw contentionError(target, waited, last);
-    }
-    await sleepOrAbort(Math.min(backoffDelay(attempt, o.retryBaseMs, o.retryMaxMs), o.timeoutMs - waited), o.signal, target);
+  } finally {
+    watch?.close();
   }
 }
 
@@ -164,16 +171,10 @@ function throwIfAborted(signal: AbortSignal | undefined, lockPath: string): void
   }
 }
 
-function sleepOrAbort(ms: number, signal: AbortSignal | undefined, lockPath: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new LedgerlockError(ErrorCode.Aborted, `stopped waiting for ${lockPath}: aborted`, { path: lockPath }, { cause: signal?.reason }));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(1, ms));
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+async function waitOrAbort(watch: ReleaseWatch, ms: number, signal: AbortSignal | undefined, lockPath: string): Promise<void> {
+  try {
+    await watch.wait(ms, signal);
+  } catch (reason) {
+    throw new LedgerlockError(ErrorCode.Aborted, `stopped waiting for ${lockPath}: aborted`, { path: lockPath }, { cause: reason });
+  }
 }

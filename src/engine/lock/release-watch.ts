@@ -1,0 +1,61 @@
+/**
+ * Waking a waiter when the lock it waits for is released, instead of sleeping out its whole
+ * backoff: a watch on the lock's directory fires on the unlink or rename of the lock file.
+ * The backoff timer stays as the fallback (some file systems deliver no events), so a missed
+ * event only costs the old latency, never correctness.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import * as path from 'node:path';
+
+export class ReleaseWatch {
+  private watcher: FSWatcher | null | undefined;
+  private wake: (() => void) | null = null;
+  private changed = false;
+
+  constructor(private readonly lockPath: string) {}
+
+  /** Resolves after `ms`, or as soon as the lock file's directory entry changes. */
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    this.start();
+    if (this.changed) {
+      this.changed = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.wake = null;
+        resolve();
+      };
+      const onAbort = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        reject(signal?.reason);
+      };
+      const timer = setTimeout(done, Math.max(1, ms));
+      this.wake = done;
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = null;
+  }
+
+  private start(): void {
+    if (this.watcher !== undefined) return;
+    const name = path.basename(this.lockPath);
+    try {
+      this.watcher = watch(path.dirname(this.lockPath), { persistent: false }, (_event, file) => {
+        if (file !== null && file.toString() !== name) return;
+        if (this.wake) this.wake();
+        else this.changed = true;
+      });
+      this.watcher.on('error', () => this.close());
+    } catch {
+      this.watcher = null; // no watch here (limits, platform): the backoff timer alone
+    }
+  }
+}
