@@ -44,7 +44,7 @@ export async function withLedgerLock<T>(ledgerPath: string, opts: LedgerLockOpti
  * then pays one lock round trip for a run of batches instead of one per batch, and other
  * processes get their turn after at most STICKY_MAX_MS.
  */
-const STICKY_MAX_MS = 5;
+const STICKY_MAX_MS = 15;
 
 interface StickyLock {
   handle: LockHandle;

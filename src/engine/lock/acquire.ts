@@ -80,6 +80,8 @@ function resolveAcquire(opts: AcquireOptions): ResolvedAcquire {
   };
 }
 
+const REJUDGE_EVERY_MS = 100;
+
 export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): Promise<LockHandle> {
   const o = resolveAcquire(opts);
   const target = path.resolve(lockPath);
@@ -88,6 +90,7 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
   let reportedContention = false;
   let last: LockInfo | undefined;
   let watch: ReleaseWatch | undefined;
+  let judgedAt = 0;
   try {
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(o.signal, target);
@@ -95,8 +98,14 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
       if (await createLockFile(target, nativeLockContent(self, owner, o.tool), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
         return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
       }
-      last = await currentHolder(target, o) ?? last;
+      // Judging the holder reads its file and /proc; a staleness verdict cannot change faster
+      // than the holder's process can die, so waiters woken often re-judge at a bounded rate.
+      if (judgedAt === 0 || Date.now() - judgedAt >= REJUDGE_EVERY_MS) {
+        last = await currentHolder(target, o) ?? last;
+        judgedAt = Date.now();
+      }
       if (last?.reapable) {
+        judgedAt = 0;
         const outcome = await breakLock(target, { staleMs: o.staleMs, contentionMs: o.contentionMs, now: Date.now() }, o.telemetry);
         if (outcome.kind === 'reaped' || outcome.kind === 'gone') continue;
       }
