@@ -21,8 +21,16 @@ export interface OpenFile {
   close(): Promise<void>;
 }
 
+export interface OpenOptions {
+  /**
+   * O_DSYNC: each write returns only once its data is durable, as if followed by fdatasync,
+   * in one call instead of two (one thread-pool round trip per durable write, not two).
+   */
+  dsync?: boolean;
+}
+
 export interface FileSystem {
-  open(path: string, flags: string, mode?: number): Promise<OpenFile>;
+  open(path: string, flags: string, mode?: number, options?: OpenOptions): Promise<OpenFile>;
   readFile(path: string): Promise<Buffer>;
   rename(from: string, to: string): Promise<void>;
   link(existing: string, newPath: string): Promise<void>;
@@ -76,7 +84,10 @@ class NodeOpenFile implements OpenFile {
 }
 
 export const nodeFileSystem: FileSystem = {
-  async open(path, flags, mode) { return new NodeOpenFile(path, await fsp.open(path, flags, mode)); },
+  async open(path, flags, mode, options) {
+    const how = options?.dsync ? numericFlags(flags) | fs.constants.O_DSYNC : flags;
+    return new NodeOpenFile(path, await fsp.open(path, how, mode));
+  },
   readFile: (path) => fsp.readFile(path),
   rename: (from, to) => fsp.rename(from, to),
   link: (existing, newPath) => fsp.link(existing, newPath),
@@ -106,6 +117,22 @@ export const nodeFileSystem: FileSystem = {
   unlinkSync: (path) => fs.unlinkSync(path),
   readFileSync: (path) => fs.readFileSync(path),
 };
+
+/** The numeric form of the string flags the engine uses, for adding O_DSYNC. */
+function numericFlags(flags: string): number {
+  const c = fs.constants;
+  const table: Record<string, number> = {
+    r: c.O_RDONLY,
+    'r+': c.O_RDWR,
+    w: c.O_WRONLY | c.O_CREAT | c.O_TRUNC,
+    wx: c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_EXCL,
+    a: c.O_WRONLY | c.O_CREAT | c.O_APPEND,
+    'a+': c.O_RDWR | c.O_CREAT | c.O_APPEND,
+  };
+  const n = table[flags];
+  if (n === undefined) throw new Error(`open flags ${JSON.stringify(flags)} have no numeric form here`);
+  return n;
+}
 
 let current: FileSystem = nodeFileSystem;
 

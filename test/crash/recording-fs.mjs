@@ -43,10 +43,10 @@ export class RecordingFileSystem {
     return { rel, name, dir: this.tree.lookup(parts.join('/')), ino: this.tree.lookup(rel) };
   }
 
-  async open(p, flags, mode) {
+  async open(p, flags, mode, options) {
     if (typeof flags !== 'string') throw new Error(`recording: numeric open flags are not supported (${flags})`);
     const at = this.where(p);
-    const handle = await this.inner.open(p, flags, mode);
+    const handle = await this.inner.open(p, flags, mode, options);
     let ino = at.ino;
     if (ino === undefined && /[wa]/.test(flags)) {
       ino = this.nextIno++;
@@ -54,7 +54,7 @@ export class RecordingFileSystem {
     } else if (flags.includes('w') && this.tree.inodes.get(ino)?.data?.length > 0) {
       this.record({ kind: 'truncate', path: at.rel, ino, length: 0 });
     }
-    return forwardUnknown(new RecordingOpenFile(this, handle, at.rel, ino, flags.includes('a')), handle, (m) => this.unrecorded.add(`OpenFile.${m}`));
+    return forwardUnknown(new RecordingOpenFile(this, handle, at.rel, ino, flags.includes('a'), options?.dsync === true), handle, (m) => this.unrecorded.add(`OpenFile.${m}`));
   }
 
   readFile(p) { return this.inner.readFile(p); }
@@ -152,12 +152,13 @@ export class RecordingFileSystem {
 }
 
 class RecordingOpenFile {
-  constructor(fsys, handle, rel, ino, append) {
+  constructor(fsys, handle, rel, ino, append, dsync) {
     this.fsys = fsys;
     this.handle = handle;
     this.rel = rel;
     this.ino = ino;
     this.append = append;
+    this.dsync = dsync; // O_DSYNC: every write is durable when it returns
     this.position = 0;
   }
 
@@ -174,6 +175,7 @@ class RecordingOpenFile {
     this.position = at + length;
     const bytes = Buffer.from(buffer.subarray(offset, offset + length));
     this.fsys.record({ kind: 'write', path: this.rel, ino: this.ino, offset: at, bytes });
+    if (this.dsync) this.fsys.record({ kind: 'fsync', path: this.rel, ino: this.ino, data: true });
   }
 
   async sync() {

@@ -49,9 +49,10 @@ test('group commit: concurrent appends in one process share writes and fsyncs, i
   let writes = 0;
   const restore = engine.useFileSystem({
     ...engine.nodeFileSystem,
-    async open(p, flags, mode) {
-      const file = await engine.nodeFileSystem.open(p, flags, mode);
+    async open(p, flags, mode, options) {
+      const file = await engine.nodeFileSystem.open(p, flags, mode, options);
       if (p !== ws.ledger) return file;
+      const dsync = options?.dsync === true; // every write on it is a flush, like write + fdatasync
       return Object.assign(Object.create(Object.getPrototypeOf(file)), file, {
         path: file.path,
         read: file.read.bind(file),
@@ -60,7 +61,7 @@ test('group commit: concurrent appends in one process share writes and fsyncs, i
         truncate: file.truncate.bind(file),
         sync: file.sync.bind(file),
         chmod: file.chmod.bind(file),
-        async write(...a) { writes++; return file.write(...a); },
+        async write(...a) { writes++; if (dsync) datasyncs++; return file.write(...a); },
         async datasync() { datasyncs++; return file.datasync(); },
       });
     },

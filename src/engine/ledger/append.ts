@@ -76,7 +76,7 @@ export class Appender {
       }
       const bytes = Buffer.concat(lines);
       await file.write(bytes, 0, bytes.length, size);
-      if (ctx.opts.durability === 'fsync') await file.datasync();
+      // In fsync mode the file is open with O_DSYNC: the write above returned durable.
       ctx.tailCache = { size: offset, lastId: id, ino };
       this.unsyncedBytes += bytes.length;
       return written;
@@ -131,7 +131,7 @@ export class Appender {
       await this.handle.file.close();
       this.handle = null;
     }
-    const file = await fs.open(this.ctx.path, 'r+');
+    const file = await fs.open(this.ctx.path, 'r+', undefined, { dsync: this.ctx.opts.durability === 'fsync' });
     const opened = await file.stat();
     this.handle = { file, ino: opened.ino, dev: opened.dev };
     return { ...this.handle, size: opened.size };
