@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
+import { reportResult, withProgress } from './feedback';
 import {
   type ActionResult,
   CompactLedgerRequest,
@@ -51,19 +52,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     return choice === action;
   };
 
-  const report = (result: ActionResult): ActionResult => {
-    if (result.ok) {
-      log.info(result.message);
-      void vscode.window.showInformationMessage(`Ledgerlock: ${result.message}`);
-    } else {
-      log.warn(`${result.code ?? 'refused'}: ${result.message}`);
-      void vscode.window.showErrorMessage(`Ledgerlock: ${result.message}`);
-    }
-    return result;
-  };
-
-  const withProgress = <T>(title: string, work: () => Promise<T>): Thenable<T> =>
-    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, work);
+  const report = <T extends ActionResult>(result: T): T => reportResult(log, result);
 
   async function repairTail(arg?: unknown, options?: CommandOptions): Promise<ActionResult | undefined> {
     if (refuseIfUntrusted('Repair Tail')) return { ok: false, code: 'E_UNTRUSTED', message: 'refused in restricted mode' };

@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
+import { reportResult, withProgress } from './feedback';
 import { type ActionResult, CreateSnapshotRequest, RestoreSnapshotRequest, SnapshotDiffRequest, type SnapshotItem, VerifySnapshotRequest } from '../protocol';
 import { formatTime } from './format';
 import type { ServerState } from './serverState';
@@ -35,19 +36,7 @@ export function registerSnapshotCommands(ctx: SnapshotCommandContext): vscode.Di
     return c;
   };
 
-  const report = <T extends ActionResult>(result: T): T => {
-    if (result.ok) {
-      log.info(result.message);
-      void vscode.window.showInformationMessage(`Ledgerlock: ${result.message}`);
-    } else {
-      log.warn(`${result.code ?? 'refused'}: ${result.message}`);
-      void vscode.window.showErrorMessage(`Ledgerlock: ${result.message}`);
-    }
-    return result;
-  };
-
-  const withProgress = <T>(title: string, work: () => Promise<T>): Thenable<T> =>
-    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, work);
+  const report = <T extends ActionResult>(result: T): T => reportResult(log, result);
 
   async function createSnapshot(arg?: unknown, labelArg?: string): Promise<(ActionResult & { id?: string }) | undefined> {
     if (refuseIfUntrusted('Create Snapshot')) return UNTRUSTED;
