@@ -48,8 +48,14 @@ export class Appender {
   private async writeBatch(drafts: Draft[]): Promise<WrittenBatch> {
     const ctx = this.ctx;
     const recoveries: TelemetryDraft[] = [];
-    const events = await withLedgerLock(ctx.path, ctx.opts, async () => {
-      const { file, ino, size: sizeNow } = await this.currentHandle();
+    const events = await withLedgerLock(ctx.path, ctx.opts, async (unchangedSinceUs) => {
+      // Held since our own last batch with nothing in between: the file is as we left it,
+      // so the stat that would check that is skipped.
+      const cache = ctx.tailCache;
+      const { file, ino, size: sizeNow } =
+        unchangedSinceUs && this.handle && cache && cache.ino === this.handle.ino
+          ? { ...this.handle, size: cache.size }
+          : await this.currentHandle();
       let size = sizeNow;
       let lastId: number | null;
       if (ctx.tailCache && ctx.tailCache.size === size && ctx.tailCache.ino === ino) {
@@ -80,7 +86,7 @@ export class Appender {
       ctx.tailCache = { size: offset, lastId: id, ino };
       this.unsyncedBytes += bytes.length;
       return written;
-    });
+    }, this);
     for (const r of recoveries) await this.emit(r);
     return { events, durable: this.durability() };
   }

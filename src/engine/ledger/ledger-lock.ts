@@ -26,10 +26,15 @@ export interface LedgerLockOptions {
 /** Lock holders of this process queue here first, so they never poll the lock file against each other. */
 const inProcess = new Map<string, Promise<unknown>>();
 
-export async function withLedgerLock<T>(ledgerPath: string, opts: LedgerLockOptions, task: () => Promise<T>): Promise<T> {
+/**
+ * Runs `task` holding the ledger's lock. `task` learns whether `owner` was the last to hold
+ * this lock without it being let go in between: then nothing (no other process, no other
+ * ledger object or operation here) can have touched the file since `owner`'s last task.
+ */
+export async function withLedgerLock<T>(ledgerPath: string, opts: LedgerLockOptions, task: (unchangedSinceOwner: boolean) => Promise<T>, owner?: object): Promise<T> {
   const lockPath = ledgerLockPath(ledgerPath);
   const before = inProcess.get(lockPath) ?? Promise.resolve();
-  const mine = before.catch(() => undefined).then(() => holdFileLock(lockPath, opts, task));
+  const mine = before.catch(() => undefined).then(() => holdFileLock(lockPath, opts, task, owner));
   const settled = mine.catch(() => undefined);
   inProcess.set(lockPath, settled);
   void settled.then(() => {
@@ -50,11 +55,13 @@ interface StickyLock {
   handle: LockHandle;
   since: number;
   timer: NodeJS.Immediate | null;
+  /** Who ran the last task under this hold (null: an anonymous task). */
+  lastOwner: object | null;
 }
 
 const sticky = new Map<string, StickyLock>();
 
-async function holdFileLock<T>(lockPath: string, opts: LedgerLockOptions, task: () => Promise<T>): Promise<T> {
+async function holdFileLock<T>(lockPath: string, opts: LedgerLockOptions, task: (unchangedSinceOwner: boolean) => Promise<T>, owner: object | undefined): Promise<T> {
   let held = sticky.get(lockPath);
   if (held) {
     if (held.timer) clearImmediate(held.timer);
@@ -67,12 +74,14 @@ async function holdFileLock<T>(lockPath: string, opts: LedgerLockOptions, task: 
   if (!held) {
     // Ledger locks are held for one write + fsync: poll briefly rather than with the default long backoff.
     const handle = await acquireLock(lockPath, { tool: opts.tool, timeoutMs: opts.lockTimeoutMs, telemetry: opts.telemetry, retryBaseMs: 1, retryMaxMs: 25 });
-    held = { handle, since: Date.now(), timer: null };
+    held = { handle, since: Date.now(), timer: null, lastOwner: null };
     sticky.set(lockPath, held);
   }
+  const unchanged = owner !== undefined && held.lastOwner === owner && held.handle.held;
+  held.lastOwner = owner ?? null;
   let result: T;
   try {
-    result = await task();
+    result = await task(unchanged);
   } catch (err) {
     await releaseNow(lockPath, held);
     throw err;
