@@ -22,15 +22,27 @@ export async function discoverLedgers(root: string, options: DiscoverOptions = {
     if (!entry.dirent.isFile()) continue;
     const rel = entry.relPath.split('\\').join('/');
     if (exclude(rel)) continue;
-    if (include(rel) || isStoreLedger(rel)) found.push(entry.path);
+    const role = storeRole(rel.split('/'));
+    if (role === 'private') continue;
+    if (role !== undefined || include(rel)) found.push(entry.path);
   }
   return found.sort();
 }
 
-function isStoreLedger(rel: string): boolean {
-  const parts = rel.split('/');
+/** Store directories whose files are the store's own business (quarantined bytes, temp files, documents), never ledgers. */
+const STORE_PRIVATE_DIRS = new Set(['quarantine', 'tmp', 'state']);
+
+/**
+ * What a path (split into its segments, relative or absolute) is inside a native store:
+ * a ledger (`ledgers/*.jsonl`), the recovery log (`telemetry.jsonl`), a private file, or
+ * undefined when it is outside a store or none of these.
+ */
+export function storeRole(parts: string[]): 'ledger' | 'recoveries' | 'private' | undefined {
   const at = parts.lastIndexOf(STORE_DIR_NAME);
-  if (at < 0) return false;
+  if (at < 0) return undefined;
   const inside = parts.slice(at + 1);
-  return (inside.length === 1 && inside[0] === 'telemetry.jsonl') || (inside.length === 2 && inside[0] === 'ledgers' && inside[1]!.endsWith('.jsonl'));
+  if (inside.length === 1 && inside[0] === 'telemetry.jsonl') return 'recoveries';
+  if (inside.length === 2 && inside[0] === 'ledgers' && inside[1]!.endsWith('.jsonl')) return 'ledger';
+  if (inside.length > 1 && STORE_PRIVATE_DIRS.has(inside[0]!)) return 'private';
+  return undefined;
 }

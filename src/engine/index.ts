@@ -12,5 +12,5 @@ export * from './lock';
 export { MutationSerializer } from './serializer';
 export { readJsonFile, updateJsonFile, jsonLockPathFor, type UpdateJsonOptions } from './json-file';
 export { resolveLedgerPath, resolveLockPath, checkStoreName } from './names';
-export { discoverLedgers, DEFAULT_LEDGER_GLOBS, type DiscoverOptions } from './discover';
-export { walk, SKIPPED_DIRS, type WalkOptions, type WalkEntry } from './walk';
+export { discoverLedgers, storeRole, DEFAULT_LEDGER_GLOBS, type DiscoverOptions } from './discover';
+export { walk, SKIPPED_DIRS, VCS_DIRS, type WalkOptions, type WalkEntry } from './walk';

@@ -7,6 +7,9 @@ import type { Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { fsl } from './fs';
 
+/** Version-control internals: never walked, except for the lock files at their top level (`.git/index.lock`). */
+export const VCS_DIRS = new Set(['.git', '.hg', '.svn', '.jj']);
+
 export const SKIPPED_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', 'bower_components', '.venv', '__pycache__', '.tox', 'target', '.next', '.cache']);
 
 export interface WalkOptions {

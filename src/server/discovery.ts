@@ -7,15 +7,13 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs/promises';
 import picomatch from 'picomatch';
-import { isDependencyLockfile, STORE_DIR_NAME } from '../engine';
-import { SKIPPED_DIRS, walk } from '../engine/walk';
+import { isDependencyLockfile, storeRole } from '../engine';
+import { SKIPPED_DIRS, VCS_DIRS, walk } from '../engine/walk';
 import type { FolderSettings } from './settings';
 
 export type FileRole = 'ledger' | 'lock' | 'recoveries';
 
-const VCS_DIRS = new Set(['.git', '.hg', '.svn']);
 const MAX_ENTRIES = 200_000;
-const STORE_PRIVATE_DIRS = new Set(['quarantine', 'tmp', 'state']);
 
 export interface FolderScan {
   ledgers: string[];
@@ -48,12 +46,11 @@ export class FolderClassifier {
     }
     if (parts.slice(0, -1).some((p) => SKIPPED_DIRS.has(p))) return undefined;
     if (this.isExcluded(rel)) return undefined;
-    const storeAt = parts.lastIndexOf(STORE_DIR_NAME);
-    if (storeAt >= 0 && storeAt === parts.length - 2 && name === 'telemetry.jsonl') return 'recoveries';
-    // Quarantined bytes and temp files are the store's own business, not ledgers.
-    if (storeAt >= 0 && STORE_PRIVATE_DIRS.has(parts[storeAt + 1]!)) return undefined;
+    const inStore = storeRole(parts);
+    if (inStore === 'recoveries') return 'recoveries';
+    if (inStore === 'private') return undefined;
     if (this.isLock(rel) && !isDependencyLockfile(name)) return 'lock';
-    if (this.isLedger(rel) || isStoreLedger(parts)) return 'ledger';
+    if (this.isLedger(rel) || inStore === 'ledger') return 'ledger';
     return undefined;
   }
 
@@ -87,9 +84,4 @@ export class FolderClassifier {
     else if (role === 'lock') scan.locks.push(p);
     else scan.recoveries.push(p);
   }
-}
-
-function isStoreLedger(parts: string[]): boolean {
-  const at = parts.lastIndexOf(STORE_DIR_NAME);
-  return at >= 0 && parts.length === at + 3 && parts[at + 1] === 'ledgers' && parts[at + 2]!.endsWith('.jsonl');
 }

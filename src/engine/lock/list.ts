@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import picomatch from 'picomatch';
 import { ErrorCode, LedgerlockError } from '../errors';
 import { fsl } from '../fs';
-import { SKIPPED_DIRS, walk } from '../walk';
+import { SKIPPED_DIRS, VCS_DIRS, walk } from '../walk';
 import type { LockInfo } from './classify';
 import { isDependencyLockfile } from './dependency-lockfiles';
 import { inspectLock } from './inspect';
@@ -21,9 +21,6 @@ export interface ListLocksOptions extends LockTiming {
   /** How deep to descend below `dir`. Default 12. */
   maxDepth?: number;
 }
-
-/** Version-control internals are skipped, except the lock files at their top level (`.git/index.lock`). */
-const VCS_DIRS = new Set(['.git', '.hg', '.svn', '.jj']);
 
 export async function listLocks(dir: string, opts: ListLocksOptions = {}): Promise<LockInfo[]> {
   const timing = resolveTiming(opts); // one "now" for the whole listing, so ages compare
