@@ -141,8 +141,3 @@ function wrap(err: unknown, target: string, step: string): LedgerlockError {
     { cause: err },
   );
 }
-
-/** For tests: forget which directories refused fsync. */
-export function resetDirFsyncMemo(): void {
-  dirsWithoutFsync.clear();
-}
