@@ -1,35 +1,78 @@
-// Bundles the engine library, the CLI, the language server and the extension client.
-// `node esbuild.mjs` builds once; `--watch` rebuilds on change; `--production` minifies the
-// extension bundles for packaging. Type declarations for the library come from tsc.
+// Bundles the engine library, the drop-in adapters, the CLI, the language server and the
+// extension client. `node esbuild.mjs` builds once; `--watch` rebuilds on change;
+// `--production` minifies the extension bundles for packaging; `--package` (npm's prepack)
+// builds what the npm package holds, without source maps. Type declarations come from tsc.
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+const forPackage = process.argv.includes('--package');
 // `--only=engine,cli` builds a subset (and skips declarations), for a quick inner loop.
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
-const only = onlyArg ? onlyArg.slice('--only='.length).split(',') : undefined;
+const only = onlyArg
+  ? onlyArg.slice('--only='.length).split(',')
+  : forPackage ? ['engine', 'compat-proper-lockfile', 'compat-write-file-atomic', 'cli'] : undefined;
 
 const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  sourcemap: !production,
+  sourcemap: !production && !forPackage,
   minify: production,
   logLevel: 'warning',
 };
 
+// What Node loads from the npm package keeps zod, its one dependency, outside the bundle (one
+// copy shared with the caller's schemas); the editor bundles carry everything, since a .vsix
+// has no node_modules.
+const npmFacing = { external: ['zod'] };
+
 const targets = [
-  { name: 'engine', entryPoints: ['src/engine/index.ts'], outfile: 'dist/engine.js' },
-  { name: 'cli', entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { name: 'engine', entryPoints: ['src/engine/index.ts'], outfile: 'dist/engine.js', ...npmFacing },
+  { name: 'compat-proper-lockfile', entryPoints: ['src/compat/proper-lockfile.ts'], outfile: 'dist/compat/proper-lockfile.js', ...npmFacing },
+  { name: 'compat-write-file-atomic', entryPoints: ['src/compat/write-file-atomic.ts'], outfile: 'dist/compat/write-file-atomic.js', ...npmFacing },
+  // The CLI is ES modules split per command, so a run loads only the command it runs; dist/cli.js
+  // is a CommonJS shim that `node dist/cli.js` and the package's bin can start.
+  {
+    name: 'cli', entryPoints: ['src/cli/main.ts'], outdir: 'dist/cli', format: 'esm', splitting: true,
+    outExtension: { '.js': '.mjs' }, chunkNames: 'chunks/[name]-[hash]', ...npmFacing,
+  },
   { name: 'server', entryPoints: ['src/server/server.ts'], outfile: 'dist/server.js' },
   { name: 'extension', entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
 ]
   .filter((t) => existsSync(t.entryPoints[0]))
-  .filter((t) => only === undefined || only.includes(t.name))
-  .map(({ name, ...options }) => options);
+  .filter((t) => only === undefined || only.includes(t.name));
+
+const CLI_SHIM = `#!/usr/bin/env node
+'use strict';
+// The CLI is ES modules split per command; this starts it from CommonJS.
+import('./cli/main.mjs').then((m) => m.main(), (err) => {
+  process.stderr.write('ledgerlock: cannot start: ' + (err && err.stack || err) + '\\n');
+  process.exitCode = 1;
+});
+`;
+
+/** An ES module beside each CommonJS entry, naming its exports, so `import` and `require` share one instance. */
+function writeEsmWrapper(cjsFile) {
+  const require = createRequire(path.resolve(cjsFile));
+  const mod = require(path.resolve(cjsFile));
+  const names = Object.keys(mod).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== 'default');
+  const base = `./${path.basename(cjsFile)}`;
+  const lines = [`import mod from '${base}';`, 'export default mod;'];
+  if (names.length > 0) lines.push(`export const { ${names.join(', ')} } = mod;`);
+  writeFileSync(cjsFile.replace(/\.js$/, '.mjs'), lines.join('\n') + '\n');
+}
+
+function afterBuild(names) {
+  if (names.includes('cli')) writeFileSync('dist/cli.js', CLI_SHIM, { mode: 0o755 });
+  if (watch) return;
+  for (const t of targets) if (t.outfile !== undefined && t.external === npmFacing.external) writeEsmWrapper(t.outfile);
+}
 
 function emitDeclarations() {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--emitDeclarationOnly'], { stdio: 'inherit' });
@@ -37,11 +80,18 @@ function emitDeclarations() {
   writeFileSync('dist/engine.d.ts', "export * from './types/engine/index';\n");
 }
 
+const options = targets.map(({ name, ...o }) => ({ ...common, ...o }));
+// Split chunks are content-hashed: clear the old ones so the package holds only this build's.
+if (only === undefined || only.includes('cli')) rmSync('dist/cli', { recursive: true, force: true });
+if (forPackage) rmSync('dist/compat', { recursive: true, force: true });
+
 if (watch) {
-  const contexts = await Promise.all(targets.map((t) => esbuild.context({ ...common, ...t })));
+  const contexts = await Promise.all(options.map((o) => esbuild.context(o)));
   await Promise.all(contexts.map((c) => c.watch()));
+  afterBuild(targets.map((t) => t.name));
   console.log(`watching ${targets.length} bundles`);
 } else {
-  await Promise.all(targets.map((t) => esbuild.build({ ...common, ...t })));
-  if (only === undefined && !process.argv.includes('--no-types')) emitDeclarations();
+  await Promise.all(options.map((o) => esbuild.build(o)));
+  afterBuild(targets.map((t) => t.name));
+  if ((only === undefined || forPackage) && !process.argv.includes('--no-types')) emitDeclarations();
 }

@@ -6,6 +6,8 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ZodType, ZodTypeDef } from 'zod';
 import { ErrorCode, LedgerlockError } from '../engine/errors';
+import type { Paint } from './format';
+import type { Progress } from './progress';
 
 /** Exit codes are part of the CLI contract (DESIGN §4). */
 export const Exit = { Ok: 0, Problem: 1, Usage: 2, LockTimeout: 3 } as const;
@@ -16,6 +18,8 @@ export interface CliIO {
   stderr: Writable;
   stdin: Readable;
   cwd: string;
+  /** Environment for colour decisions (NO_COLOR, FORCE_COLOR); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface CommandContext<F> {
@@ -28,6 +32,12 @@ export interface CommandContext<F> {
   print(line: string): void;
   /** Writes the command's single JSON document to stdout. */
   printJson(doc: unknown): void;
+  /** Colour for stdout text (a no-op under NO_COLOR, --no-color, or when stdout is not a terminal). */
+  paint: Paint;
+  /** A path for text output: relative to the cwd when that is shorter. */
+  rel(p: string): string;
+  /** Progress on stderr while long work runs; silent unless stderr is a terminal. */
+  progress(label: string, unit: 'bytes' | 'items'): Progress;
 }
 
 export interface Command<F = Record<string, unknown>> {
@@ -75,4 +85,12 @@ export function exitCodeFor(err: unknown): ExitCode {
     default:
       return Exit.Problem;
   }
+}
+
+/** The command's flags by kind: value flags as declared, booleans are the rest of its schema's keys. */
+export function flagsOf(command: AnyCommand): { valueFlags: string[]; boolFlags: string[]; aliases: Record<string, string> } {
+  const valueFlags = command.valueFlags ?? [];
+  const shape = (command.flags as unknown as { shape?: Record<string, unknown> }).shape ?? {};
+  const boolFlags = Object.keys(shape).filter((k) => !valueFlags.includes(k));
+  return { valueFlags, boolFlags, aliases: command.aliases ?? {} };
 }

@@ -1,51 +1,81 @@
 /**
  * `ledgerlock` — the engine from a terminal or CI. One JSON document on stdout with --json;
  * exit codes: 0 ok, 1 problem found or action refused, 2 usage or bad input, 3 lock timeout.
+ * Only the command that runs is loaded.
  */
 import { LedgerlockError, isLedgerlockError } from '../engine/errors';
 import { parseArgs, usage } from './args';
-import { Exit, exitCodeFor, type AnyCommand, type CliIO } from './command';
-import { commands } from './commands';
+import { Exit, exitCodeFor, flagsOf, type AnyCommand, type CliIO } from './command';
+import { commands, loadAll } from './commands';
+import { didYouMean } from './suggest';
 
 const VERSION = process.env.LEDGERLOCK_VERSION ?? '0.1.0';
-
-function helpText(): string {
-  return [
-    'Usage: ledgerlock <command> [options] [--json]',
-    '',
-    ...commands.flatMap((c) => [`  ${c.usage}`, `      ${c.summary}`]),
-    '',
-    'Exit codes: 0 ok, 1 problem found or refused, 2 usage or bad input, 3 timed out waiting for a lock.',
-  ].join('\n');
-}
 
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const [name, ...args] = argv;
   const json = args.includes('--json');
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(helpText() + '\n');
-    return name === undefined ? Exit.Usage : Exit.Ok;
-  }
-  if (name === '--version' || name === '-V') {
-    io.stdout.write(`${VERSION}\n`);
-    return Exit.Ok;
-  }
-  const command = commands.find((c) => c.name === name);
   try {
-    if (command === undefined) throw usage(`unknown command ${JSON.stringify(name)}; run "ledgerlock --help"`);
-    return await runCommand(command, args, io, json);
+    if (name === undefined || name === '--help' || name === '-h') {
+      const { overviewHelp } = await import('./help');
+      io.stdout.write(overviewHelp(await loadAll()) + '\n');
+      return name === undefined ? Exit.Usage : Exit.Ok;
+    }
+    if (name === '--version' || name === '-V') {
+      io.stdout.write(`${VERSION}\n`);
+      return Exit.Ok;
+    }
+    if (name === 'help') return await help(args, io);
+    if (name === 'completion') return await completion(args, io);
+    const entry = commands.find((c) => c.name === name);
+    if (entry === undefined) throw unknownCommand(name);
+    return await runCommand(await entry.load(), args, io, json);
   } catch (err) {
-    return reportError(err, io, json, command);
+    return reportError(err, io, json, name);
   }
 }
 
-async function runCommand(command: AnyCommand, args: string[], io: CliIO, json: boolean): Promise<number> {
-  const parsed = parseArgs(args, new Set(command.valueFlags ?? []), command.aliases);
-  if (parsed.flags.help === true) {
-    io.stdout.write(`Usage: ledgerlock ${command.usage}\n${command.summary}\n`);
+function unknownCommand(name: string): LedgerlockError {
+  const guess = didYouMean(name, [...commands.map((c) => c.name), 'completion', 'help']);
+  return usage(`unknown command ${JSON.stringify(name)}${guess !== undefined ? `; did you mean "${guess}"?` : ''} (run "ledgerlock --help")`);
+}
+
+async function help(args: string[], io: CliIO): Promise<number> {
+  const { commandHelp, overviewHelp, examplesOf } = await import('./help');
+  const [topic, ...extra] = args;
+  if (extra.length > 0) throw usage('usage: ledgerlock help [COMMAND]');
+  if (topic === undefined) {
+    io.stdout.write(overviewHelp(await loadAll()) + '\n');
     return Exit.Ok;
   }
-  const { json: _json, ...rawFlags } = parsed.flags;
+  if (topic === 'completion') {
+    io.stdout.write(['Usage: ledgerlock completion bash|zsh|fish', '', 'Print a completion script for the shell.', ...examplesOf('completion')].join('\n') + '\n');
+    return Exit.Ok;
+  }
+  const entry = commands.find((c) => c.name === topic);
+  if (entry === undefined) throw unknownCommand(topic);
+  io.stdout.write(commandHelp(await entry.load()) + '\n');
+  return Exit.Ok;
+}
+
+async function completion(args: string[], io: CliIO): Promise<number> {
+  const { completionScript, SHELLS } = await import('./completion');
+  const shell = args[0];
+  if (args.length !== 1 || !(SHELLS as readonly string[]).includes(shell!)) {
+    const guess = shell !== undefined ? didYouMean(shell, SHELLS) : undefined;
+    throw usage(`usage: ledgerlock completion ${SHELLS.join('|')}${guess !== undefined ? `; did you mean "${guess}"?` : ''}`);
+  }
+  io.stdout.write(completionScript(shell as (typeof SHELLS)[number], await loadAll()));
+  return Exit.Ok;
+}
+
+async function runCommand(command: AnyCommand, args: string[], io: CliIO, json: boolean): Promise<number> {
+  const parsed = parseArgs(args, { ...flagsOf(command), takesRest: command.needsRest === true });
+  if (parsed.flags.help === true) {
+    const { commandHelp } = await import('./help');
+    io.stdout.write(commandHelp(command) + '\n');
+    return Exit.Ok;
+  }
+  const { json: _json, 'no-color': noColor, help: _help, ...rawFlags } = parsed.flags;
   const [min, max] = command.positionals;
   if (parsed.positionals.length < min || parsed.positionals.length > max) {
     throw usage(`usage: ledgerlock ${command.usage}`);
@@ -53,6 +83,7 @@ async function runCommand(command: AnyCommand, args: string[], io: CliIO, json: 
   if (command.needsRest && (parsed.rest === undefined || parsed.rest.length === 0)) {
     throw usage(`usage: ledgerlock ${command.usage}`);
   }
+  const [{ painter, relPath }, { startProgress }] = await Promise.all([import('./format'), import('./progress')]);
   const flags = command.flags.safeParse(rawFlags);
   if (!flags.success) {
     const issue = flags.error.issues[0]!;
@@ -67,15 +98,19 @@ async function runCommand(command: AnyCommand, args: string[], io: CliIO, json: 
     json,
     print: (line) => io.stdout.write(line + '\n'),
     printJson: (doc) => io.stdout.write(JSON.stringify(doc, null, 2) + '\n'),
+    paint: painter(io.stdout, noColor !== true && !json),
+    rel: (p) => relPath(io.cwd, p),
+    progress: (label, unit) => startProgress(io.stderr, label, unit),
   });
 }
 
-function reportError(err: unknown, io: CliIO, json: boolean, command: AnyCommand | undefined): number {
+function reportError(err: unknown, io: CliIO, json: boolean, commandName: string | undefined): number {
   const code = exitCodeFor(err);
   const error = isLedgerlockError(err)
     ? err.toJSON()
     : { code: 'E_INTERNAL', message: err instanceof Error ? err.message : String(err), details: {} };
-  if (json) io.stdout.write(JSON.stringify({ ok: false, command: command?.name ?? null, error }, null, 2) + '\n');
+  const known = commandName !== undefined && commands.some((c) => c.name === commandName) ? commandName : null;
+  if (json) io.stdout.write(JSON.stringify({ ok: false, command: known, error }, null, 2) + '\n');
   io.stderr.write(`ledgerlock: ${error.code}: ${oneLine(error.message)}\n`);
   if (!(err instanceof LedgerlockError) && process.env.LEDGERLOCK_DEBUG) io.stderr.write(`${(err as Error)?.stack}\n`);
   return code;
@@ -85,7 +120,8 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ');
 }
 
-if (require.main === module) {
+/** The process entry (dist/cli.js calls it). */
+export function main(): void {
   const io: CliIO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd() };
   runCli(process.argv.slice(2), io).then(
     (code) => { process.exitCode = code; },

@@ -1,31 +1,30 @@
-/** The command table, in the order `--help` lists them. */
+/**
+ * The command table, in the order `--help` lists them. Each command is loaded only when it
+ * runs (a separate chunk of the CLI bundle), so `ledgerlock tail` never parses snapshot code.
+ */
 import type { AnyCommand } from '../command';
-import { appendCommand } from './append';
-import { compactCommand } from './compact';
-import { lockCommand } from './lock';
-import { locksCommand } from './locks';
-import { readCommand } from './read';
-import { reapCommand } from './reap';
-import { repairCommand } from './repair';
-import { statusCommand } from './status';
-import { tailCommand } from './tail';
-import { verifyCommand } from './verify';
-import { snapshotCommand } from './snapshot';
-import { migrateCommand } from './migrate';
-import { relocateCommand } from './relocate';
 
-export const commands: AnyCommand[] = [
-  statusCommand,
-  locksCommand,
-  reapCommand,
-  lockCommand,
-  appendCommand,
-  tailCommand,
-  readCommand,
-  verifyCommand,
-  repairCommand,
-  compactCommand,
-  snapshotCommand,
-  migrateCommand,
-  relocateCommand,
+export interface CommandEntry {
+  name: string;
+  load(): Promise<AnyCommand>;
+}
+
+export const commands: readonly CommandEntry[] = [
+  { name: 'status', load: async () => (await import('./status')).statusCommand },
+  { name: 'locks', load: async () => (await import('./locks')).locksCommand },
+  { name: 'reap', load: async () => (await import('./reap')).reapCommand },
+  { name: 'lock', load: async () => (await import('./lock')).lockCommand },
+  { name: 'append', load: async () => (await import('./append')).appendCommand },
+  { name: 'tail', load: async () => (await import('./tail')).tailCommand },
+  { name: 'read', load: async () => (await import('./read')).readCommand },
+  { name: 'verify', load: async () => (await import('./verify')).verifyCommand },
+  { name: 'repair', load: async () => (await import('./repair')).repairCommand },
+  { name: 'compact', load: async () => (await import('./compact')).compactCommand },
+  { name: 'snapshot', load: async () => (await import('./snapshot')).snapshotCommand },
+  { name: 'migrate', load: async () => (await import('./migrate')).migrateCommand },
+  { name: 'relocate', load: async () => (await import('./relocate')).relocateCommand },
 ];
+
+export function loadAll(): Promise<AnyCommand[]> {
+  return Promise.all(commands.map((c) => c.load()));
+}

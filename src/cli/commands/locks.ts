@@ -17,7 +17,7 @@ export const locksCommand = defineCommand({
     const locks = await listLocks(dir, lockTiming(ctx.flags));
     if (ctx.json) ctx.printJson({ ok: true, dir, locks });
     else if (locks.length === 0) ctx.print(`no locks under ${dir}`);
-    else for (const lock of locks) ctx.print(formatLock(lock));
+    else for (const lock of locks) ctx.print(formatLock(lock, ctx.io.cwd, ctx.paint));
     return locks.some((l) => l.reapable) ? Exit.Problem : Exit.Ok;
   },
 });

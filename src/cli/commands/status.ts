@@ -23,7 +23,7 @@ export const statusCommand = defineCommand({
       ctx.printJson({ ok: problems === 0, dir, locks, ledgers });
     } else {
       ctx.print(`locks (${locks.length}):`);
-      for (const lock of locks) ctx.print(`  ${formatLock(lock)}`);
+      for (const lock of locks) ctx.print(`  ${formatLock(lock, ctx.io.cwd, ctx.paint)}`);
       ctx.print(`ledgers (${ledgers.length}):`);
       for (const l of ledgers) {
         const detail = l.error ? `${l.error.code}: ${l.error.message}` : l.problems[0] ? l.problems[0].message : '';
