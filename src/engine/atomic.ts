@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { ErrorCode, LedgerlockError, errnoCode } from './errors';
-import { exists, fsl } from './fs';
+import { chownFailureAllowed, exists, fsl, type FileOwner } from './fs';
 import { backoffDelay, checkDuration, sleep } from './options';
 import { emitTelemetry, type TelemetryTarget } from './telemetry';
 
@@ -22,6 +22,10 @@ export interface AtomicWriteOptions {
   renameRetryMs?: number;
   /** Where a directory-fsync degradation is recorded; default: the enclosing store, if any. */
   telemetry?: TelemetryTarget;
+  /** Owner for the new file, set on the temp file before the rename. Default: the creating process. */
+  chown?: FileOwner;
+  /** Told the temp file's path once it exists (before any data is written). */
+  onTempCreated?: (tmpPath: string) => void | Promise<void>;
 }
 
 export interface AtomicWriteResult {
@@ -32,7 +36,8 @@ export interface AtomicWriteResult {
 }
 
 const RETRYABLE_RENAME = new Set(['EPERM', 'EBUSY', 'EACCES']);
-const DIR_FSYNC_UNSUPPORTED = new Set(['EINVAL', 'EISDIR', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EBADF', 'EACCES']);
+/** errno codes by which a platform says it cannot fsync a directory. */
+export const DIR_FSYNC_UNSUPPORTED: ReadonlySet<string> = new Set(['EINVAL', 'EISDIR', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EBADF', 'EACCES']);
 const dirsWithoutFsync = new Set<string>();
 
 export function tempPathFor(target: string, tmpDir?: string): string {
@@ -56,6 +61,8 @@ export async function atomicWriteFile(target: string, data: string | Uint8Array,
   }
   try {
     try {
+      if (options.onTempCreated !== undefined) await options.onTempCreated(tmp);
+      if (options.chown !== undefined) await file.chown(options.chown.uid, options.chown.gid).catch((err) => { if (!chownFailureAllowed(err, options.chown!)) throw err; });
       await file.chmod(mode);
       await file.write(bytes, 0, bytes.length, 0);
       if (wantFsync) await file.sync();

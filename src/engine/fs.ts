@@ -15,6 +15,7 @@ export interface OpenFile {
   datasync(): Promise<void>;
   truncate(length: number): Promise<void>;
   chmod(mode: number): Promise<void>;
+  chown(uid: number, gid: number): Promise<void>;
   /** Sets times on the open file itself, so a check-then-touch cannot touch a replacement at the same path. */
   utimes(atime: Date, mtime: Date): Promise<void>;
   stat(): Promise<fs.Stats>;
@@ -57,6 +58,21 @@ export interface FileSystem {
   linkSync(existing: string, newPath: string): void;
   unlinkSync(path: string): void;
   readFileSync(path: string): Buffer;
+  /** mkdir without -p: throws EEXIST when anything is at `path` (the mkdir lock proper-lockfile takes). */
+  mkdirSync(path: string): void;
+  rmdirSync(path: string): void;
+  lstatSync(path: string): fs.Stats;
+  realpathSync(path: string): string;
+  /**
+   * Sets the times of the inode `path` names, through a descriptor, only when `check` accepts
+   * that inode's stat; returns the stat after the touch, 'refused', or 'gone'. A replacement
+   * at the same path is never touched unless it is the one that was checked.
+   */
+  touchIfSync(path: string, time: Date, check: (st: fs.Stats) => boolean): fs.Stats | 'refused' | 'gone';
+  /** Exclusive create of a file holding `data`, with `mode` set exactly (not masked by the umask), optional owner, and optional fsync. */
+  writeNewFileSync(path: string, data: Uint8Array, options: { mode: number; chown?: FileOwner; fsync: boolean }): void;
+  /** fsync of a directory; may throw EINVAL/EISDIR/EPERM where unsupported. */
+  syncDirSync(path: string): void;
 }
 
 class NodeOpenFile implements OpenFile {
@@ -78,6 +94,7 @@ class NodeOpenFile implements OpenFile {
   datasync(): Promise<void> { return this.handle.datasync(); }
   truncate(length: number): Promise<void> { return this.handle.truncate(length); }
   chmod(mode: number): Promise<void> { return this.handle.chmod(mode); }
+  chown(uid: number, gid: number): Promise<void> { return this.handle.chown(uid, gid); }
   utimes(atime: Date, mtime: Date): Promise<void> { return this.handle.utimes(atime, mtime); }
   stat(): Promise<fs.Stats> { return this.handle.stat(); }
   close(): Promise<void> { return this.handle.close(); }
@@ -116,7 +133,63 @@ export const nodeFileSystem: FileSystem = {
   linkSync: (existing, newPath) => fs.linkSync(existing, newPath),
   unlinkSync: (path) => fs.unlinkSync(path),
   readFileSync: (path) => fs.readFileSync(path),
+  mkdirSync: (path) => fs.mkdirSync(path),
+  rmdirSync: (path) => fs.rmdirSync(path),
+  lstatSync: (path) => fs.lstatSync(path),
+  realpathSync: (path) => fs.realpathSync(path),
+  touchIfSync(path, time, check) {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+      throw err;
+    }
+    try {
+      if (!check(fs.fstatSync(fd))) return 'refused';
+      fs.futimesSync(fd, time, time);
+      return fs.fstatSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  writeNewFileSync(path, data, options) {
+    const fd = fs.openSync(path, 'wx', 0o600);
+    try {
+      if (options.chown !== undefined) {
+        try {
+          fs.fchownSync(fd, options.chown.uid, options.chown.gid);
+        } catch (err) {
+          if (!chownFailureAllowed(err, options.chown)) throw err;
+        }
+      }
+      fs.fchmodSync(fd, options.mode);
+      for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done, data.length - done, done);
+      if (options.fsync) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  syncDirSync(path) {
+    const fd = fs.openSync(path, 'r');
+    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  },
 };
+
+export interface FileOwner {
+  uid: number;
+  gid: number;
+  /** Carry on when the owner cannot be changed (EPERM/EINVAL for a non-root process, ENOSYS), as chown(1) users of write-file-atomic expect. */
+  bestEffort?: boolean;
+}
+
+export function chownFailureAllowed(err: unknown, owner: FileOwner): boolean {
+  if (owner.bestEffort !== true) return false;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSYS') return true;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  return !root && (code === 'EPERM' || code === 'EINVAL');
+}
 
 /** The numeric form of the string flags the engine uses, for adding O_DSYNC. */
 function numericFlags(flags: string): number {

@@ -1,7 +1,7 @@
 /** The Ledgerlock engine as a library: everything here is usable without VS Code. */
 export * from './errors';
 export { atomicWriteFile, syncParentDir, mkdirDurable, type AtomicWriteOptions, type AtomicWriteResult } from './atomic';
-export { useFileSystem, nodeFileSystem, type FileSystem, type OpenFile } from './fs';
+export { useFileSystem, nodeFileSystem, type FileSystem, type OpenFile, type FileOwner } from './fs';
 export { onTelemetry, TelemetryEventSchema, TELEMETRY_TYPES, type TelemetryEvent, type TelemetryType, type TelemetryTarget } from './telemetry';
 export { ensureStore, findStoreDir, readStoreManifest, storePaths, storePathsOf, STORE_DIR_NAME, STORE_VERSION, type StorePaths, type StoreManifest } from './store';
 export * from './snapshot';

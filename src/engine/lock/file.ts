@@ -102,8 +102,12 @@ export type RemoveOutcome = 'removed' | 'gone' | 'not-ours' | 'not-ours-left';
  * stay at the trash path for a person to look at.
  */
 export async function removeIfOwned(lockPath: string, owner: string): Promise<{ outcome: RemoveOutcome; trash?: string }> {
-  const fs = fsl();
   // Synchronous steps: a release is a handful of tiny syscalls, cheaper than thread-pool hops.
+  return removeIfOwnedSync(lockPath, owner);
+}
+
+export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: RemoveOutcome; trash?: string } {
+  const fs = fsl();
   const before = readSmall(lockPath);
   if (before === 'gone') return { outcome: 'gone' };
   if (!namesOwner(before, owner)) return { outcome: 'not-ours' };
@@ -123,7 +127,7 @@ export async function removeIfOwned(lockPath: string, owner: string): Promise<{ 
     }
     return { outcome: 'removed' };
   }
-  return (await restore(trash, lockPath)) ? { outcome: 'not-ours' } : { outcome: 'not-ours-left', trash };
+  return restoreSync(trash, lockPath) ? { outcome: 'not-ours' } : { outcome: 'not-ours-left', trash };
 }
 
 /** A lock file's bytes (bounded), null when unreadable, 'gone' when missing. */
@@ -138,6 +142,10 @@ function readSmall(p: string): Buffer | null | 'gone' {
 
 /** Puts a wrongly moved lock back; false when the path was taken meanwhile (the trash stays). */
 export async function restore(trash: string, lockPath: string): Promise<boolean> {
+  return restoreSync(trash, lockPath);
+}
+
+function restoreSync(trash: string, lockPath: string): boolean {
   try {
     fsl().linkSync(trash, lockPath);
   } catch {
