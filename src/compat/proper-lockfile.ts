@@ -233,19 +233,36 @@ function toolName(): string {
   return `${script ? path.basename(script) : path.basename(process.execPath)} (proper-lockfile API)`;
 }
 
-/** Like the original, locks still held when the process exits are removed (not after SIGKILL: then the holder record shows a dead pid). */
+/**
+ * Like the original, locks still held when the process exits are removed, also when a signal
+ * ends it (not after SIGKILL: then the holder record names a dead pid, and it is taken over).
+ */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const [file, entry] of [...held]) {
-      try {
-        releaseEntry(file, entry);
-      } catch {
-        // exiting anyway; what is left names a dead pid and is taken over
-      }
+  process.on('exit', releaseAllAtExit);
+  for (const signal of EXIT_SIGNALS) {
+    const onSignal = () => {
+      // Only where nobody else handles the signal: then its default action, ending the process, is what the program expects.
+      if (process.listenerCount(signal) > 1) return;
+      releaseAllAtExit();
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
+}
+
+const EXIT_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function releaseAllAtExit(): void {
+  for (const [file, entry] of [...held]) {
+    try {
+      releaseEntry(file, entry);
+    } catch {
+      // exiting anyway; what is left names a dead pid and is taken over
     }
-  });
+  }
 }
 
 /** proper-lockfile's module is itself `lock`, with the other functions on it. */
