@@ -1,8 +1,11 @@
 // `npm run package`: a .vsix with only what runs (minified bundles, media, README, LICENSE,
 // CHANGELOG, package.json). Everything is bundled, so node_modules is left out
 // (--no-dependencies). `--check-install` also installs it into a scratch code-server.
+// package.json's "files" list is the npm package's; vsce refuses it beside .vscodeignore, so
+// the .vsix is made from a staging folder holding what .vscodeignore lets through and the
+// manifest without "files".
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +16,18 @@ const out = path.join(root, `${name}-${version}.vsix`);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 
 run(process.execPath, ['esbuild.mjs', '--production', '--only=server,extension']);
-run(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--out', out]);
+const stage = mkdtempSync(path.join(os.tmpdir(), 'ledgerlock-vsix-'));
+try {
+  const { files: _npmFiles, ...manifest } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  writeFileSync(path.join(stage, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
+  for (const f of ['.vscodeignore', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/extension.js', 'dist/server.js', 'media']) {
+    mkdirSync(path.dirname(path.join(stage, f)), { recursive: true });
+    cpSync(path.join(root, f), path.join(stage, f), { recursive: true });
+  }
+  execFileSync(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--out', out], { cwd: stage, stdio: 'inherit' });
+} finally {
+  rmSync(stage, { recursive: true, force: true });
+}
 
 const listing = execFileSync('unzip', ['-Z1', out], { encoding: 'utf8' }).trim().split('\n');
 const stray = listing.filter((f) => /node_modules\/|\.map$|\/src\/|\.ts$/.test(f));
