@@ -7,7 +7,7 @@ export { ensureStore, findStoreDir, readStoreManifest, storePaths, storePathsOf,
 export * from './snapshot';
 export { migrateStore, MIGRATIONS, type MigrateOptions, type MigrateResult, type MigrationStep } from './migrate';
 export { MIN_STORE_VERSION } from './store';
-export { openLedger, type Ledger, type LedgerOptions, type LedgerEvent, type LedgerHealth, type LedgerProblem, type LedgerProblemKind, type VerifyReport, type RepairResult, type CompactResult, type LedgerStats, type Page, type RangeQuery, type Durability, type LedgerFormat } from './ledger';
+export { openLedger, type Ledger, type LedgerOptions, type LedgerEvent, type LedgerHealth, type LedgerProblem, type LedgerProblemKind, type VerifyReport, type RepairResult, type CompactResult, type CompactOptions, type LedgerStats, type Page, type RangeQuery, type Durability, type LedgerFormat } from './ledger';
 export * from './lock';
 export { MutationSerializer } from './serializer';
 export { readJsonFile, updateJsonFile, jsonLockPathFor, type UpdateJsonOptions } from './json-file';

@@ -50,6 +50,8 @@ export interface MigrateOptions {
   /** Only report what would run. */
   dryRun?: boolean;
   tool?: string;
+  /** Steps done so far of those to run. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface MigrateResult {
@@ -84,7 +86,9 @@ export async function migrateStore(workspaceRoot: string, options: MigrateOption
     const start = manifest.version;
     const steps = [];
     let current: StoreManifest = manifest;
-    for (const step of stepsFrom(start)) {
+    const todo = stepsFrom(start);
+    for (const step of todo) {
+      options.onProgress?.(steps.length, todo.length);
       await writeJournal(paths, { format: 'ledgerlock-migration', from: journal?.from ?? start, to: STORE_VERSION, step: step.from, startedAt: journal?.startedAt ?? new Date().toISOString(), pid: process.pid });
       await step.run(paths);
       current = { ...current, version: step.from + 1, migratedAt: new Date().toISOString() };

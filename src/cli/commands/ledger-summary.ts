@@ -12,11 +12,11 @@ export interface LedgerSummary {
   error?: { code: string; message: string };
 }
 
-export async function summarizeLedger(file: string): Promise<LedgerSummary> {
+export async function summarizeLedger(file: string, onProgress?: (bytes: number, total: number) => void): Promise<LedgerSummary> {
   try {
     const ledger = await openLedger(file, { create: false, telemetry: false });
     try {
-      const report = await ledger.verify();
+      const report = await ledger.verify(onProgress !== undefined ? { onProgress } : {});
       return { path: file, format: report.format, events: report.events, bytes: report.bytes, lastId: report.lastId, health: report.health, problems: report.problems };
     } finally {
       await ledger.close();

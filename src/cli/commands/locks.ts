@@ -16,7 +16,7 @@ export const locksCommand = defineCommand({
     const dir = path.resolve(ctx.io.cwd, ctx.positionals[0] ?? '.');
     const locks = await listLocks(dir, lockTiming(ctx.flags));
     if (ctx.json) ctx.printJson({ ok: true, dir, locks });
-    else if (locks.length === 0) ctx.print(`no locks under ${dir}`);
+    else if (locks.length === 0) ctx.print(`no locks under ${ctx.rel(dir)}`);
     else for (const lock of locks) ctx.print(formatLock(lock, ctx.io.cwd, ctx.paint));
     return locks.some((l) => l.reapable) ? Exit.Problem : Exit.Ok;
   },

@@ -13,11 +13,16 @@ export const migrateCommand = defineCommand({
   positionals: [0, 0],
   async run(ctx) {
     const root = await workspaceRoot(ctx.io.cwd, ctx.flags.root);
-    const r = await migrateStore(root, { dryRun: ctx.flags['dry-run'] === true, ...(ctx.flags.timeout !== undefined ? { lockTimeoutMs: ctx.flags.timeout } : {}) });
+    const progress = ctx.progress('migrate', 'items');
+    const r = await migrateStore(root, {
+      dryRun: ctx.flags['dry-run'] === true,
+      onProgress: (done, total) => progress.update(done, total),
+      ...(ctx.flags.timeout !== undefined ? { lockTimeoutMs: ctx.flags.timeout } : {}),
+    }).finally(() => progress.end());
     if (ctx.json) ctx.printJson({ ok: true, dryRun: ctx.flags['dry-run'] === true, ...r });
-    else if (r.steps.length === 0 && !r.resumed) ctx.print(`${r.store} is at format ${r.to}; nothing to migrate`);
+    else if (r.steps.length === 0 && !r.resumed) ctx.print(`${ctx.rel(r.store)} is at format ${r.to}; nothing to migrate`);
     else {
-      ctx.print(`${r.store}: ${ctx.flags['dry-run'] ? 'would migrate' : 'migrated'} format ${r.from} → ${r.to}${r.resumed ? ' (resumed an interrupted migration)' : ''}`);
+      ctx.print(`${ctx.rel(r.store)}: ${ctx.flags['dry-run'] ? 'would migrate' : 'migrated'} format ${r.from} → ${r.to}${r.resumed ? ' (resumed an interrupted migration)' : ''}`);
       for (const s of r.steps) ctx.print(`  ${s.from} → ${s.to}: ${s.summary}`);
     }
     return Exit.Ok;

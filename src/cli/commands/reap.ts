@@ -14,8 +14,8 @@ export const reapCommand = defineCommand({
     const lockPath = resolveLockPath(ctx.io.cwd, ctx.positionals[0]!);
     const result = await reapLock(lockPath, lockTiming(ctx.flags));
     if (ctx.json) ctx.printJson({ ok: result.reaped, ...result });
-    else if (result.reaped) ctx.print(`reaped ${lockPath} (${result.info.reason}; was held by ${describeHolder(result.info.holder)})`);
-    else ctx.print(`not reaped: ${lockPath} was replaced by a new holder while it was being broken`);
+    else if (result.reaped) ctx.print(`reaped ${ctx.rel(lockPath)} (${result.info.reason}; was held by ${describeHolder(result.info.holder)})`);
+    else ctx.print(`not reaped: ${ctx.rel(lockPath)} was replaced by a new holder while it was being broken`);
     return result.reaped ? Exit.Ok : Exit.Problem;
   },
 });

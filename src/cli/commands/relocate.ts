@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { readBlobsConfig, relocateBlobs, resumeRelocation, snapshotPaths } from '../../engine';
 import { defineCommand, Exit } from '../command';
 import { bool, millis } from '../flags';
+import { humanCount } from '../format';
 import { workspaceRoot } from './workspace';
 
 export const relocateCommand = defineCommand({
@@ -13,23 +14,25 @@ export const relocateCommand = defineCommand({
   positionals: [0, 1],
   async run(ctx) {
     const root = await workspaceRoot(ctx.io.cwd, ctx.flags.root);
+    const progress = ctx.progress('relocate: copying and verifying blobs', 'items');
     const options = {
+      onProgress: (done: number, total: number) => progress.update(done, total),
       ...(ctx.flags.timeout !== undefined ? { lockTimeoutMs: ctx.flags.timeout } : {}),
       removeSource: ctx.flags['remove-source'] === true,
       tool: 'ledgerlock relocate',
     };
     const target = ctx.positionals[0];
-    const result = target !== undefined ? await relocateBlobs(root, target, options) : await resumeRelocation(root, options);
+    const result = await (target !== undefined ? relocateBlobs(root, target, options) : resumeRelocation(root, options)).finally(() => progress.end());
     if (result === undefined) {
       const config = await readBlobsConfig(snapshotPaths(root));
       if (ctx.json) ctx.printJson({ ok: true, root: config.root, relocation: null });
-      else ctx.print(`blobs live in ${config.root}; no relocation is under way`);
+      else ctx.print(`blobs live in ${ctx.rel(config.root)}; no relocation is under way`);
       return Exit.Ok;
     }
     if (ctx.json) ctx.printJson({ ok: true, ...result });
-    else if (result.cancelled) ctx.print(`cancelled the unfinished relocation to ${result.to}; blobs stay in ${result.from}`);
-    else if (result.alreadyThere) ctx.print(`blobs already live in ${result.to}`);
-    else ctx.print(`${result.resumed ? 'resumed and finished' : 'finished'} relocating blobs ${result.from} → ${result.to}: ${result.copied} copied, ${result.verified} verified${options.removeSource ? `, ${result.removedSource} source copies removed` : ''}`);
+    else if (result.cancelled) ctx.print(`cancelled the unfinished relocation to ${ctx.rel(result.to)}; blobs stay in ${ctx.rel(result.from)}`);
+    else if (result.alreadyThere) ctx.print(`blobs already live in ${ctx.rel(result.to)}`);
+    else ctx.print(`${result.resumed ? 'resumed and finished' : 'finished'} relocating blobs ${ctx.rel(result.from)} → ${ctx.rel(result.to)}: ${humanCount(result.copied)} copied, ${humanCount(result.verified)} verified${options.removeSource ? `, ${humanCount(result.removedSource)} source copies removed` : ''}`);
     return Exit.Ok;
   },
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineCommand, Exit } from '../command';
 import { bool } from '../flags';
+import { humanBytes, humanCount } from '../format';
 import { withLedger } from './open';
 
 export const repairCommand = defineCommand({
@@ -22,10 +23,10 @@ export const repairCommand = defineCommand({
       if (ctx.json) {
         ctx.printJson({ ok: true, ...result, quarantined });
       } else {
-        for (const q of quarantined) ctx.print(`quarantined the corrupt record at byte ${q.offset} (${q.removedBytes} B) → ${q.quarantine}`);
+        for (const q of quarantined) ctx.print(`quarantined the corrupt record at byte ${humanCount(q.offset)} (${humanBytes(q.removedBytes)}) → ${ctx.rel(q.quarantine)}`);
         ctx.print(
           result.repaired
-            ? `repaired: cut ${result.bytesRemoved} bytes at offset ${result.truncatedAt} → ${result.quarantine}`
+            ? `repaired: cut ${humanBytes(result.bytesRemoved)} at byte ${humanCount(result.truncatedAt)} → ${result.quarantine !== undefined ? ctx.rel(result.quarantine) : "(not kept)"}`
             : `nothing to repair: the tail is intact (last id ${result.tail.lastId ?? '-'}); "ledgerlock verify" checks every record`,
         );
       }

@@ -1,8 +1,9 @@
+import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { discoverLedgers, listLocks } from '../../engine';
 import { defineCommand, Exit } from '../command';
-import { formatLock } from '../format';
+import { formatLock, humanBytes, humanCount, paintState } from '../format';
 import { lockTiming, lockTimingFlags } from '../flags';
 import { summarizeLedger } from './ledger-summary';
 
@@ -17,17 +18,26 @@ export const statusCommand = defineCommand({
     const dir = path.resolve(ctx.io.cwd, ctx.positionals[0] ?? '.');
     const [locks, ledgerPaths] = await Promise.all([listLocks(dir, lockTiming(ctx.flags)), discoverLedgers(dir)]);
     const ledgers = [];
-    for (const file of ledgerPaths) ledgers.push(await summarizeLedger(file));
+    // Progress over the bytes of every ledger, since verifying them is what takes the time.
+    const sizes = await Promise.all(ledgerPaths.map((file) => stat(file).then((s) => s.size, () => 0)));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const progress = ctx.progress('status: verifying ledgers', 'bytes');
+    let before = 0;
+    for (const [i, file] of ledgerPaths.entries()) {
+      ledgers.push(await summarizeLedger(file, (bytes) => progress.update(before + bytes, total)));
+      before += sizes[i]!;
+    }
+    progress.end();
     const problems = locks.filter((l) => l.reapable).length + ledgers.filter((l) => l.health !== 'ok').length;
     if (ctx.json) {
       ctx.printJson({ ok: problems === 0, dir, locks, ledgers });
     } else {
-      ctx.print(`locks (${locks.length}):`);
+      ctx.print(ctx.paint('bold', `locks (${humanCount(locks.length)}):`));
       for (const lock of locks) ctx.print(`  ${formatLock(lock, ctx.io.cwd, ctx.paint)}`);
-      ctx.print(`ledgers (${ledgers.length}):`);
+      ctx.print(ctx.paint('bold', `ledgers (${humanCount(ledgers.length)}):`));
       for (const l of ledgers) {
         const detail = l.error ? `${l.error.code}: ${l.error.message}` : l.problems[0] ? l.problems[0].message : '';
-        ctx.print(`  ${l.health.padEnd(7)} ${String(l.events).padStart(8)} events ${String(l.bytes).padStart(10)} B  last id ${l.lastId ?? '-'}  ${l.path}${detail ? `  — ${detail}` : ''}`);
+        ctx.print(`  ${paintState(ctx.paint, l.health, 7)} ${humanCount(l.events).padStart(10)} events ${humanBytes(l.bytes).padStart(10)}  last id ${l.lastId ?? '-'}  ${ctx.rel(l.path)}${detail ? ctx.paint('dim', `  — ${detail}`) : ''}`);
       }
     }
     return problems > 0 ? Exit.Problem : Exit.Ok;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { VerifyReport } from '../../engine';
 import { defineCommand, Exit, type CommandContext } from '../command';
+import { humanBytes, humanCount, paintState, plural } from '../format';
 import { withLedger } from './open';
 
 export const verifyCommand = defineCommand({
@@ -10,7 +11,9 @@ export const verifyCommand = defineCommand({
   flags: z.object({}).strict(),
   positionals: [1, 1],
   async run(ctx) {
-    const report = await withLedger(ctx.io.cwd, ctx.positionals[0]!, { create: false, telemetry: false }, (l) => l.verify());
+    const progress = ctx.progress('verifying', 'bytes');
+    const report = await withLedger(ctx.io.cwd, ctx.positionals[0]!, { create: false, telemetry: false }, (l) => l.verify({ onProgress: (bytes, total) => progress.update(bytes, total) }));
+    progress.end();
     printReport(ctx, report);
     return report.health === 'ok' ? Exit.Ok : Exit.Problem;
   },
@@ -21,6 +24,6 @@ export function printReport(ctx: CommandContext<unknown>, report: VerifyReport):
     ctx.printJson({ ok: report.health === 'ok', ...report });
     return;
   }
-  ctx.print(`${report.path}: ${report.health} (${report.format}), ${report.events} events, ${report.bytes} bytes, ids ${report.firstId ?? '-'}..${report.lastId ?? '-'}`);
-  for (const p of report.problems) ctx.print(`  line ${p.line} @${p.offset} (${p.length} B) ${p.kind} [${p.code}]: ${p.message}`);
+  ctx.print(`${ctx.rel(report.path)}: ${paintState(ctx.paint, report.health)} (${report.format}), ${plural(report.events, 'event')}, ${humanBytes(report.bytes)}, ids ${report.firstId ?? '-'}..${report.lastId ?? '-'}`);
+  for (const p of report.problems) ctx.print(`  line ${humanCount(p.line)} at byte ${humanCount(p.offset)} (${humanBytes(p.length)}) ${ctx.paint('red', p.kind)} [${p.code}]: ${p.message}`);
 }

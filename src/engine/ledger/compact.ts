@@ -15,7 +15,16 @@ import { copyRange, rewriteLedger } from './repair';
 import { verifyLedger } from './verify';
 import type { CompactResult } from './types';
 
-export async function compactLedger(ctx: LedgerContext, opts: { keep?: number; afterId?: number }, emit: (d: TelemetryDraft) => Promise<void>): Promise<CompactResult> {
+export interface CompactOptions {
+  /** Keep the newest N events. */
+  keep?: number;
+  /** Keep the events after this id. */
+  afterId?: number;
+  /** Bytes of the ledger checked so far, while it is read before the rewrite. */
+  onProgress?: (bytes: number, total: number) => void;
+}
+
+export async function compactLedger(ctx: LedgerContext, opts: CompactOptions, emit: (d: TelemetryDraft) => Promise<void>): Promise<CompactResult> {
   if (opts.keep === undefined && opts.afterId === undefined) {
     throw new LedgerlockError(ErrorCode.BadOption, 'compact needs keep (newest events to keep) or afterId', { path: ctx.path });
   }
@@ -32,6 +41,7 @@ export async function compactLedger(ctx: LedgerContext, opts: { keep?: number; a
       let afterIndex = 0;
       const report = await verifyLedger(file, ctx.path, ctx.format, size, {
         maxLineBytes: ctx.opts.maxLineBytes,
+        onProgress: opts.onProgress,
         onEvent(e) {
           if (keep) {
             if (ring.length < keep) ring.push(e.offset);

@@ -10,7 +10,7 @@ import { checkCount, checkDuration } from '../options';
 import { ensureStore, readStoreManifest, storePathsOf } from '../store';
 import { emitTelemetry, type TelemetryDraft } from '../telemetry';
 import { Appender } from './append';
-import { compactLedger } from './compact';
+import { compactLedger, type CompactOptions } from './compact';
 import { indexPathFor, resolveOptions, withReader, type LedgerContext } from './context';
 import { detectFormat, refuseForeign } from './foreign';
 import { readPage, readRange, readTail, newlinesBefore } from './read';
@@ -24,6 +24,7 @@ import type { CompactResult, Ledger, LedgerEvent, LedgerOptions, LedgerStats, Pa
 import { verifyLedger } from './verify';
 
 export * from './types';
+export type { CompactOptions } from './compact';
 export { encodeRecord, decodeRecord } from './record';
 
 const HEAD_BYTES = 64 * 1024;
@@ -144,7 +145,7 @@ class LedgerHandle implements Ledger {
     return result;
   }
 
-  async compact(opts: { keep?: number; afterId?: number }): Promise<CompactResult> {
+  async compact(opts: CompactOptions): Promise<CompactResult> {
     this.checkOpen();
     if (this.format === 'foreign') refuseForeign(this.path, 'compact');
     const result = await compactLedger(this.ctx, opts ?? {}, (d) => this.emit(d));

@@ -1,5 +1,6 @@
 /** The ledger's public shapes: what callers pass in and what reads, verify and repair hand back. */
 import type { ErrorCode } from '../errors';
+import type { CompactOptions } from './compact';
 import type { TelemetryTarget } from '../telemetry';
 
 /**
@@ -134,7 +135,7 @@ export interface Ledger {
   repair(): Promise<RepairResult>;
   /** Removes one damaged record, keeping its bytes in quarantine. */
   quarantineRecord(offset: number): Promise<{ removedBytes: number; quarantine: string }>;
-  compact(opts: { keep?: number; afterId?: number }): Promise<CompactResult>;
+  compact(opts: CompactOptions): Promise<CompactResult>;
   stats(): Promise<LedgerStats>;
   close(): Promise<void>;
 }

@@ -37,16 +37,18 @@ export async function createSnapshot(workspaceRoot: string, options: CreateSnaps
     throw new LedgerlockError(ErrorCode.BadInput, 'snapshot label is longer than 200 characters', { length: options.label.length });
   }
   const paths = await prepareStore(workspaceRoot, options);
-  return withStoreLock(paths, async () => captureSnapshot(paths, await openBlobStore(paths, options), include, options.label), options);
+  return withStoreLock(paths, async () => captureSnapshot(paths, await openBlobStore(paths, options), include, options.label, options.onProgress), options);
 }
 
 /** The snapshot itself; the caller holds the store lock. */
-export async function captureSnapshot(paths: SnapshotPaths, blobs: BlobStore, include: string[], label?: string): Promise<CreateSnapshotResult> {
+export async function captureSnapshot(paths: SnapshotPaths, blobs: BlobStore, include: string[], label?: string, onProgress?: (done: number, total: number) => void): Promise<CreateSnapshotResult> {
   const id = newSnapshotId();
   const files: SnapshotFile[] = [];
   let blobsWritten = 0;
   let bytesWritten = 0;
-  for (const selected of await selectFiles(paths.store.root, include)) {
+  const selection = await selectFiles(paths.store.root, include);
+  for (const [n, selected] of selection.entries()) {
+    onProgress?.(n, selection.length);
     let whole;
     try {
       whole = await readWhole(selected.abs, blobs.maxBlobBytes);

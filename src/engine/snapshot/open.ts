@@ -15,6 +15,8 @@ export interface StoreOpOptions {
   telemetry?: TelemetryTarget;
   /** Named in the lock file so a person can see who holds the store. */
   tool?: string;
+  /** Items (files or blobs) handled so far of the total, while the operation runs. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export async function withStoreLock<T>(paths: SnapshotPaths, fn: () => Promise<T>, options: StoreOpOptions = {}): Promise<T> {

@@ -87,12 +87,15 @@ async function runRelocation(paths: SnapshotPaths, relocation: Relocation, resum
   let verified = 0;
   if (relocation.phase === 'copying') {
     const work = await source.list();
-    for (const blob of work) {
+    // Copying and verifying each visit every blob: progress counts both passes.
+    for (const [n, blob] of work.entries()) {
+      options.onProgress?.(n, work.length * 2);
       if ((await dest.check(blob.hash)) === 'ok') continue;
       await dest.put(await source.read(blob.hash)); // read verifies the source; put reads back what it wrote
       copied++;
     }
-    for (const blob of work) {
+    for (const [n, blob] of work.entries()) {
+      options.onProgress?.(work.length + n, work.length * 2);
       const health = await dest.check(blob.hash);
       if (health !== 'ok') {
         throw new LedgerlockError(health === 'missing' ? ErrorCode.BlobMissing : ErrorCode.BlobCorrupt, `blob ${blob.hash} is ${health} on the relocation target: ${dest.pathOf(blob.hash)}`, { hash: blob.hash, path: dest.pathOf(blob.hash) });

@@ -43,13 +43,20 @@ export async function restoreSnapshot(workspaceRoot: string, ref: string, option
     const id = await resolveSnapshotId(paths, ref);
     const manifest = await readSnapshot(paths, id);
     const blobs = await openBlobStore(paths, options);
-    for (const file of manifest.files) await blobs.read(file.sha256); // throws E_BLOB_MISSING / E_BLOB_CORRUPT before anything changes
+    const total = manifest.files.length * 2;
+    for (const [n, file] of manifest.files.entries()) {
+      options.onProgress?.(n, total);
+      await blobs.read(file.sha256); // throws E_BLOB_MISSING / E_BLOB_CORRUPT before anything changes
+    }
     const plan = await planRestore(paths, manifest);
     let backup: string | null = null;
     if ((options.backup ?? true) && (plan.write.length > 0 || plan.remove.length > 0)) {
       backup = (await captureSnapshot(paths, blobs, manifest.include, `before restoring ${id}`)).manifest.id;
     }
-    for (const file of plan.write) await writeFile(paths, blobs, file);
+    for (const [n, file] of plan.write.entries()) {
+      options.onProgress?.(manifest.files.length + n, total);
+      await writeFile(paths, blobs, file);
+    }
     for (const target of plan.remove) await removeFile(target.abs);
     await writeCurrent(paths, id);
     const written = plan.write.map((f) => f.path);

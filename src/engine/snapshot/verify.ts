@@ -44,7 +44,9 @@ export async function verifySnapshots(workspaceRoot: string, options: StoreOpOpt
   }
   const blobs = await openBlobStore(paths, options);
   const problems: BlobProblem[] = [];
+  let checked = 0;
   for (const [hash, usedBy] of users) {
+    options.onProgress?.(checked++, users.size);
     const health = await blobs.check(hash);
     if (health !== 'ok') problems.push({ hash, path: blobs.pathOf(hash), problem: health, usedBy });
   }
