@@ -25,7 +25,7 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 console.log('ledgerlock demo: building');
-execFileSync(process.execPath, ['esbuild.mjs', '--only=engine,server,extension'], { cwd: root, stdio: 'inherit' });
+execFileSync(process.execPath, ['esbuild.mjs', '--only=engine,cli,server,extension'], { cwd: root, stdio: 'inherit' });
 execFileSync('bash', [path.join(root, 'scripts/setup-vscode-runtime.sh')], { cwd: root, stdio: 'inherit' });
 
 // Imported after the build: the fixture helpers load dist/engine.js.
@@ -69,6 +69,12 @@ ledgerlock demo is running
   Open this URL in a browser on this machine (code-server on 127.0.0.1, no password):
 
   ${url}
+
+  The same workspace from a terminal (\`npm link\` puts \`ledgerlock\` on your PATH):
+
+    cd ${path.relative(process.cwd(), workspace) || '.'}
+    node ${path.relative(workspace, path.join(root, 'dist/cli.js'))} status
+    node ${path.relative(workspace, path.join(root, 'dist/cli.js'))} reap build
 
 Press Ctrl-C to stop.`);
 server.child.once('exit', (code) => {
