@@ -8,9 +8,14 @@
  * mtime, and a holder that provably died is taken over at once. Without it (the original's
  * locks) the original's rule applies: stale once the mtime is older than `stale`.
  *
+ * The holder also keeps the directory open while it holds it: the operating system then shows
+ * the holder (/proc/<pid>/fd) to anyone judging the lock, this adapter and Ledgerlock's own
+ * lock views alike, whatever the mtime and the holder record say.
+ *
  * Every step is a tiny synchronous syscall, so one implementation serves lock() and lockSync().
  */
 import { randomBytes } from 'node:crypto';
+import * as nodeFs from 'node:fs';
 import type { Stats } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +23,7 @@ import { errnoCode } from '../engine/errors';
 import { fsl } from '../engine/fs';
 import { newOwnerId, nativeLockContent, removeIfOwnedSync, trashPathFor } from '../engine/lock/file';
 import { MAX_LOCK_BYTES, parseLockContent, type NativeLock } from '../engine/lock/holder';
+import { collectOsEvidence } from '../engine/lock/os-evidence';
 import { bootIdSync, isProcessAlive, processStartSync, selfIdentitySync } from '../engine/lock/process';
 
 /** What the holder record says about the directory it belongs to. */
@@ -102,8 +108,13 @@ export function judgeHolder(lockDir: string, st: Stats): HolderVerdict {
 export function isStale(lockDir: string, st: Stats, staleMs: number, now = Date.now()): boolean {
   const verdict = judgeHolder(lockDir, st);
   if (verdict === 'live') return false;
-  if (verdict === 'dead') return true;
-  return st.mtimeMs < now - staleMs;
+  const stale = verdict === 'dead' || st.mtimeMs < now - staleMs;
+  // Before any "stale" verdict, ask the operating system: a process holding the directory open holds the lock.
+  return stale && !openElsewhere(lockDir, st);
+}
+
+function openElsewhere(lockDir: string, st: Stats): boolean {
+  return collectOsEvidence([lockDir]).openers({ dev: st.dev, ino: st.ino }).length > 0;
 }
 
 export interface HeldDir {
@@ -112,6 +123,8 @@ export interface HeldDir {
   owner: string;
   /** The mtime the directory had after our last touch. */
   mtimeMs: number;
+  /** The directory held open while the lock is ours (evidence for others); -1 where it could not be opened. */
+  fd: number;
 }
 
 export type AttemptResult = { kind: 'acquired'; held: HeldDir } | { kind: 'locked' };
@@ -161,11 +174,31 @@ function claim(lockDir: string, tool: string): HeldDir {
       try { fs.unlinkSync(tmp); } catch { /* already gone */ }
       throw err;
     }
-    return { lockDir, identity: record.lockDir, owner, mtimeMs: st.mtimeMs };
+    return { lockDir, identity: record.lockDir, owner, mtimeMs: st.mtimeMs, fd: holdOpen(lockDir, record.lockDir) };
   } catch (err) {
     try { fs.rmdirSync(lockDir); } catch { /* leave it to the mtime rule */ }
     throw err;
   }
+}
+
+/** A read-only descriptor on the directory, kept while held; only a look at /proc reads it. */
+function holdOpen(lockDir: string, identity: DirIdentity): number {
+  try {
+    const fd = nodeFs.openSync(lockDir, nodeFs.constants.O_RDONLY | nodeFs.constants.O_DIRECTORY | nodeFs.constants.O_NOFOLLOW);
+    if (sameDir(identity, nodeFs.fstatSync(fd))) return fd;
+    nodeFs.closeSync(fd);
+  } catch {
+    // no descriptor: the holder record and the mtime still speak for us
+  }
+  return -1;
+}
+
+export function closeHeld(held: HeldDir): void {
+  if (held.fd < 0) return;
+  try {
+    nodeFs.closeSync(held.fd);
+  } catch { /* already closed */ }
+  held.fd = -1;
 }
 
 type BreakResult = 'broken' | 'gone' | 'busy' | 'not-stale';
@@ -288,6 +321,7 @@ export function touchHeld(held: HeldDir): TouchResult {
  */
 export function releaseHeld(held: HeldDir): 'released' | 'not-ours' | 'gone' {
   const fs = fsl();
+  closeHeld(held);
   let outcome: 'released' | 'not-ours' | 'gone' = 'released';
   const trash = trashPathFor(held.lockDir);
   try {

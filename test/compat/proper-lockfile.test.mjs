@@ -222,3 +222,20 @@ test('original and adapter processes incrementing one counter under the lock nev
   assert.deepEqual(results.map((r) => r.violations), [0, 0, 0, 0]);
   assert.equal(Number(readFileSync(counter, 'utf8')), impls.length * iterations);
 });
+
+test('OS evidence: a live holder keeps its directory open, so it is never taken over even without its holder record', async (t) => {
+  const { dir, file } = workspace(t);
+  const child = await holder(t, 'adapter', file, { stale: 3_600_000 });
+  rmSync(`${file}.lock.holder`);
+  utimesSync(`${file}.lock`, anHourAgo(), anHourAgo());
+  await assert.rejects(lockfile.lock(file, { stale: 2000 }), { code: 'ELOCKED' });
+  assert.equal(await lockfile.check(file, { stale: 2000 }), true);
+  // Ledgerlock's own lock view sees the same evidence.
+  const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
+  const { spawnSync } = await import('node:child_process');
+  const listed = JSON.parse(spawnSync(process.execPath, [cli, 'locks', '--json'], { cwd: dir, encoding: 'utf8' }).stdout);
+  const lock = listed.locks.find((l) => l.path === `${file}.lock`);
+  assert.equal(lock.state, 'held', lock.reason);
+  assert.equal(lock.reapable, false);
+  assert.equal(child.exitCode, null);
+});
