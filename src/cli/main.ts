@@ -60,6 +60,7 @@ async function help(args: string[], io: CliIO): Promise<number> {
 async function completion(args: string[], io: CliIO): Promise<number> {
   const { completionScript, SHELLS } = await import('./completion');
   const shell = args[0];
+  if (shell === '--help' || shell === '-h') return help(['completion'], io);
   if (args.length !== 1 || !(SHELLS as readonly string[]).includes(shell!)) {
     const guess = shell !== undefined ? didYouMean(shell, SHELLS) : undefined;
     throw usage(`usage: ledgerlock completion ${SHELLS.join('|')}${guess !== undefined ? `; did you mean "${guess}"?` : ''}`);

@@ -3,7 +3,7 @@
 // A pseudo-terminal comes from util-linux's script(1).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI, cli, tempDir } from './helpers.mjs';
@@ -36,8 +36,11 @@ test('verify, status and snapshot draw progress on stderr when it is a terminal,
 
   const status = inTerminal('node "$CLI" status > status.out', { cwd: dir });
   assert.match(status.screen, /status: verifying ledgers +\d+%/);
-  const snapshot = inTerminal('node "$CLI" snapshot verify > snap.out', { cwd: dir });
+  for (let i = 0; i < 3; i++) writeFileSync(join(dir, '.ledgerlock', 'state', `doc${i}.json`), `{"i":${i}}`);
+  const snapshot = inTerminal('node "$CLI" snapshot create > snap.out', { cwd: dir });
   assert.equal(snapshot.code, 0, snapshot.screen);
+  assert.match(snapshot.screen, /snapshot create +\d+%/);
+  assert.match(readFileSync(join(dir, 'snap.out'), 'utf8'), /^created snapshot .*: 3 files/);
 });
 
 test('progress never appears when stderr is not a terminal', (t) => {
