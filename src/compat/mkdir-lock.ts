@@ -193,12 +193,24 @@ function holdOpen(lockDir: string, identity: DirIdentity): number {
   return -1;
 }
 
-export function closeHeld(held: HeldDir): void {
+function closeHeld(held: HeldDir): void {
   if (held.fd < 0) return;
   try {
     nodeFs.closeSync(held.fd);
   } catch { /* already closed */ }
   held.fd = -1;
+}
+
+/**
+ * A compromised holder stops speaking for the lock: its descriptor is closed and its holder
+ * record removed, so what is left is judged by the mtime rule alone and cannot be kept
+ * forever by a process that no longer thinks it holds it.
+ */
+export function disownHeld(held: HeldDir): void {
+  closeHeld(held);
+  try {
+    removeIfOwnedSync(holderPathFor(held.lockDir), held.owner);
+  } catch { /* unreadable or gone: nothing of ours to remove */ }
 }
 
 type BreakResult = 'broken' | 'gone' | 'busy' | 'not-stale';

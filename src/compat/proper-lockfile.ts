@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { errnoCode } from '../engine/errors';
 import { fsl } from '../engine/fs';
 import { ReleaseWatch } from '../engine/lock/release-watch';
-import { closeHeld, isStale, releaseHeld, touchHeld, tryAcquire, type HeldDir } from './mkdir-lock';
+import { disownHeld, isStale, releaseHeld, touchHeld, tryAcquire, type HeldDir } from './mkdir-lock';
 
 /** node-retry's options, which proper-lockfile's `retries` accepts. */
 interface RetryOptions {
@@ -112,7 +112,7 @@ function start(file: string, dir: HeldDir, options: LockOptions, t: { stale: num
   const report = options.onCompromised ?? ((err: Error) => process.emitWarning(err.message, { code: 'ECOMPROMISED', detail: `lock on ${file}` }));
   const compromised = (reason: string) => {
     entry.released = true;
-    closeHeld(entry.dir); // no longer ours: the open directory must not speak for us
+    disownHeld(entry.dir);
     if (held.get(file) === entry) held.delete(file);
     report(codedError('ECOMPROMISED', `Lock on ${file} was compromised: ${reason}`, { file }));
   };

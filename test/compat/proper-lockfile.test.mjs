@@ -191,6 +191,20 @@ test('by default a compromised lock is a process warning, not an exception throw
   assert.equal(warning.code, 'ECOMPROMISED');
 });
 
+test('a holder whose lock was touched by someone else stops speaking for it: the mtime rule decides from then on', async (t) => {
+  const { file } = workspace(t);
+  const compromised = new Promise((resolve) => {
+    lockfile.lock(file, { stale: 2000, update: 1000, onCompromised: resolve }).then(() => {
+      utimesSync(`${file}.lock`, anHourAgo(), anHourAgo()); // the same directory, but not our mtime any more
+    });
+  });
+  await awaitWithLoopAlive(compromised);
+  assert.equal(existsSync(`${file}.lock.holder`), false, 'its holder record is gone');
+  // This process is alive, yet the lock it lost is stale by mtime and can be taken.
+  const release = await lockfile.lock(file, { stale: 2000 });
+  await release();
+});
+
 test('the original proper-lockfile and the adapter exclude each other: a live holder of either blocks the other', async (t) => {
   const { file } = workspace(t);
   const child = await holder(t, 'original', file);
