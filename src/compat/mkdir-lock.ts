@@ -133,7 +133,7 @@ export type AttemptResult = { kind: 'acquired'; held: HeldDir } | { kind: 'locke
 export function tryAcquire(lockDir: string, staleMs: number, tool: string): AttemptResult {
   for (let round = 0; round < 3; round++) {
     try {
-      fsl().mkdirSync(lockDir);
+      fsl().mkdirExclusiveSync(lockDir);
       return { kind: 'acquired', held: claim(lockDir, tool) };
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
@@ -264,7 +264,7 @@ function putBack(trash: string, lockDir: string): void {
   const fs = fsl();
   try {
     // mkdir, never rename onto the path: a rename would replace an empty lock directory someone just made.
-    fs.mkdirSync(lockDir);
+    fs.mkdirExclusiveSync(lockDir);
   } catch {
     return; // taken meanwhile: that holder has it; the moved one stays aside under a name nothing lists
   }

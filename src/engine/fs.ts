@@ -59,7 +59,7 @@ export interface FileSystem {
   unlinkSync(path: string): void;
   readFileSync(path: string): Buffer;
   /** mkdir without -p: throws EEXIST when anything is at `path` (the mkdir lock proper-lockfile takes). */
-  mkdirSync(path: string): void;
+  mkdirExclusiveSync(path: string): void;
   rmdirSync(path: string): void;
   lstatSync(path: string): fs.Stats;
   realpathSync(path: string): string;
@@ -133,7 +133,7 @@ export const nodeFileSystem: FileSystem = {
   linkSync: (existing, newPath) => fs.linkSync(existing, newPath),
   unlinkSync: (path) => fs.unlinkSync(path),
   readFileSync: (path) => fs.readFileSync(path),
-  mkdirSync: (path) => fs.mkdirSync(path),
+  mkdirExclusiveSync: (path) => fs.mkdirSync(path),
   rmdirSync: (path) => fs.rmdirSync(path),
   lstatSync: (path) => fs.lstatSync(path),
   realpathSync: (path) => fs.realpathSync(path),
