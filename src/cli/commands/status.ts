@@ -37,7 +37,7 @@ export const statusCommand = defineCommand({
       ctx.print(ctx.paint('bold', `ledgers (${humanCount(ledgers.length)}):`));
       for (const l of ledgers) {
         const detail = l.error ? `${l.error.code}: ${l.error.message}` : l.problems[0] ? l.problems[0].message : '';
-        ctx.print(`  ${paintState(ctx.paint, l.health, 7)} ${humanCount(l.events).padStart(10)} events ${humanBytes(l.bytes).padStart(10)}  last id ${l.lastId ?? '-'}  ${ctx.rel(l.path)}${detail ? ctx.paint('dim', `  — ${detail}`) : ''}`);
+        ctx.print(`  ${paintState(ctx.paint, l.health, 7)} ${humanCount(l.events).padStart(10)} ${l.events === 1 ? 'event ' : 'events'} ${humanBytes(l.bytes).padStart(10)}  last id ${l.lastId ?? '-'}  ${ctx.rel(l.path)}${detail ? ctx.paint('dim', `  — ${detail}`) : ''}`);
       }
     }
     return problems > 0 ? Exit.Problem : Exit.Ok;
