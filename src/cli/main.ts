@@ -13,7 +13,9 @@ const VERSION = process.env.LEDGERLOCK_VERSION ?? '0.1.0';
 
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const [name, ...args] = argv;
-  const json = args.includes('--json');
+  // What follows `--` belongs to the command `lock` runs, --json included.
+  const dash = args.indexOf('--');
+  const json = (dash === -1 ? args : args.slice(0, dash)).includes('--json');
   try {
     if (name === undefined || name === '--help' || name === '-h') {
       const { overviewHelp } = await import('./help');

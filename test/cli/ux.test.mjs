@@ -137,3 +137,10 @@ test('zsh and fish completion scripts name every command with its summary and fl
   const bash = cli(['completion', 'bash']);
   assert.equal(spawnSync('bash', ['-n'], { input: bash.stdout }).status, 0, 'the bash script parses');
 });
+
+test('after `--` everything belongs to the command lock runs, --json included', (t) => {
+  const dir = tempDir(t);
+  const r = cli(['lock', 'x', '--', 'sh', '-c', 'echo "args: $*"', 'sh', '--json', '-n', '1', '-n', '2'], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'args: --json -n 1 -n 2\n');
+});
