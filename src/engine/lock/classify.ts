@@ -235,6 +235,13 @@ export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ct
     evidence.push({ kind: 'content', detail: parsed.problem });
   }
 
+  const notSeen = (what: string, local: boolean | null): LockInfo => {
+    const held = `${what}, held for ${formatAge(ageMs)}`;
+    return waiters > 0
+      ? info('contended', `${held}; ${waiters === 1 ? 'a process is' : `${waiters} processes are`} waiting for it`, local, null)
+      : info('held', held, local, null);
+  };
+
   // 3. The tool's own rule.
   if (profile?.rule) {
     const facts: RuleFacts = {
@@ -243,21 +250,21 @@ export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ct
     };
     const verdict = profile.rule(subject, facts);
     if (verdict !== undefined) {
-      return verdict.state === 'held' || verdict.state === 'contended'
-        ? live(verdict.reason, null)
-        : info(verdict.state, verdict.reason, otherHost ? false : null, null);
+      if (verdict.state === 'held' || verdict.state === 'contended') {
+        if (verdict.alive === true) {
+          const running = facts.toolProcesses()[0];
+          if (running) evidence.unshift({ kind: 'pid', pid: running.pid, ...(running.command ? { command: running.command } : {}), detail: verdict.reason });
+          return live(verdict.reason, true);
+        }
+        return notSeen(verdict.reason, otherHost ? false : null);
+      }
+      return info(verdict.state, verdict.reason, otherHost ? false : null, null);
     }
   }
 
   // 4. The generic rules, for unknown producers and what a profile leaves open.
   const heartbeat = `heartbeat ${formatAge(heartbeatAgeMs)} old`;
   const window = `stale after ${formatAge(timing.staleMs)}`;
-  const notSeen = (what: string, local: boolean | null): LockInfo => {
-    const held = `${what}, held for ${formatAge(ageMs)}`;
-    return waiters > 0
-      ? info('contended', `${held}; ${waiters === 1 ? 'a process is' : `${waiters} processes are`} waiting for it`, local, null)
-      : info('held', held, local, null);
-  };
 
   if (obs.type === 'directory') {
     return heartbeatAgeMs > timing.staleMs
