@@ -298,6 +298,13 @@ export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ct
     : notSeen(`names no pid that can be checked; ${heartbeat}`, holder.host !== undefined ? true : null);
 }
 
+/** Who holds a lock, from the strongest evidence: the process the kernel sees, else what the lock names. */
+export function describeLockHolder(info: Pick<LockInfo, 'evidence' | 'holder'>): string {
+  const witness = info.evidence.find((e) => e.pid !== undefined && e.kind !== 'waiter');
+  if (witness?.pid !== undefined && witness.kind !== 'pid') return `pid ${witness.pid}${witness.command ? ` (${witness.command})` : ''}`;
+  return describeHolder(info.holder);
+}
+
 const KERNEL_WORDS: Record<KernelLockKind, string> = { flock: 'flock', posix: 'POSIX (fcntl)', ofd: 'open-file-description (OFD)' };
 
 function dedupePids(openers: FileOpener[]): FileOpener[] {
