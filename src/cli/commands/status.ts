@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { discoverLedgers, listLocks } from '../../engine';
 import { defineCommand, Exit } from '../command';
-import { formatLock } from '../format';
+import { displayPath, formatLock, oneLine } from '../format';
 import { lockTiming, lockTimingFlags } from '../flags';
 import { summarizeLedger } from './ledger-summary';
 
@@ -27,7 +27,7 @@ export const statusCommand = defineCommand({
       ctx.print(`ledgers (${ledgers.length}):`);
       for (const l of ledgers) {
         const detail = l.error ? `${l.error.code}: ${l.error.message}` : l.problems[0] ? l.problems[0].message : '';
-        ctx.print(`  ${l.health.padEnd(7)} ${String(l.events).padStart(8)} events ${String(l.bytes).padStart(10)} B  last id ${l.lastId ?? '-'}  ${l.path}${detail ? `  — ${detail}` : ''}`);
+        ctx.print(`  ${l.health.padEnd(7)} ${String(l.events).padStart(8)} events ${String(l.bytes).padStart(10)} B  last id ${l.lastId ?? '-'}  ${displayPath(l.path)}${detail ? `  — ${oneLine(detail)}` : ''}`);
       }
     }
     return problems > 0 ? Exit.Problem : Exit.Ok;
