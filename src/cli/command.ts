@@ -76,6 +76,7 @@ export function exitCodeFor(err: unknown): ExitCode {
     case ErrorCode.StoreTooNew:
     case ErrorCode.StoreInvalid:
     case ErrorCode.NotRegularFile:
+    case ErrorCode.NotALock:
     case ErrorCode.DocumentTooLarge:
     case ErrorCode.SymlinkLoop:
     case ErrorCode.NameTooLong:

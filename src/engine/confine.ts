@@ -75,8 +75,11 @@ function realRootSync(root: string): string {
   return real;
 }
 
-/** realpath of the deepest existing ancestor of `p`, with the missing rest appended as named. */
-function realpathOfDeepestSync(p: string): string {
+/**
+ * realpath of the deepest existing ancestor of `p`, with the missing rest appended as named. A
+ * dangling symlink on the way counts as where it points, not as missing.
+ */
+function realpathOfDeepestSync(p: string, depth = 0): string {
   const missing: string[] = [];
   for (let at = path.resolve(p); ; at = path.dirname(at)) {
     try {
@@ -84,6 +87,16 @@ function realpathOfDeepestSync(p: string): string {
     } catch (err) {
       const code = errnoCode(err);
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+      let link: string | undefined;
+      try {
+        if (nodeFs.lstatSync(at).isSymbolicLink()) link = nodeFs.readlinkSync(at);
+      } catch {
+        // not there at all
+      }
+      if (link !== undefined) {
+        if (depth > 40) throw Object.assign(new Error(`too many symbolic links at ${at}`), { code: 'ELOOP' });
+        return path.join(realpathOfDeepestSync(path.resolve(path.dirname(at), link), depth + 1), ...missing.reverse());
+      }
       if (path.dirname(at) === at) return path.resolve(p);
       missing.push(path.basename(at));
     }

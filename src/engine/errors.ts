@@ -37,6 +37,7 @@ export const ErrorCode = {
   RelocationConflict: 'E_RELOCATION_CONFLICT',
   GcRefused: 'E_GC_REFUSED',
   NotRegularFile: 'E_NOT_REGULAR_FILE',
+  NotALock: 'E_NOT_A_LOCK',
   DocumentTooLarge: 'E_TOO_LARGE',
   SymlinkLoop: 'E_SYMLINK_LOOP',
   NoSpace: 'E_NO_SPACE',
@@ -127,7 +128,14 @@ export function codeForErrno(errno: string | undefined): ErrorCode {
  * stable code of its errno (E_NO_SPACE, E_PERMISSION, …) with the path and errno as details.
  */
 export function toLedgerlockError(err: unknown): LedgerlockError | undefined {
-  if (err instanceof LedgerlockError) return err;
+  if (err instanceof LedgerlockError) {
+    // A generic I/O failure whose errno says more (a full disk while creating a lock file) gets that code.
+    const specific = typeof err.details.errno === 'string' ? codeForErrno(err.details.errno) : ErrorCode.Io;
+    if ((err.code === ErrorCode.Io || err.code === ErrorCode.AtomicWriteFailed) && specific !== ErrorCode.Io) {
+      return new LedgerlockError(specific, err.message, err.details, { cause: err });
+    }
+    return err;
+  }
   const errno = errnoCode(err);
   if (errno === undefined || !/^E[A-Z0-9]+$/.test(errno)) return undefined;
   const e = err as NodeJS.ErrnoException;

@@ -20,4 +20,6 @@ export { MutationSerializer } from './serializer';
 export { readJsonFile, updateJsonFile, jsonLockPathFor, type UpdateJsonOptions } from './json-file';
 export { resolveLedgerPath, resolveLockPath, checkStoreName } from './names';
 export { discoverLedgers, storeRole, DEFAULT_LEDGER_GLOBS, type DiscoverOptions } from './discover';
+export { isLockDirectory, refuseUnsafeReap } from './reap-guard';
+export { withinRoot, MAX_DOCUMENT_BYTES } from './confine';
 export { walk, SKIPPED_DIRS, VCS_DIRS, type WalkOptions, type WalkEntry } from './walk';
