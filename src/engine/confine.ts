@@ -103,17 +103,14 @@ function realpathOfDeepestSync(p: string, depth = 0): string {
   }
 }
 
-/** Where `p`'s parent really is; throws E_PATH_OUTSIDE_ROOT when it leaves the root. Returns `<real parent>/<name>`. */
-export function confineParentSync(p: string): string {
+/** Throws E_PATH_OUTSIDE_ROOT when `p`'s parent, resolved through every link, lies outside `p`'s root. */
+export function confineParentSync(p: string): void {
   const abs = path.resolve(p);
   const root = rootOf(abs);
-  if (root === abs) return abs; // the root itself is where the caller chose to work
+  // No root: only the last component is checked. The root itself is where the caller chose to work.
+  if (root === undefined || root === abs) return;
   const realParent = realpathOfDeepestSync(path.dirname(abs));
-  if (root !== undefined) {
-    const realRoot = realRootSync(root);
-    if (!lexicallyInside(realRoot, realParent)) throw outsideRoot(path.dirname(abs), realParent, root);
-  }
-  return path.join(realParent, path.basename(abs));
+  if (!lexicallyInside(realRootSync(root), realParent)) throw outsideRoot(path.dirname(abs), realParent, root);
 }
 
 /**
@@ -178,7 +175,8 @@ export function confine(inner: FileSystem): FileSystem {
       file = await inner.open(target, flags, mode, opts);
     }
     try {
-      checkDescriptor(p, await file.stat(), file.fd);
+      // fstat without a thread-pool round trip where there is a descriptor: this runs on every open.
+      checkDescriptor(p, file.fd !== undefined ? nodeFs.fstatSync(file.fd) : await file.stat(), file.fd);
     } catch (err) {
       await file.close().catch(() => undefined);
       throw err;
@@ -191,8 +189,11 @@ export function confine(inner: FileSystem): FileSystem {
     refuseLinkOutsideSync(p);
   };
 
+  // Every method named, not spread: `inner` may be a class instance whose methods live on its prototype.
   return {
-    ...inner,
+    stat: (p) => inner.stat(p),
+    lstat: (p) => inner.lstat(p),
+    realpath: (p) => inner.realpath(p),
     open: checked,
     async readFile(p) {
       return readBounded(checked, p, MAX_DOCUMENT_BYTES);

@@ -48,6 +48,14 @@ class FolderModel {
     this.classifier = new FolderClassifier(root, settings);
   }
 
+  /** Whether `p` may be added to `list` (a watcher event after the scan stopped counting must not grow it). */
+  admits(list: Map<string, unknown>, p: string, cap: number, what: string): boolean {
+    if (list.has(p) || list.size < cap) return true;
+    this.truncated = true;
+    this.limit = `stopped counting at ${cap.toLocaleString('en-US')} ${what}, the most one folder lists`;
+    return false;
+  }
+
   state(now: number): FolderState {
     const byPath = <T extends { path: string }>(a: T, b: T) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
     // Ages move on between judgements: add the time since each lock was judged.
@@ -234,11 +242,7 @@ export class WorkspaceModel {
       folder.locks.delete(lockPath);
       return;
     }
-    if (!folder.locks.has(lockPath) && folder.locks.size >= SCAN_LIMITS.locks) {
-      folder.truncated = true;
-      folder.limit = `stopped counting at ${SCAN_LIMITS.locks.toLocaleString('en-US')} locks, the most one folder lists`;
-      return;
-    }
+    if (!folder.admits(folder.locks, lockPath, SCAN_LIMITS.locks, 'locks')) return;
     const now = Date.now();
     folder.locks.set(lockPath, { item, judgedAt: now, dueAt: nextDue(item, folder.settings, now) });
   }
@@ -250,11 +254,7 @@ export class WorkspaceModel {
       this.listener.ledgerForgotten(ledgerPath);
       return;
     }
-    if (!folder.ledgers.has(ledgerPath) && folder.ledgers.size >= SCAN_LIMITS.ledgers) {
-      folder.truncated = true;
-      folder.limit = `stopped counting at ${SCAN_LIMITS.ledgers.toLocaleString('en-US')} ledgers, the most one folder lists`;
-      return;
-    }
+    if (!folder.admits(folder.ledgers, ledgerPath, SCAN_LIMITS.ledgers, 'ledgers')) return;
     folder.ledgers.set(ledgerPath, item);
     this.listener.ledgerVerified(ledgerPath, report);
   }

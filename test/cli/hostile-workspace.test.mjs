@@ -331,3 +331,20 @@ test('an immutable ledger (EPERM) is E_PERMISSION, never E_INTERNAL', (t) => {
     spawnSync('chattr', ['-i', file]);
   }
 });
+
+test('a foreign ledger reached through a folder that links outside the working directory is refused, and status shows the link', (t) => {
+  const h = hostile(t);
+  const victim = path.join(h.outside, 'app.jsonl');
+  fs.writeFileSync(victim, '{"a":1}\n{"a":2}\n{"a":');
+  fs.symlinkSync(h.outside, path.join(h.ws, 'logs'));
+  const r = cli(['repair', 'logs/app.jsonl', '--json'], { cwd: h.ws });
+  assert.equal(r.code, 2, r.stdout);
+  assert.equal(r.json().error.code, 'E_PATH_OUTSIDE_ROOT');
+  assert.equal(fs.readFileSync(victim, 'utf8'), '{"a":1}\n{"a":2}\n{"a":');
+  fs.symlinkSync(victim, path.join(h.ledgers, 'linked.jsonl'));
+  const status = cli(['status', '--json'], { cwd: h.ws }).json();
+  const linked = status.ledgers.find((l) => l.path.endsWith('linked.jsonl'));
+  assert.ok(linked, 'the link is listed');
+  assert.equal(linked.error.code, 'E_PATH_OUTSIDE_ROOT');
+  assert.match(linked.error.message, /links outside the workspace/);
+});

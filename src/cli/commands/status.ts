@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { discoverLedgers, listLocks } from '../../engine';
+import { discoverLedgers, listLocks, withinRoot } from '../../engine';
 import { defineCommand, Exit } from '../command';
 import { displayPath, formatLock, oneLine } from '../format';
 import { lockTiming, lockTimingFlags } from '../flags';
@@ -15,9 +15,9 @@ export const statusCommand = defineCommand({
   positionals: [0, 1],
   async run(ctx) {
     const dir = path.resolve(ctx.io.cwd, ctx.positionals[0] ?? '.');
-    const [locks, ledgerPaths] = await Promise.all([listLocks(dir, lockTiming(ctx.flags)), discoverLedgers(dir)]);
+    const [locks, ledgerPaths] = await withinRoot(dir, () => Promise.all([listLocks(dir, lockTiming(ctx.flags)), discoverLedgers(dir)]));
     const ledgers = [];
-    for (const file of ledgerPaths) ledgers.push(await summarizeLedger(file));
+    for (const file of ledgerPaths) ledgers.push(await withinRoot(dir, () => summarizeLedger(file)));
     const problems = locks.filter((l) => l.reapable).length + ledgers.filter((l) => l.health !== 'ok').length;
     if (ctx.json) {
       ctx.printJson({ ok: problems === 0, dir, locks, ledgers });
