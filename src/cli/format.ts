@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import * as util from 'node:util';
 import type { Writable } from 'node:stream';
-import { describeHolder, formatAge, type LedgerEvent, type LockHolderInfo, type LockInfo } from '../engine';
+import { describeLockHolder, formatAge, type LedgerEvent, type LockInfo } from '../engine';
 
 /** 512 B, 1.5 KiB, 500.0 MiB: sizes people read (IEC units, as du -h and ls -lh use). */
 export function humanBytes(n: number): string {
@@ -27,12 +27,25 @@ export function plural(n: number, word: string, many = `${word}s`): string {
   return `${humanCount(n)} ${n === 1 ? word : many}`;
 }
 
-/** A path as the person typing sees it: relative to their directory when that is shorter. */
+/** A path as the person typing sees it: relative to their directory when that is shorter, on one line. */
 export function relPath(cwd: string, p: string): string {
-  if (!path.isAbsolute(p)) return p;
+  if (!path.isAbsolute(p)) return displayPath(p);
   const rel = path.relative(cwd, p);
   if (rel === '') return '.';
-  return rel.length < p.length ? rel : p;
+  return displayPath(rel.length < p.length ? rel : p);
+}
+
+/**
+ * A path as one line of text output: a name holding a newline or another control character
+ * (a workspace may hold any name) is printed JSON-quoted, so each entry stays on its line.
+ */
+export function displayPath(p: string): string {
+  return /[\u0000-\u001f\u007f"]/.test(p) ? JSON.stringify(p) : p;
+}
+
+/** Text that came from a file (a reason quoting a holder, a message) on one line. */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
 }
 
 export type Colour = 'green' | 'yellow' | 'red' | 'dim' | 'bold' | 'cyan';
@@ -57,7 +70,7 @@ export function paintState(paint: Paint, state: string, width = 0): string {
 }
 
 export function formatLock(lock: LockInfo, cwd: string, paint: Paint = (_c, t) => t): string {
-  return `${paintState(paint, lock.state, 9)} ${formatAge(lock.ageMs).padStart(7)}  ${relPath(cwd, lock.path)}  ${describeHolder(lock.holder as LockHolderInfo | null)} ${paint('dim', `— ${lock.reason}`)}`;
+  return `${paintState(paint, lock.state, 9)} ${formatAge(lock.ageMs).padStart(7)}  ${relPath(cwd, lock.path)}  ${oneLine(describeLockHolder(lock))} ${paint('dim', `— ${oneLine(lock.reason)}`)}`;
 }
 
 /** One event per line as compact JSON, the form `tail` and `read` print in text mode. */

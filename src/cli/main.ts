@@ -3,7 +3,7 @@
  * exit codes: 0 ok, 1 problem found or action refused, 2 usage or bad input, 3 lock timeout.
  * Only the command that runs is loaded.
  */
-import { LedgerlockError, isLedgerlockError } from '../engine/errors';
+import { LedgerlockError, toLedgerlockError } from '../engine/errors';
 import { parseArgs, usage } from './args';
 import { Exit, exitCodeFor, flagsOf, type AnyCommand, type CliIO } from './command';
 import { commands, loadAll } from './commands';
@@ -109,11 +109,12 @@ async function runCommand(command: AnyCommand, args: string[], io: CliIO, json: 
 
 function reportError(err: unknown, io: CliIO, json: boolean, commandName: string | undefined): number {
   const code = exitCodeFor(err);
-  const error = isLedgerlockError(err)
-    ? err.toJSON()
+  const known = toLedgerlockError(err); // an errno gets its stable code (E_NO_SPACE, E_PERMISSION, …)
+  const error = known !== undefined
+    ? known.toJSON()
     : { code: 'E_INTERNAL', message: err instanceof Error ? err.message : String(err), details: {} };
-  const known = commandName !== undefined && commands.some((c) => c.name === commandName) ? commandName : null;
-  if (json) io.stdout.write(JSON.stringify({ ok: false, command: known, error }, null, 2) + '\n');
+  const command = commandName !== undefined && commands.some((c) => c.name === commandName) ? commandName : null;
+  if (json) io.stdout.write(JSON.stringify({ ok: false, command, error }, null, 2) + '\n');
   io.stderr.write(`ledgerlock: ${error.code}: ${oneLine(error.message)}\n`);
   if (!(err instanceof LedgerlockError) && process.env.LEDGERLOCK_DEBUG) io.stderr.write(`${(err as Error)?.stack}\n`);
   return code;

@@ -33,7 +33,9 @@ function staleLock(file) {
 export async function collectShapes(cliPath) {
   const dir = mkdtempSync(join(tmpdir(), 'll-shapes-'));
   const run = (args, input) => {
-    const r = spawnSync(process.execPath, [cliPath, ...args, '--json'], { cwd: dir, input, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const dash = args.indexOf('--');
+    const withJson = dash === -1 ? [...args, '--json'] : [...args.slice(0, dash), '--json', ...args.slice(dash)];
+    const r = spawnSync(process.execPath, [cliPath, ...withJson], { cwd: dir, input, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     return JSON.parse(r.stdout);
   };
   const shapes = {};

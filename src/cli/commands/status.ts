@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { discoverLedgers, listLocks } from '../../engine';
+import { discoverLedgers, listLocks, withinRoot } from '../../engine';
 import { defineCommand, Exit } from '../command';
-import { formatLock, humanBytes, humanCount, paintState } from '../format';
+import { formatLock, humanBytes, humanCount, oneLine, paintState } from '../format';
 import { lockTiming, lockTimingFlags } from '../flags';
 import { summarizeLedger } from './ledger-summary';
 
@@ -16,7 +16,7 @@ export const statusCommand = defineCommand({
   positionals: [0, 1],
   async run(ctx) {
     const dir = path.resolve(ctx.io.cwd, ctx.positionals[0] ?? '.');
-    const [locks, ledgerPaths] = await Promise.all([listLocks(dir, lockTiming(ctx.flags)), discoverLedgers(dir)]);
+    const [locks, ledgerPaths] = await withinRoot(dir, () => Promise.all([listLocks(dir, lockTiming(ctx.flags)), discoverLedgers(dir)]));
     const ledgers = [];
     // Progress over the bytes of every ledger, since verifying them is what takes the time.
     const sizes = await Promise.all(ledgerPaths.map((file) => stat(file).then((s) => s.size, () => 0)));
@@ -24,7 +24,7 @@ export const statusCommand = defineCommand({
     const progress = ctx.progress('status: verifying ledgers', 'bytes');
     let before = 0;
     for (const [i, file] of ledgerPaths.entries()) {
-      ledgers.push(await summarizeLedger(file, (bytes) => progress.update(before + bytes, total)));
+      ledgers.push(await withinRoot(dir, () => summarizeLedger(file, (bytes) => progress.update(before + bytes, total))));
       before += sizes[i]!;
     }
     progress.end();
@@ -37,7 +37,7 @@ export const statusCommand = defineCommand({
       ctx.print(ctx.paint('bold', `ledgers (${humanCount(ledgers.length)}):`));
       for (const l of ledgers) {
         const detail = l.error ? `${l.error.code}: ${l.error.message}` : l.problems[0] ? l.problems[0].message : '';
-        ctx.print(`  ${paintState(ctx.paint, l.health, 7)} ${humanCount(l.events).padStart(10)} ${l.events === 1 ? 'event ' : 'events'} ${humanBytes(l.bytes).padStart(10)}  last id ${l.lastId ?? '-'}  ${ctx.rel(l.path)}${detail ? ctx.paint('dim', `  — ${detail}`) : ''}`);
+        ctx.print(`  ${paintState(ctx.paint, l.health, 7)} ${humanCount(l.events).padStart(10)} ${l.events === 1 ? 'event ' : 'events'} ${humanBytes(l.bytes).padStart(10)}  last id ${l.lastId ?? '-'}  ${ctx.rel(l.path)}${detail ? ctx.paint('dim', `  — ${oneLine(detail)}`) : ''}`);
       }
     }
     return problems > 0 ? Exit.Problem : Exit.Ok;
