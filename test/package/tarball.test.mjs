@@ -3,7 +3,7 @@
 // TypeScript against the shipped declarations, and `npx ledgerlock`.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -21,7 +21,12 @@ test('the packed tarball installs offline and works through require, import, tsc
   const scratch = mkdtempSync(join(tmpdir(), 'll-pack-'));
   t.after(() => rmSync(scratch, { recursive: true, force: true }));
 
-  const [packed] = JSON.parse(run(npm, ['pack', '--json', '--pack-destination', scratch], repo));
+  // Packed from a copy of the sources, so prepack's build never touches this checkout's dist/
+  // while other tests run from it.
+  const source = join(scratch, 'source');
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'esbuild.mjs', 'tsconfig.json', 'src']) cpSync(join(repo, f), join(source, f), { recursive: true });
+  symlinkSync(join(repo, 'node_modules'), join(source, 'node_modules'));
+  const [packed] = JSON.parse(run(npm, ['pack', '--json', '--pack-destination', scratch], source));
   const files = packed.files.map((f) => f.path);
   t.diagnostic(`tarball ${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${packed.entryCount} files`);
   for (const needed of ['dist/engine.js', 'dist/engine.mjs', 'dist/engine.d.ts', 'dist/types/engine/index.d.ts', 'dist/compat/proper-lockfile.js', 'dist/compat/write-file-atomic.mjs', 'dist/types/compat/proper-lockfile.d.ts', 'dist/cli.js', 'dist/cli/main.mjs', 'package.json', 'README.md', 'LICENSE']) {
