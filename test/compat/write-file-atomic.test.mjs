@@ -137,3 +137,25 @@ test('fsync: false still replaces the file atomically', async (t) => {
   writeFileAtomic.sync(file, 'quicker', { fsync: false });
   assert.equal(readFileSync(file, 'utf8'), 'quicker');
 });
+
+const hasStrace = (await import('node:child_process')).spawnSync('strace', ['-V']).status === 0;
+
+test('beyond the original, the directory is fsynced after the rename (async and sync forms)', { skip: !hasStrace && 'strace is not installed' }, async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const dir = workspace(t);
+  const trace = join(dir, '..', `${dir.split('/').pop()}.trace`);
+  t.after(() => rmSync(trace, { force: true }));
+  const adapter = new URL('../../dist/compat/write-file-atomic.js', import.meta.url).pathname;
+  const script = `const w = require(${JSON.stringify(adapter)}); w.sync(${JSON.stringify(join(dir, 'a'))}, 'x'); w(${JSON.stringify(join(dir, 'b'))}, 'y');`;
+  const r = spawnSync('strace', ['-f', '-e', 'trace=openat,fsync,rename', '-o', trace, process.execPath, '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = readFileSync(trace, 'utf8').split('\n');
+  for (const name of ['a', 'b']) {
+    const renamed = lines.findIndex((l) => l.includes('rename(') && l.includes(`"${join(dir, name)}"`));
+    assert.ok(renamed >= 0, `rename onto ${name}`);
+    // After that rename: the directory opened, and that descriptor fsynced.
+    const opened = lines.slice(renamed).map((l) => new RegExp(`openat\\(AT_FDCWD, "${dir}", [^)]*\\) = (\\d+)`).exec(l)).find(Boolean);
+    assert.ok(opened, `the directory is opened after the rename onto ${name}`);
+    assert.ok(lines.slice(renamed).some((l) => new RegExp(`fsync\\(${opened[1]}\\)\\s+= 0`).test(l)), `and fsynced (${name})`);
+  }
+});
