@@ -67,7 +67,7 @@ test('the packed tarball installs offline and works through require, import, tsc
     const require = createRequire(process.cwd() + '/');
     console.log(JSON.stringify({
       openLedger: typeof openLedger, lockSync: typeof lockSync, lock: typeof lockfile.lock, writeFileAtomic: typeof writeFileAtomic,
-      oneInstance: LedgerlockError === require('ledgerlock').LedgerlockError,
+      oneInstance: LedgerlockError === require('ledgerlock').LedgerlockError && LedgerlockError === require('ledgerlock/dist/engine.js').LedgerlockError,
     }));`], project);
   assert.deepEqual(JSON.parse(esm), { openLedger: 'function', lockSync: 'function', lock: 'function', writeFileAtomic: 'function', oneInstance: true });
 
