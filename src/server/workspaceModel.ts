@@ -266,14 +266,19 @@ export class WorkspaceModel {
 }
 
 /**
- * When a lock's verdict can next change with no file event: a held lock when its age passes
- * the zero-byte grace (10 s), the contention threshold or the stale window, whichever comes
- * next. A stale, orphaned or unreadable lock changes only when its file does.
+ * When a lock's verdict can next change with no file event: when its age passes a threshold
+ * that applies to it. A live local holder only becomes contended (the contention threshold);
+ * a lock naming no holder becomes stale after 10 s if empty or orphaned after the stale
+ * window; another host's after the contention threshold or the stale window. A stale,
+ * orphaned or unreadable lock changes only when its file does (or its holder dies, which
+ * the pid check sees).
  */
 function nextDue(item: LockItem, settings: FolderSettings, now: number): number {
   if (item.state !== 'held' && item.state !== 'contended') return Infinity;
+  const local = typeof item.holder?.pid === 'number' && (item.holder.host === undefined || item.holder.host === os.hostname());
+  const thresholds = local ? [settings.contentionMs] : item.holder?.pid === undefined ? [10_000, settings.staleMs] : [settings.contentionMs, settings.staleMs];
   const age = item.ageMs ?? 0;
-  const next = [10_000, settings.contentionMs, settings.staleMs].filter((t) => t > age).sort((a, b) => a - b)[0];
+  const next = thresholds.filter((t) => t > age).sort((a, b) => a - b)[0];
   return next === undefined ? Infinity : now + (next - age) + 1;
 }
 
