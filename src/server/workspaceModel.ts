@@ -10,7 +10,7 @@ import type { FolderState, LedgerItem, LockItem, WorkspaceState } from '../proto
 import { FolderClassifier, SCAN_LIMITS } from './discovery';
 import { summarizeLedger } from './ledgerSummary';
 import { KeyedDebouncer, mapLimit } from './limit';
-import { summarizeLock } from './lockSummary';
+import { summarizeLocks } from './lockSummary';
 import type { FolderSettings } from './settings';
 
 export interface ModelListener {
@@ -23,6 +23,8 @@ export interface ModelListener {
 
 /** Locks re-judged at most per pass, so a pass costs the same with 100k locks as with 5k. */
 export const MAX_JUDGED_PER_PASS = 2_000;
+/** Locks judged against one look at /proc and the telemetry. */
+const LOCK_BATCH = 256;
 /** Held locks re-judged per pass in rotation beyond those due, to catch what no clock or pid check shows. */
 const ROTATION_PER_PASS = 50;
 /** Locks (and ledgers) inspected between two pushes of the first scan, so the view fills as it goes. */
@@ -98,7 +100,7 @@ export class WorkspaceModel {
     scan.recoveries.forEach((p) => folder.recoveries.add(p));
     // What is found so far is shown as it is judged, a chunk at a time.
     for (let i = 0; i < scan.locks.length; i += SCAN_CHUNK) {
-      await mapLimit(scan.locks.slice(i, i + SCAN_CHUNK), 16, (p) => this.updateLock(folder, p));
+      await this.updateLocks(folder, scan.locks.slice(i, i + SCAN_CHUNK));
       if (this.folders.get(uri) !== folder) return;
       this.listener.stateChanged(true);
     }
@@ -155,7 +157,7 @@ export class WorkspaceModel {
         const due = this.dueLocks(folder, now);
         if (due.length === 0) continue;
         const before = new Map(due.map((p) => [p, folder.locks.get(p)]));
-        await mapLimit(due, 16, (p) => this.updateLock(folder, p));
+        await this.updateLocks(folder, due);
         for (const [p, was] of before) {
           const is = folder.locks.get(p);
           if (!was || !is || lockKey(was.item) !== lockKey(is.item)) structural = true;
@@ -178,11 +180,19 @@ export class WorkspaceModel {
       const { item } = entry;
       if (item.state !== 'held' && item.state !== 'contended') continue;
       held.push(p);
-      const pid = item.holder?.pid;
-      if (typeof pid === 'number' && pid > 0 && (item.holder?.host === undefined || item.holder.host === host)) {
+      // Every process the verdict rests on (the named holder, a kernel-lock holder, an opener,
+      // a waiter): when one of them is gone, the verdict may have changed.
+      const pids = new Set<number>();
+      const named = item.holder?.pid;
+      if (typeof named === 'number' && named > 0 && (item.holder?.host === undefined || item.holder.host === host)) pids.add(named);
+      for (const e of item.evidence ?? []) if (typeof e.pid === 'number' && e.pid > 0) pids.add(e.pid);
+      for (const pid of pids) {
         let live = alive.get(pid);
         if (live === undefined) alive.set(pid, (live = processExists(pid)));
-        if (!live) due.push(p);
+        if (!live) {
+          due.push(p);
+          break;
+        }
       }
     }
     for (let i = 0; i < ROTATION_PER_PASS && held.length > 0 && due.length < MAX_JUDGED_PER_PASS; i++) {
@@ -237,15 +247,25 @@ export class WorkspaceModel {
   }
 
   private async updateLock(folder: FolderModel, lockPath: string): Promise<void> {
-    const item = await withinRoot(folder.root, () => summarizeLock(lockPath, folder.uri, folder.settings));
-    if (!item) {
-      folder.locks.delete(lockPath);
-      return;
-    }
-    if (!folder.admits(folder.locks, lockPath, SCAN_LIMITS.locks, 'locks')) return;
-    const now = Date.now();
-    folder.locks.set(lockPath, { item, judgedAt: now, dueAt: nextDue(item, folder.settings, now) });
+    await this.updateLocks(folder, [lockPath]);
   }
+
+  /** In batches: one look at /proc and at the telemetry serves each batch. */
+  private async updateLocks(folder: FolderModel, lockPaths: readonly string[]): Promise<void> {
+    for (let i = 0; i < lockPaths.length; i += LOCK_BATCH) {
+      const items = await withinRoot(folder.root, () => summarizeLocks(lockPaths.slice(i, i + LOCK_BATCH), folder.uri, folder.settings));
+      const now = Date.now();
+      for (const [lockPath, item] of items) {
+        if (!item) {
+          folder.locks.delete(lockPath);
+          continue;
+        }
+        if (!folder.admits(folder.locks, lockPath, SCAN_LIMITS.locks, 'locks')) continue;
+        folder.locks.set(lockPath, { item, judgedAt: now, dueAt: nextDue(item, folder.settings, now) });
+      }
+    }
+  }
+
 
   private async updateLedger(folder: FolderModel, ledgerPath: string): Promise<void> {
     const { item, report } = await withinRoot(folder.root, () => summarizeLedger(ledgerPath, folder.uri));
@@ -267,16 +287,16 @@ export class WorkspaceModel {
 
 /**
  * When a lock's verdict can next change with no file event: when its age passes a threshold
- * that applies to it. A live local holder only becomes contended (the contention threshold);
- * a lock naming no holder becomes stale after 10 s if empty or orphaned after the stale
- * window; another host's after the contention threshold or the stale window. A stale,
- * orphaned or unreadable lock changes only when its file does (or its holder dies, which
- * the pid check sees).
+ * that applies to it. A stale, orphaned or unreadable lock changes only when its file does
+ * (or, for a held one, when its holder dies, which the pid check sees).
  */
 function nextDue(item: LockItem, settings: FolderSettings, now: number): number {
   if (item.state !== 'held' && item.state !== 'contended') return Infinity;
+  // A live local holder only becomes long-held. Otherwise the thresholds a verdict can cross
+  // with no file event: the tools' creation graces (2 s, 10 s), proper-lockfile's 10 s window,
+  // long-held, and the stale window.
   const local = typeof item.holder?.pid === 'number' && (item.holder.host === undefined || item.holder.host === os.hostname());
-  const thresholds = local ? [settings.contentionMs] : item.holder?.pid === undefined ? [10_000, settings.staleMs] : [settings.contentionMs, settings.staleMs];
+  const thresholds = local ? [settings.contentionMs] : [2_000, 10_000, settings.contentionMs, settings.staleMs];
   const age = item.ageMs ?? 0;
   const next = thresholds.filter((t) => t > age).sort((a, b) => a - b)[0];
   return next === undefined ? Infinity : now + (next - age) + 1;
@@ -292,5 +312,5 @@ function processExists(pid: number): boolean {
 }
 
 function lockKey(l: LockItem): string {
-  return `${l.state}|${l.reapable}|${l.overThreshold}|${l.holder?.pid}`;
+  return `${l.state}|${l.reapable}|${l.overThreshold}|${l.longHeld}|${l.holder?.pid}|${l.waiters}|${l.evidence?.map((e) => `${e.kind}:${e.pid}`).join(',')}`;
 }

@@ -15,7 +15,7 @@ import type { TelemetryDraft } from '../telemetry';
 import type { LedgerContext } from './context';
 import { detectFormat } from './foreign';
 import { interpretLine } from './interpret';
-import { withLedgerLock } from './ledger-lock';
+import { withWriterLock } from './ledger-lock';
 import { quarantineBytes } from './quarantine';
 import { scanLines } from './scan';
 import { readBackward } from './reverse';
@@ -52,7 +52,7 @@ async function refuseWithoutRecord(ctx: LedgerContext, file: OpenFile, size: num
 }
 
 export async function repairLedger(ctx: LedgerContext, emit: (d: TelemetryDraft) => Promise<void>): Promise<RepairResult> {
-  const result = await withLedgerLock(ctx.path, ctx.opts, async () => {
+  const result = await withWriterLock(ctx.path, ctx.format, ctx.opts, async () => {
     const file = await fsl().open(ctx.path, 'r+');
     try {
       const size = (await file.stat()).size;
@@ -83,7 +83,7 @@ export async function quarantineRecord(ctx: LedgerContext, offset: number, emit:
   if (!Number.isSafeInteger(offset) || offset < 0) {
     throw new LedgerlockError(ErrorCode.BadInput, `record offset must be a whole number >= 0, got ${offset}`, { path: ctx.path, offset });
   }
-  const done = await withLedgerLock(ctx.path, ctx.opts, async () => {
+  const done = await withWriterLock(ctx.path, ctx.format, ctx.opts, async () => {
     const fs = fsl();
     const file = await fs.open(ctx.path, 'r');
     try {
