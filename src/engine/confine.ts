@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { ErrorCode, LedgerlockError, errnoCode } from './errors';
 import type { FileSystem, OpenFile, OpenOptions } from './fs';
 
+/** store.ts's STORE_DIR_NAME; repeated here because the store reaches the disk through this layer. */
 const STORE_DIR_NAME = '.ledgerlock';
 
 /** The most a document (store.json, a manifest, an index, a lock file) may hold before it is read. */

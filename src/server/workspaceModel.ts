@@ -26,9 +26,10 @@ export const MAX_JUDGED_PER_PASS = 2_000;
 /** Locks judged against one look at /proc and the telemetry. */
 const LOCK_BATCH = 256;
 /** Held locks re-judged per pass in rotation beyond those due, to catch what no clock or pid check shows. */
-const ROTATION_PER_PASS = 50;
+const ROTATION_PER_PASS = 16;
 /** Locks (and ledgers) inspected between two pushes of the first scan, so the view fills as it goes. */
 const SCAN_CHUNK = 1_000;
+const PROGRESS_PUSH_MS = 1_000;
 
 interface LockEntry {
   item: LockItem;
@@ -98,16 +99,24 @@ export class WorkspaceModel {
     folder.truncated = scan.truncated;
     folder.limit = scan.limit;
     scan.recoveries.forEach((p) => folder.recoveries.add(p));
-    // What is found so far is shown as it is judged, a chunk at a time.
+    // What is found so far is shown as it is judged, a chunk at a time, at most once a second
+    // (each push serializes the whole state).
+    let shown = Date.now();
+    const showProgress = () => {
+      if (Date.now() - shown < PROGRESS_PUSH_MS) return;
+      shown = Date.now();
+      this.listener.stateChanged(true);
+    };
+    this.listener.stateChanged(true);
     for (let i = 0; i < scan.locks.length; i += SCAN_CHUNK) {
       await this.updateLocks(folder, scan.locks.slice(i, i + SCAN_CHUNK));
       if (this.folders.get(uri) !== folder) return;
-      this.listener.stateChanged(true);
+      showProgress();
     }
     for (let i = 0; i < scan.ledgers.length; i += SCAN_CHUNK / 10) {
       await mapLimit(scan.ledgers.slice(i, i + SCAN_CHUNK / 10), 4, (p) => this.updateLedger(folder, p));
       if (this.folders.get(uri) !== folder) return;
-      this.listener.stateChanged(true);
+      showProgress();
     }
     folder.scanning = false;
     this.listener.stateChanged(true);
@@ -266,7 +275,6 @@ export class WorkspaceModel {
     }
   }
 
-
   private async updateLedger(folder: FolderModel, ledgerPath: string): Promise<void> {
     const { item, report } = await withinRoot(folder.root, () => summarizeLedger(ledgerPath, folder.uri));
     if (item.error && /E_NOT_FOUND|ENOENT/.test(item.error)) {
@@ -286,16 +294,19 @@ export class WorkspaceModel {
 }
 
 /**
- * When a lock's verdict can next change with no file event: a held lock when its age passes
- * the zero-byte grace (10 s), the contention threshold or the stale window, whichever comes
- * next. A stale, orphaned or unreadable lock changes only when its file does.
+ * When a lock's verdict can next change with no file event: when its age passes a threshold
+ * that applies to it. A stale, orphaned or unreadable lock changes only when its file does
+ * (or, for a held one, when its holder dies, which the pid check sees).
  */
 function nextDue(item: LockItem, settings: FolderSettings, now: number): number {
   if (item.state !== 'held' && item.state !== 'contended') return Infinity;
+  // A live local holder only becomes long-held. Otherwise the thresholds a verdict can cross
+  // with no file event: the tools' creation graces (2 s, 10 s), proper-lockfile's 10 s window,
+  // long-held, and the stale window.
+  const local = typeof item.holder?.pid === 'number' && (item.holder.host === undefined || item.holder.host === os.hostname());
+  const thresholds = local ? [settings.contentionMs] : [2_000, 10_000, settings.contentionMs, settings.staleMs];
   const age = item.ageMs ?? 0;
-  // The thresholds a verdict can cross with no file event: the tools' creation graces (2 s, 10 s),
-  // proper-lockfile's 10 s window, long-held, and the stale window.
-  const next = [2_000, 10_000, settings.contentionMs, settings.staleMs].filter((t) => t > age).sort((a, b) => a - b)[0];
+  const next = thresholds.filter((t) => t > age).sort((a, b) => a - b)[0];
   return next === undefined ? Infinity : now + (next - age) + 1;
 }
 

@@ -190,14 +190,19 @@ test('claude-flow (real EventStore): killed holding its .lock with a torn line, 
     if (existsSync(lockPath)) {
       const info = await inspectLock(lockPath);
       assert.equal(info.profile, 'claude-flow');
-      assert.equal(info.state, 'stale', info.reason);
       assert.equal(info.guards, eventsPath);
-      assert.match(info.reason, new RegExp(`pid ${run.pid}`));
+      if (info.holder === null) {
+        // Killed inside its writeFile of the lock: claude-flow's own rule gives that 2 s.
+        assert.ok(['held', 'stale'].includes(info.state), info.reason);
+      } else {
+        assert.equal(info.state, 'stale', info.reason);
+        assert.match(info.reason, new RegExp(`pid ${run.pid}`));
+      }
     } else {
       assert.ok(!tear, 'a torn append leaves its lock');
     }
     // The one action.
-    const ledger = await openLedger(eventsPath, { create: false, lockTimeoutMs: 2_000 });
+    const ledger = await openLedger(eventsPath, { create: false, lockTimeoutMs: 15_000 });
     try {
       const result = await ledger.repair();
       if (tear) assert.equal(result.repaired, true);

@@ -105,6 +105,17 @@ export interface JudgeContext {
   gitProcesses(gitDir: string): { pid: number; command?: string }[];
   /** A process's command line, for sentences. */
   command(pid: number): string | undefined;
+  /** The pid is a kernel thread (which never holds a lock file). */
+  kernelThread?(pid: number): boolean;
+}
+
+/** One answer per pid for the life of a context (one listing, one verdict). */
+function memo<T>(fn: (pid: number) => T): (pid: number) => T {
+  const seen = new Map<number, T>();
+  return (pid) => {
+    if (!seen.has(pid)) seen.set(pid, fn(pid));
+    return seen.get(pid)!;
+  };
 }
 
 /** The system as it is now, gathered for the given lock paths. */
@@ -122,7 +133,8 @@ export function systemContext(paths: Iterable<string>, waiters: (lockPath: strin
       }
       return found;
     },
-    command: (pid) => processCommand(pid),
+    command: memo((pid) => processCommand(pid)),
+    kernelThread: memo((pid) => isKernelThread(pid)),
   };
 }
 
@@ -138,7 +150,7 @@ export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ct
   // Open handles are looked for unless a kernel lock or the named pid already shows a live
   // holder: the answer would be the same, and reading every process's descriptors costs.
   const namedPid = parsed.holder?.pid;
-  const namedPidLive = namedPid !== undefined && (parsed.holder?.host === undefined || parsed.holder.host === ctx.probe.host) && ctx.probe.alive(namedPid) === true && !isKernelThread(namedPid);
+  const namedPidLive = namedPid !== undefined && (parsed.holder?.host === undefined || parsed.holder.host === ctx.probe.host) && ctx.probe.alive(namedPid) === true && !(ctx.kernelThread ?? isKernelThread)(namedPid);
   const openers = obs.key && ctx.os.supported && holders.length === 0 && !namedPidLive ? ctx.os.openers(obs.key) : [];
   const osWaiters = kernel.filter((k) => k.waiting);
   for (const k of holders) {
@@ -216,7 +228,7 @@ export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ct
   const pid = holder?.pid;
   const otherHost = holder?.host !== undefined && holder.host !== ctx.probe.host;
   if (pid !== undefined && !otherHost) {
-    const kthread = ctx.probe.alive(pid) === true && isKernelThread(pid);
+    const kthread = ctx.probe.alive(pid) === true && (ctx.kernelThread ?? isKernelThread)(pid);
     const alive = kthread ? false : ctx.probe.alive(pid);
     const command = alive ? ctx.command(pid) : undefined;
     if (kthread) {
