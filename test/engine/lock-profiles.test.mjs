@@ -245,6 +245,30 @@ test('proper-lockfile (real): a killed holder\'s directory lock is held while fr
   await release();
 });
 
+test("proper-lockfile through Ledgerlock's adapter: the holder record beside the directory names the holder, so a killed one is stale at once", { skip: !linux && 'Linux' }, async (t) => {
+  const dir = tempDir(t, 'll-plf-adapter-');
+  const file = join(dir, 'registry.json');
+  writeFileSync(file, '{}');
+  const adapter = join(ROOT, 'dist', 'compat', 'proper-lockfile.js');
+  const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(adapter)}).lock(${JSON.stringify(file)}).then(() => { console.log('locked'); setInterval(() => {}, 60000); })`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise((resolve) => child.stdout.on('data', (c) => String(c).includes('locked') && resolve()));
+  const lockDir = `${file}.lock`;
+  setAge(lockDir, 60_000); // an old mtime does not make a live holder stale
+  const live = await inspectLock(lockDir);
+  assert.equal(live.profile, 'proper-lockfile');
+  assert.equal(live.state, 'held', live.reason);
+  assert.equal(live.holder.pid, child.pid);
+  await rejectsWithCode(reapLock(lockDir), 'E_LOCK_LIVE_HOLDER');
+  child.kill('SIGKILL');
+  await exited(child);
+  setAge(lockDir, 1_000); // fresh by the original's mtime rule, but its holder is gone
+  const dead = await inspectLock(lockDir);
+  assert.equal(dead.state, 'stale', dead.reason);
+  assert.match(dead.reason, new RegExp(`pid ${child.pid} is no longer running`));
+  assert.equal((await reapLock(lockDir)).reaped, true);
+});
+
 // ---- git ------------------------------------------------------------------------------------------
 
 const hasGit = (() => { try { execFileSync('git', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
