@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { LockHolderInfo } from '../holder';
 import { formatAge } from '../timing';
 import type { LockProfile } from './types';
-import { isoTime, jsonObject, positivePid } from './util';
+import { holderFromJson, jsonObject } from './util';
 
 const AUTHMUX_STALE_MS = 30_000;
 
@@ -26,12 +26,7 @@ export const authmuxProfile: LockProfile = {
   holder(s): LockHolderInfo | null {
     const obj = jsonObject(s.content);
     if (obj === undefined) return null;
-    const holder: LockHolderInfo = { tool: 'authmux' };
-    const pid = positivePid(obj.pid);
-    if (pid !== undefined) holder.pid = pid;
-    const at = isoTime(obj.at);
-    if (at !== undefined) holder.acquiredAt = at;
-    return holder;
+    return holderFromJson(obj, 'authmux', { at: ['at'] });
   },
   rule(_s, facts) {
     if (!facts.osSaysFree || facts.holder?.pid !== undefined) return undefined;

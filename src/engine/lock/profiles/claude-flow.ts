@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { LockHolderInfo } from '../holder';
 import { formatAge } from '../timing';
 import type { GuardLock, LockProfile } from './types';
-import { existsQuietly, isoTime, jsonObject, positivePid, shortText } from './util';
+import { existsQuietly, holderFromJson, jsonObject } from './util';
 
 const CLAUDE_FLOW_STALE_MS = 30_000;
 const UNREADABLE_GRACE_MS = 2_000;
@@ -28,14 +28,7 @@ export const claudeFlowProfile: LockProfile = {
   holder(s): LockHolderInfo | null {
     const obj = jsonObject(s.content);
     if (obj === undefined) return null;
-    const holder: LockHolderInfo = { tool: 'claude-flow guidance' };
-    const pid = positivePid(obj.pid);
-    if (pid !== undefined) holder.pid = pid;
-    const owner = shortText(obj.holder);
-    if (owner !== undefined) holder.owner = owner;
-    const at = isoTime(obj.timestamp);
-    if (at !== undefined) holder.acquiredAt = at;
-    return holder;
+    return holderFromJson(obj, 'claude-flow guidance', { owner: 'holder', at: ['timestamp'] });
   },
   rule(s, facts) {
     if (!facts.osSaysFree) return undefined;

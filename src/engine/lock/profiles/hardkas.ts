@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type { LockHolderInfo } from '../holder';
 import { EMPTY_LOCK_GRACE_MS, formatAge } from '../timing';
 import type { GuardLock, LockProfile } from './types';
-import { isoTime, jsonObject, positivePid, shortText } from './util';
+import { holderFromJson, jsonObject, shortText } from './util';
 
 export const HARDKAS_LOCK_SCHEMA = 'hardkas.lock.v1';
 const APPEND_CREATION_GRACE_MS = 2_000;
@@ -36,16 +36,8 @@ export const hardkasProfile: LockProfile = {
   holder(s): LockHolderInfo | null {
     const obj = jsonObject(s.content);
     if (obj === undefined) return s.parsed.holder;
-    const holder: LockHolderInfo = { tool: 'HardKAS' };
-    const pid = positivePid(obj.pid);
-    if (pid !== undefined) holder.pid = pid;
-    const host = shortText(obj.hostname);
-    if (host !== undefined) holder.host = host;
     const command = shortText(obj.command);
-    if (command !== undefined) holder.tool = `HardKAS: ${command}`;
-    const at = isoTime(obj.createdAt) ?? isoTime(obj.time) ?? isoTime(obj.timestamp);
-    if (at !== undefined) holder.acquiredAt = at;
-    return holder;
+    return holderFromJson(obj, command !== undefined ? `HardKAS: ${command}` : 'HardKAS', { host: 'hostname', at: ['createdAt', 'time', 'timestamp'] });
   },
   rule(s, facts) {
     if (!facts.osSaysFree) return undefined;

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import type { LockHolderInfo } from '../holder';
 import { randomUUID } from 'node:crypto';
 
 /** lstat without following a link: true when something is at `p`. */
@@ -39,4 +40,22 @@ export function shortText(v: unknown, max = 200): string | undefined {
 
 export function newUuid(): string {
   return randomUUID();
+}
+
+/** A holder from a tool's JSON record: which of its fields hold the pid, host, owner and time. */
+export function holderFromJson(
+  obj: Record<string, unknown>,
+  tool: string,
+  fields: { pid?: string; host?: string; owner?: string; at: string[] },
+): LockHolderInfo {
+  const holder: LockHolderInfo = { tool };
+  const pid = positivePid(obj[fields.pid ?? 'pid']);
+  if (pid !== undefined) holder.pid = pid;
+  const host = fields.host !== undefined ? shortText(obj[fields.host]) : undefined;
+  if (host !== undefined) holder.host = host;
+  const owner = fields.owner !== undefined ? shortText(obj[fields.owner]) : undefined;
+  if (owner !== undefined) holder.owner = owner;
+  const at = fields.at.map((k) => isoTime(obj[k])).find((v) => v !== undefined);
+  if (at !== undefined) holder.acquiredAt = at;
+  return holder;
 }
