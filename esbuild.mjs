@@ -23,12 +23,14 @@ const common = {
 
 const targets = [
   { name: 'engine', entryPoints: ['src/engine/index.ts'], outfile: 'dist/engine.js' },
+  // The worker behind the sync forms' lock waits, loaded from beside the engine and CLI bundles.
+  { name: 'lock-wait-worker', entryPoints: ['src/engine/lock/wait-worker.ts'], outfile: 'dist/lock-wait-worker.js' },
   { name: 'cli', entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { name: 'server', entryPoints: ['src/server/server.ts'], outfile: 'dist/server.js' },
   { name: 'extension', entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
 ]
   .filter((t) => existsSync(t.entryPoints[0]))
-  .filter((t) => only === undefined || only.includes(t.name))
+  .filter((t) => only === undefined || only.includes(t.name) || (t.name === 'lock-wait-worker' && (only.includes('engine') || only.includes('cli'))))
   .map(({ name, ...options }) => options);
 
 function emitDeclarations() {

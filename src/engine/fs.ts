@@ -19,6 +19,19 @@ export interface OpenFile {
   utimes(atime: Date, mtime: Date): Promise<void>;
   stat(): Promise<fs.Stats>;
   close(): Promise<void>;
+  /**
+   * The same operations, synchronous: for the sync forms (appendSync, atomicWriteFileSync),
+   * and inside the async forms where a call is microseconds and a thread-pool round trip
+   * would cost more than the work (only flushes go to the pool).
+   */
+  readSync(buffer: Buffer, offset: number, length: number, position: number): number;
+  writeSync(buffer: Buffer, offset: number, length: number, position: number | null): void;
+  syncSync(): void;
+  datasyncSync(): void;
+  truncateSync(length: number): void;
+  chmodSync(mode: number): void;
+  statSync(): fs.Stats;
+  closeSync(): void;
 }
 
 export interface OpenOptions {
@@ -46,47 +59,84 @@ export interface FileSystem {
   /** fsync of a directory, so a rename or create inside it survives power loss. May throw EINVAL/EISDIR/EPERM where unsupported. */
   syncDir(path: string): Promise<void>;
   /**
-   * Synchronous forms for tiny lock-file operations: a lock is taken and released in a few
-   * syscalls, where a thread-pool round trip per step would cost more than the work, and an
-   * exclusive create that writes its content at once leaves almost no window for an empty
-   * lock. Also used by process-exit hooks, where nothing async can run.
+   * Synchronous forms: tiny operations (a lock's create and release, an atomic write's open,
+   * write, close and rename) cost less than a thread-pool round trip, an exclusive create that
+   * writes its content at once leaves almost no window for an empty lock, process-exit hooks
+   * cannot run anything async, and the sync forms of the API use nothing else.
    */
   /** Exclusive create (`wx`) of a file holding `data`; throws EEXIST when it exists. */
   createFileSync(path: string, data: Buffer, mode: number): void;
+  openSync(path: string, flags: string, mode?: number, options?: OpenOptions): OpenFile;
   renameSync(from: string, to: string): void;
   linkSync(existing: string, newPath: string): void;
   unlinkSync(path: string): void;
   readFileSync(path: string): Buffer;
+  mkdirSync(path: string): void;
+  statSync(path: string): fs.Stats;
+  lstatSync(path: string): fs.Stats;
+  syncDirSync(path: string): void;
 }
 
+/**
+ * An open file on a raw descriptor: async calls go straight to libuv (one pool hop each, no
+ * FileHandle promise machinery), sync calls straight to the kernel.
+ */
 class NodeOpenFile implements OpenFile {
-  constructor(readonly path: string, private readonly handle: fsp.FileHandle) {}
-  async read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
-    const { bytesRead } = await this.handle.read(buffer, offset, length, position);
-    return bytesRead;
+  constructor(readonly path: string, readonly fd: number) {}
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    return new Promise((resolve, reject) => fs.read(this.fd, buffer, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
   }
   async write(buffer: Buffer, offset: number, length: number, position: number | null): Promise<void> {
     let done = 0;
     while (done < length) {
       const at = position === null ? null : position + done;
-      const { bytesWritten } = await this.handle.write(buffer, offset + done, length - done, at);
-      if (bytesWritten <= 0) throw Object.assign(new Error(`short write to ${this.path}`), { code: 'EIO' });
-      done += bytesWritten;
+      const n = await new Promise<number>((resolve, reject) => fs.write(this.fd, buffer, offset + done, length - done, at, (err, w) => (err ? reject(err) : resolve(w))));
+      if (n <= 0) throw shortWrite(this.path);
+      done += n;
     }
   }
-  sync(): Promise<void> { return this.handle.sync(); }
-  datasync(): Promise<void> { return this.handle.datasync(); }
-  truncate(length: number): Promise<void> { return this.handle.truncate(length); }
-  chmod(mode: number): Promise<void> { return this.handle.chmod(mode); }
-  utimes(atime: Date, mtime: Date): Promise<void> { return this.handle.utimes(atime, mtime); }
-  stat(): Promise<fs.Stats> { return this.handle.stat(); }
-  close(): Promise<void> { return this.handle.close(); }
+  sync(): Promise<void> { return callback((cb) => fs.fsync(this.fd, cb)); }
+  datasync(): Promise<void> { return callback((cb) => fs.fdatasync(this.fd, cb)); }
+  truncate(length: number): Promise<void> { return callback((cb) => fs.ftruncate(this.fd, length, cb)); }
+  chmod(mode: number): Promise<void> { return callback((cb) => fs.fchmod(this.fd, mode, cb)); }
+  utimes(atime: Date, mtime: Date): Promise<void> { return callback((cb) => fs.futimes(this.fd, atime, mtime, cb)); }
+  stat(): Promise<fs.Stats> {
+    return new Promise((resolve, reject) => fs.fstat(this.fd, (err, st) => (err ? reject(err) : resolve(st))));
+  }
+  close(): Promise<void> { return callback((cb) => fs.close(this.fd, cb)); }
+  readSync(buffer: Buffer, offset: number, length: number, position: number): number {
+    return fs.readSync(this.fd, buffer, offset, length, position);
+  }
+  writeSync(buffer: Buffer, offset: number, length: number, position: number | null): void {
+    for (let done = 0; done < length; ) {
+      const n = fs.writeSync(this.fd, buffer, offset + done, length - done, position === null ? null : position + done);
+      if (n <= 0) throw shortWrite(this.path);
+      done += n;
+    }
+  }
+  syncSync(): void { fs.fsyncSync(this.fd); }
+  datasyncSync(): void { fs.fdatasyncSync(this.fd); }
+  truncateSync(length: number): void { fs.ftruncateSync(this.fd, length); }
+  chmodSync(mode: number): void { fs.fchmodSync(this.fd, mode); }
+  statSync(): fs.Stats { return fs.fstatSync(this.fd); }
+  closeSync(): void { fs.closeSync(this.fd); }
+}
+
+function callback(start: (cb: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => start((err) => (err ? reject(err) : resolve())));
+}
+
+function shortWrite(path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`short write to ${path}`), { code: 'EIO' });
+}
+
+function openFlags(flags: string, options: OpenOptions | undefined): string | number {
+  return options?.dsync ? numericFlags(flags) | fs.constants.O_DSYNC : flags;
 }
 
 export const nodeFileSystem: FileSystem = {
-  async open(path, flags, mode, options) {
-    const how = options?.dsync ? numericFlags(flags) | fs.constants.O_DSYNC : flags;
-    return new NodeOpenFile(path, await fsp.open(path, how, mode));
+  open(path, flags, mode, options) {
+    return new Promise((resolve, reject) => fs.open(path, openFlags(flags, options), mode, (err, fd) => (err ? reject(err) : resolve(new NodeOpenFile(path, fd)))));
   },
   readFile: (path) => fsp.readFile(path),
   rename: (from, to) => fsp.rename(from, to),
@@ -101,8 +151,8 @@ export const nodeFileSystem: FileSystem = {
   realpath: (path) => fsp.realpath(path),
   utimes: (path, atime, mtime) => fsp.utimes(path, atime, mtime),
   async syncDir(path) {
-    const handle = await fsp.open(path, 'r');
-    try { await handle.sync(); } finally { await handle.close(); }
+    const fd = directoryFd(path);
+    await callback((cb) => fs.fsync(fd, cb));
   },
   createFileSync(path, data, mode) {
     const fd = fs.openSync(path, 'wx', mode);
@@ -112,11 +162,48 @@ export const nodeFileSystem: FileSystem = {
       fs.closeSync(fd);
     }
   },
+  openSync: (path, flags, mode, options) => new NodeOpenFile(path, fs.openSync(path, openFlags(flags, options), mode)),
   renameSync: (from, to) => fs.renameSync(from, to),
   linkSync: (existing, newPath) => fs.linkSync(existing, newPath),
   unlinkSync: (path) => fs.unlinkSync(path),
   readFileSync: (path) => fs.readFileSync(path),
+  mkdirSync(path) { fs.mkdirSync(path, { recursive: true }); },
+  statSync: (path) => fs.statSync(path),
+  lstatSync: (path) => fs.lstatSync(path),
+  syncDirSync(path) { fs.fsyncSync(directoryFd(path)); },
 };
+
+/**
+ * Directory descriptors kept open for directory fsyncs: an atomic write into a directory it
+ * wrote before skips the open and close. A cached descriptor is used only while the path
+ * still names the same directory (one stat), so a directory removed and re-created is
+ * opened afresh; the cache is bounded and closes its oldest entry when full.
+ */
+const DIR_FD_CACHE_SIZE = 32;
+const dirFds = new Map<string, { fd: number; dev: number; ino: number }>();
+
+function directoryFd(path: string): number {
+  const st = fs.statSync(path);
+  const cached = dirFds.get(path);
+  if (cached && cached.dev === st.dev && cached.ino === st.ino) {
+    dirFds.delete(path); // re-insert: most recently used last
+    dirFds.set(path, cached);
+    return cached.fd;
+  }
+  if (cached) {
+    dirFds.delete(path);
+    fs.closeSync(cached.fd);
+  }
+  const fd = fs.openSync(path, 'r');
+  const opened = fs.fstatSync(fd); // what the descriptor names, even if the path changed since the stat
+  if (dirFds.size >= DIR_FD_CACHE_SIZE) {
+    const [oldest, entry] = dirFds.entries().next().value!;
+    dirFds.delete(oldest);
+    fs.closeSync(entry.fd);
+  }
+  dirFds.set(path, { fd, dev: opened.dev, ino: opened.ino });
+  return fd;
+}
 
 /** The numeric form of the string flags the engine uses, for adding O_DSYNC. */
 function numericFlags(flags: string): number {

@@ -1,6 +1,6 @@
 /** The Ledgerlock engine as a library: everything here is usable without VS Code. */
 export * from './errors';
-export { atomicWriteFile, syncParentDir, mkdirDurable, type AtomicWriteOptions, type AtomicWriteResult } from './atomic';
+export { atomicWriteFile, atomicWriteFileSync, syncParentDir, mkdirDurable, type AtomicWriteOptions, type AtomicWriteResult } from './atomic';
 export { useFileSystem, nodeFileSystem, type FileSystem, type OpenFile } from './fs';
 export { onTelemetry, TelemetryEventSchema, TELEMETRY_TYPES, type TelemetryEvent, type TelemetryType, type TelemetryTarget } from './telemetry';
 export { ensureStore, findStoreDir, readStoreManifest, storePaths, storePathsOf, STORE_DIR_NAME, STORE_VERSION, type StorePaths, type StoreManifest } from './store';
@@ -10,7 +10,7 @@ export { MIN_STORE_VERSION } from './store';
 export { openLedger, type Ledger, type LedgerOptions, type LedgerEvent, type LedgerHealth, type LedgerProblem, type LedgerProblemKind, type VerifyReport, type RepairResult, type CompactResult, type LedgerStats, type Page, type RangeQuery, type Durability, type LedgerFormat } from './ledger';
 export * from './lock';
 export { MutationSerializer } from './serializer';
-export { readJsonFile, updateJsonFile, jsonLockPathFor, type UpdateJsonOptions } from './json-file';
+export { readJsonFile, updateJsonFile, updateJsonFileSync, jsonLockPathFor, type UpdateJsonOptions } from './json-file';
 export { resolveLedgerPath, resolveLockPath, checkStoreName } from './names';
 export { discoverLedgers, storeRole, DEFAULT_LEDGER_GLOBS, type DiscoverOptions } from './discover';
 export { walk, SKIPPED_DIRS, VCS_DIRS, type WalkOptions, type WalkEntry } from './walk';

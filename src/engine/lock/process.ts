@@ -32,22 +32,29 @@ export interface ProcessStart {
 export async function processStart(pid: number): Promise<ProcessStart | undefined> {
   if (process.platform !== 'linux' || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
   try {
-    const stat = (await fsl().readFile(`/proc/${pid}/stat`)).toString('latin1');
-    // The command name (field 2) is in parentheses and may itself contain spaces and ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[19]); // field 22, starttime
-    const bootSeconds = await bootTimeSeconds();
-    if (!Number.isSafeInteger(ticks) || bootSeconds === undefined) return undefined;
-    return { ticks, startedAtMs: bootSeconds * 1000 + (ticks * 1000) / CLOCK_TICKS_PER_SECOND };
+    return startFrom((await fsl().readFile(`/proc/${pid}/stat`)).toString('latin1'), (await fsl().readFile('/proc/stat')).toString('latin1'));
   } catch {
     return undefined;
   }
 }
 
-async function bootTimeSeconds(): Promise<number | undefined> {
-  const text = (await fsl().readFile('/proc/stat')).toString('latin1');
-  const match = /^btime (\d+)$/m.exec(text);
-  return match ? Number(match[1]) : undefined;
+function processStartSync(pid: number): ProcessStart | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    return startFrom(fsl().readFileSync(`/proc/${pid}/stat`).toString('latin1'), fsl().readFileSync('/proc/stat').toString('latin1'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** From /proc/<pid>/stat and /proc/stat. */
+function startFrom(stat: string, procStat: string): ProcessStart | undefined {
+  // The command name (field 2) is in parentheses and may itself contain spaces and ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[19]); // field 22, starttime
+  const match = /^btime (\d+)$/m.exec(procStat);
+  if (!Number.isSafeInteger(ticks) || !match) return undefined;
+  return { ticks, startedAtMs: Number(match[1]) * 1000 + (ticks * 1000) / CLOCK_TICKS_PER_SECOND };
 }
 
 /** Linux's per-boot random id; undefined elsewhere. */
@@ -55,6 +62,16 @@ export async function bootId(): Promise<string | undefined> {
   if (process.platform !== 'linux') return undefined;
   try {
     const id = (await fsl().readFile('/proc/sys/kernel/random/boot_id')).toString('latin1').trim();
+    return id.length > 0 ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function bootIdSync(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const id = fsl().readFileSync('/proc/sys/kernel/random/boot_id').toString('latin1').trim();
     return id.length > 0 ? id : undefined;
   } catch {
     return undefined;
@@ -69,23 +86,24 @@ export interface SelfIdentity {
   bootId?: string;
 }
 
-let self: { pid: number; identity: Promise<SelfIdentity> } | undefined;
+let self: { pid: number; identity: SelfIdentity } | undefined;
 
-/** This process as a lock holder, computed once. */
-export function selfIdentity(): Promise<SelfIdentity> {
+/** This process as a lock holder, computed once (three tiny /proc reads, synchronously). */
+export function selfIdentitySync(): SelfIdentity {
   if (self === undefined || self.pid !== process.pid) {
-    self = { pid: process.pid, identity: computeSelf() };
+    const identity: SelfIdentity = { pid: process.pid, host: os.hostname() };
+    const start = processStartSync(process.pid);
+    if (start !== undefined) {
+      identity.startTime = new Date(start.startedAtMs).toISOString();
+      identity.startTicks = start.ticks;
+    }
+    const boot = bootIdSync();
+    if (boot !== undefined) identity.bootId = boot;
+    self = { pid: process.pid, identity };
   }
   return self.identity;
 }
 
-async function computeSelf(): Promise<SelfIdentity> {
-  const [start, boot] = await Promise.all([processStart(process.pid), bootId()]);
-  const identity: SelfIdentity = { pid: process.pid, host: os.hostname() };
-  if (start !== undefined) {
-    identity.startTime = new Date(start.startedAtMs).toISOString();
-    identity.startTicks = start.ticks;
-  }
-  if (boot !== undefined) identity.bootId = boot;
-  return identity;
+export function selfIdentity(): Promise<SelfIdentity> {
+  return Promise.resolve(selfIdentitySync());
 }
