@@ -47,24 +47,21 @@ test('group commit: concurrent appends in one process share writes and fsyncs, i
   const ws = workspace();
   let datasyncs = 0;
   let writes = 0;
+  // Every write on an O_DSYNC descriptor is a flush, like write + fdatasync.
+  const counted = (p, options, file) => {
+    if (p !== ws.ledger) return file;
+    const dsync = options?.dsync === true;
+    return Object.assign(Object.create(Object.getPrototypeOf(file)), file, {
+      async write(...a) { writes++; if (dsync) datasyncs++; return file.write(...a); },
+      writeSync(...a) { writes++; if (dsync) datasyncs++; return file.writeSync(...a); },
+      async datasync() { datasyncs++; return file.datasync(); },
+      datasyncSync() { datasyncs++; return file.datasyncSync(); },
+    });
+  };
   const restore = engine.useFileSystem({
     ...engine.nodeFileSystem,
-    async open(p, flags, mode, options) {
-      const file = await engine.nodeFileSystem.open(p, flags, mode, options);
-      if (p !== ws.ledger) return file;
-      const dsync = options?.dsync === true; // every write on it is a flush, like write + fdatasync
-      return Object.assign(Object.create(Object.getPrototypeOf(file)), file, {
-        path: file.path,
-        read: file.read.bind(file),
-        stat: file.stat.bind(file),
-        close: file.close.bind(file),
-        truncate: file.truncate.bind(file),
-        sync: file.sync.bind(file),
-        chmod: file.chmod.bind(file),
-        async write(...a) { writes++; if (dsync) datasyncs++; return file.write(...a); },
-        async datasync() { datasyncs++; return file.datasync(); },
-      });
-    },
+    async open(p, flags, mode, options) { return counted(p, options, await engine.nodeFileSystem.open(p, flags, mode, options)); },
+    openSync(p, flags, mode, options) { return counted(p, options, engine.nodeFileSystem.openSync(p, flags, mode, options)); },
   });
   try {
     await withLedger(ws.ledger, { telemetry: false }, async (ledger) => {

@@ -15,16 +15,16 @@ import type { TelemetryDraft } from '../telemetry';
 import type { LedgerContext } from './context';
 import { interpretLine } from './interpret';
 import { withLedgerLock } from './ledger-lock';
-import { quarantineBytes } from './quarantine';
+import { quarantineBytesSync } from './quarantine';
 import { scanLines } from './scan';
 import { readBackward } from './reverse';
 import type { RepairResult } from './types';
 
 /** Quarantines [validEnd, size) then truncates to validEnd and fsyncs. Caller holds the lock. */
-export async function cutTornTail(ctx: LedgerContext, file: OpenFile, validEnd: number, size: number): Promise<string> {
-  const quarantine = await quarantineBytes(ctx.path, file, validEnd, size, 'torn-tail');
-  await file.truncate(validEnd);
-  await file.datasync();
+export function cutTornTail(ctx: LedgerContext, file: OpenFile, validEnd: number, size: number): string {
+  const quarantine = quarantineBytesSync(ctx.quarantineDir, ctx.path, file, validEnd, size, 'torn-tail');
+  file.truncateSync(validEnd);
+  file.datasyncSync();
   ctx.tailCache = null;
   return quarantine;
 }
@@ -39,7 +39,7 @@ export async function repairLedger(ctx: LedgerContext, emit: (d: TelemetryDraft)
       if (!tail.damagedAfterValid) {
         return { repaired: false, bytesRemoved: 0, truncatedAt: size, tail: { health: 'ok', lastId, problems: [] } } satisfies RepairResult;
       }
-      const quarantine = await cutTornTail(ctx, file, tail.validEnd, size);
+      const quarantine = cutTornTail(ctx, file, tail.validEnd, size);
       const problems = tail.tailProblems.reverse();
       return { repaired: true, bytesRemoved: size - tail.validEnd, quarantine, truncatedAt: tail.validEnd, tail: { health: 'torn', lastId, problems } } satisfies RepairResult;
     } finally {
@@ -83,7 +83,7 @@ export async function quarantineRecord(ctx: LedgerContext, offset: number, emit:
       if (!target) {
         throw new LedgerlockError(ErrorCode.BadInput, `no line of ${ctx.path} starts at offset ${offset}`, { path: ctx.path, offset });
       }
-      const quarantine = await quarantineBytes(ctx.path, file, target.offset, target.offset + target.length, 'record');
+      const quarantine = quarantineBytesSync(ctx.quarantineDir, ctx.path, file, target.offset, target.offset + target.length, 'record');
       await rewriteWithout(ctx, file, size, target.offset, target.offset + target.length);
       ctx.tailCache = null;
       return { quarantine, ...target };
