@@ -175,18 +175,22 @@ export const nodeFileSystem: FileSystem = {
 
 /**
  * Directory descriptors kept open for directory fsyncs: an atomic write into a directory it
- * wrote before skips the open and close. A cached descriptor is used only while the path
- * still names the same directory (one stat), so a directory removed and re-created is
- * opened afresh; the cache is bounded and closes its oldest entry when full.
+ * wrote shortly before skips the open and close. A cached descriptor is used only while the
+ * path still names the same directory (one stat), so a directory removed and re-created is
+ * opened afresh. The cache is bounded, and a descriptor idle for DIR_FD_IDLE_MS is closed, so
+ * a quiet process pins no file system (an unmount is never blocked for long).
  */
 const DIR_FD_CACHE_SIZE = 32;
-const dirFds = new Map<string, { fd: number; dev: number; ino: number }>();
+const DIR_FD_IDLE_MS = 250;
+const dirFds = new Map<string, { fd: number; dev: number; ino: number; usedAt: number }>();
+let sweeper: NodeJS.Timeout | null = null;
 
 function directoryFd(path: string): number {
   const st = fs.statSync(path);
   const cached = dirFds.get(path);
   if (cached && cached.dev === st.dev && cached.ino === st.ino) {
     dirFds.delete(path); // re-insert: most recently used last
+    cached.usedAt = Date.now();
     dirFds.set(path, cached);
     return cached.fd;
   }
@@ -201,10 +205,22 @@ function directoryFd(path: string): number {
     dirFds.delete(oldest);
     fs.closeSync(entry.fd);
   }
-  dirFds.set(path, { fd, dev: opened.dev, ino: opened.ino });
+  dirFds.set(path, { fd, dev: opened.dev, ino: opened.ino, usedAt: Date.now() });
+  sweeper ??= setTimeout(sweepDirFds, DIR_FD_IDLE_MS).unref();
   return fd;
 }
 
+/** Closes descriptors idle for DIR_FD_IDLE_MS; an fsync in flight on one keeps it (it was used just now). */
+function sweepDirFds(): void {
+  sweeper = null;
+  const cutoff = Date.now() - DIR_FD_IDLE_MS;
+  for (const [path, entry] of dirFds) {
+    if (entry.usedAt > cutoff) continue;
+    dirFds.delete(path);
+    fs.close(entry.fd, () => undefined);
+  }
+  if (dirFds.size > 0) sweeper = setTimeout(sweepDirFds, DIR_FD_IDLE_MS).unref();
+}
 /** The numeric form of the string flags the engine uses, for adding O_DSYNC. */
 function numericFlags(flags: string): number {
   const c = fs.constants;
