@@ -1,0 +1,207 @@
+// The sync forms keep every guarantee of the async ones: the same lock file and rules, ids
+// contiguous across sync and async writers in different processes, nothing acknowledged lost
+// to kill -9, stale locks broken and live ones waited for, documents replaced atomically.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { engine, fixturesDir, workspace, quarantineFiles } from '../fixtures/ledger-helpers.mjs';
+import { deadPid, firstLine, nativeLock, startHolder, tempDir, writeLock } from '../fixtures/lock-helpers.mjs';
+
+const { z } = createRequire(import.meta.url)('zod');
+const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+function runAppender(file, { count = 0, mode = 'async', durability = 'fsync' } = {}) {
+  const child = spawn(process.execPath, [path.join(fixturesDir, 'ledger-appender.cjs'), file, String(count), durability, '4', mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const done = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, ids: out.split('\n').filter(Boolean).map(Number), err })));
+  const started = new Promise((resolve) => { child.stdout.once('data', resolve); child.on('close', resolve); });
+  return { child, done, started };
+}
+
+function readIds(file) {
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).id);
+}
+
+test('2 processes with appendSync and 2 with append on one ledger: ids 1..4000, contiguous, none lost, none duplicated', { timeout: 90_000 }, async () => {
+  const ws = workspace();
+  await engine.ensureStore(ws.root);
+  const runs = await Promise.all(['sync', 'async', 'sync', 'async'].map((mode) => runAppender(ws.ledger, { count: 1000, mode }).done));
+  for (const r of runs) {
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.ids.length, 1000);
+  }
+  assert.deepEqual(runs.flatMap((r) => r.ids).sort((a, b) => a - b), range(1, 4000), 'every process got distinct ids');
+  assert.deepEqual(readIds(ws.ledger), range(1, 4000), 'the file holds them in order');
+  const ledger = await engine.openLedger(ws.ledger, { telemetry: false });
+  try {
+    assert.equal((await ledger.verify()).health, 'ok');
+  } finally {
+    await ledger.close();
+  }
+});
+
+test('kill -9 mid appendSync: every id a writer saw returned is present exactly once, ids increase, and the ledger verifies after repair', { timeout: 90_000 }, async () => {
+  const ws = workspace();
+  await engine.ensureStore(ws.root);
+  const acknowledged = [];
+  for (let round = 0; round < 4; round++) {
+    const writers = [runAppender(ws.ledger, { mode: 'sync' }), runAppender(ws.ledger, { mode: round % 2 ? 'sync' : 'async' })];
+    await Promise.all(writers.map((w) => w.started));
+    await new Promise((r) => setTimeout(r, 20 + Math.random() * 200));
+    for (const w of writers) {
+      await new Promise((r) => setTimeout(r, Math.random() * 20));
+      w.child.kill('SIGKILL');
+    }
+    for (const r of await Promise.all(writers.map((w) => w.done))) {
+      assert.equal(r.signal, 'SIGKILL', r.err);
+      acknowledged.push(...r.ids);
+    }
+    const ledger = await engine.openLedger(ws.ledger, { lockTimeoutMs: 30_000 });
+    try {
+      await ledger.repair();
+      assert.equal((await ledger.verify()).health, 'ok');
+    } finally {
+      await ledger.close();
+    }
+  }
+  const ids = readIds(ws.ledger);
+  for (let i = 1; i < ids.length; i++) assert.ok(ids[i] > ids[i - 1], `id ${ids[i]} after ${ids[i - 1]}`);
+  const present = new Set(ids);
+  for (const id of acknowledged) assert.ok(present.has(id), `acknowledged id ${id} is missing`);
+  assert.equal(new Set(acknowledged).size, acknowledged.length, 'no id was handed out twice');
+  assert.ok(acknowledged.length > 0, 'the writers acknowledged something before they were killed');
+});
+
+test('appendSync hands back the caller\'s data, continues the ids of async appends, and cuts a torn tail into quarantine first', async () => {
+  const ws = workspace();
+  const ledger = await engine.openLedger(ws.ledger, { telemetry: false });
+  try {
+    await ledger.appendMany([{ type: 'a', data: { n: 1 } }, { type: 'a', data: { n: 2 } }]);
+    const data = { n: 3, nested: { list: [1, 2] } };
+    const event = ledger.appendSync('b', data);
+    assert.equal(event.id, 3);
+    assert.equal(event.data, data, 'the very object passed in, not a re-parsed copy');
+    assert.equal(ledger.appendSync('c').data, null, 'no data is null, as on disk');
+    // A writer that died mid-record (after our lock, lingering for the next append, was let go).
+    await new Promise((r) => setImmediate(r));
+    fs.appendFileSync(ws.ledger, '{"id":5,"ts":"2026-01-01T00:00:00.000Z","type":"cut sh');
+    const [after] = ledger.appendManySync([{ type: 'd', data: { n: 5 } }]);
+    assert.equal(after.id, 5, 'the torn record never got its id');
+    assert.equal((await ledger.verify()).health, 'ok');
+    assert.ok(quarantineFiles(ws.quarantine).some((f) => fs.readFileSync(f, 'utf8').includes('cut sh')), 'the torn bytes are in quarantine');
+    assert.deepEqual((await ledger.range({})).map((e) => e.id), range(1, 5));
+  } finally {
+    await ledger.close();
+  }
+});
+
+test('appendSync is refused while an async append of this process holds the ledger lock, and works once it settled', async () => {
+  const ws = workspace();
+  // Holds the async append's write until released, so the refusal is certain.
+  let letGo;
+  const gate = new Promise((r) => (letGo = r));
+  let writing;
+  const entered = new Promise((r) => (writing = r));
+  const held = (p, file) => (p !== ws.ledger ? file : Object.assign(Object.create(Object.getPrototypeOf(file)), file, {
+    async write(...a) { writing(); await gate; return file.write(...a); },
+  }));
+  const restore = engine.useFileSystem({
+    ...engine.nodeFileSystem,
+    openSync: (p, ...rest) => held(p, engine.nodeFileSystem.openSync(p, ...rest)),
+  });
+  const ledger = await engine.openLedger(ws.ledger, { telemetry: false });
+  try {
+    const pending = ledger.append('a', {});
+    await entered;
+    assert.throws(() => ledger.appendSync('b', {}), (err) => err.code === 'E_BAD_INPUT' && err.message.includes('await it'));
+    letGo();
+    assert.equal((await pending).id, 1);
+    assert.equal(ledger.appendSync('c', {}).id, 2);
+  } finally {
+    letGo();
+    restore();
+    await ledger.close();
+  }
+});
+
+test('withLockSync and acquireLock from 6 processes, with stale locks to break on the way, never have two holders', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  const lockPath = path.join(dir, 'counter.lock');
+  const counter = path.join(dir, 'counter');
+  const inside = path.join(dir, 'inside');
+  fs.writeFileSync(counter, '0');
+  const dead = await deadPid();
+  writeLock(lockPath, nativeLock({ pid: dead, owner: 'crashed-at-start' }));
+  const children = range(1, 6).map((i) => {
+    const env = { ...process.env, LEDGERLOCK_LOCK_SYNC: i % 2 ? '1' : '0' };
+    const child = spawn(process.execPath, [path.join(fixturesDir, 'lock-counter.mjs'), lockPath, counter, inside, '30', '{}', '0.15', String(dead)], { stdio: ['pipe', 'pipe', 'inherit'], env });
+    t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    return child;
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const reports = children.map((c) => firstLine(c));
+  for (const child of children) child.stdin.write('go\n');
+  const results = (await Promise.all(reports)).map((line) => JSON.parse(line));
+  assert.equal(Number(fs.readFileSync(counter, 'utf8')), 6 * 30, 'no increment lost');
+  assert.deepEqual(results.map((r) => r.violations), Array(6).fill(0), 'never two inside at once');
+  assert.deepEqual(results.map((r) => r.unexpectedCompromises), Array(6).fill(0), 'no live holder lost its lock');
+});
+
+test('withLockSync waits out a live holder and times out with E_LOCK_TIMEOUT naming it; a killed holder\'s lock is broken', { timeout: 30_000 }, async (t) => {
+  const dir = tempDir(t);
+  const lockPath = path.join(dir, 'work.lock');
+  const holder = await startHolder(t, lockPath, { telemetry: false });
+  const seen = [];
+  assert.throws(
+    () => engine.withLockSync(lockPath, () => assert.fail('ran without the lock'), { timeoutMs: 300, contentionMs: 100, telemetry: (e) => { seen.push(e.type); } }),
+    (err) => err.code === 'E_LOCK_TIMEOUT' && err.details.holder?.pid === holder.child.pid && err.message.includes(String(holder.child.pid)),
+  );
+  assert.deepEqual(seen, ['LOCK_CONTENDED', 'LOCK_CONTENTION_TIMEOUT'], 'contention is recorded as by the async form');
+  holder.child.kill('SIGKILL');
+  await new Promise((r) => holder.child.once('exit', r));
+  const value = engine.withLockSync(lockPath, (lock) => { assert.equal(lock.held, true); return 42; }, { timeoutMs: 5000, telemetry: false });
+  assert.equal(value, 42);
+  assert.equal(fs.existsSync(lockPath), false, 'released after the task');
+});
+
+test('3 processes adding keys with updateJsonFileSync and updateJsonFile lose no entry', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  const store = await engine.ensureStore(dir);
+  const file = path.join(store.state, 'registry.json');
+  const children = ['p', 'q', 'r'].map((prefix, i) => {
+    const env = { ...process.env, LEDGERLOCK_JSON_SYNC: i === 1 ? '0' : '1' };
+    const child = spawn(process.execPath, [path.join(fixturesDir, 'json-adder.mjs'), file, prefix, '30'], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    return child;
+  });
+  assert.deepEqual(await Promise.all(children.map((c) => new Promise((r) => c.once('exit', (code) => r(code))))), [0, 0, 0]);
+  const registry = await engine.readJsonFile(file, z.record(z.number()));
+  assert.equal(Object.keys(registry).length, 90);
+});
+
+test('atomicWriteFileSync applies the mode before the rename, reports durability, and leaves nothing behind when it fails', (t) => {
+  const dir = tempDir(t);
+  const target = path.join(dir, 'secret.json');
+  const result = engine.atomicWriteFileSync(target, '{"a":1}\n', { mode: 0o600, telemetry: false });
+  assert.deepEqual(result, { path: target, bytes: 8, durable: true });
+  assert.equal(fs.statSync(target).mode & 0o777, 0o600);
+  assert.throws(() => engine.atomicWriteFileSync(path.join(dir, 'missing', 'x.json'), 'x', { telemetry: false }), (err) => err.code === 'E_ATOMIC_WRITE');
+  engine.atomicWriteFileSync(target, '{"a":2}\n', { telemetry: false });
+  assert.equal(fs.statSync(target).mode & 0o777, 0o600, 'a replacement keeps the existing mode');
+  assert.deepEqual(fs.readdirSync(dir), ['secret.json'], 'no temp file left');
+});
+
+test('updateJsonFileSync refuses an async updater and leaves the document and lock as they were', (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'doc.json');
+  fs.writeFileSync(file, '{"n":1}\n');
+  assert.throws(() => engine.updateJsonFileSync(file, z.object({ n: z.number() }), async () => ({ n: 2 }), { telemetry: false }), (err) => err.code === 'E_BAD_INPUT');
+  assert.equal(fs.readFileSync(file, 'utf8'), '{"n":1}\n');
+  assert.deepEqual(fs.readdirSync(dir), ['doc.json']);
+});
