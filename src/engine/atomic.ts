@@ -62,13 +62,16 @@ function startWrite(target: string, data: string | Uint8Array, options: AtomicWr
   const mode = options.mode ?? existingMode(target) ?? 0o666 & ~process.umask();
   const tmp = tempPathFor(target, options.tmpDir);
   let file: OpenFile;
+  // Created with its final mode when the umask leaves that mode alone (one chmod fewer); else
+  // private, then chmod: either way the mode is set before the rename makes it visible.
+  const exact = (mode & ~process.umask() & 0o7777) === (mode & 0o7777);
   try {
-    file = fs.openSync(tmp, 'wx', 0o600);
+    file = fs.openSync(tmp, 'wx', exact ? mode : 0o600);
   } catch (err) {
     throw wrap(err, target, 'create temp file');
   }
   try {
-    file.chmodSync(mode);
+    if (!exact) file.chmodSync(mode);
     file.writeSync(bytes, 0, bytes.length, 0);
   } catch (err) {
     abandon(file, tmp);

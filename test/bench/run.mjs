@@ -182,18 +182,19 @@ async function handoff() {
   const lockPath = join(root, 'handoff', 'h.lock');
   mkdirSync(dirname(lockPath), { recursive: true });
   const rounds = quick ? 100 : 300;
-  const children = [0, 1].map(() => fork(join(here, 'workers', 'handoff-worker.mjs'), [lockPath, String(rounds), '0.2'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
+  const children = [0, 1].map(() => fork(join(here, 'workers', 'handoff-worker.mjs'), [lockPath, String(rounds), '1'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
   await Promise.all(children.map((c) => new Promise((resolve) => c.once('message', resolve))));
   const done = children.map((c) => new Promise((resolve) => c.once('message', resolve)));
   for (const c of children) c.send('go');
-  const [a, b] = await Promise.all(done);
-  // Every acquire matched with the latest release (by either side) before it that nobody acquired after.
-  const events = [...a.acquired.map((t) => ['acq', t]), ...b.acquired.map((t) => ['acq', t]), ...a.released.map((t) => ['rel', t]), ...b.released.map((t) => ['rel', t])].sort((x, y) => x[1] - y[1]);
+  const sides = await Promise.all(done);
+  // A hand-off: an acquire whose attempt began while the other side held the lock; its latency
+  // runs from that side's release (the latest one before the acquire) to the acquire.
   const gaps = [];
-  let lastRelease;
-  for (const [kind, t] of events) {
-    if (kind === 'rel') lastRelease = t;
-    else if (lastRelease !== undefined) { gaps.push(t - lastRelease); lastRelease = undefined; }
+  for (const [me, other] of [[sides[0], sides[1]], [sides[1], sides[0]]]) {
+    for (const { attempt, at } of me.acquires) {
+      const release = other.releases.filter((t) => t <= at).at(-1);
+      if (release !== undefined && attempt < release) gaps.push(at - release);
+    }
   }
   const p50 = percentile(gaps, 50);
   const p99 = percentile(gaps, 99);

@@ -189,14 +189,19 @@ export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: R
 /** Up to MAX_LOCK_BYTES of an open lock file; null when larger or unreadable. */
 function readBounded(file: OpenFile): Buffer | null {
   try {
-    const buffer = Buffer.allocUnsafe(MAX_LOCK_BYTES + 1);
-    let length = 0;
+    // A lock file is a few hundred bytes: one small read, a large buffer only for a large file.
+    let buffer = Buffer.allocUnsafe(SMALL_LOCK_BYTES);
+    let length = file.readSync(buffer, 0, buffer.length, 0);
+    if (length < buffer.length) return buffer.subarray(0, length);
+    buffer = Buffer.concat([buffer, Buffer.allocUnsafe(MAX_LOCK_BYTES + 1 - SMALL_LOCK_BYTES)]);
     for (let n = -1; n !== 0 && length < buffer.length; length += n) n = file.readSync(buffer, length, buffer.length - length, length);
     return length > MAX_LOCK_BYTES ? null : buffer.subarray(0, length);
   } catch {
     return null;
   }
 }
+
+const SMALL_LOCK_BYTES = 4096;
 
 function sameFile(file: OpenFile, other: string): boolean {
   try {
