@@ -27,15 +27,20 @@ function smallDisk(t) {
 }
 
 const big = (i) => ({ i, pad: 'x'.repeat(1000) });
+
+/** A store on the small disk and its default ledger, open. */
+async function ledgerOn(dir) {
+  await engine.ensureStore(dir);
+  const file = path.join(dir, '.ledgerlock', 'ledgers', 'events.jsonl');
+  return { file, ledger: await engine.openLedger(file, { telemetry: false }) };
+}
 const batchOf = (n, from = 0) => Array.from({ length: n }, (_, k) => ({ type: 'big', data: big(from + k) }));
 
 for (const form of ['appendMany', 'appendManySync']) {
   test(`${form} on a full disk rejects with E_NO_SPACE and leaves none of the batch behind`, async (t) => {
     const disk = smallDisk(t);
     if (disk.skip) return t.skip(disk.skip);
-    await engine.ensureStore(disk.dir);
-    const file = path.join(disk.dir, '.ledgerlock', 'ledgers', 'events.jsonl');
-    const ledger = await engine.openLedger(file, { telemetry: false });
+    const { file, ledger } = await ledgerOn(disk.dir);
     try {
       await ledger.appendMany(batchOf(100));
       const before = fs.readFileSync(file);
@@ -64,9 +69,7 @@ for (const form of ['appendMany', 'appendManySync']) {
 test('concurrent appends that share a failing batch all reject, and nothing of them is on disk', async (t) => {
   const disk = smallDisk(t);
   if (disk.skip) return t.skip(disk.skip);
-  await engine.ensureStore(disk.dir);
-  const file = path.join(disk.dir, '.ledgerlock', 'ledgers', 'events.jsonl');
-  const ledger = await engine.openLedger(file, { telemetry: false });
+  const { file, ledger } = await ledgerOn(disk.dir);
   try {
     const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => ledger.appendMany(batchOf(50, i * 50))));
     const ok = results.filter((r) => r.status === 'fulfilled').flatMap((r) => r.value.map((e) => e.id));

@@ -30,6 +30,13 @@ function tornTail() {
   return line.slice(0, 700);
 }
 
+/** The torn bytes were never acknowledged, but they never vanish: still in the ledger, or in a quarantine file. */
+function tornTailKept(root) {
+  const torn = tornTail();
+  const places = [ledgerPath(root), ...listFiles(path.join(root, '.ledgerlock', 'quarantine'))].filter((f) => fs.existsSync(f));
+  return places.some((f) => fs.readFileSync(f, 'latin1').includes(torn)) ? [] : ['the torn tail is gone from the ledger but in no quarantine file'];
+}
+
 /** The damaged line as the snapshot holds it. */
 function damagedLine(ctx) {
   const snap = ctx.recording.snapshot;
@@ -132,12 +139,7 @@ export default [
       ackOf(rec, ledger.appendSync('test', payload('a1')));
       await ledger.close();
     },
-    async check(root, ctx) {
-      const torn = tornTail();
-      const places = [ledgerPath(root), ...listFiles(path.join(root, '.ledgerlock', 'quarantine'))].filter((f) => fs.existsSync(f));
-      const out = places.some((f) => fs.readFileSync(f, 'latin1').includes(torn)) ? [] : ['the torn tail is gone from the ledger but in no quarantine file'];
-      return [...out, ...(await recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: ['a1'] })))];
-    },
+    check: async (root, ctx) => [...tornTailKept(root), ...(await recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: ['a1'] })))],
   },
   {
     name: 'ledger/append-onto-torn-tail',
@@ -172,8 +174,7 @@ export default [
       // The torn bytes were never acknowledged, but they must never vanish either: in the
       // crash state they are still in the ledger or already in a quarantine file.
       const torn = tornTail();
-      const places = [ledgerPath(root), ...listFiles(path.join(root, '.ledgerlock', 'quarantine'))].filter((f) => fs.existsSync(f));
-      const out = places.some((f) => fs.readFileSync(f, 'latin1').includes(torn)) ? [] : ['the torn tail is gone from the ledger but in no quarantine file'];
+      const out = tornTailKept(root);
       if (lastAck(ctx.acks, 'repaired') && fs.existsSync(ledgerPath(root)) && fs.readFileSync(ledgerPath(root), 'latin1').includes(torn)) out.push('the repair was acknowledged, yet the torn tail is back in the ledger');
       return [...out, ...(await recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: [] })))];
     },
