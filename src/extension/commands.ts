@@ -17,7 +17,7 @@ import {
   VerifyLedgerRequest,
 } from '../protocol';
 import { eventUri } from './eventDocuments';
-import { baseName, formatHolder, lockSentence } from './format';
+import { baseName, formatAge, holderWords, lockSentence } from './format';
 import { isLedgerProblem, isLockProblem, type ServerState } from './serverState';
 import { pathOf, pickLedger, pickLock } from './targets';
 import { refuseIfUntrusted } from './trust';
@@ -80,7 +80,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     if (!lock) return undefined;
     const known = state.findLock(lock);
     const ok = await confirm(options, `Reap ${baseName(lock)}?`,
-      `${known ? `${lockSentence(known)}. Holder: ${formatHolder(known.holder)}.\n\n` : ''}The lock file is removed so others can take the lock. A live holder is never broken: if it turns out to be alive, nothing changes.`, 'Reap');
+      `${known ? `${lockSentence(known)}. Holder: ${holderWords(known)}.\n\n` : ''}The lock file is removed so others can take the lock. A live holder is never broken: if it turns out to be alive, nothing changes.`, 'Reap');
     if (!ok) return undefined;
     return report(await withProgress(`Reaping ${baseName(lock)}…`, () => request(ReapLockRequest.type, { lock })));
   }
@@ -163,10 +163,11 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     const lock = node.lock;
     const holder = lock.holder;
     const lines = [
-      `${baseName(lock.path)}: ${lock.state}, held ${lock.ageMs === null ? '?' : Math.round(lock.ageMs / 1000)}s`,
-      `holder: ${formatHolder(holder)}${holder?.owner ? `, owner ${holder.owner}` : ''}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''}`,
+      `${baseName(lock.path)}: ${lock.state}, held ${formatAge(lock.ageMs)}`,
+      `holder: ${holderWords(lock)}${holder?.owner ? `, owner ${holder.owner}` : ''}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''}`,
       lock.reason,
     ];
+    for (const e of lock.evidence ?? []) if (e.kind !== 'heartbeat') lines.push(`evidence: ${e.detail}`);
     log.info(lines.join(' — '));
     void vscode.window.showInformationMessage(`Ledgerlock: ${lines[0]}, ${lines[1]}.`, { modal: false });
   }

@@ -29,6 +29,25 @@ export function formatCount(n: number | null): string {
   return n === null ? '?' : n.toLocaleString('en-US');
 }
 
+/**
+ * Who holds a lock, from the strongest evidence the server reported: the process the kernel
+ * sees holding or opening it, else the pid the lock names, else what its content says.
+ */
+export function holderWords(lock: LockItem): string {
+  const witness = lock.evidence?.find((e) => e.pid !== undefined && e.kind !== 'waiter');
+  if (witness?.pid !== undefined) return `pid ${witness.pid}${witness.command ? ` (${witness.command})` : ''}`;
+  return formatHolder(lock.holder);
+}
+
+/** The tool whose rules judged a lock, in its own spelling. */
+export function profileName(profile: string | undefined): string | undefined {
+  const names: Record<string, string> = {
+    ledgerlock: 'Ledgerlock', hardkas: 'HardKAS', authmux: 'authmux', 'claude-flow': 'claude-flow', remnic: 'remnic',
+    'proper-lockfile': 'proper-lockfile', git: 'git', flock: 'flock(2)', generic: undefined as unknown as string,
+  };
+  return profile !== undefined ? names[profile] : undefined;
+}
+
 export function formatHolder(holder: LockHolder | null): string {
   if (!holder) return 'unknown holder';
   const parts: string[] = [];
@@ -44,11 +63,13 @@ export function baseName(p: string): string {
 
 /** "events.lock held 45s by pid 4242" — the one-line story of a lock. */
 export function lockSentence(lock: LockItem): string {
-  const who = lock.holder?.pid !== undefined ? ` by pid ${lock.holder.pid}` : '';
+  const holder = holderWords(lock);
+  const who = holder !== 'unknown holder' ? ` by ${holder}` : '';
   switch (lock.state) {
     case 'held':
-    case 'contended':
       return `${baseName(lock.path)} held ${formatAge(lock.ageMs)}${who}`;
+    case 'contended':
+      return `${baseName(lock.path)} held ${formatAge(lock.ageMs)}${who}; ${lock.waiters ?? 1} waiting`;
     case 'stale':
       return `${baseName(lock.path)} is stale: ${lock.reason}`;
     case 'orphaned':

@@ -82,7 +82,6 @@ export function resolveAcquire(opts: AcquireOptions): ResolvedAcquire {
 }
 
 const REJUDGE_EVERY_MS = 100;
-const JUDGE_AFTER_MS = 20;
 
 export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): Promise<LockHandle> {
   const o = resolveAcquire(opts);
@@ -94,11 +93,15 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
       throwIfAborted(o.signal, target);
       const owner = newOwnerId();
       if (await createLockFile(target, nativeLockBytes(self, owner, o.tool), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
+        if (contention.reported) await waitEnded(o, target, contention.started, 'acquired');
         return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
       }
       const gaveUp = await contention.next(attempt);
       if (gaveUp) return gaveUp;
     }
+  } catch (err) {
+    if (contention.reported && err instanceof LedgerlockError && err.code === ErrorCode.Aborted) await waitEnded(o, target, contention.started, 'aborted');
+    throw err;
   } finally {
     contention.close();
   }
@@ -112,26 +115,21 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
  * exactly the same rules.
  */
 export class Contention {
-  private readonly started = Date.now();
-  private reported = false;
+  readonly started = Date.now();
+  /** LOCK_CONTENDED was recorded: the end of the wait is recorded too (LOCK_WAIT_ENDED). */
+  reported = false;
   private last: LockInfo | undefined;
   private watch: ReleaseWatch | undefined;
-  private judgedAt: number;
+  private judgedAt = 0;
 
-  constructor(private readonly target: string, private readonly o: ResolvedAcquire) {
-    // Most locks met are released within milliseconds (a ledger batch, a document update): the
-    // first wait is for the release, and the holder is judged only once it has kept the lock
-    // for JUDGE_AFTER_MS. A crashed holder's lock is broken that much later, a hand-off costs
-    // no /proc reads.
-    this.judgedAt = this.started - REJUDGE_EVERY_MS + JUDGE_AFTER_MS;
-  }
+  constructor(private readonly target: string, private readonly o: ResolvedAcquire) {}
 
   /** Resolves when the next create attempt is due; an UnheldLock in run-without-lock mode at the timeout. */
   async next(attempt: number): Promise<LockHandle | undefined> {
     const { target, o } = this;
     // Judging the holder reads its file and /proc; a staleness verdict cannot change faster
     // than the holder's process can die, so waiters woken often re-judge at a bounded rate.
-    if (Date.now() - this.judgedAt >= REJUDGE_EVERY_MS) {
+    if (this.judgedAt === 0 || Date.now() - this.judgedAt >= REJUDGE_EVERY_MS) {
       this.last = await currentHolder(target, o) ?? this.last;
       this.judgedAt = Date.now();
     }
@@ -174,6 +172,7 @@ export function acquireLockSync(lockPath: string, opts: Omit<AcquireOptions, 'si
     for (;;) {
       const owner = newOwnerId();
       if (createLockFileSync(target, nativeLockBytes(self, owner, o.tool), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
+        if (waiter?.reported) void waitEnded(o, target, waiter.started, 'acquired').catch(() => undefined);
         return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
       }
       waiter ??= new SyncWaiter(target, opts);
@@ -182,6 +181,11 @@ export function acquireLockSync(lockPath: string, opts: Omit<AcquireOptions, 'si
   } finally {
     waiter?.close();
   }
+}
+
+/** A waiter that said it was waiting says when it stops, so nobody counts it as waiting after. */
+async function waitEnded(o: ResolvedAcquire, target: string, started: number, outcome: 'acquired' | 'aborted'): Promise<void> {
+  await emitTelemetry(o.telemetry, target, { type: 'LOCK_WAIT_ENDED', data: { lock: target, waiterPid: process.pid, waitedMs: Date.now() - started, outcome } });
 }
 
 /**

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { syncParentDir, syncParentDirSync } from '../atomic';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
-import { fsl, type OpenFile } from '../fs';
+import { fsl } from '../fs';
 import type { TelemetryTarget } from '../telemetry';
 import { LOCK_FORMAT, MAX_LOCK_BYTES, parseLockContent, type NativeLock } from './holder';
 import type { SelfIdentity } from './process';
@@ -149,67 +149,43 @@ export async function removeIfOwned(lockPath: string, owner: string): Promise<{ 
 }
 
 /**
- * Read through a descriptor, rename to a trash name, and check by inode that the file moved is
- * the one read: a replacement that took the path in between is put back with `link` (which
- * cannot overwrite a lock taken meanwhile). Reading before the rename matters: a lock that is
- * no longer ours is never moved at all, so its live holder never sees its path empty.
- * Synchronous: a release is a handful of tiny syscalls, cheaper than thread-pool hops.
+ * Read, rename to a trash name, read what was moved: a lock that is no longer ours is never
+ * moved at all (its live holder never sees its path empty), and a replacement that took the
+ * path between the read and the rename is put back with `link` (which cannot overwrite a lock
+ * taken meanwhile). Synchronous: a release is a handful of tiny syscalls, cheaper than
+ * thread-pool hops.
  */
 export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: RemoveOutcome; trash?: string } {
   const fs = fsl();
-  let file: OpenFile;
+  const before = readSmall(lockPath);
+  if (before === 'gone') return { outcome: 'gone' };
+  if (!namesOwner(before, owner)) return { outcome: 'not-ours' };
+  const trash = trashPathFor(lockPath);
   try {
-    file = fs.openSync(lockPath, 'r');
+    fs.renameSync(lockPath, trash);
   } catch (err) {
-    return errnoCode(err) === 'ENOENT' ? { outcome: 'gone' } : { outcome: 'not-ours' };
+    if (errnoCode(err) === 'ENOENT') return { outcome: 'gone' };
+    throw ioError(lockPath, 'release the lock', err);
   }
-  try {
-    if (!namesOwner(readBounded(file), owner)) return { outcome: 'not-ours' };
-    const trash = trashPathFor(lockPath);
+  const moved = readSmall(trash);
+  if (moved !== 'gone' && namesOwner(moved, owner)) {
     try {
-      fs.renameSync(lockPath, trash);
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return { outcome: 'gone' };
-      throw ioError(lockPath, 'release the lock', err);
+      fs.unlinkSync(trash);
+    } catch {
+      // already gone
     }
-    if (sameFile(file, trash)) {
-      try {
-        fs.unlinkSync(trash);
-      } catch {
-        // already gone
-      }
-      return { outcome: 'removed' };
-    }
-    return restoreSync(trash, lockPath) ? { outcome: 'not-ours' } : { outcome: 'not-ours-left', trash };
-  } finally {
-    file.closeSync();
+    return { outcome: 'removed' };
   }
+  return restoreSync(trash, lockPath) ? { outcome: 'not-ours' } : { outcome: 'not-ours-left', trash };
 }
 
-/** Up to MAX_LOCK_BYTES of an open lock file; null when larger or unreadable. */
-function readBounded(file: OpenFile): Buffer | null {
+/** A lock file's bytes (bounded), null when unreadable, 'gone' when missing. */
+function readSmall(p: string): Buffer | null | 'gone' {
   try {
-    // A lock file is a few hundred bytes: one small read, a large buffer only for a large file.
-    let buffer = Buffer.allocUnsafe(SMALL_LOCK_BYTES);
-    let length = file.readSync(buffer, 0, buffer.length, 0);
-    if (length < buffer.length) return buffer.subarray(0, length);
-    buffer = Buffer.concat([buffer, Buffer.allocUnsafe(MAX_LOCK_BYTES + 1 - SMALL_LOCK_BYTES)]);
-    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = file.readSync(buffer, length, buffer.length - length, length);
-    return length > MAX_LOCK_BYTES ? null : buffer.subarray(0, length);
-  } catch {
-    return null;
-  }
-}
-
-const SMALL_LOCK_BYTES = 4096;
-
-function sameFile(file: OpenFile, other: string): boolean {
-  try {
-    const a = file.statSync();
-    const b = fsl().lstatSync(other);
-    return a.ino === b.ino && a.dev === b.dev;
-  } catch {
-    return false;
+    const bytes = fsl().readFileSync(p);
+    return bytes.length > MAX_LOCK_BYTES ? null : bytes;
+  } catch (err) {
+    return errnoCode(err) === 'ENOENT' ? 'gone' : null;
   }
 }
 

@@ -5,9 +5,10 @@
 import type { Stats } from 'node:fs';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import { fsl } from '../fs';
-import { judgeLock, type LockInfo, type LockObservation } from './classify';
+import { judgeLock, systemContext, type LockInfo, type LockObservation } from './classify';
 import { MAX_LOCK_BYTES, parseLockContent } from './holder';
 import { resolveTiming, type LockTiming } from './timing';
+import { telemetryWaiters } from './waiters';
 
 /** Enough of a file's identity to tell it from a replacement at the same path. */
 export interface LockIdentity {
@@ -25,7 +26,30 @@ export interface ObservedLock extends LockObservation {
 
 export async function inspectLock(path: string, opts: LockTiming = {}): Promise<LockInfo> {
   const timing = resolveTiming(opts);
-  return judgeLock(await observeLock(path), timing);
+  const observed = await observeLock(path);
+  return judgeLock(observed, timing, systemContext([path], await telemetryWaiters([path])));
+}
+
+/**
+ * Many locks judged against one look at the system (one /proc scan, one telemetry read per
+ * store). Each path maps to its verdict, or to the error that kept it from one (E_NOT_FOUND
+ * for a lock released meanwhile).
+ */
+export async function inspectLocks(paths: readonly string[], opts: LockTiming = {}): Promise<Map<string, LockInfo | LedgerlockError>> {
+  const timing = resolveTiming(opts);
+  const out = new Map<string, LockInfo | LedgerlockError>();
+  const observed: ObservedLock[] = [];
+  for (const p of paths) {
+    try {
+      observed.push(await observeLock(p));
+    } catch (err) {
+      out.set(p, err instanceof LedgerlockError ? err : new LedgerlockError(ErrorCode.Io, `cannot examine ${p}: ${(err as Error).message}`, { path: p }, { cause: err }));
+    }
+  }
+  const seen = observed.map((o) => o.path);
+  const ctx = systemContext(seen, await telemetryWaiters(seen));
+  for (const o of observed) out.set(o.path, await judgeLock(o, timing, ctx));
+  return out;
 }
 
 /** lstat + a bounded read of the same inode. E_NOT_FOUND when nothing is there. */
@@ -42,6 +66,7 @@ export async function observeLock(path: string): Promise<ObservedLock> {
     if (st.isDirectory()) {
       return {
         path, type: 'directory', parsed: { kind: 'directory', holder: null }, mtimeMs: st.mtimeMs, bytes: 0,
+        key: { dev: st.dev, ino: st.ino }, content: null,
         identity: { dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, size: 0, content: null },
       };
     }
@@ -51,7 +76,10 @@ export async function observeLock(path: string): Promise<ObservedLock> {
     if (typeof read === 'string') return unreadable(path, read, st);
     // Swapped between lstat and open: look again, so content and stat belong to one file.
     if ((read.ino !== st.ino || read.dev !== st.dev) && attempt < 3) continue;
-    return { path, type: 'file', parsed: parseLockContent(read.content!), mtimeMs: read.mtimeMs, bytes: read.size, identity: read };
+    return {
+      path, type: 'file', parsed: parseLockContent(read.content!), mtimeMs: read.mtimeMs, bytes: read.size,
+      key: { dev: read.dev, ino: read.ino }, content: read.content, identity: read,
+    };
   }
 }
 
@@ -93,6 +121,8 @@ function unreadable(path: string, problem: string, st?: Stats): ObservedLock {
   return {
     path, type: 'unreadable', parsed: { kind: 'unknown', holder: null, problem }, problem,
     mtimeMs: st?.mtimeMs ?? 0, bytes: st?.isFile() ? st.size : 0,
+    // A regular file we may not read can still be held: the kernel's evidence needs only its inode.
+    ...(st?.isFile() ? { key: { dev: st.dev, ino: st.ino } } : {}),
   };
 }
 

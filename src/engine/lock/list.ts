@@ -10,7 +10,7 @@ import { fsl } from '../fs';
 import { SKIPPED_DIRS, VCS_DIRS, walk } from '../walk';
 import type { LockInfo } from './classify';
 import { isDependencyLockfile } from './dependency-lockfiles';
-import { inspectLock } from './inspect';
+import { inspectLocks } from './inspect';
 import { resolveTiming, type LockTiming } from './timing';
 
 export interface ListLocksOptions extends LockTiming {
@@ -42,13 +42,11 @@ export async function listLocks(dir: string, opts: ListLocksOptions = {}): Promi
     if (isLock(entry.dirent.name, rel)) found.push(entry.path);
   }
 
+  // One look at /proc and at each store's telemetry serves every lock in the listing.
   const locks: LockInfo[] = [];
-  for (const lockPath of found.sort()) {
-    try {
-      locks.push(await inspectLock(lockPath, timing));
-    } catch (err) {
-      if (!(err instanceof LedgerlockError && err.code === ErrorCode.NotFound)) throw err; // released while listing
-    }
+  for (const verdict of (await inspectLocks(found.sort(), timing)).values()) {
+    if (!(verdict instanceof LedgerlockError)) locks.push(verdict);
+    else if (verdict.code !== ErrorCode.NotFound) throw verdict; // NotFound: released while listing
   }
   return locks;
 }

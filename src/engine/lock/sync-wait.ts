@@ -13,7 +13,7 @@ import type { AcquireOptions } from './acquire';
 
 /** What the worker says back after each wait. */
 export type WaitReply =
-  | { kind: 'retry' }
+  | { kind: 'retry'; reported: boolean; started: number }
   | { kind: 'run-without-lock' }
   | { kind: 'telemetry'; event: TelemetryEvent }
   | { kind: 'error'; code: string; message: string; details: Record<string, unknown> };
@@ -33,6 +33,9 @@ export class SyncWaiter {
   private readonly port: MessagePort;
   private readonly worker: Worker;
   private readonly onTelemetry: ((event: TelemetryEvent) => unknown) | undefined;
+  /** The worker recorded LOCK_CONTENDED; when the wait began. */
+  reported = false;
+  started = Date.now();
 
   constructor(target: string, opts: Omit<AcquireOptions, 'signal'>) {
     const { port1, port2 } = new MessageChannel();
@@ -64,6 +67,10 @@ export class SyncWaiter {
         if (reply.kind === 'error') {
           if (reply.code === ErrorCode.LockTimeout) throw new LockContentionError(reply.message, reply.details);
           throw new LedgerlockError(reply.code as ErrorCode, reply.message, reply.details);
+        }
+        if (reply.kind === 'retry') {
+          this.reported = reply.reported;
+          this.started = reply.started;
         }
         return reply.kind;
       }

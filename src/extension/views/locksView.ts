@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { FolderState, LockItem } from '../../protocol';
-import { baseName, formatAge, formatHolder } from '../format';
+import { baseName, formatAge, holderWords, profileName } from '../format';
 import { isLockProblem, type ServerState } from '../serverState';
 
 export class LockFolderNode {
@@ -76,7 +76,8 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     const lock = node.lock;
     const item = new vscode.TreeItem(baseName(lock.path), vscode.TreeItemCollapsibleState.None);
     item.id = `lock:${lock.path}`;
-    const holder = lock.holder?.pid !== undefined ? `pid ${lock.holder.pid}` : lock.kind;
+    const witness = lock.evidence?.find((e) => e.pid !== undefined && e.kind !== 'waiter');
+    const holder = witness?.pid !== undefined ? `pid ${witness.pid}` : lock.holder?.pid !== undefined ? `pid ${lock.holder.pid}` : lock.kind;
     item.description = `${lock.state} · ${holder} · ${formatAge(lock.ageMs)}`;
     const [icon, color] = STATE_ICONS[lock.state];
     item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
@@ -99,11 +100,21 @@ function lockTooltip(lock: LockItem): vscode.MarkdownString {
   md.appendMarkdown(`**${baseName(lock.path)}** — ${lock.state}\n\n`);
   md.appendText(`${lock.reason}\n\n`);
   md.appendMarkdown(`| | |\n|---|---|\n`);
-  md.appendMarkdown(`| Holder | ${escape(formatHolder(lock.holder))} |\n`);
+  md.appendMarkdown(`| Holder | ${escape(holderWords(lock))} |\n`);
+  const tool = profileName(lock.profile);
+  if (tool) md.appendMarkdown(`| Tool | ${escape(tool)} |\n`);
+  if (lock.guards) md.appendMarkdown(`| Guards | ${escape(lock.guards)} |\n`);
   if (lock.holder?.owner) md.appendMarkdown(`| Owner | \`${escape(lock.holder.owner)}\` |\n`);
   if (lock.holder?.acquiredAt) md.appendMarkdown(`| Acquired | ${escape(lock.holder.acquiredAt)} |\n`);
   md.appendMarkdown(`| Age | ${formatAge(lock.ageMs)} |\n| Kind | ${lock.kind} |\n| Path | ${escape(lock.path)} |\n`);
+  const evidence = (lock.evidence ?? []).filter((e) => e.kind !== 'heartbeat');
+  if (evidence.length > 0) {
+    md.appendMarkdown(`\n**Evidence**\n\n`);
+    for (const e of evidence) md.appendMarkdown(`- ${escape(e.detail)}\n`);
+  }
+  if (lock.longHeld && lock.state === 'held') md.appendMarkdown(`\nHeld for a long time, and nobody is waiting for it.`);
   if (lock.reapable) md.appendMarkdown(`\nReapable: its holder is gone. Use **Reap Lock** to remove it.`);
+  else if (lock.alive) md.appendMarkdown(`\nIts holder is running: Ledgerlock never breaks a live lock.`);
   return md;
 }
 
