@@ -82,6 +82,7 @@ export function resolveAcquire(opts: AcquireOptions): ResolvedAcquire {
 }
 
 const REJUDGE_EVERY_MS = 100;
+const JUDGE_AFTER_MS = 20;
 
 export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): Promise<LockHandle> {
   const o = resolveAcquire(opts);
@@ -120,16 +121,22 @@ export class Contention {
   reported = false;
   private last: LockInfo | undefined;
   private watch: ReleaseWatch | undefined;
-  private judgedAt = 0;
+  private judgedAt: number;
 
-  constructor(private readonly target: string, private readonly o: ResolvedAcquire) {}
+  constructor(private readonly target: string, private readonly o: ResolvedAcquire) {
+    // Most locks met are released within milliseconds (a ledger batch, a document update): a
+    // waiter first waits for the release, and judges the holder (lock file, /proc evidence)
+    // only once it has kept the lock for JUDGE_AFTER_MS. A crashed holder's lock is broken
+    // that much later; a hand-off costs no judging.
+    this.judgedAt = this.started - REJUDGE_EVERY_MS + JUDGE_AFTER_MS;
+  }
 
   /** Resolves when the next create attempt is due; an UnheldLock in run-without-lock mode at the timeout. */
   async next(attempt: number): Promise<LockHandle | undefined> {
     const { target, o } = this;
     // Judging the holder reads its file and /proc; a staleness verdict cannot change faster
     // than the holder's process can die, so waiters woken often re-judge at a bounded rate.
-    if (this.judgedAt === 0 || Date.now() - this.judgedAt >= REJUDGE_EVERY_MS) {
+    if (Date.now() - this.judgedAt >= REJUDGE_EVERY_MS) {
       this.last = await currentHolder(target, o) ?? this.last;
       this.judgedAt = Date.now();
     }
