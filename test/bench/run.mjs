@@ -350,6 +350,15 @@ async function preallocation() {
   row('eval: O_DSYNC write into preallocated zeros', { ll: res.median.pre, ref: res.median.grow, refName: 'O_DSYNC append that grows the file', r: ratio(res, 'pre', 'grow') });
 }
 
+/** Snapshot create and restore beside write-file-atomic of the same documents (one window each, not interleaved). */
+async function snapshots() {
+  console.log('\n# snapshots (not interleaved: one window each, beside write-file-atomic of the same 10 documents)');
+  const { benchSnapshots } = await import('./snapshot.mjs');
+  for (const r of await benchSnapshots({ ms: WINDOW_MS * 3 })) {
+    if (r.ratio !== undefined) row(`${r.name} (not interleaved)`, { ll: r.opsPerSec, ref: r.opsPerSec / r.ratio, refName: r.anchor, r: r.ratio });
+  }
+}
+
 /** Syscalls per operation, from two strace -c runs with different counts. */
 function syscallsPerOp() {
   if (spawnSync('strace', ['-V']).status !== 0) {
@@ -411,6 +420,7 @@ async function main() {
   await run('cli', cliStartup);
   await run('big', bigLedger);
   await run('prealloc', preallocation);
+  await run('snapshots', snapshots);
   const syscalls = (await run('syscalls', syscallsPerOp)) ?? {};
   compat();
   mkdirSync('test-results', { recursive: true });
