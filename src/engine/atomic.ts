@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { ErrorCode, LedgerlockError, errnoCode } from './errors';
+import { ErrorCode, LedgerlockError, codeForErrno, errnoCode } from './errors';
 import { exists, fsl, type OpenFile } from './fs';
 import { backoffDelay, checkDuration, sleep, sleepSync } from './options';
 import { emitTelemetry, type TelemetryTarget } from './telemetry';
@@ -270,8 +270,9 @@ function existingMode(target: string): number | undefined {
 function wrap(err: unknown, target: string, step: string): LedgerlockError {
   if (err instanceof LedgerlockError) return err;
   const errno = errnoCode(err);
+  const specific = codeForErrno(errno);
   return new LedgerlockError(
-    ErrorCode.AtomicWriteFailed,
+    errno !== undefined && specific !== ErrorCode.Io ? specific : ErrorCode.AtomicWriteFailed,
     `atomic write of ${target} failed at "${step}": ${(err as Error)?.message ?? String(err)}`,
     { path: target, step, errno },
     { cause: err },

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { ZodType } from 'zod';
 import { atomicWriteFile, atomicWriteFileSync, type AtomicWriteOptions } from './atomic';
 import { ErrorCode, LedgerlockError, errnoCode } from './errors';
-import { fsl } from './fs';
+import { fsl, readDocument } from './fs';
 import { withLock, withLockSync, type AcquireOptions } from './lock';
 import { storePathsOf } from './store';
 import { decodeUtf8, parseJson, parseWithSchema } from './text';
@@ -107,7 +107,7 @@ function documentIn<T>(bytes: Buffer | undefined, filePath: string, schema: ZodT
 
 async function readBytes(filePath: string): Promise<Buffer | undefined> {
   try {
-    return await fsl().readFile(filePath);
+    return await readDocument(filePath);
   } catch (err) {
     return absentOrThrow(err, filePath);
   }

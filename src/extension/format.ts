@@ -35,7 +35,7 @@ export function formatCount(n: number | null): string {
  */
 export function holderWords(lock: LockItem): string {
   const witness = lock.evidence?.find((e) => e.pid !== undefined && e.kind !== 'waiter');
-  if (witness?.pid !== undefined) return `pid ${witness.pid}${witness.command ? ` (${witness.command})` : ''}`;
+  if (witness?.pid !== undefined && witness.kind !== 'pid') return `pid ${witness.pid}${witness.command ? ` (${witness.command})` : ''}`;
   return formatHolder(lock.holder);
 }
 
@@ -63,8 +63,9 @@ export function baseName(p: string): string {
 
 /** "events.lock held 45s by pid 4242" — the one-line story of a lock. */
 export function lockSentence(lock: LockItem): string {
-  const holder = holderWords(lock);
-  const who = holder !== 'unknown holder' ? ` by ${holder}` : '';
+  const witness = lock.evidence?.find((e) => e.pid !== undefined && e.kind !== 'waiter');
+  const pid = witness?.pid ?? lock.holder?.pid;
+  const who = pid !== undefined ? ` by pid ${pid}` : '';
   switch (lock.state) {
     case 'held':
       return `${baseName(lock.path)} held ${formatAge(lock.ageMs)}${who}`;

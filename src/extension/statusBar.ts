@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { baseName, lockSentence } from './format';
+import type { LockItem } from '../protocol';
 import { isLedgerProblem, isLockProblem, type ServerState } from './serverState';
 import { snapshotTrouble } from './snapshotTrouble';
 
@@ -46,7 +47,7 @@ export class StatusBar implements vscode.Disposable {
       const icon = first.reapable ? '$(unlock)' : '$(lock)';
       this.item.text = `${icon} ${lockSentence(first)}${more(troubled.length)}`;
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
-      this.item.tooltip = `Ledgerlock: ${troubled.map(lockSentence).join('; ')}. Click for fixes.`;
+      this.item.tooltip = `Ledgerlock: ${troubled.map((l) => `${lockSentence(l)}${evidenceWords(l)}`).join('; ')}. Click for fixes.`;
     } else {
       this.item.text = '$(lock) Ledgerlock';
       this.item.backgroundColor = undefined;
@@ -58,4 +59,10 @@ export class StatusBar implements vscode.Disposable {
   dispose(): void {
     this.disposables.forEach((d) => d.dispose());
   }
+}
+
+/** The facts behind a lock's verdict, as the tooltip's parenthesis: "(pid 12 holds a flock write lock on it; ...)". */
+function evidenceWords(lock: LockItem): string {
+  const facts = (lock.evidence ?? []).filter((e) => e.kind !== 'heartbeat').map((e) => e.detail);
+  return facts.length > 0 ? ` (${facts.join('; ')})` : '';
 }

@@ -83,13 +83,19 @@ for (const tool of ['hardkas', 'remnic']) {
       if (existsSync(lockPath)) {
         const info = await inspectLock(lockPath);
         assert.equal(info.profile, tool);
-        assert.equal(info.state, 'stale', info.reason);
-        assert.equal(info.reapable, true);
         assert.equal(info.guards, ledgerPath);
-        assert.match(info.reason, new RegExp(`pid ${run.pid} is no longer running`));
+        if (info.bytes === 0) {
+          // Killed between its exclusive create and its write: by the tool's own rule the lock
+          // is given a short grace (HardKAS: 2 s) before it counts as abandoned.
+          assert.ok(['held', 'stale'].includes(info.state), info.reason);
+        } else {
+          assert.equal(info.state, 'stale', info.reason);
+          assert.equal(info.reapable, true);
+          assert.match(info.reason, new RegExp(`pid ${run.pid} is no longer running`));
+        }
       }
       // The one action: repair, under the tool's own lock (reaped first when stale).
-      const ledger = await openLedger(ledgerPath, { create: false, lockTimeoutMs: 2_000 });
+      const ledger = await openLedger(ledgerPath, { create: false, lockTimeoutMs: 15_000 });
       try {
         await ledger.repair();
         assert.equal((await ledger.verify()).health, 'ok');
@@ -184,14 +190,19 @@ test('claude-flow (real EventStore): killed holding its .lock with a torn line, 
     if (existsSync(lockPath)) {
       const info = await inspectLock(lockPath);
       assert.equal(info.profile, 'claude-flow');
-      assert.equal(info.state, 'stale', info.reason);
       assert.equal(info.guards, eventsPath);
-      assert.match(info.reason, new RegExp(`pid ${run.pid}`));
+      if (info.holder === null) {
+        // Killed inside its writeFile of the lock: claude-flow's own rule gives that 2 s.
+        assert.ok(['held', 'stale'].includes(info.state), info.reason);
+      } else {
+        assert.equal(info.state, 'stale', info.reason);
+        assert.match(info.reason, new RegExp(`pid ${run.pid}`));
+      }
     } else {
       assert.ok(!tear, 'a torn append leaves its lock');
     }
     // The one action.
-    const ledger = await openLedger(eventsPath, { create: false, lockTimeoutMs: 2_000 });
+    const ledger = await openLedger(eventsPath, { create: false, lockTimeoutMs: 15_000 });
     try {
       const result = await ledger.repair();
       if (tear) assert.equal(result.repaired, true);

@@ -126,7 +126,7 @@ test('atomicWriteFileSync applies the mode before the rename, reports durability
   const result = engine.atomicWriteFileSync(target, '{"a":1}\n', { mode: 0o600, telemetry: false });
   assert.deepEqual(result, { path: target, bytes: 8, durable: true });
   assert.equal(fs.statSync(target).mode & 0o777, 0o600);
-  assert.throws(() => engine.atomicWriteFileSync(path.join(dir, 'missing', 'x.json'), 'x', { telemetry: false }), (err) => err.code === 'E_ATOMIC_WRITE');
+  assert.throws(() => engine.atomicWriteFileSync(path.join(dir, 'missing', 'x.json'), 'x', { telemetry: false }), (err) => err.code === 'E_NOT_FOUND' && err.details.step === 'create temp file');
   engine.atomicWriteFileSync(target, '{"a":2}\n', { telemetry: false });
   assert.equal(fs.statSync(target).mode & 0o777, 0o600, 'a replacement keeps the existing mode');
   assert.deepEqual(fs.readdirSync(dir), ['secret.json'], 'no temp file left');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorCode, LedgerlockError, type LedgerEvent } from '../../engine';
+import type { LedgerEvent } from '../../engine';
 import { parseJson } from '../../engine/text';
 import { defineCommand, Exit } from '../command';
 import { readLines } from '../lines';
@@ -63,10 +63,10 @@ export const appendCommand = defineCommand({
         if (text.trim() === '') continue;
         let value: unknown;
         try {
-          value = JSON.parse(text);
-        } catch {
-          flush();
-          throw new LedgerlockError(ErrorCode.BadJson, `stdin line ${line} is not a JSON value`, { line });
+          value = parseJson(text, { what: `stdin line ${line}`, line });
+        } catch (err) {
+          flush(); // the lines before a bad one are appended and announced
+          throw err;
         }
         batch.push({ type, data: value });
       }

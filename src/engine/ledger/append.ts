@@ -9,7 +9,7 @@
  * a read of the last record when the cache cannot be trusted), so `append` (one pool hop: the
  * O_DSYNC write) and `appendSync` (nothing async) share one protocol.
  */
-import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
+import { ErrorCode, LedgerlockError, codeForErrno, errnoCode } from '../errors';
 import { fsl, type OpenFile } from '../fs';
 import type { TelemetryDraft } from '../telemetry';
 import type { LedgerContext } from './context';
@@ -23,10 +23,6 @@ import type { LedgerEvent } from './types';
 /** In batch mode an fsync runs at once when this much written data is waiting for it. */
 const BATCH_SYNC_BYTES = 1024 * 1024;
 
-/** Errnos that mean the disk or quota is full. */
-const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
-/** The stable code for a full disk or quota (the errors module's list is shared with other errno mappings). */
-const E_NO_SPACE = 'E_NO_SPACE' as ErrorCode;
 
 interface Handle {
   file: OpenFile;
@@ -249,12 +245,12 @@ export class Appender {
   }
 }
 
-/** E_NO_SPACE for a full disk or quota, else E_IO; says whether the batch was cut back off. */
+/** The errno's stable code (E_NO_SPACE for a full disk or quota, …); says whether the batch was cut back off. */
 function appendError(ledgerPath: string, events: number, err: unknown, facts: { rolledBack: boolean; truncatedAt: number | null; firstId: number }): LedgerlockError {
   if (err instanceof LedgerlockError) return err;
   const errno = errnoCode(err);
-  const code = errno !== undefined && NO_SPACE.has(errno) ? E_NO_SPACE : ErrorCode.Io;
-  const what = code === E_NO_SPACE ? 'no space left on the device' : (err as Error)?.message ?? String(err);
+  const code = codeForErrno(errno);
+  const what = code === ErrorCode.NoSpace ? 'no space left on the device' : (err as Error)?.message ?? String(err);
   const outcome = facts.rolledBack
     ? `none of them was kept (the ledger was cut back to ${facts.truncatedAt} bytes)`
     : `the ledger could not be cut back, so some of them may be on disk from id ${facts.firstId} (run repair or verify)`;

@@ -27,18 +27,31 @@ export function quarantineBytesSync(dir: string, ledgerPath: string, source: Ope
   mkdirDurableSync(dir, false); // a new `<ledger>.quarantine/` must survive the truncation it backs
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const target = path.join(dir, `${path.basename(ledgerPath)}@${start}.${stamp}.${why}.${randomBytes(3).toString('hex')}.bin`);
-  const out = fs.openSync(target, 'wx', 0o600);
+  // Written beside its final name and renamed once complete and durable, so a failure (a full
+  // disk) leaves no empty or partial quarantine file behind.
+  const partial = path.join(dir, `.${path.basename(target)}.partial`);
   try {
-    const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, end - start)));
-    for (let pos = start; pos < end; ) {
-      const got = source.readSync(buf, 0, Math.min(buf.length, end - pos), pos);
-      if (got <= 0) throw Object.assign(new Error(`${source.path} ended at ${pos} while quarantining up to ${end}`), { code: 'EIO' });
-      out.writeSync(buf, 0, got, pos - start);
-      pos += got;
+    const out = fs.openSync(partial, 'wx', 0o600);
+    try {
+      const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, end - start)));
+      for (let pos = start; pos < end; ) {
+        const got = source.readSync(buf, 0, Math.min(buf.length, end - pos), pos);
+        if (got <= 0) throw Object.assign(new Error(`${source.path} ended at ${pos} while quarantining up to ${end}`), { code: 'EIO' });
+        out.writeSync(buf, 0, got, pos - start);
+        pos += got;
+      }
+      out.syncSync();
+    } finally {
+      out.closeSync();
     }
-    out.syncSync();
-  } finally {
-    out.closeSync();
+    fs.renameSync(partial, target);
+  } catch (err) {
+    try {
+      fs.unlinkSync(partial);
+    } catch {
+      // never created, or gone
+    }
+    throw err;
   }
   syncParentDirSync(target, false);
   return target;

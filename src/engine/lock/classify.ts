@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeHolder, type LockHolderInfo, type LockKind, type ParsedLock } from './holder';
 import { collectOsEvidence, gitProcessesIn, processCommand, type FileKey, type FileOpener, type KernelLockKind, type OsEvidence } from './os-evidence';
-import { isProcessAlive, processStart, selfIdentity, type ProcessStart } from './process';
+import { isKernelThread, isProcessAlive, processStart, selfIdentity, type ProcessStart } from './process';
 import { gitDirOf, profileFor, type LockSubject, type ProfileId, type RuleFacts } from './profiles';
 import { EMPTY_LOCK_GRACE_MS, formatAge, type ResolvedTiming } from './timing';
 
@@ -105,6 +105,17 @@ export interface JudgeContext {
   gitProcesses(gitDir: string): { pid: number; command?: string }[];
   /** A process's command line, for sentences. */
   command(pid: number): string | undefined;
+  /** The pid is a kernel thread (which never holds a lock file). */
+  kernelThread?(pid: number): boolean;
+}
+
+/** One answer per pid for the life of a context (one listing, one verdict). */
+function memo<T>(fn: (pid: number) => T): (pid: number) => T {
+  const seen = new Map<number, T>();
+  return (pid) => {
+    if (!seen.has(pid)) seen.set(pid, fn(pid));
+    return seen.get(pid)!;
+  };
 }
 
 /** The system as it is now, gathered for the given lock paths. */
@@ -122,7 +133,8 @@ export function systemContext(paths: Iterable<string>, waiters: (lockPath: strin
       }
       return found;
     },
-    command: (pid) => processCommand(pid),
+    command: memo((pid) => processCommand(pid)),
+    kernelThread: memo((pid) => isKernelThread(pid)),
   };
 }
 
@@ -134,8 +146,12 @@ export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ct
 
   // 1. The operating system: kernel locks and open descriptors on this very inode.
   const kernel = obs.key && ctx.os.supported ? ctx.os.kernelLocks(obs.key) : [];
-  const openers = obs.key && ctx.os.supported ? ctx.os.openers(obs.key) : [];
   const holders = kernel.filter((k) => !k.waiting);
+  // Open handles are looked for unless a kernel lock or the named pid already shows a live
+  // holder: the answer would be the same, and reading every process's descriptors costs.
+  const namedPid = parsed.holder?.pid;
+  const namedPidLive = namedPid !== undefined && (parsed.holder?.host === undefined || parsed.holder.host === ctx.probe.host) && ctx.probe.alive(namedPid) === true && !(ctx.kernelThread ?? isKernelThread)(namedPid);
+  const openers = obs.key && ctx.os.supported && holders.length === 0 && !namedPidLive ? ctx.os.openers(obs.key) : [];
   const osWaiters = kernel.filter((k) => k.waiting);
   for (const k of holders) {
     const command = k.pid > 0 ? ctx.command(k.pid) : undefined;
@@ -212,13 +228,27 @@ export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ct
   const pid = holder?.pid;
   const otherHost = holder?.host !== undefined && holder.host !== ctx.probe.host;
   if (pid !== undefined && !otherHost) {
-    const alive = ctx.probe.alive(pid);
+    const kthread = ctx.probe.alive(pid) === true && (ctx.kernelThread ?? isKernelThread)(pid);
+    const alive = kthread ? false : ctx.probe.alive(pid);
     const command = alive ? ctx.command(pid) : undefined;
+    if (kthread) {
+      evidence.unshift({ kind: 'pid', pid, detail: `pid ${pid}, named in the lock, is a kernel thread: no process of any tool holds it (the content is likely torn)` });
+      return info('stale', `pid ${pid} named in the lock is a kernel thread, not a lock holder: the lock's content is torn or garbage`, true, false);
+    }
     if (alive === false) {
       evidence.unshift({ kind: 'pid', pid, detail: `pid ${pid}, named in the lock, is not running on this host` });
       return info('stale', `holder pid ${pid} is no longer running on this host${holder?.host === undefined ? ' (the lock names no host: its tool writes locks where it runs)' : ''}`, true, false);
     }
     const reused = alive === true ? await pidReuse(pid, parsed, holder!, ctx.probe) : undefined;
+    if (reused !== undefined && namedPidLive && obs.key && ctx.os.supported) {
+      // The open-handle check was skipped for a pid that looked alive; it is owed now.
+      const late = ctx.os.openers(obs.key)[0];
+      if (late !== undefined) {
+        const c = ctx.command(late.pid);
+        evidence.unshift({ kind: 'open', pid: late.pid, ...(c ? { command: c } : {}), detail: `pid ${late.pid}${c ? ` (${c})` : ''} has it open` });
+        return live(`open by pid ${late.pid}${c ? ` (${c})` : ''}`, true);
+      }
+    }
     if (reused !== undefined) {
       evidence.unshift({ kind: 'pid', pid, ...(command ? { command } : {}), detail: reused });
       return info('stale', reused, true, false);
