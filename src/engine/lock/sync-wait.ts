@@ -25,8 +25,16 @@ export interface WaitWorkerData {
   port: MessagePort;
 }
 
-/** The worker's file: built beside the bundle that holds this code (dist/). */
+/**
+ * The worker's file, built into dist/ beside the bundle that holds this code; from an ES
+ * module bundle (no __dirname) it is found beside the script that was started (dist/cli.js).
+ */
 const WORKER_FILE = 'lock-wait-worker.js';
+
+function workerPath(): string {
+  const dir = typeof __dirname === 'string' ? __dirname : path.dirname(path.resolve(process.argv[1] ?? '.'));
+  return path.join(dir, WORKER_FILE);
+}
 
 export class SyncWaiter {
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
@@ -44,7 +52,7 @@ export class SyncWaiter {
     delete rest.signal;
     this.onTelemetry = typeof telemetry === 'function' ? telemetry : undefined;
     const data: WaitWorkerData = { target, options: { ...rest, telemetry: typeof telemetry === 'function' ? 'forward' : telemetry }, flag: this.flag, port: port2 };
-    this.worker = new Worker(path.join(__dirname, WORKER_FILE), { workerData: data, transferList: [port2] });
+    this.worker = new Worker(workerPath(), { workerData: data, transferList: [port2] });
     this.worker.unref();
   }
 
