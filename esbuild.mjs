@@ -35,6 +35,8 @@ const npmFacing = { external: ['zod'] };
 
 const targets = [
   { name: 'engine', entryPoints: ['src/engine/index.ts'], outfile: 'dist/engine.js', ...npmFacing },
+  // The worker behind the sync forms' lock waits, loaded from beside the engine and CLI bundles.
+  { name: 'lock-wait-worker', entryPoints: ['src/engine/lock/wait-worker.ts'], outfile: 'dist/lock-wait-worker.js' },
   { name: 'compat-proper-lockfile', entryPoints: ['src/compat/proper-lockfile.ts'], outfile: 'dist/compat/proper-lockfile.js', ...npmFacing },
   { name: 'compat-write-file-atomic', entryPoints: ['src/compat/write-file-atomic.ts'], outfile: 'dist/compat/write-file-atomic.js', ...npmFacing },
   // The CLI is ES modules split per command, so a run loads only the command it runs; dist/cli.js
@@ -47,7 +49,7 @@ const targets = [
   { name: 'extension', entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
 ]
   .filter((t) => existsSync(t.entryPoints[0]))
-  .filter((t) => only === undefined || only.includes(t.name));
+  .filter((t) => only === undefined || only.includes(t.name) || (t.name === 'lock-wait-worker' && (only.includes('engine') || only.includes('cli'))));
 
 const CLI_SHIM = `#!/usr/bin/env node
 'use strict';

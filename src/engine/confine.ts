@@ -185,6 +185,33 @@ export function confine(inner: FileSystem): FileSystem {
     return file;
   };
 
+  // The same checks for the sync forms (appendSync, atomicWriteFileSync and the rest).
+  const checkedSync = (p: string, flags: string, mode: number | undefined, options: OpenOptions | undefined): OpenFile => {
+    const opts: OpenOptions = { ...options, noFollow: true, nonBlock: true };
+    let target = path.resolve(p);
+    confineParentSync(target);
+    let file: OpenFile;
+    try {
+      file = inner.openSync(target, flags, mode, opts);
+    } catch (err) {
+      if (errnoCode(err) !== 'ELOOP') throw err;
+      refuseLinkOutsideSync(target);
+      target = nodeFs.realpathSync.native(target);
+      file = inner.openSync(target, flags, mode, opts);
+    }
+    try {
+      checkDescriptor(p, file.statSync(), file.fd);
+    } catch (err) {
+      try {
+        file.closeSync();
+      } catch {
+        // the confinement error is the one to report
+      }
+      throw err;
+    }
+    return file;
+  };
+
   const mutating = (p: string): void => {
     confineParentSync(p);
     refuseLinkOutsideSync(p);
@@ -218,10 +245,13 @@ export function confine(inner: FileSystem): FileSystem {
     readFileSync(p) { return readBoundedSync(p, MAX_DOCUMENT_BYTES); },
     mkdirExclusiveSync(p) { mutating(p); return inner.mkdirExclusiveSync(p); },
     rmdirSync(p) { mutating(p); return inner.rmdirSync(p); },
-    lstatSync: (p) => inner.lstatSync(p),
     realpathSync: (p) => inner.realpathSync(p),
     touchIfSync(p, time, check) { mutating(p); return inner.touchIfSync(p, time, check); },
     writeNewFileSync(p, data, options) { confineParentSync(p); return inner.writeNewFileSync(p, data, options); },
+    openSync: checkedSync,
+    statSync: (p) => inner.statSync(p),
+    lstatSync: (p) => inner.lstatSync(p),
+    mkdirSync(p) { mutating(p); return inner.mkdirSync(p); },
     syncDirSync(p) { mutating(p); return inner.syncDirSync(p); },
   };
 }

@@ -23,6 +23,19 @@ export interface OpenFile {
   utimes(atime: Date, mtime: Date): Promise<void>;
   stat(): Promise<fs.Stats>;
   close(): Promise<void>;
+  /**
+   * The same operations, synchronous: for the sync forms (appendSync, atomicWriteFileSync),
+   * and inside the async forms where a call is microseconds and a thread-pool round trip
+   * would cost more than the work (only flushes go to the pool).
+   */
+  readSync(buffer: Buffer, offset: number, length: number, position: number): number;
+  writeSync(buffer: Buffer, offset: number, length: number, position: number | null): void;
+  syncSync(): void;
+  datasyncSync(): void;
+  truncateSync(length: number): void;
+  chmodSync(mode: number): void;
+  statSync(): fs.Stats;
+  closeSync(): void;
 }
 
 export interface OpenOptions {
@@ -54,21 +67,25 @@ export interface FileSystem {
   /** fsync of a directory, so a rename or create inside it survives power loss. May throw EINVAL/EISDIR/EPERM where unsupported. */
   syncDir(path: string): Promise<void>;
   /**
-   * Synchronous forms for tiny lock-file operations: a lock is taken and released in a few
-   * syscalls, where a thread-pool round trip per step would cost more than the work, and an
-   * exclusive create that writes its content at once leaves almost no window for an empty
-   * lock. Also used by process-exit hooks, where nothing async can run.
+   * Synchronous forms: tiny operations (a lock's create and release, an atomic write's open,
+   * write, close and rename) cost less than a thread-pool round trip, an exclusive create that
+   * writes its content at once leaves almost no window for an empty lock, process-exit hooks
+   * cannot run anything async, and the sync forms of the API use nothing else.
    */
   /** Exclusive create (`wx`) of a file holding `data`; throws EEXIST when it exists. */
   createFileSync(path: string, data: Buffer, mode: number): void;
+  openSync(path: string, flags: string, mode?: number, options?: OpenOptions): OpenFile;
   renameSync(from: string, to: string): void;
   linkSync(existing: string, newPath: string): void;
   unlinkSync(path: string): void;
   readFileSync(path: string): Buffer;
+  /** mkdir -p. */
+  mkdirSync(path: string): void;
+  statSync(path: string): fs.Stats;
+  lstatSync(path: string): fs.Stats;
   /** mkdir without -p: throws EEXIST when anything is at `path` (the mkdir lock proper-lockfile takes). */
   mkdirExclusiveSync(path: string): void;
   rmdirSync(path: string): void;
-  lstatSync(path: string): fs.Stats;
   realpathSync(path: string): string;
   /**
    * Sets the times of the inode `path` names, through a descriptor, only when `check` accepts
@@ -78,42 +95,72 @@ export interface FileSystem {
   touchIfSync(path: string, time: Date, check: (st: fs.Stats) => boolean): fs.Stats | 'refused' | 'gone';
   /** Exclusive create of a file holding `data`, with `mode` set exactly (not masked by the umask), optional owner, and optional fsync. */
   writeNewFileSync(path: string, data: Uint8Array, options: { mode: number; chown?: FileOwner; fsync: boolean }): void;
-  /** fsync of a directory; may throw EINVAL/EISDIR/EPERM where unsupported. */
   syncDirSync(path: string): void;
 }
 
+/**
+ * An open file on a raw descriptor: async calls go straight to libuv (one pool hop each, no
+ * FileHandle promise machinery), sync calls straight to the kernel.
+ */
 class NodeOpenFile implements OpenFile {
-  constructor(readonly path: string, private readonly handle: fsp.FileHandle) {}
-  get fd(): number { return this.handle.fd; }
-  async read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
-    const { bytesRead } = await this.handle.read(buffer, offset, length, position);
-    return bytesRead;
+  constructor(readonly path: string, readonly fd: number) {}
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    return new Promise((resolve, reject) => fs.read(this.fd, buffer, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
   }
   async write(buffer: Buffer, offset: number, length: number, position: number | null): Promise<void> {
     let done = 0;
     while (done < length) {
       const at = position === null ? null : position + done;
-      const { bytesWritten } = await this.handle.write(buffer, offset + done, length - done, at);
-      if (bytesWritten <= 0) throw Object.assign(new Error(`short write to ${this.path}`), { code: 'EIO' });
-      done += bytesWritten;
+      const n = await new Promise<number>((resolve, reject) => fs.write(this.fd, buffer, offset + done, length - done, at, (err, w) => (err ? reject(err) : resolve(w))));
+      if (n <= 0) throw shortWrite(this.path);
+      done += n;
     }
   }
-  sync(): Promise<void> { return this.handle.sync(); }
-  datasync(): Promise<void> { return this.handle.datasync(); }
-  truncate(length: number): Promise<void> { return this.handle.truncate(length); }
-  chmod(mode: number): Promise<void> { return this.handle.chmod(mode); }
-  chown(uid: number, gid: number): Promise<void> { return this.handle.chown(uid, gid); }
-  utimes(atime: Date, mtime: Date): Promise<void> { return this.handle.utimes(atime, mtime); }
-  stat(): Promise<fs.Stats> { return this.handle.stat(); }
-  close(): Promise<void> { return this.handle.close(); }
+  sync(): Promise<void> { return callback((cb) => fs.fsync(this.fd, cb)); }
+  datasync(): Promise<void> { return callback((cb) => fs.fdatasync(this.fd, cb)); }
+  truncate(length: number): Promise<void> { return callback((cb) => fs.ftruncate(this.fd, length, cb)); }
+  chmod(mode: number): Promise<void> { return callback((cb) => fs.fchmod(this.fd, mode, cb)); }
+  chown(uid: number, gid: number): Promise<void> { return callback((cb) => fs.fchown(this.fd, uid, gid, cb)); }
+  utimes(atime: Date, mtime: Date): Promise<void> { return callback((cb) => fs.futimes(this.fd, atime, mtime, cb)); }
+  stat(): Promise<fs.Stats> {
+    return new Promise((resolve, reject) => fs.fstat(this.fd, (err, st) => (err ? reject(err) : resolve(st))));
+  }
+  close(): Promise<void> { return callback((cb) => fs.close(this.fd, cb)); }
+  readSync(buffer: Buffer, offset: number, length: number, position: number): number {
+    return fs.readSync(this.fd, buffer, offset, length, position);
+  }
+  writeSync(buffer: Buffer, offset: number, length: number, position: number | null): void {
+    for (let done = 0; done < length; ) {
+      const n = fs.writeSync(this.fd, buffer, offset + done, length - done, position === null ? null : position + done);
+      if (n <= 0) throw shortWrite(this.path);
+      done += n;
+    }
+  }
+  syncSync(): void { fs.fsyncSync(this.fd); }
+  datasyncSync(): void { fs.fdatasyncSync(this.fd); }
+  truncateSync(length: number): void { fs.ftruncateSync(this.fd, length); }
+  chmodSync(mode: number): void { fs.fchmodSync(this.fd, mode); }
+  statSync(): fs.Stats { return fs.fstatSync(this.fd); }
+  closeSync(): void { fs.closeSync(this.fd); }
+}
+
+function callback(start: (cb: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => start((err) => (err ? reject(err) : resolve())));
+}
+
+function shortWrite(path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`short write to ${path}`), { code: 'EIO' });
+}
+
+function openFlags(flags: string, options: OpenOptions | undefined): string | number {
+  const c = fs.constants;
+  const extra = (options?.dsync ? c.O_DSYNC : 0) | (options?.noFollow ? c.O_NOFOLLOW ?? 0 : 0) | (options?.nonBlock ? c.O_NONBLOCK ?? 0 : 0);
+  return extra !== 0 ? numericFlags(flags) | extra : flags;
 }
 
 export const nodeFileSystem: FileSystem = {
-  async open(path, flags, mode, options) {
-    const c = fs.constants;
-    const extra = (options?.dsync ? c.O_DSYNC : 0) | (options?.noFollow ? c.O_NOFOLLOW ?? 0 : 0) | (options?.nonBlock ? c.O_NONBLOCK ?? 0 : 0);
-    const how = extra !== 0 ? numericFlags(flags) | extra : flags;
-    return new NodeOpenFile(path, await fsp.open(path, how, mode));
+  open(path, flags, mode, options) {
+    return new Promise((resolve, reject) => fs.open(path, openFlags(flags, options), mode, (err, fd) => (err ? reject(err) : resolve(new NodeOpenFile(path, fd)))));
   },
   readFile: (path) => fsp.readFile(path),
   rename: (from, to) => fsp.rename(from, to),
@@ -128,8 +175,8 @@ export const nodeFileSystem: FileSystem = {
   realpath: (path) => fsp.realpath(path),
   utimes: (path, atime, mtime) => fsp.utimes(path, atime, mtime),
   async syncDir(path) {
-    const handle = await fsp.open(path, 'r');
-    try { await handle.sync(); } finally { await handle.close(); }
+    const fd = directoryFd(path);
+    await callback((cb) => fs.fsync(fd, cb));
   },
   createFileSync(path, data, mode) {
     const fd = fs.openSync(path, 'wx', mode);
@@ -139,13 +186,16 @@ export const nodeFileSystem: FileSystem = {
       fs.closeSync(fd);
     }
   },
+  openSync: (path, flags, mode, options) => new NodeOpenFile(path, fs.openSync(path, openFlags(flags, options), mode)),
   renameSync: (from, to) => fs.renameSync(from, to),
   linkSync: (existing, newPath) => fs.linkSync(existing, newPath),
   unlinkSync: (path) => fs.unlinkSync(path),
   readFileSync: (path) => fs.readFileSync(path),
+  mkdirSync(path) { fs.mkdirSync(path, { recursive: true }); },
+  statSync: (path) => fs.statSync(path),
+  lstatSync: (path) => fs.lstatSync(path),
   mkdirExclusiveSync: (path) => fs.mkdirSync(path),
   rmdirSync: (path) => fs.rmdirSync(path),
-  lstatSync: (path) => fs.lstatSync(path),
   realpathSync: (path) => fs.realpathSync(path),
   touchIfSync(path, time, check) {
     let fd: number;
@@ -180,12 +230,57 @@ export const nodeFileSystem: FileSystem = {
       fs.closeSync(fd);
     }
   },
-  syncDirSync(path) {
-    const fd = fs.openSync(path, 'r');
-    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-  },
+  syncDirSync(path) { fs.fsyncSync(directoryFd(path)); },
 };
 
+/**
+ * Directory descriptors kept open for directory fsyncs: an atomic write into a directory it
+ * wrote shortly before skips the open and close. A cached descriptor is used only while the
+ * path still names the same directory (one stat), so a directory removed and re-created is
+ * opened afresh. The cache is bounded, and a descriptor idle for DIR_FD_IDLE_MS is closed, so
+ * a quiet process pins no file system (an unmount is never blocked for long).
+ */
+const DIR_FD_CACHE_SIZE = 32;
+const DIR_FD_IDLE_MS = 250;
+const dirFds = new Map<string, { fd: number; dev: number; ino: number; usedAt: number }>();
+let sweeper: NodeJS.Timeout | null = null;
+
+function directoryFd(path: string): number {
+  const st = fs.statSync(path);
+  const cached = dirFds.get(path);
+  if (cached && cached.dev === st.dev && cached.ino === st.ino) {
+    dirFds.delete(path); // re-insert: most recently used last
+    cached.usedAt = Date.now();
+    dirFds.set(path, cached);
+    return cached.fd;
+  }
+  if (cached) {
+    dirFds.delete(path);
+    fs.closeSync(cached.fd);
+  }
+  const fd = fs.openSync(path, 'r');
+  const opened = fs.fstatSync(fd); // what the descriptor names, even if the path changed since the stat
+  if (dirFds.size >= DIR_FD_CACHE_SIZE) {
+    const [oldest, entry] = dirFds.entries().next().value!;
+    dirFds.delete(oldest);
+    fs.closeSync(entry.fd);
+  }
+  dirFds.set(path, { fd, dev: opened.dev, ino: opened.ino, usedAt: Date.now() });
+  sweeper ??= setTimeout(sweepDirFds, DIR_FD_IDLE_MS).unref();
+  return fd;
+}
+
+/** Closes descriptors idle for DIR_FD_IDLE_MS; an fsync in flight on one keeps it (it was used just now). */
+function sweepDirFds(): void {
+  sweeper = null;
+  const cutoff = Date.now() - DIR_FD_IDLE_MS;
+  for (const [path, entry] of dirFds) {
+    if (entry.usedAt > cutoff) continue;
+    dirFds.delete(path);
+    fs.close(entry.fd, () => undefined);
+  }
+  if (dirFds.size > 0) sweeper = setTimeout(sweepDirFds, DIR_FD_IDLE_MS).unref();
+}
 export interface FileOwner {
   uid: number;
   gid: number;

@@ -6,7 +6,7 @@ import { useRecoverySink } from './telemetry';
 useRecoverySink(storeRecoveryLog);
 
 export * from './errors';
-export { atomicWriteFile, syncParentDir, mkdirDurable, type AtomicWriteOptions, type AtomicWriteResult } from './atomic';
+export { atomicWriteFile, atomicWriteFileSync, syncParentDir, mkdirDurable, type AtomicWriteOptions, type AtomicWriteResult } from './atomic';
 export { useFileSystem, nodeFileSystem, type FileSystem, type OpenFile, type FileOwner } from './fs';
 export { onTelemetry, useRecoverySink, TelemetryEventSchema, TELEMETRY_TYPES, type RecoverySink, type TelemetryEvent, type TelemetryType, type TelemetryTarget } from './telemetry';
 export { storeRecoveryLog } from './recovery-log';
@@ -17,7 +17,7 @@ export { MIN_STORE_VERSION } from './store';
 export { openLedger, type Ledger, type LedgerOptions, type LedgerEvent, type LedgerHealth, type LedgerProblem, type LedgerProblemKind, type VerifyReport, type RepairResult, type CompactResult, type CompactOptions, type LedgerStats, type Page, type RangeQuery, type Durability, type LedgerFormat } from './ledger';
 export * from './lock';
 export { MutationSerializer } from './serializer';
-export { readJsonFile, updateJsonFile, jsonLockPathFor, type UpdateJsonOptions } from './json-file';
+export { readJsonFile, updateJsonFile, updateJsonFileSync, jsonLockPathFor, type UpdateJsonOptions } from './json-file';
 export { resolveLedgerPath, resolveLockPath, checkStoreName } from './names';
 export { discoverLedgers, storeRole, DEFAULT_LEDGER_GLOBS, type DiscoverOptions } from './discover';
 export { isLockDirectory, refuseUnsafeReap } from './reap-guard';

@@ -5,10 +5,10 @@
  */
 import * as path from 'node:path';
 import type { ZodType } from 'zod';
-import { atomicWriteFile } from './atomic';
+import { atomicWriteFile, atomicWriteFileSync, type AtomicWriteOptions } from './atomic';
 import { ErrorCode, LedgerlockError, errnoCode } from './errors';
 import { fsl, readDocument } from './fs';
-import { withLock, type AcquireOptions } from './lock';
+import { withLock, withLockSync, type AcquireOptions } from './lock';
 import { storePathsOf } from './store';
 import { decodeUtf8, parseJson, parseWithSchema } from './text';
 
@@ -40,17 +40,49 @@ export async function updateJsonFile<T>(
   const { lockPath, mode, ...lockOptions } = opts;
   const target = path.resolve(filePath);
   return withLock(lockPath ?? jsonLockPathFor(target), async () => {
-    const current = (await readIfPresent(target, schema))?.document;
+    const current = documentIn(await readBytes(target), target, schema);
     const next = parseWithSchema(schema, await fn(current), { path: target, what: `new content of ${target}` });
     const store = storePathsOf(target);
     if (store !== undefined) await fsl().mkdir(store.tmp);
-    await atomicWriteFile(target, JSON.stringify(next, null, 2) + '\n', {
-      ...(mode !== undefined ? { mode } : {}),
-      ...(store !== undefined ? { tmpDir: store.tmp } : {}),
-      ...(opts.telemetry !== undefined ? { telemetry: opts.telemetry } : {}),
-    });
+    await atomicWriteFile(target, serialize(next), writeOptions(store, opts));
     return next;
   }, lockOptions);
+}
+
+/** updateJsonFile, synchronously (for CLIs, git hooks and short-lived scripts); `fn` must be synchronous. */
+export function updateJsonFileSync<T>(
+  filePath: string,
+  schema: ZodType<T>,
+  fn: (current: T | undefined) => T,
+  opts: Omit<UpdateJsonOptions, 'signal'> = {},
+): T {
+  const { lockPath, mode, ...lockOptions } = opts;
+  const target = path.resolve(filePath);
+  return withLockSync(lockPath ?? jsonLockPathFor(target), () => {
+    const current = documentIn(readBytesSync(target), target, schema);
+    const produced = fn(current);
+    if (produced instanceof Promise) {
+      produced.catch(() => undefined);
+      throw new LedgerlockError(ErrorCode.BadInput, `updateJsonFileSync(${target}) was given an async function (use updateJsonFile)`, { path: target });
+    }
+    const next = parseWithSchema(schema, produced, { path: target, what: `new content of ${target}` });
+    const store = storePathsOf(target);
+    if (store !== undefined) fsl().mkdirSync(store.tmp);
+    atomicWriteFileSync(target, serialize(next), writeOptions(store, opts));
+    return next;
+  }, lockOptions);
+}
+
+function serialize(doc: unknown): string {
+  return JSON.stringify(doc, null, 2) + '\n';
+}
+
+function writeOptions(store: ReturnType<typeof storePathsOf>, opts: UpdateJsonOptions): AtomicWriteOptions {
+  return {
+    ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
+    ...(store !== undefined ? { tmpDir: store.tmp } : {}),
+    ...(opts.telemetry !== undefined ? { telemetry: opts.telemetry } : {}),
+  };
 }
 
 /** Where updateJsonFile locks `filePath` unless told otherwise. */
@@ -63,13 +95,33 @@ export function jsonLockPathFor(filePath: string): string {
 }
 
 async function readIfPresent<T>(filePath: string, schema: ZodType<T>): Promise<{ document: T } | undefined> {
-  let bytes: Buffer;
-  try {
-    bytes = await readDocument(filePath);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw new LedgerlockError(ErrorCode.Io, `cannot read ${filePath}: ${(err as Error).message}`, { path: filePath, errno: errnoCode(err) }, { cause: err });
-  }
+  const bytes = await readBytes(filePath);
+  return bytes === undefined ? undefined : { document: documentIn(bytes, filePath, schema)! };
+}
+
+function documentIn<T>(bytes: Buffer | undefined, filePath: string, schema: ZodType<T>): T | undefined {
+  if (bytes === undefined) return undefined;
   const where = { path: filePath };
-  return { document: parseWithSchema(schema, parseJson(decodeUtf8(bytes, where), where), where) };
+  return parseWithSchema(schema, parseJson(decodeUtf8(bytes, where), where), where);
+}
+
+async function readBytes(filePath: string): Promise<Buffer | undefined> {
+  try {
+    return await readDocument(filePath);
+  } catch (err) {
+    return absentOrThrow(err, filePath);
+  }
+}
+
+function readBytesSync(filePath: string): Buffer | undefined {
+  try {
+    return fsl().readFileSync(filePath);
+  } catch (err) {
+    return absentOrThrow(err, filePath);
+  }
+}
+
+function absentOrThrow(err: unknown, filePath: string): undefined {
+  if (errnoCode(err) === 'ENOENT') return undefined;
+  throw new LedgerlockError(ErrorCode.Io, `cannot read ${filePath}: ${(err as Error).message}`, { path: filePath, errno: errnoCode(err) }, { cause: err });
 }

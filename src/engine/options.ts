@@ -42,6 +42,14 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+let sleeper: Int32Array | undefined;
+
+/** Blocks the thread for `ms` (the sync forms' backoff): no busy loop, nothing else runs meanwhile. */
+export function sleepSync(ms: number): void {
+  sleeper ??= new Int32Array(new SharedArrayBuffer(4));
+  Atomics.wait(sleeper, 0, 0, Math.max(0, ms));
+}
+
 /** Full jitter: a random delay in [0, base * 2^attempt], capped. */
 export function backoffDelay(attempt: number, baseMs: number, capMs: number): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));

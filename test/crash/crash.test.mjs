@@ -31,6 +31,9 @@ const MISSING_BARRIERS = [
   ['json/update', '^syncdir \\.ledgerlock/state$', 'an update is acknowledged before its rename is durable'],
   ['ledger/quarantine-record', '^syncdir \\.ledgerlock/ledgers$', 'the ledger rewritten without the damaged record is acknowledged before its rename is durable'],
   ['ledger/compact', '^syncdir \\.ledgerlock/ledgers$', 'a compaction is acknowledged before its rename is durable'],
+  ['ledger/append-sync', '^fsync \\.ledgerlock/ledgers/events\\.jsonl$', 'a sync append returns before its fdatasync'],
+  ['atomic-write/replace-sync', '^syncdir state$', 'a sync atomic write returns before the directory is fsynced'],
+  ['atomic-write/group', '^syncdir state$', 'writes sharing a directory fsync are acknowledged without one after their renames'],
 ];
 
 for (const [name, barrier, why] of MISSING_BARRIERS) {

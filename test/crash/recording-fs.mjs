@@ -44,9 +44,17 @@ export class RecordingFileSystem {
   }
 
   async open(p, flags, mode, options) {
-    if (typeof flags !== 'string') throw new Error(`recording: numeric open flags are not supported (${flags})`);
     const at = this.where(p);
-    const handle = await this.inner.open(p, flags, mode, options);
+    return this.opened(at, flags, mode, options, await this.inner.open(p, flags, mode, options));
+  }
+
+  openSync(p, flags, mode, options) {
+    const at = this.where(p);
+    return this.opened(at, flags, mode, options, this.inner.openSync(p, flags, mode, options));
+  }
+
+  opened(at, flags, mode, options, handle) {
+    if (typeof flags !== 'string') throw new Error(`recording: numeric open flags are not supported (${flags})`);
     let ino = at.ino;
     if (ino === undefined && /[wa]/.test(flags)) {
       ino = this.nextIno++;
@@ -63,6 +71,8 @@ export class RecordingFileSystem {
   lstat(p) { return this.inner.lstat(p); }
   realpath(p) { return this.inner.realpath(p); }
   readFileSync(p) { return this.inner.readFileSync(p); }
+  statSync(p) { return this.inner.statSync(p); }
+  lstatSync(p) { return this.inner.lstatSync(p); }
 
   async rename(from, to) {
     const src = this.where(from);
@@ -119,17 +129,30 @@ export class RecordingFileSystem {
   }
 
   async mkdir(p) {
-    // The real mkdir is recursive: record one mkdir per directory it actually created.
+    const missing = this.missingDirs(p);
+    await this.inner.mkdir(p);
+    this.recordMkdirs(missing);
+  }
+
+  mkdirSync(p) {
+    const missing = this.missingDirs(p);
+    this.inner.mkdirSync(p);
+    this.recordMkdirs(missing);
+  }
+
+  /** The real mkdir is recursive: one mkdir is recorded per directory it actually creates. */
+  missingDirs(p) {
     const parts = splitPath(this.rel(p));
     const missing = [];
     for (let i = 1; i <= parts.length; i++) {
-      if (this.tree.lookup(parts.slice(0, i).join('/')) === undefined) missing.push(i);
-    }
-    await this.inner.mkdir(p);
-    for (const i of missing) {
       const rel = parts.slice(0, i).join('/');
-      this.record({ kind: 'mkdir', path: rel, dir: this.tree.lookup(parts.slice(0, i - 1).join('/')), name: parts[i - 1], ino: this.nextIno++, mode: 0o777 & ~this.umask });
+      if (this.tree.lookup(rel) === undefined) missing.push({ rel, parent: parts.slice(0, i - 1).join('/'), name: parts[i - 1] });
     }
+    return missing;
+  }
+
+  recordMkdirs(missing) {
+    for (const m of missing) this.record({ kind: 'mkdir', path: m.rel, dir: this.tree.lookup(m.parent), name: m.name, ino: this.nextIno++, mode: 0o777 & ~this.umask });
   }
 
   async rmdir(p) {
@@ -149,6 +172,12 @@ export class RecordingFileSystem {
     await this.inner.syncDir(p);
     this.record({ kind: 'syncdir', path: at.rel || '.', ino: at.ino });
   }
+
+  syncDirSync(p) {
+    const at = this.where(p);
+    this.inner.syncDirSync(p);
+    this.record({ kind: 'syncdir', path: at.rel || '.', ino: at.ino });
+  }
 }
 
 class RecordingOpenFile {
@@ -165,38 +194,48 @@ class RecordingOpenFile {
   get path() { return this.handle.path; }
 
   read(buffer, offset, length, position) { return this.handle.read(buffer, offset, length, position); }
+  readSync(buffer, offset, length, position) { return this.handle.readSync(buffer, offset, length, position); }
   stat() { return this.handle.stat(); }
+  statSync() { return this.handle.statSync(); }
   close() { return this.handle.close(); }
+  closeSync() { return this.handle.closeSync(); }
 
   async write(buffer, offset, length, position) {
     // O_APPEND writes go to the end whatever the position (Linux ignores it).
     const at = this.append ? (await this.handle.stat()).size : position ?? this.position;
     await this.handle.write(buffer, offset, length, position);
+    this.wrote(buffer, offset, length, at);
+  }
+
+  writeSync(buffer, offset, length, position) {
+    const at = this.append ? this.handle.statSync().size : position ?? this.position;
+    this.handle.writeSync(buffer, offset, length, position);
+    this.wrote(buffer, offset, length, at);
+  }
+
+  wrote(buffer, offset, length, at) {
     this.position = at + length;
     const bytes = Buffer.from(buffer.subarray(offset, offset + length));
     this.fsys.record({ kind: 'write', path: this.rel, ino: this.ino, offset: at, bytes });
     if (this.dsync) this.fsys.record({ kind: 'fsync', path: this.rel, ino: this.ino, data: true });
   }
 
-  async sync() {
-    await this.handle.sync();
-    this.fsys.record({ kind: 'fsync', path: this.rel, ino: this.ino });
+  async sync() { await this.handle.sync(); this.synced(false); }
+  syncSync() { this.handle.syncSync(); this.synced(false); }
+  async datasync() { await this.handle.datasync(); this.synced(true); }
+  datasyncSync() { this.handle.datasyncSync(); this.synced(true); }
+
+  synced(data) {
+    this.fsys.record({ kind: 'fsync', path: this.rel, ino: this.ino, ...(data ? { data: true } : {}) });
   }
 
-  async datasync() {
-    await this.handle.datasync();
-    this.fsys.record({ kind: 'fsync', path: this.rel, ino: this.ino, data: true });
-  }
+  async truncate(length) { await this.handle.truncate(length); this.truncated(length); }
+  truncateSync(length) { this.handle.truncateSync(length); this.truncated(length); }
+  truncated(length) { this.fsys.record({ kind: 'truncate', path: this.rel, ino: this.ino, length }); }
 
-  async truncate(length) {
-    await this.handle.truncate(length);
-    this.fsys.record({ kind: 'truncate', path: this.rel, ino: this.ino, length });
-  }
-
-  async chmod(mode) {
-    await this.handle.chmod(mode);
-    this.fsys.record({ kind: 'chmod', path: this.rel, ino: this.ino, mode: mode & 0o7777 });
-  }
+  async chmod(mode) { await this.handle.chmod(mode); this.chmodded(mode); }
+  chmodSync(mode) { this.handle.chmodSync(mode); this.chmodded(mode); }
+  chmodded(mode) { this.fsys.record({ kind: 'chmod', path: this.rel, ino: this.ino, mode: mode & 0o7777 }); }
 
   async utimes(atime, mtime) {
     await this.handle.utimes(atime, mtime);

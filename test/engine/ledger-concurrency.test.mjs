@@ -8,8 +8,8 @@ import { engine, fixturesDir, workspace, withLedger } from '../fixtures/ledger-h
 const appender = path.join(fixturesDir, 'ledger-appender.cjs');
 const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
-function runAppender(file, count, durability = 'fsync', inflight = 4) {
-  const child = spawn(process.execPath, [appender, file, String(count), durability, String(inflight)], { stdio: ['ignore', 'pipe', 'pipe'] });
+function runAppender(file, count, durability = 'fsync', inflight = 4, mode = 'async') {
+  const child = spawn(process.execPath, [appender, file, String(count), durability, String(inflight), mode], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -27,44 +27,49 @@ function readIds(file) {
   return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).id);
 }
 
-test('4 processes x 2,000 appends to one ledger: ids 1..8000, contiguous, none lost, none duplicated', { timeout: 60_000 }, async () => {
-  const ws = workspace();
-  fs.mkdirSync(path.dirname(ws.ledger), { recursive: true });
-  const runs = await Promise.all(range(1, 4).map(() => runAppender(ws.ledger, 2000, 'fsync', 8).done));
-  for (const r of runs) {
-    assert.equal(r.code, 0, r.err);
-    assert.equal(r.ids.length, 2000);
-  }
-  const printed = runs.flatMap((r) => r.ids).sort((a, b) => a - b);
-  assert.deepEqual(printed, range(1, 8000), 'every process got distinct ids');
-  assert.deepEqual(readIds(ws.ledger), range(1, 8000), 'the file holds them in order');
-  const report = await withLedger(ws.ledger, {}, (l) => l.verify());
-  assert.equal(report.health, 'ok');
-  assert.equal(report.events, 8000);
-});
+// The sync form (appendSync) and the async one share the lock and the ids across processes.
+const MIXES = [
+  { name: '4 processes with append', modes: ['async', 'async', 'async', 'async'] },
+  { name: '2 processes with appendSync and 2 with append', modes: ['sync', 'async', 'sync', 'async'] },
+];
+
+for (const { name, modes } of MIXES) {
+  test(`${name}, 2,000 appends each to one ledger: ids 1..8000, contiguous, none lost, none duplicated`, { timeout: 90_000 }, async () => {
+    const ws = workspace();
+    fs.mkdirSync(path.dirname(ws.ledger), { recursive: true });
+    const runs = await Promise.all(modes.map((mode) => runAppender(ws.ledger, 2000, 'fsync', 8, mode).done));
+    for (const r of runs) {
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.ids.length, 2000);
+    }
+    const printed = runs.flatMap((r) => r.ids).sort((a, b) => a - b);
+    assert.deepEqual(printed, range(1, 8000), 'every process got distinct ids');
+    assert.deepEqual(readIds(ws.ledger), range(1, 8000), 'the file holds them in order');
+    const report = await withLedger(ws.ledger, {}, (l) => l.verify());
+    assert.equal(report.health, 'ok');
+    assert.equal(report.events, 8000);
+  });
+}
 
 test('group commit: concurrent appends in one process share writes and fsyncs, ids stay contiguous', async () => {
   const ws = workspace();
   let datasyncs = 0;
   let writes = 0;
+  // Every write on an O_DSYNC descriptor is a flush, like write + fdatasync.
+  const counted = (p, options, file) => {
+    if (p !== ws.ledger) return file;
+    const dsync = options?.dsync === true;
+    return Object.assign(Object.create(Object.getPrototypeOf(file)), file, {
+      async write(...a) { writes++; if (dsync) datasyncs++; return file.write(...a); },
+      writeSync(...a) { writes++; if (dsync) datasyncs++; return file.writeSync(...a); },
+      async datasync() { datasyncs++; return file.datasync(); },
+      datasyncSync() { datasyncs++; return file.datasyncSync(); },
+    });
+  };
   const restore = engine.useFileSystem({
     ...engine.nodeFileSystem,
-    async open(p, flags, mode, options) {
-      const file = await engine.nodeFileSystem.open(p, flags, mode, options);
-      if (p !== ws.ledger) return file;
-      const dsync = options?.dsync === true; // every write on it is a flush, like write + fdatasync
-      return Object.assign(Object.create(Object.getPrototypeOf(file)), file, {
-        path: file.path,
-        read: file.read.bind(file),
-        stat: file.stat.bind(file),
-        close: file.close.bind(file),
-        truncate: file.truncate.bind(file),
-        sync: file.sync.bind(file),
-        chmod: file.chmod.bind(file),
-        async write(...a) { writes++; if (dsync) datasyncs++; return file.write(...a); },
-        async datasync() { datasyncs++; return file.datasync(); },
-      });
-    },
+    async open(p, flags, mode, options) { return counted(p, options, await engine.nodeFileSystem.open(p, flags, mode, options)); },
+    openSync(p, flags, mode, options) { return counted(p, options, engine.nodeFileSystem.openSync(p, flags, mode, options)); },
   });
   try {
     await withLedger(ws.ledger, { telemetry: false }, async (ledger) => {
@@ -93,13 +98,14 @@ for (const durability of ['batch', 'none']) {
   });
 }
 
-test('kill -9 torture: every id a writer saw resolve is present exactly once, ids increase, and the ledger verifies after repair', { timeout: 60_000 }, async () => {
+for (const sync of [false, true]) {
+test(`kill -9 torture${sync ? ' with appendSync writers among them' : ''}: every id a writer saw resolve is present exactly once, ids increase, and the ledger verifies after repair`, { timeout: 60_000 }, async () => {
   const ws = workspace();
   fs.mkdirSync(path.dirname(ws.ledger), { recursive: true });
   const acknowledged = [];
   const rounds = 5;
   for (let round = 0; round < rounds; round++) {
-    const writers = range(1, 3).map(() => runAppender(ws.ledger, 0, round % 2 ? 'batch' : 'fsync', 4));
+    const writers = range(1, 3).map((w) => runAppender(ws.ledger, 0, round % 2 ? 'batch' : 'fsync', 4, sync && (w + round) % 2 ? 'sync' : 'async'));
     await Promise.all(writers.map((w) => w.started));
     await new Promise((r) => setTimeout(r, 20 + Math.random() * 300));
     for (const w of writers) {
@@ -126,6 +132,7 @@ test('kill -9 torture: every id a writer saw resolve is present exactly once, id
   assert.ok(acknowledged.length > 50, `only ${acknowledged.length} appends were acknowledged`);
   assert.deepEqual(ids, range(1, ids.length), 'ids are contiguous: a torn record never consumed an id');
 });
+}
 
 test('appends take the store lock locks/<ledger>.lock inside a store, and <ledger>.lock beside a ledger outside one', async () => {
   const ws = workspace();

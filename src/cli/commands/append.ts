@@ -5,8 +5,13 @@ import { defineCommand, Exit } from '../command';
 import { readLines } from '../lines';
 import { withLedger } from './open';
 
-const MAX_IN_FLIGHT = 4096;
+/** Lines per batch at most: one write and one flush each. */
+const MAX_BATCH = 4096;
 const MAX_LINE_BYTES = 1024 * 1024;
+
+const IDLE = Symbol('stdin has nothing ready');
+/** Resolves after pending I/O callbacks have run: a line not there by then is not ready. */
+const idle = () => new Promise<typeof IDLE>((resolve) => setImmediate(() => resolve(IDLE)));
 
 export const appendCommand = defineCommand({
   name: 'append',
@@ -31,28 +36,41 @@ export const appendCommand = defineCommand({
     };
     await withLedger(ctx.io.cwd, ctx.positionals[0]!, { create: true, durability: ctx.flags.durability ?? 'fsync', tool: 'ledgerlock-cli' }, async (ledger) => {
       if (data !== undefined) {
-        announce(await ledger.append(type, parseJson(data, { what: '--data' })));
+        announce(ledger.appendSync(type, parseJson(data, { what: '--data' })));
         return;
       }
-      // Appends go out without waiting for each other so the ledger can group-commit them;
-      // ids are announced strictly in order, each only after its own append resolved.
-      const inFlight: Promise<LedgerEvent>[] = [];
-      let failure: unknown;
-      const drainOne = async () => announce(await inFlight.shift()!);
-      try {
-        for await (const { text, line } of readLines(ctx.io.stdin, MAX_LINE_BYTES)) {
-          if (text.trim() === '') continue;
-          const value = parseJson(text, { what: `stdin line ${line}`, line });
-          const pending = ledger.append(type, value);
-          pending.catch(() => undefined); // surfaced in order by drainOne
-          inFlight.push(pending);
-          while (inFlight.length >= MAX_IN_FLIGHT) await drainOne();
+      // Lines that arrive together go out as one batch (one write, one flush); a batch is cut
+      // as soon as stdin has nothing more ready, so a slow producer still sees each id at once.
+      // A batch that fails is rolled back whole, so every id printed is on disk and nothing
+      // unprinted is.
+      const lines = readLines(ctx.io.stdin, MAX_LINE_BYTES)[Symbol.asyncIterator]();
+      let batch: { type: string; data: unknown }[] = [];
+      const flush = () => {
+        if (batch.length === 0) return;
+        const events = ledger.appendManySync(batch);
+        batch = [];
+        for (const e of events) announce(e);
+      };
+      for (;;) {
+        const next = lines.next();
+        let step = batch.length > 0 ? await Promise.race([next, idle()]) : await next;
+        if (step === IDLE || batch.length >= MAX_BATCH) {
+          flush();
+          if (step === IDLE) step = await next;
         }
-      } catch (err) {
-        failure = err;
+        if (step.done) break;
+        const { text, line } = step.value;
+        if (text.trim() === '') continue;
+        let value: unknown;
+        try {
+          value = parseJson(text, { what: `stdin line ${line}`, line });
+        } catch (err) {
+          flush(); // the lines before a bad one are appended and announced
+          throw err;
+        }
+        batch.push({ type, data: value });
       }
-      while (inFlight.length > 0) await drainOne();
-      if (failure !== undefined) throw failure;
+      flush();
     });
     if (ctx.json) ctx.printJson({ ok: true, ids });
     return Exit.Ok;

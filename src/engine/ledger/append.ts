@@ -1,26 +1,42 @@
 /**
  * Appending under the ledger's lock: learn the last id from the tail (or from what we wrote
  * last, while the file is exactly as we left it), cut a torn tail first so a record is never
- * glued onto a partial line, write the whole batch at once, and make it durable per mode.
+ * glued onto a partial line, write the whole batch at once, and make it durable per mode. A
+ * write that fails is cut back off, under the same lock, before the batch is rejected: nothing
+ * unacknowledged stays behind to be duplicated by a retry.
+ *
+ * Everything under the lock but the write itself is a few tiny synchronous calls (stat,
+ * a read of the last record when the cache cannot be trusted), so `append` (one pool hop: the
+ * O_DSYNC write) and `appendSync` (nothing async) share one protocol.
  */
-import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
+import { ErrorCode, LedgerlockError, codeForErrno, errnoCode } from '../errors';
 import { fsl, type OpenFile } from '../fs';
 import type { TelemetryDraft } from '../telemetry';
 import type { LedgerContext } from './context';
-import { GroupCommitter, type Draft, type WrittenBatch } from './group-commit';
-import { withLedgerLock } from './ledger-lock';
-import { encodeRecord } from './record';
+import { GroupCommitter, type WrittenBatch } from './group-commit';
+import { withLedgerLock, withLedgerLockSync } from './ledger-lock';
+import { encodeBatch, type Draft, type EncodedBatch } from './record';
 import { cutTornTail } from './repair';
-import { readBackward } from './reverse';
+import { readBackwardSync } from './reverse';
 import type { LedgerEvent } from './types';
 
 /** In batch mode an fsync runs at once when this much written data is waiting for it. */
 const BATCH_SYNC_BYTES = 1024 * 1024;
 
+
 interface Handle {
   file: OpenFile;
   ino: number;
   dev: number;
+}
+
+/** A batch encoded under the lock, about to be written at `start`. */
+interface PlannedBatch extends EncodedBatch {
+  file: OpenFile;
+  ino: number;
+  start: number;
+  previousId: number | null;
+  recoveries: TelemetryDraft[];
 }
 
 export class Appender {
@@ -29,11 +45,33 @@ export class Appender {
   private syncWaiters: { resolve(): void; reject(err: unknown): void }[] = [];
   private syncTimer: NodeJS.Timeout | null = null;
   private unsyncedBytes = 0;
+  /** Batch mode: where the oldest written but not yet fsynced batch starts, and the last id before it. */
+  private unsynced: { start: number; previousId: number | null; ino: number } | null = null;
 
   constructor(private readonly ctx: LedgerContext, private readonly emit: (draft: TelemetryDraft) => Promise<void>) {}
 
   submit(drafts: Draft[]): Promise<LedgerEvent[]> {
     return this.committer.submit(drafts);
+  }
+
+  /** The whole append, synchronously: returns once the batch is as durable as the mode promises. */
+  appendSync(drafts: Draft[]): LedgerEvent[] {
+    const ctx = this.ctx;
+    const recoveries: TelemetryDraft[] = [];
+    const events = withLedgerLockSync(ctx.path, ctx.opts, (unchanged) => {
+      const plan = this.plan(drafts, unchanged);
+      recoveries.push(...plan.recoveries);
+      try {
+        plan.file.writeSync(plan.bytes, 0, plan.bytes.length, plan.start);
+        // Batch mode promises durability when the call returns; a sync caller is waiting now.
+        if (ctx.opts.durability === 'batch') plan.file.datasyncSync();
+      } catch (err) {
+        throw this.rollBack(plan, err);
+      }
+      return this.committed(plan, ctx.opts.durability !== 'none');
+    }, this);
+    for (const r of recoveries) void this.emit(r).catch(() => undefined);
+    return events;
   }
 
   /** Waits for every append in flight, makes them durable, and lets go of the file. */
@@ -42,53 +80,84 @@ export class Appender {
     await this.syncNow();
     const h = this.handle;
     this.handle = null;
-    await h?.file.close();
+    h?.file.closeSync();
   }
 
   private async writeBatch(drafts: Draft[]): Promise<WrittenBatch> {
     const ctx = this.ctx;
-    const recoveries: TelemetryDraft[] = [];
-    const events = await withLedgerLock(ctx.path, ctx.opts, async (unchangedSinceUs) => {
-      // Held since our own last batch with nothing in between: the file is as we left it,
-      // so the stat that would check that is skipped.
-      const cache = ctx.tailCache;
-      const { file, ino, size: sizeNow } =
-        unchangedSinceUs && this.handle && cache && cache.ino === this.handle.ino
-          ? { ...this.handle, size: cache.size }
-          : await this.currentHandle();
-      let size = sizeNow;
-      let lastId: number | null;
-      if (ctx.tailCache && ctx.tailCache.size === size && ctx.tailCache.ino === ino) {
-        lastId = ctx.tailCache.lastId;
-      } else {
-        const tail = await readBackward(file, ctx.format, size, 1, ctx.opts.maxLineBytes);
-        lastId = tail.events[0]?.id ?? null;
-        if (tail.damagedAfterValid) {
-          const cut = await cutTornTail(ctx, file, tail.validEnd, size);
-          recoveries.push({ type: 'CORRUPT_TAIL_RECOVERY', data: { ledger: ctx.path, truncatedAt: tail.validEnd, bytesRemoved: size - tail.validEnd, quarantine: cut, reason: 'torn tail found before an append' } });
-          size = tail.validEnd;
-        }
+    let recoveries: TelemetryDraft[] = [];
+    const events = await withLedgerLock(ctx.path, ctx.opts, async (unchanged) => {
+      const plan = this.plan(drafts, unchanged);
+      recoveries = plan.recoveries;
+      try {
+        // In fsync mode the file is open with O_DSYNC: this write returns durable.
+        await plan.file.write(plan.bytes, 0, plan.bytes.length, plan.start);
+      } catch (err) {
+        throw this.rollBack(plan, err);
       }
-      const ts = new Date().toISOString();
-      const lines: Buffer[] = [];
-      const written: LedgerEvent[] = [];
-      let offset = size;
-      let id = lastId ?? 0;
-      for (const d of drafts) {
-        const line = encodeRecord(++id, ts, d.type, d.dataJson);
-        lines.push(line);
-        written.push({ id, ts, type: d.type, data: JSON.parse(d.dataJson), offset, length: line.length, crc: line.subarray(line.length - 11, line.length - 3).toString('latin1') });
-        offset += line.length;
-      }
-      const bytes = Buffer.concat(lines);
-      await file.write(bytes, 0, bytes.length, size);
-      // In fsync mode the file is open with O_DSYNC: the write above returned durable.
-      ctx.tailCache = { size: offset, lastId: id, ino };
-      this.unsyncedBytes += bytes.length;
-      return written;
+      return this.committed(plan, ctx.opts.durability === 'fsync');
     }, this);
     for (const r of recoveries) await this.emit(r);
     return { events, durable: this.durability() };
+  }
+
+  /**
+   * Under the lock: the file and where it ends, the last id, a torn tail cut, and the batch
+   * encoded into one buffer. Held since our own last batch with nothing in between, the file
+   * is as we left it, so the stat that would check that is skipped.
+   */
+  private plan(drafts: Draft[], unchangedSinceUs: boolean): PlannedBatch {
+    const ctx = this.ctx;
+    const recoveries: TelemetryDraft[] = [];
+    const cache = ctx.tailCache;
+    const { file, ino, size: sizeNow } =
+      unchangedSinceUs && this.handle && cache && cache.ino === this.handle.ino
+        ? { ...this.handle, size: cache.size }
+        : this.currentHandle();
+    let size = sizeNow;
+    let lastId: number | null;
+    if (cache && cache.size === size && cache.ino === ino) {
+      lastId = cache.lastId;
+    } else {
+      const tail = readBackwardSync(file, ctx.format, size, 1, ctx.opts.maxLineBytes);
+      lastId = tail.events[0]?.id ?? null;
+      if (tail.damagedAfterValid) {
+        const cut = cutTornTail(ctx, file, tail.validEnd, size);
+        recoveries.push({ type: 'CORRUPT_TAIL_RECOVERY', data: { ledger: ctx.path, truncatedAt: tail.validEnd, bytesRemoved: size - tail.validEnd, quarantine: cut, reason: 'torn tail found before an append' } });
+        size = tail.validEnd;
+      }
+    }
+    const batch = encodeBatch(drafts, (lastId ?? 0) + 1, new Date().toISOString(), size);
+    return { ...batch, file, ino, start: size, previousId: lastId, recoveries };
+  }
+
+  /** `durableNow`: this write (and so every one before it on this file) is already on disk. */
+  private committed(plan: PlannedBatch, durableNow: boolean): LedgerEvent[] {
+    this.ctx.tailCache = { size: plan.start + plan.bytes.length, lastId: plan.lastId, ino: plan.ino };
+    if (durableNow) {
+      this.unsynced = null;
+    } else {
+      this.unsyncedBytes += plan.bytes.length;
+      this.unsynced ??= { start: plan.start, previousId: plan.previousId, ino: plan.ino };
+    }
+    return plan.events;
+  }
+
+  /**
+   * A failed write (a full disk, an I/O error) may have left part of the batch on disk, even
+   * whole records: they are cut off, durably, before the batch is rejected. Still under the lock.
+   */
+  private rollBack(plan: PlannedBatch, err: unknown): LedgerlockError {
+    let rolledBack = false;
+    try {
+      plan.file.truncateSync(plan.start);
+      plan.file.datasyncSync();
+      rolledBack = true;
+      this.ctx.tailCache = { size: plan.start, lastId: plan.previousId, ino: plan.ino };
+    } catch {
+      this.ctx.tailCache = null; // the next append reads the tail again (and cuts what is torn)
+    }
+    return appendError(this.ctx.path, plan.events.length, err, { rolledBack, truncatedAt: rolledBack ? plan.start : null, firstId: plan.events[0]!.id });
   }
 
   private durability(): Promise<void> {
@@ -107,39 +176,83 @@ export class Appender {
     if (this.syncTimer) clearTimeout(this.syncTimer);
     this.syncTimer = null;
     const waiters = this.syncWaiters;
+    const unsynced = this.unsynced;
     this.syncWaiters = [];
     this.unsyncedBytes = 0;
+    this.unsynced = null;
     if (waiters.length === 0) return;
     try {
       await this.handle?.file.datasync();
       for (const w of waiters) w.resolve();
     } catch (err) {
-      for (const w of waiters) w.reject(err);
+      const failure = await this.rollBackUnsynced(unsynced, err, waiters.length);
+      for (const w of waiters) w.reject(failure);
     }
+  }
+
+  /**
+   * Batch mode's fsync failed after the lock was let go: take it again and, if the ledger still
+   * ends where our unsynced batches left it, cut them all off. If another writer appended since,
+   * their records sit after ours and nothing is cut; the error says so.
+   */
+  private async rollBackUnsynced(unsynced: { start: number; previousId: number | null; ino: number } | null, err: unknown, waiting: number): Promise<LedgerlockError> {
+    const ctx = this.ctx;
+    const expected = ctx.tailCache;
+    let rolledBack = false;
+    if (unsynced && expected) {
+      try {
+        await withLedgerLock(ctx.path, ctx.opts, async () => {
+          const h = this.handle;
+          if (!h || h.ino !== unsynced.ino) return;
+          const st = h.file.statSync();
+          if (st.size !== expected.size || expected.ino !== unsynced.ino) return;
+          h.file.truncateSync(unsynced.start);
+          h.file.datasyncSync();
+          ctx.tailCache = { size: unsynced.start, lastId: unsynced.previousId, ino: unsynced.ino };
+          rolledBack = true;
+        });
+      } catch {
+        ctx.tailCache = null;
+      }
+    }
+    return appendError(ctx.path, waiting, err, { rolledBack, truncatedAt: rolledBack ? unsynced!.start : null, firstId: (unsynced?.previousId ?? 0) + 1 });
   }
 
   /**
    * The open file and its size, from one stat of the path: reopened when the path now names
    * another file (compaction or a quarantine rewrite renamed over it).
    */
-  private async currentHandle(): Promise<Handle & { size: number }> {
+  private currentHandle(): Handle & { size: number } {
     const fs = fsl();
     let st;
     try {
-      st = await fs.stat(this.ctx.path);
+      st = fs.statSync(this.ctx.path);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
       throw new LedgerlockError(ErrorCode.NotFound, `ledger ${this.ctx.path} no longer exists`, { path: this.ctx.path }, { cause: err });
     }
     if (this.handle && this.handle.ino === st.ino && this.handle.dev === st.dev) return { ...this.handle, size: st.size };
     if (this.handle) {
-      await this.syncNow();
-      await this.handle.file.close();
+      // Batches written to the old file in batch mode are made durable before it is let go.
+      if (this.unsynced !== null) this.handle.file.datasyncSync();
+      this.handle.file.closeSync();
       this.handle = null;
     }
-    const file = await fs.open(this.ctx.path, 'r+', undefined, { dsync: this.ctx.opts.durability === 'fsync' });
-    const opened = await file.stat();
+    const file = fs.openSync(this.ctx.path, 'r+', undefined, { dsync: this.ctx.opts.durability === 'fsync' });
+    const opened = file.statSync();
     this.handle = { file, ino: opened.ino, dev: opened.dev };
     return { ...this.handle, size: opened.size };
   }
+}
+
+/** The errno's stable code (E_NO_SPACE for a full disk or quota, …); says whether the batch was cut back off. */
+function appendError(ledgerPath: string, events: number, err: unknown, facts: { rolledBack: boolean; truncatedAt: number | null; firstId: number }): LedgerlockError {
+  if (err instanceof LedgerlockError) return err;
+  const errno = errnoCode(err);
+  const code = codeForErrno(errno);
+  const what = code === ErrorCode.NoSpace ? 'no space left on the device' : (err as Error)?.message ?? String(err);
+  const outcome = facts.rolledBack
+    ? `none of them was kept (the ledger was cut back to ${facts.truncatedAt} bytes)`
+    : `the ledger could not be cut back, so some of them may be on disk from id ${facts.firstId} (run repair or verify)`;
+  return new LedgerlockError(code, `appending ${events} event(s) to ${ledgerPath} failed: ${what}; ${outcome}`, { path: ledgerPath, errno, events, ...facts }, { cause: err });
 }

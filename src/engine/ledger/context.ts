@@ -24,6 +24,8 @@ export interface LedgerContext {
   /** Native ledgers keep `<name>.idx` beside them; a foreign ledger's index lives in memory only. */
   indexPath: string | null;
   opts: ResolvedOptions;
+  /** Where bytes cut from this ledger go (resolved once, at open). */
+  quarantineDir: string;
   /** The last id we wrote and the file size right after: trusted only while the size is unchanged. */
   tailCache: { size: number; lastId: number | null; ino: number } | null;
   index: SparseIndex | undefined;

@@ -2,12 +2,8 @@
  * Group commit: appends made while a write is in flight wait and go out together in the next
  * batch, so N concurrent appends cost far fewer than N lock round trips, writes and fsyncs.
  */
+import type { Draft } from './record';
 import type { LedgerEvent } from './types';
-
-export interface Draft {
-  type: string;
-  dataJson: string;
-}
 
 export interface WrittenBatch {
   events: LedgerEvent[];
@@ -83,7 +79,7 @@ export class GroupCommitter {
     let bytes = 0;
     let n = 0;
     while (n < this.queue.length && (n === 0 || bytes < MAX_BATCH_BYTES)) {
-      for (const d of this.queue[n]!.drafts) bytes += d.dataJson.length + d.type.length;
+      for (const d of this.queue[n]!.drafts) bytes += d.bodyBytes;
       n++;
     }
     return this.queue.splice(0, n);

@@ -15,8 +15,9 @@ import { compactLedger, type CompactOptions } from './compact';
 import { indexPathFor, resolveOptions, withReader, type LedgerContext } from './context';
 import { detectFormat, refuseForeign } from './foreign';
 import { readPage, readRange, readTail, newlinesBefore } from './read';
-import { checkEventType, encodeRecord, serializeData } from './record';
+import { draftOf, type Draft } from './record';
 import { quarantineRecord, repairLedger } from './repair';
+import { quarantineDirFor } from './quarantine';
 import { readBackward } from './reverse';
 import { interpretLine } from './interpret';
 import { releaseLedgerLock } from './ledger-lock';
@@ -52,7 +53,7 @@ async function openLedgerFile(ledgerPath: string, options: LedgerOptions): Promi
   }
   const role = storeRole(file.split(path.sep));
   const format = detectFormat(head, store !== undefined, role === 'ledger' || role === 'recoveries');
-  const ctx: LedgerContext = { path: file, format, indexPath: format === 'ledgerlock' ? indexPathFor(file) : null, opts, tailCache: null, index: undefined };
+  const ctx: LedgerContext = { path: file, format, indexPath: format === 'ledgerlock' ? indexPathFor(file) : null, opts, quarantineDir: await quarantineDirFor(file), tailCache: null, index: undefined };
   const ledger = new LedgerHandle(ctx);
   if (options.autoCompact) ledger.startAutoCompact(options.autoCompact);
   return ledger;
@@ -99,22 +100,30 @@ class LedgerHandle implements Ledger {
 
   async appendMany(events: { type: string; data?: unknown }[]): Promise<LedgerEvent[]> {
     return withStableErrors(async () => {
-      this.checkOpen();
-      if (this.format === 'foreign') refuseForeign(this.path, 'append to');
-      if (!Array.isArray(events)) throw new LedgerlockError(ErrorCode.BadInput, 'appendMany takes an array of { type, data }', { path: this.path });
-      if (events.length === 0) return [];
-      const sample = new Date().toISOString();
-      const drafts = events.map((e) => {
-        const type = checkEventType(e?.type);
-        const dataJson = serializeData(e.data);
-        const bytes = encodeRecord(Number.MAX_SAFE_INTEGER, sample, type, dataJson).length;
-        if (bytes > this.ctx.opts.maxRecordBytes) {
-          throw new LedgerlockError(ErrorCode.RecordTooLarge, `a ${type} record would be ${bytes} bytes, over the limit of ${this.ctx.opts.maxRecordBytes}`, { path: this.path, bytes, limit: this.ctx.opts.maxRecordBytes });
-        }
-        return { type, dataJson };
-      });
-      return this.appender.submit(drafts);
+      const drafts = this.drafts(events);
+      return drafts.length === 0 ? [] : this.appender.submit(drafts);
     });
+  }
+
+  appendSync(type: string, data?: unknown): LedgerEvent {
+    return this.appendManySync([{ type, data }])[0]!;
+  }
+
+  appendManySync(events: { type: string; data?: unknown }[]): LedgerEvent[] {
+    try {
+      const drafts = this.drafts(events);
+      return drafts.length === 0 ? [] : this.appender.appendSync(drafts);
+    } catch (err) {
+      throw toLedgerlockError(err) ?? err;
+    }
+  }
+
+  private drafts(events: { type: string; data?: unknown }[]): Draft[] {
+    this.checkOpen();
+    if (this.format === 'foreign') refuseForeign(this.path, 'append to');
+    if (!Array.isArray(events)) throw new LedgerlockError(ErrorCode.BadInput, 'appendMany takes an array of { type, data }', { path: this.path });
+    const max = this.ctx.opts.maxRecordBytes;
+    return events.map((e) => draftOf(e?.type, e?.data, max, this.path));
   }
 
   async tail(n: number): Promise<LedgerEvent[]> {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { storePathsOf } from '../store';
 import type { TelemetryTarget } from '../telemetry';
 import { ErrorCode, LedgerlockError } from '../errors';
-import { acquireLock, type LockHandle } from '../lock';
+import { acquireLock, acquireLockSync, type LockHandle } from '../lock';
 import { ledgerGuardFor } from '../lock/profiles';
 import { withToolLock } from '../lock/tool-lock';
 import type { LedgerFormat } from './types';
@@ -16,9 +16,18 @@ export function ledgerName(ledgerPath: string): string {
 }
 
 export function ledgerLockPath(ledgerPath: string): string {
-  const store = storePathsOf(ledgerPath);
-  return store ? path.join(store.locks, `${ledgerName(ledgerPath)}.lock`) : `${ledgerPath}.lock`;
+  let lockPath = lockPaths.get(ledgerPath);
+  if (lockPath === undefined) {
+    const store = storePathsOf(ledgerPath);
+    lockPath = store ? path.join(store.locks, `${ledgerName(ledgerPath)}.lock`) : `${ledgerPath}.lock`;
+    if (lockPaths.size >= 1024) lockPaths.clear();
+    lockPaths.set(ledgerPath, lockPath);
+  }
+  return lockPath;
 }
+
+/** Computed once per ledger path: every batch needs it. */
+const lockPaths = new Map<string, string>();
 
 export interface LedgerLockOptions {
   tool: string;
@@ -40,6 +49,8 @@ export async function withWriterLock<T>(ledgerPath: string, format: LedgerFormat
 
 /** Lock holders of this process queue here first, so they never poll the lock file against each other. */
 const inProcess = new Map<string, Promise<unknown>>();
+/** Locks an async task of this process is working under right now (across awaits). */
+const busy = new Set<string>();
 
 /**
  * Runs `task` holding the ledger's lock. `task` learns whether `owner` was the last to hold
@@ -77,15 +88,7 @@ interface StickyLock {
 const sticky = new Map<string, StickyLock>();
 
 async function holdFileLock<T>(lockPath: string, opts: LedgerLockOptions, task: (unchangedSinceOwner: boolean) => Promise<T>, owner: object | undefined): Promise<T> {
-  let held = sticky.get(lockPath);
-  if (held) {
-    if (held.timer) clearImmediate(held.timer);
-    held.timer = null;
-    if (!held.handle.held) {
-      sticky.delete(lockPath);
-      held = undefined;
-    }
-  }
+  let held = lingering(lockPath);
   if (!held) {
     // Ledger locks are held for one write + fsync: poll briefly rather than with the default long backoff.
     const handle = await acquireLock(lockPath, { tool: opts.tool, timeoutMs: opts.lockTimeoutMs, telemetry: opts.telemetry, retryBaseMs: 1, retryMaxMs: 25 });
@@ -95,30 +98,77 @@ async function holdFileLock<T>(lockPath: string, opts: LedgerLockOptions, task: 
   const unchanged = owner !== undefined && held.lastOwner === owner && held.handle.held;
   held.lastOwner = owner ?? null;
   let result: T;
+  busy.add(lockPath);
   try {
     result = await task(unchanged);
   } catch (err) {
-    await releaseNow(lockPath, held);
+    busy.delete(lockPath);
+    releaseNow(lockPath, held);
     throw err;
   }
-  if (held.handle.compromised) {
-    await releaseNow(lockPath, held);
-    throw new LedgerlockError(ErrorCode.LockCompromised, `lost ${lockPath} while appending`, { path: lockPath });
-  }
-  if (Date.now() - held.since >= STICKY_MAX_MS) {
-    await releaseNow(lockPath, held);
-  } else {
-    const lingering = held;
-    lingering.timer = setImmediate(() => void releaseNow(lockPath, lingering));
-  }
+  busy.delete(lockPath);
+  afterTask(lockPath, held);
   return result;
 }
 
-async function releaseNow(lockPath: string, held: StickyLock): Promise<void> {
+/**
+ * withLedgerLock for the sync forms: the same lock file, the same lingering hold (a loop of
+ * appendSync calls pays one lock round trip per STICKY_MAX_MS), waiting without an event loop.
+ */
+export function withLedgerLockSync<T>(ledgerPath: string, opts: LedgerLockOptions, task: (unchangedSinceOwner: boolean) => T, owner?: object): T {
+  const lockPath = ledgerLockPath(ledgerPath);
+  if (busy.has(lockPath)) {
+    throw new LedgerlockError(ErrorCode.BadInput, `an async operation of this process holds ${lockPath} right now; await it before a sync call on the same ledger`, { path: lockPath });
+  }
+  let held = lingering(lockPath);
+  if (!held) {
+    const handle = acquireLockSync(lockPath, { tool: opts.tool, timeoutMs: opts.lockTimeoutMs, telemetry: opts.telemetry, retryBaseMs: 1, retryMaxMs: 25 });
+    held = { handle, since: Date.now(), timer: null, lastOwner: null };
+    sticky.set(lockPath, held);
+  }
+  const unchanged = owner !== undefined && held.lastOwner === owner && held.handle.held;
+  held.lastOwner = owner ?? null;
+  let result: T;
+  try {
+    result = task(unchanged);
+  } catch (err) {
+    releaseNow(lockPath, held);
+    throw err;
+  }
+  afterTask(lockPath, held);
+  return result;
+}
+
+/** The lock still held from this process's last task, if it is still ours. */
+function lingering(lockPath: string): StickyLock | undefined {
+  const held = sticky.get(lockPath);
+  if (!held) return undefined;
+  if (held.timer) clearImmediate(held.timer);
+  held.timer = null;
+  if (held.handle.held) return held;
+  sticky.delete(lockPath);
+  return undefined;
+}
+
+/** After a task: report a lost lock, else let it linger briefly or let it go. */
+function afterTask(lockPath: string, held: StickyLock): void {
+  if (held.handle.compromised) {
+    releaseNow(lockPath, held);
+    throw new LedgerlockError(ErrorCode.LockCompromised, `lost ${lockPath} while appending`, { path: lockPath });
+  }
+  if (Date.now() - held.since >= STICKY_MAX_MS) {
+    releaseNow(lockPath, held);
+  } else {
+    held.timer = setImmediate(() => releaseNow(lockPath, held));
+  }
+}
+
+/** Lets go of the file lock, synchronously: a release is a rename, a read and an unlink. */
+function releaseNow(lockPath: string, held: StickyLock): void {
   if (held.timer) clearImmediate(held.timer);
   held.timer = null;
   if (sticky.get(lockPath) === held) sticky.delete(lockPath);
-  await held.handle.release();
+  held.handle.releaseSync();
 }
 
 /** Lets go of a lingering lock at once (closing a ledger). */
@@ -126,5 +176,5 @@ export async function releaseLedgerLock(ledgerPath: string): Promise<void> {
   const lockPath = ledgerLockPath(ledgerPath);
   await inProcess.get(lockPath);
   const held = sticky.get(lockPath);
-  if (held) await releaseNow(lockPath, held);
+  if (held) releaseNow(lockPath, held);
 }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { mkdirDurable, syncParentDir } from '../atomic';
+import { mkdirDurableSync, syncParentDirSync } from '../atomic';
 import { fsl, type OpenFile } from '../fs';
 import { findStoreDir, storePathsOf } from '../store';
 
@@ -16,35 +16,43 @@ export async function quarantineDirFor(ledgerPath: string): Promise<string> {
   return store ? path.join(store, 'quarantine') : `${ledgerPath}.quarantine`;
 }
 
-/** Copies [start, end) of `source` into a new quarantine file named after the ledger, offset, time and why. */
-export async function quarantineBytes(ledgerPath: string, source: OpenFile, start: number, end: number, why: 'torn-tail' | 'record'): Promise<string> {
+/**
+ * Copies [start, end) of `source` into a new file in the quarantine folder `dir`, named after
+ * the ledger, offset, time and why; synchronously: the copy (one record or a torn tail) and
+ * its fsyncs are what the truncation after it waits for anyway, and an append (sync or not)
+ * that meets a torn tail cuts it this way under the lock.
+ */
+export function quarantineBytesSync(dir: string, ledgerPath: string, source: OpenFile, start: number, end: number, why: 'torn-tail' | 'record'): string {
   const fs = fsl();
-  const dir = await quarantineDirFor(ledgerPath);
-  await mkdirDurable(dir, false); // a new `<ledger>.quarantine/` must survive the truncation it backs
+  mkdirDurableSync(dir, false); // a new `<ledger>.quarantine/` must survive the truncation it backs
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const target = path.join(dir, `${path.basename(ledgerPath)}@${start}.${stamp}.${why}.${randomBytes(3).toString('hex')}.bin`);
   // Written beside its final name and renamed once complete and durable, so a failure (a full
   // disk) leaves no empty or partial quarantine file behind.
   const partial = path.join(dir, `.${path.basename(target)}.partial`);
   try {
-    const out = await fs.open(partial, 'wx', 0o600);
+    const out = fs.openSync(partial, 'wx', 0o600);
     try {
       const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, end - start)));
       for (let pos = start; pos < end; ) {
-        const got = await source.read(buf, 0, Math.min(buf.length, end - pos), pos);
+        const got = source.readSync(buf, 0, Math.min(buf.length, end - pos), pos);
         if (got <= 0) throw Object.assign(new Error(`${source.path} ended at ${pos} while quarantining up to ${end}`), { code: 'EIO' });
-        await out.write(buf, 0, got, pos - start);
+        out.writeSync(buf, 0, got, pos - start);
         pos += got;
       }
-      await out.sync();
+      out.syncSync();
     } finally {
-      await out.close();
+      out.closeSync();
     }
-    await fs.rename(partial, target);
+    fs.renameSync(partial, target);
   } catch (err) {
-    await fs.unlink(partial).catch(() => undefined);
+    try {
+      fs.unlinkSync(partial);
+    } catch {
+      // never created, or gone
+    }
     throw err;
   }
-  await syncParentDir(target, false);
+  syncParentDirSync(target, false);
   return target;
 }

@@ -7,7 +7,7 @@ import { isAscii } from 'node:buffer';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { ErrorCode, LedgerlockError } from '../errors';
-import type { LedgerProblemKind } from './types';
+import type { LedgerEvent, LedgerProblemKind } from './types';
 
 export const CRC_SUFFIX_BYTES = ',"crc":"00000000"}'.length;
 const NEWLINE = 0x0a;
@@ -56,11 +56,82 @@ export function checkEventType(type: unknown): string {
   return type;
 }
 
+/** One event to append, serialised once: its size is known before any id is given out. */
+export interface Draft {
+  type: string;
+  /** The caller's own value, handed back in the appended event (never re-parsed). */
+  data: unknown;
+  typeJson: string;
+  dataJson: string;
+  /** UTF-8 bytes of typeJson + dataJson. */
+  bodyBytes: number;
+}
+
+const ID_HEAD = '{"id":';
+const TS_HEAD = ',"ts":"';
+const TYPE_HEAD = '","type":';
+const DATA_HEAD = ',"data":';
+/** Every byte of a record but its id digits, timestamp and body. */
+const FRAME_BYTES = ID_HEAD.length + TS_HEAD.length + TYPE_HEAD.length + DATA_HEAD.length + CRC_SUFFIX_BYTES + 1;
+const MAX_ID_DIGITS = String(Number.MAX_SAFE_INTEGER).length;
+const ISO_BYTES = new Date(0).toISOString().length;
+
+/** Checks and serialises one event; refuses one whose record could exceed `maxRecordBytes` (whatever id it gets). */
+export function draftOf(type: unknown, data: unknown, maxRecordBytes: number, ledgerPath: string): Draft {
+  const checked = checkEventType(type);
+  const typeJson = JSON.stringify(checked);
+  const dataJson = serializeData(data);
+  const bodyBytes = Buffer.byteLength(typeJson, 'utf8') + Buffer.byteLength(dataJson, 'utf8');
+  const bytes = FRAME_BYTES + MAX_ID_DIGITS + ISO_BYTES + bodyBytes;
+  if (bytes > maxRecordBytes) {
+    throw new LedgerlockError(ErrorCode.RecordTooLarge, `a ${checked} record would be ${bytes} bytes, over the limit of ${maxRecordBytes}`, { path: ledgerPath, bytes, limit: maxRecordBytes });
+  }
+  return { type: checked, data, typeJson, dataJson, bodyBytes };
+}
+
+export interface EncodedBatch {
+  bytes: Buffer;
+  events: LedgerEvent[];
+  lastId: number;
+}
+
+/**
+ * Encodes records `firstId`, `firstId + 1`, … into one buffer sized in advance (no per-record
+ * buffers, no concatenation); each crc32 runs over its record's own bytes in place.
+ * `offset` is where the buffer will be written, for the events' offsets.
+ */
+export function encodeBatch(drafts: readonly Draft[], firstId: number, ts: string, offset: number): EncodedBatch {
+  const tsBytes = Buffer.byteLength(ts, 'utf8');
+  let total = 0;
+  for (let i = 0; i < drafts.length; i++) total += FRAME_BYTES + digits(firstId + i) + tsBytes + drafts[i]!.bodyBytes;
+  const bytes = Buffer.allocUnsafe(total);
+  const events: LedgerEvent[] = new Array(drafts.length);
+  let pos = 0;
+  let id = firstId - 1;
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i]!;
+    const start = pos;
+    pos += bytes.write(`${ID_HEAD}${++id}${TS_HEAD}${ts}${TYPE_HEAD}${d.typeJson}${DATA_HEAD}`, pos, 'utf8');
+    pos += bytes.write(d.dataJson, pos, 'utf8');
+    const crc = hex(crc32(bytes.subarray(start, pos)));
+    pos += bytes.write(`,"crc":"${crc}"}\n`, pos, 'latin1');
+    events[i] = { id, ts, type: d.type, data: d.data === undefined ? null : d.data, offset: offset + start, length: pos - start, crc };
+  }
+  if (pos !== total) throw new Error(`record encoding sized ${total} bytes but wrote ${pos}`);
+  return { bytes, events, lastId: id };
+}
+
+function digits(n: number): number {
+  let d = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) d++;
+  return d;
+}
+
 /** Encodes a record line including its newline. */
 export function encodeRecord(id: number, ts: string, type: string, dataJson: string): Buffer {
-  const prefix = Buffer.from(`{"id":${id},"ts":${JSON.stringify(ts)},"type":${JSON.stringify(type)},"data":${dataJson}`, 'utf8');
-  const suffix = Buffer.from(`,"crc":"${crcHex(prefix)}"}\n`, 'latin1');
-  return Buffer.concat([prefix, suffix]);
+  const typeJson = JSON.stringify(type);
+  const draft: Draft = { type, data: null, typeJson, dataJson, bodyBytes: Buffer.byteLength(typeJson, 'utf8') + Buffer.byteLength(dataJson, 'utf8') };
+  return encodeBatch([draft], id, ts, 0).bytes;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -16,17 +16,17 @@ import type { LedgerContext } from './context';
 import { detectFormat } from './foreign';
 import { interpretLine } from './interpret';
 import { withWriterLock } from './ledger-lock';
-import { quarantineBytes } from './quarantine';
+import { quarantineBytesSync } from './quarantine';
 import { scanLines } from './scan';
-import { readBackward } from './reverse';
+import { linesBackwardSync, readBackward } from './reverse';
 import type { RepairResult } from './types';
 
 /** Quarantines [validEnd, size) then truncates to validEnd and fsyncs. Caller holds the lock. */
-export async function cutTornTail(ctx: LedgerContext, file: OpenFile, validEnd: number, size: number): Promise<string> {
-  if (validEnd === 0) await refuseWithoutRecord(ctx, file, size);
-  const quarantine = await quarantineBytes(ctx.path, file, validEnd, size, 'torn-tail');
-  await file.truncate(validEnd);
-  await file.datasync();
+export function cutTornTail(ctx: LedgerContext, file: OpenFile, validEnd: number, size: number): string {
+  if (validEnd === 0) refuseWithoutRecord(ctx, file, size);
+  const quarantine = quarantineBytesSync(ctx.quarantineDir, ctx.path, file, validEnd, size, 'torn-tail');
+  file.truncateSync(validEnd);
+  file.datasyncSync();
   ctx.tailCache = null;
   return quarantine;
 }
@@ -38,16 +38,17 @@ export async function cutTornTail(ctx: LedgerContext, file: OpenFile, validEnd: 
  */
 const NEWLINE = Buffer.from('\n');
 
-async function refuseWithoutRecord(ctx: LedgerContext, file: OpenFile, size: number): Promise<void> {
-  for await (const raw of scanLines(file, { end: size, maxLineBytes: ctx.opts.maxLineBytes })) {
-    if (!raw.terminated) return;
+function refuseWithoutRecord(ctx: LedgerContext, file: OpenFile, size: number): void {
+  // Read backwards (synchronously, under the lock): every complete line must be empty or NUL fill.
+  for (const raw of linesBackwardSync(file, size, ctx.opts.maxLineBytes)) {
+    if (!raw.terminated) continue;
     if (raw.bytes !== null && (raw.bytes.length === 0 || raw.bytes.every((b) => b === 0))) continue;
     const native = raw.bytes !== null && detectFormat(Buffer.concat([raw.bytes, NEWLINE]), false) === 'ledgerlock' && ctx.format === 'ledgerlock';
-    const details = { path: ctx.path, bytes: size, line: raw.line };
+    const details = { path: ctx.path, bytes: size, offset: raw.offset };
     if (native) {
-      throw new LedgerlockError(ErrorCode.LedgerCorrupt, `${ctx.path} is wholly corrupt: it holds no valid record (line ${raw.line} is a damaged one), so there is no tail to cut; nothing was changed`, details);
+      throw new LedgerlockError(ErrorCode.LedgerCorrupt, `${ctx.path} is wholly corrupt: it holds no valid record (the line at offset ${raw.offset} is a damaged one), so there is no tail to cut; nothing was changed`, details);
     }
-    throw new LedgerlockError(ErrorCode.NotALedger, `${ctx.path} is not a ledger: none of its lines is a ${ctx.format === 'foreign' ? 'JSON value' : 'Ledgerlock record'} (line ${raw.line} is not), so nothing was cut`, details);
+    throw new LedgerlockError(ErrorCode.NotALedger, `${ctx.path} is not a ledger: none of its lines is a ${ctx.format === 'foreign' ? 'JSON value' : 'Ledgerlock record'} (the line at offset ${raw.offset} is not), so nothing was cut`, details);
   }
 }
 
@@ -61,7 +62,7 @@ export async function repairLedger(ctx: LedgerContext, emit: (d: TelemetryDraft)
       if (!tail.damagedAfterValid) {
         return { repaired: false, bytesRemoved: 0, truncatedAt: size, tail: { health: 'ok', lastId, problems: [] } } satisfies RepairResult;
       }
-      const quarantine = await cutTornTail(ctx, file, tail.validEnd, size);
+      const quarantine = cutTornTail(ctx, file, tail.validEnd, size);
       const problems = tail.tailProblems.reverse();
       return { repaired: true, bytesRemoved: size - tail.validEnd, quarantine, truncatedAt: tail.validEnd, tail: { health: 'torn', lastId, problems } } satisfies RepairResult;
     } finally {
@@ -105,7 +106,7 @@ export async function quarantineRecord(ctx: LedgerContext, offset: number, emit:
       if (!target) {
         throw new LedgerlockError(ErrorCode.BadInput, `no line of ${ctx.path} starts at offset ${offset}`, { path: ctx.path, offset });
       }
-      const quarantine = await quarantineBytes(ctx.path, file, target.offset, target.offset + target.length, 'record');
+      const quarantine = quarantineBytesSync(ctx.quarantineDir, ctx.path, file, target.offset, target.offset + target.length, 'record');
       await rewriteWithout(ctx, file, size, target.offset, target.offset + target.length);
       ctx.tailCache = null;
       return { quarantine, ...target };

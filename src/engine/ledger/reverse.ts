@@ -10,59 +10,95 @@ import type { LedgerEvent, LedgerFormat, LedgerProblem } from './types';
 
 export const REVERSE_CHUNK_BYTES = 64 * 1024;
 
+/** The first read from the end is small: an append needs only the last record, usually a few hundred bytes. */
+const FIRST_CHUNK_BYTES = 8 * 1024;
+
 /**
  * Lines ending at or before `end`, newest first. The first one may be unterminated (a torn
  * write at EOF). `line` is 0: a backward read does not know line numbers.
  */
 export async function* linesBackward(file: OpenFile, end: number, maxLineBytes: number, chunkBytes = REVERSE_CHUNK_BYTES): AsyncGenerator<RawLine> {
-  let lineEnd = end;
-  let first = true;
-  let parts: Buffer[] = [];
-  let partsLen = 0;
-  let tooLong = false;
-  let pos = end;
-  const take = (head: Buffer): Buffer | null => {
-    if (tooLong || head.length + partsLen > maxLineBytes) return null;
-    return partsLen === 0 ? head : Buffer.concat([head, ...parts]);
-  };
-  while (pos > 0) {
-    const start = Math.max(0, pos - chunkBytes);
-    const buf = Buffer.allocUnsafe(pos - start);
-    const got = await file.read(buf, 0, buf.length, start);
+  const walk = new BackwardLines(file.path, end, maxLineBytes, chunkBytes);
+  for (let chunk = walk.nextChunk(); chunk !== null; chunk = walk.nextChunk()) {
+    yield* walk.lines(chunk.buf, chunk.start, await file.read(chunk.buf, 0, chunk.buf.length, chunk.start));
+  }
+  yield* walk.rest();
+}
+
+/** linesBackward, synchronously. */
+export function* linesBackwardSync(file: OpenFile, end: number, maxLineBytes: number, chunkBytes = REVERSE_CHUNK_BYTES): Generator<RawLine> {
+  const walk = new BackwardLines(file.path, end, maxLineBytes, chunkBytes);
+  for (let chunk = walk.nextChunk(); chunk !== null; chunk = walk.nextChunk()) {
+    yield* walk.lines(chunk.buf, chunk.start, file.readSync(chunk.buf, 0, chunk.buf.length, chunk.start));
+  }
+  yield* walk.rest();
+}
+
+/** The backward walk itself, fed chunk by chunk by either reader above. */
+class BackwardLines {
+  private lineEnd: number;
+  private first = true;
+  private parts: Buffer[] = [];
+  private partsLen = 0;
+  private tooLong = false;
+  private pos: number;
+  private chunks = 0;
+
+  constructor(private readonly path: string, end: number, private readonly maxLineBytes: number, private readonly chunkBytes: number) {
+    this.lineEnd = end;
+    this.pos = end;
+  }
+
+  nextChunk(): { buf: Buffer; start: number } | null {
+    if (this.pos <= 0) return null;
+    const size = this.chunks++ === 0 ? Math.min(this.chunkBytes, FIRST_CHUNK_BYTES) : this.chunkBytes;
+    const start = Math.max(0, this.pos - size);
+    return { buf: Buffer.allocUnsafe(this.pos - start), start };
+  }
+
+  private take(head: Buffer): Buffer | null {
+    if (this.tooLong || head.length + this.partsLen > this.maxLineBytes) return null;
+    return this.partsLen === 0 ? head : Buffer.concat([head, ...this.parts]);
+  }
+
+  *lines(buf: Buffer, start: number, got: number): Generator<RawLine> {
     if (got < buf.length) {
       // Reads take no lock: a repair in another process may have truncated the tail under us.
-      throw new LedgerlockError(ErrorCode.Io, `${file.path} shrank while being read (repaired meanwhile?); read it again`, { path: file.path, offset: start });
+      throw new LedgerlockError(ErrorCode.Io, `${this.path} shrank while being read (repaired meanwhile?); read it again`, { path: this.path, offset: start });
     }
     let hi = buf.length;
     while (hi > 0) {
       const nl = buf.lastIndexOf(0x0a, hi - 1);
       if (nl < 0) break;
       const segStart = start + nl + 1;
-      const bytes = take(buf.subarray(nl + 1, hi));
-      if (first) {
-        if (segStart < lineEnd) yield { offset: segStart, length: lineEnd - segStart, bytes, line: 0, terminated: false };
-        first = false;
+      const bytes = this.take(buf.subarray(nl + 1, hi));
+      if (this.first) {
+        this.first = false;
+        if (segStart < this.lineEnd) yield { offset: segStart, length: this.lineEnd - segStart, bytes, line: 0, terminated: false };
       } else {
-        yield { offset: segStart, length: lineEnd - segStart, bytes, line: 0, terminated: true };
+        yield { offset: segStart, length: this.lineEnd - segStart, bytes, line: 0, terminated: true };
       }
-      lineEnd = segStart;
+      this.lineEnd = segStart;
       hi = nl;
-      parts = [];
-      partsLen = 0;
-      tooLong = false;
+      this.parts = [];
+      this.partsLen = 0;
+      this.tooLong = false;
     }
-    if (hi > 0 && !tooLong) {
-      partsLen += hi;
-      if (partsLen > maxLineBytes) {
-        tooLong = true;
-        parts = [];
+    if (hi > 0 && !this.tooLong) {
+      this.partsLen += hi;
+      if (this.partsLen > this.maxLineBytes) {
+        this.tooLong = true;
+        this.parts = [];
       } else {
-        parts.unshift(buf.subarray(0, hi));
+        this.parts.unshift(buf.subarray(0, hi));
       }
     }
-    pos = start;
+    this.pos = start;
   }
-  if (lineEnd > 0) yield { offset: 0, length: lineEnd, bytes: tooLong ? null : Buffer.concat(parts), line: 0, terminated: !first };
+
+  *rest(): Generator<RawLine> {
+    if (this.lineEnd > 0) yield { offset: 0, length: this.lineEnd, bytes: this.tooLong ? null : Buffer.concat(this.parts), line: 0, terminated: !this.first };
+  }
 }
 
 export interface BackwardRead {
@@ -82,29 +118,51 @@ export interface BackwardRead {
  * foreign events get their line numbers (their ids) without a forward scan.
  */
 export async function readBackward(file: OpenFile, format: LedgerFormat, end: number, limit: number, maxLineBytes: number, linesBefore?: number): Promise<BackwardRead> {
-  const events: LedgerEvent[] = [];
-  let validEnd = -1;
-  let damagedAfterValid = false;
-  const tailProblems: LedgerProblem[] = [];
-  let newlines = linesBefore;
-  if (limit <= 0) return { events, validEnd: 0, damagedAfterValid, tailProblems };
-  for await (const raw of linesBackward(file, end, maxLineBytes)) {
-    if (newlines !== undefined) {
-      if (raw.terminated) newlines--;
-      raw.line = newlines + 1;
-    }
-    const seen = interpretLine(format, raw, null);
-    if (seen.problem) {
-      if (validEnd < 0) {
-        damagedAfterValid = true;
-        tailProblems.push(seen.problem);
-      }
-      continue;
-    }
-    if (!seen.event) continue;
-    if (validEnd < 0) validEnd = raw.offset + raw.length;
-    events.push(seen.event);
-    if (events.length >= limit) break;
+  const seen = new BackwardEvents(format, limit, linesBefore);
+  if (limit > 0) {
+    for await (const raw of linesBackward(file, end, maxLineBytes)) if (seen.add(raw)) break;
   }
-  return { events, validEnd: Math.max(validEnd, 0), damagedAfterValid, tailProblems };
+  return seen.result();
+}
+
+/** readBackward, synchronously (appends under the lock). */
+export function readBackwardSync(file: OpenFile, format: LedgerFormat, end: number, limit: number, maxLineBytes: number): BackwardRead {
+  const seen = new BackwardEvents(format, limit, undefined);
+  if (limit > 0) {
+    for (const raw of linesBackwardSync(file, end, maxLineBytes)) if (seen.add(raw)) break;
+  }
+  return seen.result();
+}
+
+class BackwardEvents {
+  private readonly events: LedgerEvent[] = [];
+  private validEnd = -1;
+  private damagedAfterValid = false;
+  private readonly tailProblems: LedgerProblem[] = [];
+
+  constructor(private readonly format: LedgerFormat, private readonly limit: number, private newlines: number | undefined) {}
+
+  /** Takes the next line back; true once `limit` events are in. */
+  add(raw: RawLine): boolean {
+    if (this.newlines !== undefined) {
+      if (raw.terminated) this.newlines--;
+      raw.line = this.newlines + 1;
+    }
+    const seen = interpretLine(this.format, raw, null);
+    if (seen.problem) {
+      if (this.validEnd < 0) {
+        this.damagedAfterValid = true;
+        this.tailProblems.push(seen.problem);
+      }
+      return false;
+    }
+    if (!seen.event) return false;
+    if (this.validEnd < 0) this.validEnd = raw.offset + raw.length;
+    this.events.push(seen.event);
+    return this.events.length >= this.limit;
+  }
+
+  result(): BackwardRead {
+    return { events: this.events, validEnd: Math.max(this.validEnd, 0), damagedAfterValid: this.damagedAfterValid, tailProblems: this.tailProblems };
+  }
 }

@@ -123,8 +123,16 @@ export interface RangeQuery {
 export interface Ledger {
   readonly path: string;
   readonly format: LedgerFormat;
+  /** Resolves once the event is as durable as the ledger's mode promises; `data` is the caller's own value. */
   append(type: string, data?: unknown): Promise<LedgerEvent>;
   appendMany(events: { type: string; data?: unknown }[]): Promise<LedgerEvent[]>;
+  /**
+   * append, synchronously, with every guarantee of the async form (the same lock, ids, torn-tail
+   * repair, durability, rollback of a failed write): for CLIs, git hooks and short-lived scripts.
+   * Throws E_BAD_INPUT if an async operation of this process holds the ledger's lock right now.
+   */
+  appendSync(type: string, data?: unknown): LedgerEvent;
+  appendManySync(events: { type: string; data?: unknown }[]): LedgerEvent[];
   /** The last n events, oldest to newest. */
   tail(n: number): Promise<LedgerEvent[]>;
   page(opts: { cursor?: string | null; limit: number }): Promise<Page>;

@@ -8,11 +8,12 @@ import { ErrorCode, LedgerlockError, LockContentionError } from '../errors';
 import { backoffDelay, checkDuration } from '../options';
 import { emitTelemetry, type TelemetryTarget } from '../telemetry';
 import type { LockInfo } from './classify';
-import { createLockFile, nativeLockContent, newOwnerId } from './file';
+import { createLockFile, createLockFileSync, nativeLockBytes, newOwnerId } from './file';
 import { HeldLock, UnheldLock, type LockHandle } from './handle';
 import { describeHolder } from './holder';
 import { inspectLock } from './inspect';
-import { selfIdentity } from './process';
+import { selfIdentitySync } from './process';
+import { SyncWaiter } from './sync-wait';
 import { breakLock } from './reap';
 import { ReleaseWatch } from './release-watch';
 import { formatAge, resolveTiming, type LockTiming } from './timing';
@@ -43,7 +44,7 @@ export interface AcquireOptions extends LockTiming {
   signal?: AbortSignal;
 }
 
-interface ResolvedAcquire {
+export interface ResolvedAcquire {
   staleMs: number;
   contentionMs: number;
   timeoutMs: number;
@@ -58,7 +59,7 @@ interface ResolvedAcquire {
   signal: AbortSignal | undefined;
 }
 
-function resolveAcquire(opts: AcquireOptions): ResolvedAcquire {
+export function resolveAcquire(opts: AcquireOptions): ResolvedAcquire {
   const { staleMs, contentionMs } = resolveTiming({ ...opts, now: 0 });
   if (opts.onTimeout !== undefined && opts.onTimeout !== 'throw' && opts.onTimeout !== 'run-without-lock') {
     throw new LedgerlockError(ErrorCode.BadOption, `option onTimeout must be 'throw' or 'run-without-lock', got ${JSON.stringify(opts.onTimeout)}`, { option: 'onTimeout' });
@@ -81,53 +82,111 @@ function resolveAcquire(opts: AcquireOptions): ResolvedAcquire {
 }
 
 const REJUDGE_EVERY_MS = 100;
+const JUDGE_AFTER_MS = 20;
 
 export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): Promise<LockHandle> {
   const o = resolveAcquire(opts);
   const target = path.resolve(lockPath);
-  const self = await selfIdentity();
-  const started = Date.now();
-  let reportedContention = false;
-  let last: LockInfo | undefined;
-  let watch: ReleaseWatch | undefined;
-  let judgedAt = 0;
+  const self = selfIdentitySync();
+  const contention = new Contention(target, o);
   try {
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(o.signal, target);
       const owner = newOwnerId();
-      if (await createLockFile(target, nativeLockContent(self, owner, o.tool), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
-        if (reportedContention) await waitEnded(o, target, started, 'acquired');
+      if (await createLockFile(target, nativeLockBytes(self, owner, o.tool), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
+        if (contention.reported) await waitEnded(o, target, contention.started, 'acquired');
         return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
       }
-      // Judging the holder reads its file and /proc; a staleness verdict cannot change faster
-      // than the holder's process can die, so waiters woken often re-judge at a bounded rate.
-      if (judgedAt === 0 || Date.now() - judgedAt >= REJUDGE_EVERY_MS) {
-        last = await currentHolder(target, o) ?? last;
-        judgedAt = Date.now();
-      }
-      if (last?.reapable) {
-        judgedAt = 0;
-        const outcome = await breakLock(target, { staleMs: o.staleMs, contentionMs: o.contentionMs, now: Date.now() }, o.telemetry);
-        if (outcome.kind === 'reaped' || outcome.kind === 'gone') continue;
-      }
-      const waited = Date.now() - started;
-      if (!reportedContention && waited >= o.contentionMs) {
-        reportedContention = true;
-        await emitTelemetry(o.telemetry, target, { type: 'LOCK_CONTENDED', data: { lock: target, holder: holderOf(last), waiterPid: process.pid, waitedMs: waited } });
-      }
-      if (waited >= o.timeoutMs) {
-        await emitTelemetry(o.telemetry, target, { type: 'LOCK_CONTENTION_TIMEOUT', data: { lock: target, holder: holderOf(last), waiterPid: process.pid, waitedMs: waited } });
-        if (o.runWithoutLock) return new UnheldLock(target);
-        throw contentionError(target, waited, last);
-      }
-      watch ??= new ReleaseWatch(target);
-      await waitOrAbort(watch, Math.min(backoffDelay(attempt, o.retryBaseMs, o.retryMaxMs), o.timeoutMs - waited), o.signal, target);
+      const gaveUp = await contention.next(attempt);
+      if (gaveUp) return gaveUp;
     }
   } catch (err) {
-    if (reportedContention && err instanceof LedgerlockError && err.code === ErrorCode.Aborted) await waitEnded(o, target, started, 'aborted');
+    if (contention.reported && err instanceof LedgerlockError && err.code === ErrorCode.Aborted) await waitEnded(o, target, contention.started, 'aborted');
     throw err;
   } finally {
-    watch?.close();
+    contention.close();
+  }
+}
+
+/**
+ * What a waiter does between two exclusive-create attempts: judge the holder (at a bounded
+ * rate), break it if it is stale, report contention once it lasts, give up at the timeout,
+ * else sleep until the lock's directory changes or the backoff ends. The async acquire runs it
+ * in place; the sync acquire runs it in a worker thread (see lock-wait.ts), so both follow
+ * exactly the same rules.
+ */
+export class Contention {
+  readonly started = Date.now();
+  /** LOCK_CONTENDED was recorded: the end of the wait is recorded too (LOCK_WAIT_ENDED). */
+  reported = false;
+  private last: LockInfo | undefined;
+  private watch: ReleaseWatch | undefined;
+  private judgedAt: number;
+
+  constructor(private readonly target: string, private readonly o: ResolvedAcquire) {
+    // Most locks met are released within milliseconds (a ledger batch, a document update): a
+    // waiter first waits for the release, and judges the holder (lock file, /proc evidence)
+    // only once it has kept the lock for JUDGE_AFTER_MS. A crashed holder's lock is broken
+    // that much later; a hand-off costs no judging.
+    this.judgedAt = this.started - REJUDGE_EVERY_MS + JUDGE_AFTER_MS;
+  }
+
+  /** Resolves when the next create attempt is due; an UnheldLock in run-without-lock mode at the timeout. */
+  async next(attempt: number): Promise<LockHandle | undefined> {
+    const { target, o } = this;
+    // Judging the holder reads its file and /proc; a staleness verdict cannot change faster
+    // than the holder's process can die, so waiters woken often re-judge at a bounded rate.
+    if (Date.now() - this.judgedAt >= REJUDGE_EVERY_MS) {
+      this.last = await currentHolder(target, o) ?? this.last;
+      this.judgedAt = Date.now();
+    }
+    if (this.last?.reapable) {
+      this.judgedAt = 0;
+      const outcome = await breakLock(target, { staleMs: o.staleMs, contentionMs: o.contentionMs, now: Date.now() }, o.telemetry);
+      if (outcome.kind === 'reaped' || outcome.kind === 'gone') return undefined;
+    }
+    const waited = Date.now() - this.started;
+    if (!this.reported && waited >= o.contentionMs) {
+      this.reported = true;
+      await emitTelemetry(o.telemetry, target, { type: 'LOCK_CONTENDED', data: { lock: target, holder: holderOf(this.last), waiterPid: process.pid, waitedMs: waited } });
+    }
+    if (waited >= o.timeoutMs) {
+      await emitTelemetry(o.telemetry, target, { type: 'LOCK_CONTENTION_TIMEOUT', data: { lock: target, holder: holderOf(this.last), waiterPid: process.pid, waitedMs: waited } });
+      if (o.runWithoutLock) return new UnheldLock(target);
+      throw contentionError(target, waited, this.last);
+    }
+    this.watch ??= new ReleaseWatch(target);
+    await waitOrAbort(this.watch, Math.min(backoffDelay(attempt, o.retryBaseMs, o.retryMaxMs), o.timeoutMs - waited), o.signal, target);
+    return undefined;
+  }
+
+  close(): void {
+    this.watch?.close();
+  }
+}
+
+/**
+ * acquireLock, synchronously, with the same rules: an uncontended lock is a few syscalls on
+ * this thread; a held one is waited for (judged, reaped if stale, timed out naming its
+ * holder) by a worker thread while this one blocks. `signal` is not supported here.
+ */
+export function acquireLockSync(lockPath: string, opts: Omit<AcquireOptions, 'signal'> = {}): LockHandle {
+  const o = resolveAcquire(opts);
+  const target = path.resolve(lockPath);
+  const self = selfIdentitySync();
+  let waiter: SyncWaiter | undefined;
+  try {
+    for (;;) {
+      const owner = newOwnerId();
+      if (createLockFileSync(target, nativeLockBytes(self, owner, o.tool), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
+        if (waiter?.reported) void waitEnded(o, target, waiter.started, 'acquired').catch(() => undefined);
+        return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
+      }
+      waiter ??= new SyncWaiter(target, opts);
+      if (waiter.next() === 'run-without-lock') return new UnheldLock(target);
+    }
+  } finally {
+    waiter?.close();
   }
 }
 
@@ -150,10 +209,38 @@ export async function withLock<T>(lockPath: string, fn: (lock: LockHandle) => Pr
     throw err;
   }
   await lock.release();
+  throwIfCompromised(lock);
+  return result;
+}
+
+/** withLock, synchronously: `fn` runs holding the lock, and the lock is released before this returns. */
+export function withLockSync<T>(lockPath: string, fn: (lock: LockHandle) => T, opts: Omit<AcquireOptions, 'signal'> = {}): T {
+  const lock = acquireLockSync(lockPath, opts);
+  let result: T;
+  try {
+    result = fn(lock);
+  } catch (err) {
+    try {
+      lock.releaseSync();
+    } catch {
+      // the task's error is the one to report
+    }
+    throw err;
+  }
+  if (result instanceof Promise) {
+    result.catch(() => undefined);
+    lock.releaseSync();
+    throw new LedgerlockError(ErrorCode.BadInput, `withLockSync(${lock.path}) was given an async function; its work would run after the lock is released (use withLock)`, { path: lock.path });
+  }
+  lock.releaseSync();
+  throwIfCompromised(lock);
+  return result;
+}
+
+function throwIfCompromised(lock: LockHandle): void {
   if (lock instanceof HeldLock && lock.compromised) {
     throw new LedgerlockError(ErrorCode.LockCompromised, `lost ${lock.path} while the task ran: ${lock.compromiseReason}`, { path: lock.path, reason: lock.compromiseReason });
   }
-  return result;
 }
 
 async function currentHolder(lockPath: string, o: ResolvedAcquire): Promise<LockInfo | undefined> {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { syncParentDir } from '../atomic';
+import { syncParentDir, syncParentDirSync } from '../atomic';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import { fsl } from '../fs';
 import type { TelemetryTarget } from '../telemetry';
@@ -21,6 +21,26 @@ export function nativeLockContent(self: SelfIdentity, owner: string, tool: strin
   if (self.bootId !== undefined) content.bootId = self.bootId;
   return content;
 }
+
+/**
+ * The bytes of `nativeLockContent(self, owner, tool)` as JSON.stringify writes them, from a
+ * template serialised once per identity and tool: only the owner id and the time change.
+ */
+export function nativeLockBytes(self: SelfIdentity, owner: string, tool: string): Buffer {
+  let t = templates.get(tool);
+  if (t === undefined || t.self !== self) {
+    const marker = nativeLockContent(self, '\u0000owner\u0000', tool);
+    marker.acquiredAt = '\u0000at\u0000';
+    const parts = JSON.stringify(marker).split(/\\u0000(?:owner|at)\\u0000/);
+    if (parts.length !== 3) return Buffer.from(JSON.stringify(nativeLockContent(self, owner, tool)) + '\n', 'utf8'); // a tool name holding the markers
+    t = { self, head: parts[0]!, middle: parts[1]!, tail: `${parts[2]!}\n` };
+    if (templates.size > 64) templates.clear();
+    templates.set(tool, t);
+  }
+  return Buffer.from(`${t.head}${owner}${t.middle}${new Date().toISOString()}${t.tail}`, 'utf8');
+}
+
+const templates = new Map<string, { self: SelfIdentity; head: string; middle: string; tail: string }>();
 
 /**
  * A per-process random prefix and a counter: unique across processes and hosts (the prefix)
@@ -45,24 +65,9 @@ export interface CreateOptions {
  * create and write are back-to-back syscalls, so a crash leaves an empty lock (stale after
  * 10 s) only in a window of microseconds. `durable` adds the file and directory fsyncs.
  */
-export async function createLockFile(lockPath: string, content: NativeLock, opts: CreateOptions): Promise<boolean> {
-  const bytes = Buffer.from(JSON.stringify(content) + '\n', 'utf8');
-  for (let attempt = 0; ; attempt++) {
-    try {
-      fsl().createFileSync(lockPath, bytes, 0o644);
-      break;
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'EEXIST') return false;
-      if (code === 'ENOENT' && opts.createParents && attempt === 0) {
-        await fsl().mkdir(path.dirname(lockPath)).catch(() => undefined);
-        continue;
-      }
-      // A failed write after a successful create leaves a file naming nobody: ours to remove.
-      if (code !== 'ENOENT') removeQuietly(lockPath, bytes);
-      throw ioError(lockPath, 'create the lock file', err);
-    }
-  }
+export async function createLockFile(lockPath: string, content: NativeLock | Buffer, opts: CreateOptions): Promise<boolean> {
+  const bytes = Buffer.isBuffer(content) ? content : Buffer.from(JSON.stringify(content) + '\n', 'utf8');
+  if (!createLockFileSync(lockPath, bytes, { ...opts, durable: false })) return false;
   if (!opts.durable) return true;
   try {
     const file = await fsl().open(lockPath, 'r');
@@ -72,6 +77,44 @@ export async function createLockFile(lockPath: string, content: NativeLock, opts
       await file.close();
     }
     await syncParentDir(lockPath, opts.telemetry);
+  } catch (err) {
+    removeQuietly(lockPath, bytes);
+    throw ioError(lockPath, 'fsync the lock file', err);
+  }
+  return true;
+}
+
+/** createLockFile, synchronously (the sync forms; `durable` fsyncs the file and directory here too). */
+export function createLockFileSync(lockPath: string, bytes: Buffer, opts: CreateOptions): boolean {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fsl().createFileSync(lockPath, bytes, 0o644);
+      break;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'EEXIST') return false;
+      if (code === 'ENOENT' && opts.createParents && attempt === 0) {
+        try {
+          fsl().mkdirSync(path.dirname(lockPath));
+        } catch {
+          // the retry's error says what is wrong
+        }
+        continue;
+      }
+      // A failed write after a successful create leaves a file naming nobody: ours to remove.
+      if (code !== 'ENOENT') removeQuietly(lockPath, bytes);
+      throw ioError(lockPath, 'create the lock file', err);
+    }
+  }
+  if (!opts.durable) return true;
+  try {
+    const file = fsl().openSync(lockPath, 'r');
+    try {
+      file.syncSync();
+    } finally {
+      file.closeSync();
+    }
+    syncParentDirSync(lockPath, opts.telemetry);
   } catch (err) {
     removeQuietly(lockPath, bytes);
     throw ioError(lockPath, 'fsync the lock file', err);
@@ -102,10 +145,16 @@ export type RemoveOutcome = 'removed' | 'gone' | 'not-ours' | 'not-ours-left';
  * stay at the trash path for a person to look at.
  */
 export async function removeIfOwned(lockPath: string, owner: string): Promise<{ outcome: RemoveOutcome; trash?: string }> {
-  // Synchronous steps: a release is a handful of tiny syscalls, cheaper than thread-pool hops.
   return removeIfOwnedSync(lockPath, owner);
 }
 
+/**
+ * Read, rename to a trash name, read what was moved: a lock that is no longer ours is never
+ * moved at all (its live holder never sees its path empty), and a replacement that took the
+ * path between the read and the rename is put back with `link` (which cannot overwrite a lock
+ * taken meanwhile). Synchronous: a release is a handful of tiny syscalls, cheaper than
+ * thread-pool hops.
+ */
 export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: RemoveOutcome; trash?: string } {
   const fs = fsl();
   const before = readSmall(lockPath);

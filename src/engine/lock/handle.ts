@@ -5,7 +5,7 @@
 import { errnoCode } from '../errors';
 import { fsl } from '../fs';
 import { emitTelemetry, type TelemetryTarget } from '../telemetry';
-import { ownerIn, removeIfOwned } from './file';
+import { ownerIn, removeIfOwnedSync } from './file';
 import { describeHolder, MAX_LOCK_BYTES, parseLockContent } from './holder';
 
 export interface LockHandle {
@@ -18,6 +18,8 @@ export interface LockHandle {
   readonly compromised: boolean;
   onCompromised(cb: (reason: string) => void): void;
   release(): Promise<void>;
+  /** release(), synchronously; a lost lock is reported to onCompromised at once and to telemetry in the background. */
+  releaseSync(): void;
 }
 
 const heldLocks = new Set<HeldLock>();
@@ -60,14 +62,26 @@ export class HeldLock implements LockHandle {
   }
 
   async release(): Promise<void> {
-    if (this.released) return;
+    const lost = this.removeFile();
+    if (lost !== undefined) await this.compromise(lost);
+  }
+
+  releaseSync(): void {
+    const lost = this.removeFile();
+    if (lost !== undefined) void this.compromise(lost);
+  }
+
+  /** Removes the lock file if it is still ours; why the lock turned out lost, if it did. */
+  private removeFile(): string | undefined {
+    if (this.released) return undefined;
     this.released = true;
     this.stop();
-    if (this.lost !== undefined) return;
-    const { outcome, trash } = await removeIfOwned(this.path, this.owner);
-    if (outcome === 'gone') await this.compromise('the lock file was gone at release');
-    else if (outcome === 'not-ours') await this.compromise('the lock file named another owner at release; it was left in place');
-    else if (outcome === 'not-ours-left') await this.compromise(`the lock file named another owner at release; its bytes are at ${trash}`);
+    if (this.lost !== undefined) return undefined;
+    const { outcome, trash } = removeIfOwnedSync(this.path, this.owner);
+    if (outcome === 'gone') return 'the lock file was gone at release';
+    if (outcome === 'not-ours') return 'the lock file named another owner at release; it was left in place';
+    if (outcome === 'not-ours-left') return `the lock file named another owner at release; its bytes are at ${trash}`;
+    return undefined;
   }
 
   /** Refreshes mtime only after reading the file through the same descriptor and finding our owner id. */
@@ -135,6 +149,7 @@ export class UnheldLock implements LockHandle {
   constructor(readonly path: string) {}
   onCompromised(): void {}
   async release(): Promise<void> {}
+  releaseSync(): void {}
 }
 
 function installExitHook(): void {

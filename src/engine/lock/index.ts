@@ -1,5 +1,5 @@
 /** Cross-process locks: inspect and list (read-only), acquire/withLock, and reap (stale only). */
-export { acquireLock, withLock, type AcquireOptions } from './acquire';
+export { acquireLock, acquireLockSync, withLock, withLockSync, type AcquireOptions } from './acquire';
 export { describeLockHolder, type LockEvidence, type LockInfo, type LockState } from './classify';
 export { DEPENDENCY_LOCKFILES, isDependencyLockfile } from './dependency-lockfiles';
 export type { LockHandle } from './handle';

@@ -33,7 +33,7 @@ export interface ProcessStart {
 export async function processStart(pid: number): Promise<ProcessStart | undefined> {
   if (process.platform !== 'linux' || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
   try {
-    return parseStart(await fsl().readFile(`/proc/${pid}/stat`), await fsl().readFile('/proc/stat'));
+    return startFrom((await fsl().readFile(`/proc/${pid}/stat`)).toString('latin1'), (await fsl().readFile('/proc/stat')).toString('latin1'));
   } catch {
     return undefined;
   }
@@ -43,10 +43,20 @@ export async function processStart(pid: number): Promise<ProcessStart | undefine
 export function processStartSync(pid: number): ProcessStart | undefined {
   if (process.platform !== 'linux' || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
   try {
-    return parseStart(fsl().readFileSync(`/proc/${pid}/stat`), fsl().readFileSync('/proc/stat'));
+    return startFrom(fsl().readFileSync(`/proc/${pid}/stat`).toString('latin1'), fsl().readFileSync('/proc/stat').toString('latin1'));
   } catch {
     return undefined;
   }
+}
+
+/** From /proc/<pid>/stat and /proc/stat. */
+function startFrom(stat: string, procStat: string): ProcessStart | undefined {
+  // The command name (field 2) is in parentheses and may itself contain spaces and ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[19]); // field 22, starttime
+  const match = /^btime (\d+)$/m.exec(procStat);
+  if (!Number.isSafeInteger(ticks) || !match) return undefined;
+  return { ticks, startedAtMs: Number(match[1]) * 1000 + (ticks * 1000) / CLOCK_TICKS_PER_SECOND };
 }
 
 /**
@@ -64,23 +74,12 @@ export function isKernelThread(pid: number): boolean {
   }
 }
 
-function parseStart(pidStat: Buffer, systemStat: Buffer): ProcessStart | undefined {
-  const stat = pidStat.toString('latin1');
-  // The command name (field 2) is in parentheses and may itself contain spaces and ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[19]); // field 22, starttime
-  const btime = /^btime (\d+)$/m.exec(systemStat.toString('latin1'));
-  if (!Number.isSafeInteger(ticks) || btime === null) return undefined;
-  return { ticks, startedAtMs: Number(btime[1]) * 1000 + (ticks * 1000) / CLOCK_TICKS_PER_SECOND };
-}
-
-const BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id';
-
 /** Linux's per-boot random id; undefined elsewhere. */
 export async function bootId(): Promise<string | undefined> {
   if (process.platform !== 'linux') return undefined;
   try {
-    return bootIdFrom(await fsl().readFile(BOOT_ID_PATH));
+    const id = (await fsl().readFile('/proc/sys/kernel/random/boot_id')).toString('latin1').trim();
+    return id.length > 0 ? id : undefined;
   } catch {
     return undefined;
   }
@@ -89,15 +88,11 @@ export async function bootId(): Promise<string | undefined> {
 export function bootIdSync(): string | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
-    return bootIdFrom(fsl().readFileSync(BOOT_ID_PATH));
+    const id = fsl().readFileSync('/proc/sys/kernel/random/boot_id').toString('latin1').trim();
+    return id.length > 0 ? id : undefined;
   } catch {
     return undefined;
   }
-}
-
-function bootIdFrom(bytes: Buffer): string | undefined {
-  const id = bytes.toString('latin1').trim();
-  return id.length > 0 ? id : undefined;
 }
 
 export interface SelfIdentity {
@@ -108,38 +103,24 @@ export interface SelfIdentity {
   bootId?: string;
 }
 
-let self: { pid: number; identity: Promise<SelfIdentity>; known?: SelfIdentity } | undefined;
+let self: { pid: number; identity: SelfIdentity } | undefined;
 
-/** This process as a lock holder, computed once. */
-export function selfIdentity(): Promise<SelfIdentity> {
+/** This process as a lock holder, computed once (three tiny /proc reads, synchronously). */
+export function selfIdentitySync(): SelfIdentity {
   if (self === undefined || self.pid !== process.pid) {
-    const identity = computeSelf();
-    const entry: NonNullable<typeof self> = { pid: process.pid, identity };
-    void identity.then((known) => { entry.known = known; });
-    self = entry;
+    const identity: SelfIdentity = { pid: process.pid, host: os.hostname() };
+    const start = processStartSync(process.pid);
+    if (start !== undefined) {
+      identity.startTime = new Date(start.startedAtMs).toISOString();
+      identity.startTicks = start.ticks;
+    }
+    const boot = bootIdSync();
+    if (boot !== undefined) identity.bootId = boot;
+    self = { pid: process.pid, identity };
   }
   return self.identity;
 }
 
-/** selfIdentity with synchronous reads; shares the cache. */
-export function selfIdentitySync(): SelfIdentity {
-  if (self !== undefined && self.pid === process.pid && self.known !== undefined) return self.known;
-  const known = identityOf(processStartSync(process.pid), bootIdSync());
-  self = { pid: process.pid, identity: Promise.resolve(known), known };
-  return known;
-}
-
-async function computeSelf(): Promise<SelfIdentity> {
-  const [start, boot] = await Promise.all([processStart(process.pid), bootId()]);
-  return identityOf(start, boot);
-}
-
-function identityOf(start: ProcessStart | undefined, boot: string | undefined): SelfIdentity {
-  const identity: SelfIdentity = { pid: process.pid, host: os.hostname() };
-  if (start !== undefined) {
-    identity.startTime = new Date(start.startedAtMs).toISOString();
-    identity.startTicks = start.ticks;
-  }
-  if (boot !== undefined) identity.bootId = boot;
-  return identity;
+export function selfIdentity(): Promise<SelfIdentity> {
+  return Promise.resolve(selfIdentitySync());
 }

@@ -30,6 +30,13 @@ function tornTail() {
   return line.slice(0, 700);
 }
 
+/** The torn bytes were never acknowledged, but they never vanish: still in the ledger, or in a quarantine file. */
+function tornTailKept(root) {
+  const torn = tornTail();
+  const places = [ledgerPath(root), ...listFiles(path.join(root, '.ledgerlock', 'quarantine'))].filter((f) => fs.existsSync(f));
+  return places.some((f) => fs.readFileSync(f, 'latin1').includes(torn)) ? [] : ['the torn tail is gone from the ledger but in no quarantine file'];
+}
+
 /** The damaged line as the snapshot holds it. */
 function damagedLine(ctx) {
   const snap = ctx.recording.snapshot;
@@ -91,6 +98,50 @@ export default [
     check: (root, ctx) => recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: keys('b', 6) })),
   },
   {
+    name: 'ledger/append-sync',
+    protocol: 'ledger appendSync',
+    requires: ['openLedger'],
+    setup: (root, engine) => appendSetupEvents(root, engine, SETUP),
+    async run(root, engine, rec) {
+      const ledger = await engine.openLedger(ledgerPath(root), OPEN);
+      for (const key of keys('a', 3)) ackOf(rec, ledger.appendSync('test', payload(key)));
+      for (const e of ledger.appendManySync(keys('m', 2).map((key) => ({ type: 'test', data: payload(key) })))) ackOf(rec, e);
+      await ledger.close();
+    },
+    check: (root, ctx) => recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: [...keys('a', 3), ...keys('m', 2)] })),
+  },
+  {
+    name: 'ledger/append-sync-batch',
+    protocol: 'ledger appendSync',
+    requires: ['openLedger'],
+    setup: (root, engine) => appendSetupEvents(root, engine, SETUP),
+    async run(root, engine, rec) {
+      // `batch` mode: an async append waits for the shared fsync; a sync append is fsynced before it returns.
+      const ledger = await engine.openLedger(ledgerPath(root), { ...OPEN, durability: 'batch', batchDelayMs: 5 });
+      ackOf(rec, await ledger.append('test', payload('b1')));
+      ackOf(rec, ledger.appendSync('test', payload('b2')));
+      ackOf(rec, await ledger.append('test', payload('b3')));
+      ackOf(rec, ledger.appendSync('test', payload('b4')));
+      await ledger.close();
+    },
+    check: (root, ctx) => recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: keys('b', 4) })),
+  },
+  {
+    name: 'ledger/append-sync-onto-torn-tail',
+    protocol: 'ledger appendSync',
+    requires: ['openLedger'],
+    async setup(root, engine) {
+      await appendSetupEvents(root, engine, SETUP);
+      fs.appendFileSync(ledgerPath(root), tornTail());
+    },
+    async run(root, engine, rec) {
+      const ledger = await engine.openLedger(ledgerPath(root), OPEN);
+      ackOf(rec, ledger.appendSync('test', payload('a1')));
+      await ledger.close();
+    },
+    check: async (root, ctx) => [...tornTailKept(root), ...(await recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: ['a1'] })))],
+  },
+  {
     name: 'ledger/append-onto-torn-tail',
     protocol: 'ledger repair',
     requires: ['openLedger'],
@@ -123,8 +174,7 @@ export default [
       // The torn bytes were never acknowledged, but they must never vanish either: in the
       // crash state they are still in the ledger or already in a quarantine file.
       const torn = tornTail();
-      const places = [ledgerPath(root), ...listFiles(path.join(root, '.ledgerlock', 'quarantine'))].filter((f) => fs.existsSync(f));
-      const out = places.some((f) => fs.readFileSync(f, 'latin1').includes(torn)) ? [] : ['the torn tail is gone from the ledger but in no quarantine file'];
+      const out = tornTailKept(root);
       if (lastAck(ctx.acks, 'repaired') && fs.existsSync(ledgerPath(root)) && fs.readFileSync(ledgerPath(root), 'latin1').includes(torn)) out.push('the repair was acknowledged, yet the torn tail is back in the ledger');
       return [...out, ...(await recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: [] })))];
     },

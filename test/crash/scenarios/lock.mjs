@@ -40,6 +40,28 @@ function reapedLockKept(root, { recording }) {
 const RegistrySchema = z.object({ entries: z.array(z.string()) });
 const registry = (root) => path.join(root, '.ledgerlock', 'state', 'registry.json');
 
+/** registry.json holds a prefix of the updates in order, at least every acknowledged one, and takes the next update. */
+async function checkRegistry(root, { engine, acks }) {
+  const out = [];
+  const acked = acks.filter((a) => a.label === 'updated').length;
+  let doc;
+  try {
+    doc = await engine.readJsonFile(registry(root), RegistrySchema);
+  } catch (err) {
+    return [`registry.json cannot be read after the crash (${err.code}): ${show(readOrUndefined(registry(root)))}`];
+  }
+  const all = ['e0', 'e1', 'e2', 'e3'];
+  const n = doc.entries.length;
+  if (doc.entries.join() !== all.slice(0, n).join()) out.push(`registry.json holds ${JSON.stringify(doc.entries)}, not a prefix of the updates in order`);
+  if (n < 1 + acked) out.push(`registry.json holds ${n - 1} updates, but ${acked} were acknowledged`);
+  // The next update must get the lock, whatever the crash left in locks/.
+  await engine.updateJsonFile(registry(root), RegistrySchema, (d) => ({ entries: [...d.entries, 'after'] }), RECOVER);
+  if (lastAck(acks, 'updated') && !(await engine.readJsonFile(registry(root), RegistrySchema)).entries.includes(lastAck(acks, 'updated').value)) {
+    out.push('an acknowledged update was lost by the update after recovery');
+  }
+  return out;
+}
+
 export default [
   {
     name: 'lock/acquire-release',
@@ -51,6 +73,20 @@ export default [
       rec.ack('acquired', true);
       await handle.release();
       rec.ack('released', true);
+    },
+    check: (root, { engine }) => lockIsFree(lockPath(root), engine),
+  },
+  {
+    name: 'lock/acquire-release-sync',
+    protocol: 'lock acquire/release (sync)',
+    requires: ['acquireLockSync', 'withLockSync'],
+    setup: (root, engine) => engine.ensureStore(root),
+    async run(root, engine, rec) {
+      const handle = engine.acquireLockSync(lockPath(root), HOLD);
+      rec.ack('acquired', true);
+      handle.releaseSync();
+      rec.ack('released', true);
+      engine.withLockSync(lockPath(root), () => rec.ack('inside', true), HOLD);
     },
     check: (root, { engine }) => lockIsFree(lockPath(root), engine),
   },
@@ -89,6 +125,22 @@ export default [
     check: async (root, ctx) => [...reapedLockKept(root, ctx), ...(await lockIsFree(lockPath(root), ctx.engine))],
   },
   {
+    name: 'json/update-sync',
+    protocol: 'updateJsonFileSync',
+    requires: ['updateJsonFileSync', 'readJsonFile'],
+    async setup(root, engine) {
+      await engine.ensureStore(root);
+      fs.writeFileSync(registry(root), JSON.stringify({ entries: ['e0'] }, null, 2) + '\n');
+    },
+    async run(root, engine, rec) {
+      for (const e of ['e1', 'e2', 'e3']) {
+        engine.updateJsonFileSync(registry(root), RegistrySchema, (doc) => ({ entries: [...(doc?.entries ?? []), e] }), HOLD);
+        rec.ack('updated', e);
+      }
+    },
+    check: (root, ctx) => checkRegistry(root, ctx),
+  },
+  {
     name: 'json/update',
     protocol: 'updateJsonFile',
     requires: ['updateJsonFile', 'readJsonFile'],
@@ -102,25 +154,6 @@ export default [
         rec.ack('updated', e);
       }
     },
-    async check(root, { engine, acks }) {
-      const out = [];
-      const acked = acks.filter((a) => a.label === 'updated').length;
-      let doc;
-      try {
-        doc = await engine.readJsonFile(registry(root), RegistrySchema);
-      } catch (err) {
-        return [`registry.json cannot be read after the crash (${err.code}): ${show(readOrUndefined(registry(root)))}`];
-      }
-      const all = ['e0', 'e1', 'e2', 'e3'];
-      const n = doc.entries.length;
-      if (doc.entries.join() !== all.slice(0, n).join()) out.push(`registry.json holds ${JSON.stringify(doc.entries)}, not a prefix of the updates in order`);
-      if (n < 1 + acked) out.push(`registry.json holds ${n - 1} updates, but ${acked} were acknowledged`);
-      // The next update must get the lock, whatever the crash left in locks/.
-      await engine.updateJsonFile(registry(root), RegistrySchema, (d) => ({ entries: [...d.entries, 'after'] }), RECOVER);
-      if (lastAck(acks, 'updated') && !(await engine.readJsonFile(registry(root), RegistrySchema)).entries.includes(lastAck(acks, 'updated').value)) {
-        out.push('an acknowledged update was lost by the update after recovery');
-      }
-      return out;
-    },
+    check: (root, ctx) => checkRegistry(root, ctx),
   },
 ];

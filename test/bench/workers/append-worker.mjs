@@ -1,15 +1,17 @@
-// One process of the multi-process append benchmark: appends for N ms, reports its count.
+// One process of the multi-process append benchmark: opens the ledger, waits for "go", then
+// appends with PRODUCERS concurrent producers for MS milliseconds and reports its count.
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
-const { openLedger } = require('../../dist/engine.js');
+const { openLedger } = require('../../../dist/engine.js');
 
-const [file, ms] = process.argv.slice(2);
+const [file, producers, ms] = process.argv.slice(2);
 const ledger = await openLedger(file, { telemetry: false });
 const payload = { user: 'bench', action: 'update', value: 'x'.repeat(100) };
+process.send({ ready: true });
+await new Promise((resolve) => process.once('message', resolve));
 const start = performance.now();
 let count = 0;
-// Several producers per process, like a server handling requests.
-await Promise.all(Array.from({ length: 8 }, async () => {
+await Promise.all(Array.from({ length: Number(producers) }, async () => {
   while (performance.now() - start < Number(ms)) {
     await ledger.append('bench', payload);
     count++;
