@@ -58,6 +58,8 @@ export interface WorkspaceState {
   folders: FolderState[];
   /** Server time the lock ages were evaluated at. */
   evaluatedAt: number;
+  /** Every folder has had its first full scan (until then the lists are partial). */
+  complete: boolean;
 }
 
 export interface EventItem {
@@ -89,6 +91,8 @@ export interface ActionResult {
   ok: boolean;
   message: string;
   code?: string;
+  /** The condition the action was meant to fix had already gone (a lock reaped meanwhile). */
+  cleared?: boolean;
 }
 
 export namespace StateNotification {
@@ -111,9 +115,22 @@ export namespace ProgressNotification {
   export const type = new NotificationType<{ token: string; message?: string; percent?: number }>(method);
 }
 
+/** Events whose type is one of `types` (when given) and whose text contains `text` (case-insensitive). */
+export interface EventFilter {
+  types?: string[];
+  text?: string;
+}
+
 export namespace EventsPageRequest {
   export const method = 'ledgerlock/eventsPage';
-  export const type = new RequestType<{ ledger: string; cursor: string | null; limit: number }, { events: EventItem[]; next: string | null }, void>(method);
+  /** With a filter, a page may hold fewer than `limit` events: the server reads a bounded number per request. */
+  export const type = new RequestType<{ ledger: string; cursor: string | null; limit: number; filter?: EventFilter }, { events: EventItem[]; next: string | null; scanned: number }, void>(method);
+}
+
+/** The 1-based line of the record that starts at `offset` (Reveal in Ledger File). */
+export namespace EventLineRequest {
+  export const method = 'ledgerlock/eventLine';
+  export const type = new RequestType<{ ledger: string; offset: number }, { line: number | null; error?: string }, void>(method);
 }
 
 export namespace EventRequest {

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { type InitializationOptions, RecoveriesChangedNotification, SnapshotsNotification, StateNotification } from '../protocol';
+import { levelledChannel } from './serverLog';
 import type { ServerState } from './serverState';
 
 export async function startClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, state: ServerState): Promise<LanguageClient> {
@@ -20,7 +21,7 @@ export async function startClient(context: vscode.ExtensionContext, log: vscode.
     documentSelector: [{ scheme: 'file', pattern: '**/*.{jsonl,ndjson}' }],
     synchronize: { fileEvents: watcher },
     diagnosticCollectionName: 'ledgerlock',
-    outputChannel: log,
+    outputChannel: levelledChannel(log),
     initializationOptions,
   };
   const client = new LanguageClient('ledgerlock', 'Ledgerlock', serverOptions, clientOptions);

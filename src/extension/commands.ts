@@ -5,20 +5,22 @@
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { reportResult, withProgress } from './feedback';
+import { reportResult, withCancellableProgress, withProgress } from './feedback';
 import {
   type ActionResult,
   CompactLedgerRequest,
   QuarantineRecordRequest,
   ReapLockRequest,
+  ProgressNotification,
   RefreshRequest,
   RepairTailRequest,
   SnapshotsRequest,
   VerifyLedgerRequest,
 } from '../protocol';
 import { eventUri } from './eventDocuments';
-import { baseName, formatHolder, lockSentence } from './format';
-import { isLedgerProblem, isLockProblem, type ServerState } from './serverState';
+import { baseName, formatAge, formatHolder, lockSentence } from './format';
+import { problemsOf } from './problems';
+import type { ServerState } from './serverState';
 import { pathOf, pickLedger, pickLock } from './targets';
 import { refuseIfUntrusted } from './trust';
 import { EventNode, type LedgersView } from './views/ledgersView';
@@ -110,19 +112,26 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     const ledger = await pickLedger(state, arg, () => false, 'Which ledger should be verified?');
     if (!ledger) return undefined;
     const token = `verify-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-    return report(await withProgress(`Verifying ${baseName(ledger)}…`, async (progress?: vscode.Progress<{ increment?: number }>) => {
+    const result = await withCancellableProgress(`Verifying ${baseName(ledger)}…`, async (progress, cancel) => {
       let last = 0;
-      const sub = ctx.client()?.onNotification('ledgerlock/progress', (p: { token: string; percent?: number }) => {
-        if (p.token !== token || p.percent === undefined || !progress) return;
+      const sub = ctx.client()?.onNotification(ProgressNotification.type, (p) => {
+        if (p.token !== token || p.percent === undefined) return;
         progress.report({ increment: Math.max(0, p.percent - last) });
         last = p.percent;
       });
       try {
-        return await request(VerifyLedgerRequest.type, { ledger, progressToken: token });
+        const client = ctx.client();
+        if (!client) throw new Error('the Ledgerlock server is not running');
+        return await client.sendRequest(VerifyLedgerRequest.type, { ledger, progressToken: token }, cancel);
+      } catch (err) {
+        if (cancel.isCancellationRequested) return { ok: false, code: 'E_ABORTED', message: `verify of ${baseName(ledger)} cancelled`, health: 'unknown' as const, events: 0 };
+        throw err;
       } finally {
         sub?.dispose();
       }
-    }));
+    });
+    if (result.code === 'E_ABORTED') result.message = `verify of ${baseName(ledger)} cancelled`;
+    return report(result);
   }
 
   async function openEvent(arg?: unknown): Promise<vscode.TextDocument | undefined> {
@@ -157,37 +166,39 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   async function showHolder(arg?: unknown): Promise<void> {
     const lockPath = pathOf(arg);
     const node = lockPath ? ctx.locks.nodeOf(lockPath) : undefined;
-    if (!node) return;
+    if (!node) {
+      if (lockPath) vscode.window.setStatusBarMessage(`$(info) Ledgerlock: ${baseName(lockPath)} is no longer there (released or reaped meanwhile).`, 10_000);
+      return;
+    }
     await vscode.commands.executeCommand('workbench.view.extension.ledgerlock');
     await ctx.locks.view.reveal(node, { select: true, focus: true, expand: true });
     const lock = node.lock;
     const holder = lock.holder;
-    const lines = [
-      `${baseName(lock.path)}: ${lock.state}, held ${lock.ageMs === null ? '?' : Math.round(lock.ageMs / 1000)}s`,
-      `holder: ${formatHolder(holder)}${holder?.owner ? `, owner ${holder.owner}` : ''}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''}`,
-      lock.reason,
-    ];
-    log.info(lines.join(' — '));
-    void vscode.window.showInformationMessage(`Ledgerlock: ${lines[0]}, ${lines[1]}.`, { modal: false });
+    const line = `${baseName(lock.path)} ${lock.state}, held ${formatAge(lock.ageMs)} by ${formatHolder(holder)}${holder?.owner ? `, owner ${holder.owner}` : ''}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''} — ${lock.reason}`;
+    log.info(`holder: ${line}`);
+    vscode.window.setStatusBarMessage(`$(person) Ledgerlock: ${line}`, 15_000);
   }
 
   async function showFixes(): Promise<void> {
     type Fix = vscode.QuickPickItem & { run: () => unknown };
-    const fixes: Fix[] = [];
-    for (const l of state.ledgers().filter(isLedgerProblem)) {
-      if (l.health === 'torn') fixes.push({ label: `$(tools) Repair tail of ${baseName(l.path)}`, detail: l.problems[0], run: () => repairTail(l.path) });
-      else fixes.push({ label: `$(go-to-file) Open ${baseName(l.path)} to quarantine its damaged record`, detail: l.problems[0], run: () => vscode.window.showTextDocument(vscode.Uri.file(l.path)) });
-    }
-    for (const l of state.locks().filter(isLockProblem)) {
-      if (l.reapable) fixes.push({ label: `$(unlock) Reap ${baseName(l.path)}`, detail: lockSentence(l), run: () => reapLock(l.path) });
-      else fixes.push({ label: `$(person) Show holder of ${baseName(l.path)}`, detail: lockSentence(l), run: () => showHolder(l.path) });
-    }
-    for (const folder of state.damagedSnapshotFolders()) {
-      fixes.push({ label: `$(check-all) Verify the snapshots of ${folder.name}`, detail: `${folder.problems.length} blob(s) missing or corrupt; ${folder.unreadable.length} unreadable manifest(s)`, run: () => vscode.commands.executeCommand('ledgerlock.verifySnapshot', folder.uri) });
-    }
+    const fixes: Fix[] = problemsOf(state).map((p) => ({
+      label: `$(${p.fix.icon}) ${p.fix.label}`,
+      detail: p.sentence,
+      run: () => vscode.commands.executeCommand(p.fix.command, ...p.fix.args),
+    }));
+    const healthy = fixes.length === 0;
     fixes.push({ label: '$(refresh) Refresh', run: () => refresh() }, { label: '$(output) Show Log', run: () => log.show() });
-    const picked = await vscode.window.showQuickPick(fixes, { placeHolder: fixes.length > 2 ? 'Ledgerlock: choose a fix' : 'Ledgerlock: all locks and ledgers are healthy' });
+    const picked = await vscode.window.showQuickPick(fixes, { placeHolder: healthy ? 'Ledgerlock: all locks and ledgers are healthy' : 'Ledgerlock: choose a fix' });
     await picked?.run();
+  }
+
+  /** A corrupt ledger's fix starts where the damage is: the file, at its first diagnostic. */
+  async function openLedgerProblem(arg?: unknown): Promise<void> {
+    const ledger = pathOf(arg);
+    if (!ledger) return;
+    const uri = vscode.Uri.file(ledger);
+    const first = vscode.languages.getDiagnostics(uri).find((d) => d.source === 'ledgerlock');
+    await vscode.window.showTextDocument(uri, first ? { selection: first.range } : {});
   }
 
   return [
@@ -201,6 +212,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand('ledgerlock.showLog', () => log.show()),
     vscode.commands.registerCommand('ledgerlock.showHolder', showHolder),
     vscode.commands.registerCommand('ledgerlock.showFixes', showFixes),
+    vscode.commands.registerCommand('ledgerlock.openLedgerProblem', openLedgerProblem),
     vscode.commands.registerCommand('ledgerlock.loadMore', (ledger: string) => ctx.ledgers.loadMore(ledger)),
   ];
 }

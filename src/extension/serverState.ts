@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { LedgerItem, LockItem, SnapshotFolderState, SnapshotsState, WorkspaceState } from '../protocol';
 
 export class ServerState implements vscode.Disposable {
-  private current: WorkspaceState = { folders: [], evaluatedAt: 0 };
+  private current: WorkspaceState = { folders: [], evaluatedAt: 0, complete: false };
   private received = false;
   private readonly changed = new vscode.EventEmitter<WorkspaceState>();
   private readonly recoveriesChanged = new vscode.EventEmitter<void>();
@@ -23,6 +23,11 @@ export class ServerState implements vscode.Disposable {
   /** False until the server's first scan has arrived (views show "Scanning…" meanwhile). */
   get ready(): boolean {
     return this.received;
+  }
+
+  /** The first scan of every folder is in: absence now means absence. */
+  get complete(): boolean {
+    return this.received && this.current.complete;
   }
 
   update(state: WorkspaceState): void {
@@ -104,14 +109,6 @@ export class ServerState implements vscode.Disposable {
     this.recoveriesChanged.dispose();
     this.snapshotsChanged.dispose();
   }
-}
-
-export function isLockProblem(lock: LockItem): boolean {
-  return lock.reapable || lock.state === 'stale' || lock.state === 'orphaned' || lock.overThreshold;
-}
-
-export function isLedgerProblem(ledger: LedgerItem): boolean {
-  return ledger.health === 'torn' || ledger.health === 'corrupt';
 }
 
 export function isSnapshotProblem(folder: SnapshotFolderState): boolean {

@@ -16,6 +16,7 @@ import { onTelemetry, type VerifyReport } from '../engine';
 import {
   CompactLedgerRequest,
   CreateSnapshotRequest,
+  EventLineRequest,
   EventRequest,
   EventsPageRequest,
   type InitializationOptions,
@@ -39,7 +40,7 @@ import {
 import { compactLedger, failure, quarantineRecord, reapStaleLock, repairTail, verifyLedger, type ActionContext } from './actions';
 import { quickFixes } from './codeActions';
 import { filePath, fileUri, toDiagnostics } from './diagnostics';
-import { eventById, eventsPage, recentRecoveries } from './events';
+import { eventById, eventsPage, lineAt, recentRecoveries } from './events';
 import { fromReport } from './ledgerSummary';
 import { DEFAULT_SETTINGS, readFolderSettings } from './settings';
 import { restoreFolderSnapshot, snapshotChanges, snapshotFileText, takeSnapshot, verifyFolderSnapshots } from './snapshotActions';
@@ -175,14 +176,17 @@ connection.onRequest(RefreshRequest.type, async () => {
   return model.snapshot();
 });
 
-connection.onRequest(EventsPageRequest.type, async ({ ledger, cursor, limit }) => {
+connection.onRequest(EventsPageRequest.type, async ({ ledger, cursor, limit, filter }) => {
   const started = Date.now();
-  const page = await eventsPage(ledger, cursor, Math.max(1, Math.min(limit, 1000)));
+  const page = await eventsPage(ledger, cursor, Math.max(1, Math.min(limit, 1000)), filter);
   connection.console.debug(`page of ${path.basename(ledger)} (${page.events.length} events) in ${Date.now() - started} ms`);
   return page;
 });
 
 connection.onRequest(EventRequest.type, ({ ledger, id }) => eventById(ledger, id));
+
+connection.onRequest(EventLineRequest.type, ({ ledger, offset }) =>
+  model.isKnownLedger(ledger) || model.recoveryLogs().includes(ledger) ? lineAt(ledger, offset) : { line: null, error: `${ledger} is not a ledger of this workspace` });
 
 connection.onRequest(RecoveriesRequest.type, ({ limit }) => recentRecoveries(model.recoveryLogs(), limit));
 
@@ -214,11 +218,14 @@ connection.onRequest(ReapLockRequest.type, async ({ lock }) => {
   return result;
 });
 
-connection.onRequest(VerifyLedgerRequest.type, async ({ ledger, progressToken }) => {
+connection.onRequest(VerifyLedgerRequest.type, async ({ ledger, progressToken }, token) => {
+  // Cancel in the editor stops the scan at its next chunk.
+  const abort = new AbortController();
+  const cancelled = token.onCancellationRequested(() => abort.abort());
   try {
     const { result, report } = await verifyLedger(ledger, (percent) => {
       if (progressToken) void connection.sendNotification(ProgressNotification.type, { token: progressToken, percent });
-    });
+    }, abort.signal);
     if (report) {
       publishDiagnostics(ledger, report);
       const folder = model.folderOf(ledger);
@@ -229,6 +236,8 @@ connection.onRequest(VerifyLedgerRequest.type, async ({ ledger, progressToken })
     return { ...result, health: report?.health ?? 'unknown', events: report?.events ?? 0 };
   } catch (err) {
     return { ...failure(err), health: 'unknown' as const, events: 0 };
+  } finally {
+    cancelled.dispose();
   }
 });
 

@@ -25,6 +25,8 @@ class FolderModel {
   readonly ledgers = new Map<string, LedgerItem>();
   readonly recoveries = new Set<string>();
   truncated = false;
+  /** The first scan has finished. */
+  scanned = false;
   readonly classifier: FolderClassifier;
 
   constructor(readonly uri: string, readonly name: string, readonly root: string, readonly settings: FolderSettings) {
@@ -69,6 +71,7 @@ export class WorkspaceModel {
     await mapLimit(scan.locks, 16, (p) => this.updateLock(folder, p));
     this.listener.stateChanged(true);
     await mapLimit(scan.ledgers, 4, (p) => this.updateLedger(folder, p));
+    folder.scanned = true;
     this.listener.stateChanged(true);
     this.listener.recoveriesChanged();
   }
@@ -144,7 +147,8 @@ export class WorkspaceModel {
   }
 
   snapshot(): WorkspaceState {
-    return { folders: [...this.folders.values()].map((f) => f.state()), evaluatedAt: Date.now() };
+    const folders = [...this.folders.values()];
+    return { folders: folders.map((f) => f.state()), evaluatedAt: Date.now(), complete: folders.every((f) => f.scanned) };
   }
 
   dispose(): void {
