@@ -18,7 +18,8 @@ export async function startClient(context: vscode.ExtensionContext, log: vscode.
   context.subscriptions.push(watcher);
   const initializationOptions: InitializationOptions = { trusted: vscode.workspace.isTrusted };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ scheme: 'file', pattern: '**/*.{jsonl,ndjson}' }],
+    // Ledgers, and lock files for their quick fixes (the default lock globs).
+    documentSelector: [{ scheme: 'file', pattern: '**/*.{jsonl,ndjson,lock,lck}' }, { scheme: 'file', pattern: '**/LOCK' }],
     synchronize: { fileEvents: watcher },
     diagnosticCollectionName: 'ledgerlock',
     outputChannel: levelledChannel(log),

@@ -8,6 +8,7 @@ import { TrustNotification, type WorkspaceState } from '../protocol';
 import { Alerts } from './alerts';
 import { startClient } from './client';
 import { registerCommands } from './commands';
+import { Decorations } from './decorations';
 import { registerEventCommands } from './eventCommands';
 import { EVENT_SCHEME, EventDocuments } from './eventDocuments';
 import { ServerState } from './serverState';
@@ -30,6 +31,7 @@ export interface LedgerlockApi {
   snapshots: SnapshotsView;
   status: vscode.StatusBarItem;
   alerts: Alerts;
+  decorations: Decorations;
   activationMs: number;
   /** Epoch ms when activation began. */
   activatedAt: number;
@@ -50,6 +52,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   const snapshots = new SnapshotsView(state);
   const status = new StatusBar(state);
   const alerts = new Alerts(state, context.workspaceState, log);
+  const decorations = new Decorations(state);
   context.subscriptions.push(
     log,
     state,
@@ -59,6 +62,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
     snapshots,
     status,
     alerts,
+    decorations,
     vscode.commands.registerCommand('ledgerlock.resetNotifications', () => alerts.reset()),
     vscode.workspace.registerTextDocumentContentProvider(EVENT_SCHEME, new EventDocuments(getClient, (l, id) => ledgers.cachedEvent(l, id))),
     vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_SCHEME, new SnapshotDocuments(getClient)),
@@ -86,7 +90,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   ready.catch(() => undefined);
   const activationMs = performance.now() - started;
   log.info(`activated in ${activationMs.toFixed(1)} ms (${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`);
-  return { state, locks, ledgers, recoveries, snapshots, status: status.item, alerts, activationMs, activatedAt, ready, client: getClient };
+  return { state, locks, ledgers, recoveries, snapshots, status: status.item, alerts, decorations, activationMs, activatedAt, ready, client: getClient };
 }
 
 export async function deactivate(): Promise<void> {

@@ -20,6 +20,7 @@ import {
   EventRequest,
   EventsPageRequest,
   type InitializationOptions,
+  type LockItem,
   ProgressNotification,
   QuarantineRecordRequest,
   ReapLockRequest,
@@ -39,7 +40,7 @@ import {
 } from '../protocol';
 import { compactLedger, failure, quarantineRecord, reapStaleLock, repairTail, verifyLedger, type ActionContext } from './actions';
 import { quickFixes } from './codeActions';
-import { filePath, fileUri, toDiagnostics } from './diagnostics';
+import { filePath, fileUri, lockDiagnostics, toDiagnostics } from './diagnostics';
 import { eventById, eventsPage, lineAt, recentRecoveries } from './events';
 import { fromReport } from './ledgerSummary';
 import { DEFAULT_SETTINGS, readFolderSettings } from './settings';
@@ -68,6 +69,9 @@ const model = new WorkspaceModel({
   },
   ledgerForgotten(ledgerPath) {
     publishDiagnostics(ledgerPath, undefined);
+  },
+  lockJudged(lockPath, item) {
+    publishLockDiagnostics(lockPath, item);
   },
   recoveriesChanged() {
     void connection.sendNotification(RecoveriesChangedNotification.type);
@@ -111,6 +115,19 @@ function publishDiagnostics(ledgerPath: string, report: VerifyReport | undefined
   if (diagnostics.length === 0) diagnosed.delete(ledgerPath);
   else diagnosed.add(ledgerPath);
   void connection.sendDiagnostics({ uri: fileUri(ledgerPath), diagnostics });
+}
+
+/** Last message published per lock file, so the steady re-judging sends nothing new. */
+const lockDiagnosed = new Map<string, string>();
+
+function publishLockDiagnostics(lockPath: string, item: LockItem | undefined): void {
+  const diagnostics = lockDiagnostics(item);
+  // The reason holds a ticking age: publish when the kind of problem changes, not every tick.
+  const key = diagnostics.map((d) => `${d.code}|${item?.state}|${item?.holder?.pid ?? ''}`).join('\n');
+  if ((lockDiagnosed.get(lockPath) ?? '') === key) return;
+  if (key === '') lockDiagnosed.delete(lockPath);
+  else lockDiagnosed.set(lockPath, key);
+  void connection.sendDiagnostics({ uri: fileUri(lockPath), diagnostics });
 }
 
 async function scanFolder(folder: WorkspaceFolder): Promise<void> {

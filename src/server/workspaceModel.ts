@@ -17,6 +17,8 @@ export interface ModelListener {
   stateChanged(structural: boolean): void;
   ledgerVerified(ledgerPath: string, report: VerifyReport | undefined): void;
   ledgerForgotten(ledgerPath: string): void;
+  /** A lock was looked at again (undefined: it is gone). */
+  lockJudged(lockPath: string, item: LockItem | undefined): void;
   recoveriesChanged(): void;
 }
 
@@ -62,6 +64,7 @@ export class WorkspaceModel {
   async setFolder(uri: string, name: string, root: string, settings: FolderSettings): Promise<void> {
     const old = this.folders.get(uri);
     if (old) for (const p of old.ledgers.keys()) this.listener.ledgerForgotten(p);
+    if (old) for (const p of old.locks.keys()) this.listener.lockJudged(p, undefined);
     const folder = new FolderModel(uri, name, root, settings);
     this.folders.set(uri, folder);
     const scan = await folder.classifier.scan();
@@ -80,6 +83,7 @@ export class WorkspaceModel {
     const folder = this.folders.get(uri);
     if (!folder) return;
     for (const p of folder.ledgers.keys()) this.listener.ledgerForgotten(p);
+    for (const p of folder.locks.keys()) this.listener.lockJudged(p, undefined);
     this.folders.delete(uri);
     this.listener.stateChanged(true);
   }
@@ -159,6 +163,7 @@ export class WorkspaceModel {
     const item = await summarizeLock(lockPath, folder.uri, folder.settings);
     if (item) folder.locks.set(lockPath, item);
     else folder.locks.delete(lockPath);
+    this.listener.lockJudged(lockPath, item);
   }
 
   private async updateLedger(folder: FolderModel, ledgerPath: string): Promise<void> {
