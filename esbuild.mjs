@@ -26,6 +26,8 @@ const targets = [
   { name: 'cli', entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { name: 'server', entryPoints: ['src/server/server.ts'], outfile: 'dist/server.js' },
   { name: 'extension', entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  // The Timeline page, with uPlot and its stylesheet bundled in (a webview loads nothing from the network).
+  { name: 'webview', entryPoints: ['src/webview/timeline.ts'], outfile: 'dist/webview/timeline.js', platform: 'browser', format: 'iife', target: 'es2022', sourcemap: false, minify: true },
 ]
   .filter((t) => existsSync(t.entryPoints[0]))
   .filter((t) => only === undefined || only.includes(t.name))

@@ -12,7 +12,7 @@ const { name, version } = JSON.parse(readFileSync(path.join(root, 'package.json'
 const out = path.join(root, `${name}-${version}.vsix`);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 
-run(process.execPath, ['esbuild.mjs', '--production', '--only=server,extension']);
+run(process.execPath, ['esbuild.mjs', '--production', '--only=server,extension,webview']);
 run(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--out', out]);
 
 const listing = execFileSync('unzip', ['-Z1', out], { encoding: 'utf8' }).trim().split('\n');

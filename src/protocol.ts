@@ -119,6 +119,9 @@ export namespace ProgressNotification {
 export interface EventFilter {
   types?: string[];
   text?: string;
+  /** Epoch ms bounds, inclusive (a bar of the Timeline). */
+  from?: number;
+  to?: number;
 }
 
 export namespace EventsPageRequest {
@@ -250,4 +253,52 @@ export namespace VerifySnapshotRequest {
 export namespace SnapshotFileRequest {
   export const method = 'ledgerlock/snapshotFile';
   export const type = new RequestType<{ folder: string; id: string; path: string }, { content?: string; error?: string }, void>(method);
+}
+
+// ---- Timeline (aggregated by the server; the webview never receives raw events) ----
+
+export interface TimelineReply {
+  /** Epoch ms of the first bin's start and the last bin's end. */
+  from: number;
+  to: number;
+  binMs: number;
+  /** Busiest types first; the rest summed as "other (N types)". */
+  types: string[];
+  /** counts[type][bin]. */
+  counts: number[][];
+  /** Events in the ledger (read), and in [from, to). */
+  total: number;
+  inRange: number;
+  /** Events without a readable time (not drawn). */
+  undated: number;
+  /** Only the newest events were read (memory budget). */
+  truncated: boolean;
+  /** Still reading older events: ask again for the rest. */
+  partial: boolean;
+  tookMs: number;
+}
+
+export namespace TimelineRequest {
+  export const method = 'ledgerlock/timeline';
+  export const type = new RequestType<{ ledger: string; from?: number; to?: number; bins?: number }, TimelineReply, void>(method);
+}
+
+export interface LockSpan {
+  lock: string;
+  /** hold: someone held it; wait: someone waited (LOCK_CONTENDED); gave-up: waited and timed out; reaped: a crashed holder's lock was taken back. */
+  kind: 'hold' | 'wait' | 'gave-up' | 'reaped';
+  start: number;
+  end: number;
+  pid?: number;
+  tool?: string;
+  /** A hold still going on now. */
+  live: boolean;
+  /** For waits: whom they waited for. */
+  holderPid?: number;
+}
+
+export namespace LockSpansRequest {
+  export const method = 'ledgerlock/lockSpans';
+  /** `folder`: a workspace folder URI; the spans of its stores and locks. */
+  export const type = new RequestType<{ folder: string }, { spans: LockSpan[] }, void>(method);
 }

@@ -15,6 +15,8 @@ import { ServerState } from './serverState';
 import { registerSnapshotCommands } from './snapshotCommands';
 import { SNAPSHOT_SCHEME, SnapshotDocuments } from './snapshotDocuments';
 import { StatusBar } from './statusBar';
+import { pickLedger } from './targets';
+import { TimelinePanels } from './timelinePanel';
 import { LedgersView } from './views/ledgersView';
 import { LocksView } from './views/locksView';
 import { RecoveriesView } from './views/recoveriesView';
@@ -30,8 +32,10 @@ export interface LedgerlockApi {
   recoveries: RecoveriesView;
   snapshots: SnapshotsView;
   status: vscode.StatusBarItem;
+  statusBar: StatusBar;
   alerts: Alerts;
   decorations: Decorations;
+  timelines: TimelinePanels;
   activationMs: number;
   /** Epoch ms when activation began. */
   activatedAt: number;
@@ -53,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   const status = new StatusBar(state);
   const alerts = new Alerts(state, context.workspaceState, log);
   const decorations = new Decorations(state);
+  const timelines = new TimelinePanels(context.extensionUri, getClient, state, ledgers, log);
   context.subscriptions.push(
     log,
     state,
@@ -63,6 +68,11 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
     status,
     alerts,
     decorations,
+    timelines,
+    vscode.commands.registerCommand('ledgerlock.showTimeline', async (arg?: unknown) => {
+      const ledger = await pickLedger(state, arg, () => false, 'Show the timeline of which ledger?');
+      return ledger ? timelines.show(ledger) : undefined;
+    }),
     vscode.commands.registerCommand('ledgerlock.resetNotifications', () => alerts.reset()),
     vscode.workspace.registerTextDocumentContentProvider(EVENT_SCHEME, new EventDocuments(getClient, (l, id) => ledgers.cachedEvent(l, id))),
     vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_SCHEME, new SnapshotDocuments(getClient)),
@@ -90,7 +100,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   ready.catch(() => undefined);
   const activationMs = performance.now() - started;
   log.info(`activated in ${activationMs.toFixed(1)} ms (${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`);
-  return { state, locks, ledgers, recoveries, snapshots, status: status.item, alerts, decorations, activationMs, activatedAt, ready, client: getClient };
+  return { state, locks, ledgers, recoveries, snapshots, status: status.item, statusBar: status, alerts, decorations, timelines, activationMs, activatedAt, ready, client: getClient };
 }
 
 export async function deactivate(): Promise<void> {

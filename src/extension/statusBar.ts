@@ -12,6 +12,8 @@ export class StatusBar implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
   private shown = '';
+  /** Whether the item is on screen (tests read it). */
+  visible = false;
 
   constructor(private readonly state: ServerState) {
     this.item = vscode.window.createStatusBarItem('ledgerlock.status', vscode.StatusBarAlignment.Left, 50);
@@ -27,6 +29,7 @@ export class StatusBar implements vscode.Disposable {
     const signature = problems.map((p) => `${p.key}|${p.sentence}`).join('\n');
     if (signature === this.shown) return;
     this.shown = signature;
+    this.visible = problems.length > 0;
     if (problems.length === 0) {
       this.item.hide();
       return;

@@ -9,11 +9,22 @@ import type { EventFilter, EventItem, RecoveryItem } from '../protocol';
 
 /** A filtered page reads at most this many events per request; the next request goes on. */
 export const FILTER_SCAN_BUDGET = 20_000;
+export const TIME_WINDOW_LIMIT = 1_000;
 
 export async function eventsPage(ledgerPath: string, cursor: string | null, limit: number, filter?: EventFilter): Promise<{ events: EventItem[]; next: string | null; scanned: number }> {
   const ledger = await openLedger(ledgerPath, { create: false, telemetry: false });
   try {
     const matches = eventMatcher(filter);
+    if (filter?.from !== undefined || filter?.to !== undefined) {
+      // A time window (a Timeline bar): its first TIME_WINDOW_LIMIT events, newest first.
+      const events = await ledger.range({
+        ...(filter.from !== undefined ? { fromTime: new Date(filter.from).toISOString() } : {}),
+        ...(filter.to !== undefined ? { toTime: new Date(filter.to).toISOString() } : {}),
+        limit: TIME_WINDOW_LIMIT,
+      });
+      const kept = matches ? events.filter(matches) : events;
+      return { events: kept.reverse().map(toItem), next: null, scanned: events.length };
+    }
     if (!matches) {
       const page = await ledger.page({ cursor, limit });
       return { events: page.events.map(toItem), next: page.next, scanned: page.events.length };

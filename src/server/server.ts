@@ -17,6 +17,8 @@ import {
   CompactLedgerRequest,
   CreateSnapshotRequest,
   EventLineRequest,
+  LockSpansRequest,
+  TimelineRequest,
   EventRequest,
   EventsPageRequest,
   type InitializationOptions,
@@ -46,6 +48,7 @@ import { fromReport } from './ledgerSummary';
 import { DEFAULT_SETTINGS, readFolderSettings } from './settings';
 import { restoreFolderSnapshot, snapshotChanges, snapshotFileText, takeSnapshot, verifyFolderSnapshots } from './snapshotActions';
 import { SnapshotCatalog } from './snapshotCatalog';
+import { lockSpans, timeline } from './timeline';
 import { WorkspaceModel } from './workspaceModel';
 
 const LOCK_REEVALUATE_MS = 2_000;
@@ -204,6 +207,20 @@ connection.onRequest(EventRequest.type, ({ ledger, id }) => eventById(ledger, id
 
 connection.onRequest(EventLineRequest.type, ({ ledger, offset }) =>
   model.isKnownLedger(ledger) || model.recoveryLogs().includes(ledger) ? lineAt(ledger, offset) : { line: null, error: `${ledger} is not a ledger of this workspace` });
+
+connection.onRequest(TimelineRequest.type, async ({ ledger, from, to, bins }) => {
+  if (!model.isKnownLedger(ledger)) throw new Error(`${ledger} is not a ledger of this workspace`);
+  const reply = await timeline(ledger, { from, to, bins });
+  connection.console.debug(`timeline of ${path.basename(ledger)}: ${reply.total} events binned in ${reply.tookMs} ms`);
+  return reply;
+});
+
+connection.onRequest(LockSpansRequest.type, async ({ folder }) => {
+  const state = model.snapshot().folders.find((f) => f.uri === folder);
+  const root = state ? filePath(state.uri) : undefined;
+  const logs = root ? model.recoveryLogs().filter((l) => !path.relative(root, l).startsWith('..')) : [];
+  return { spans: lockSpans(await recentRecoveries(logs, 2000), state?.locks ?? [], Date.now()) };
+});
 
 connection.onRequest(RecoveriesRequest.type, ({ limit }) => recentRecoveries(model.recoveryLogs(), limit));
 

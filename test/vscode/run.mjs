@@ -39,7 +39,7 @@ function indent(text) {
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'ledgerlock-vscode-tests-'));
 try {
   console.log('vscode: building bundles');
-  execFileSync(process.execPath, ['esbuild.mjs', '--only=engine,server,extension'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, ['esbuild.mjs', '--only=engine,server,extension,webview'], { cwd: root, stdio: 'inherit' });
   console.log('vscode: checking the VS Code runtime');
   execFileSync('bash', [path.join(root, 'scripts/setup-vscode-runtime.sh')], { cwd: root, stdio: 'inherit' });
 

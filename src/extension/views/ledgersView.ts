@@ -95,12 +95,20 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   }
 
   setFilter(filter: EventFilter | undefined): void {
-    const empty = !filter || ((!filter.types || filter.types.length === 0) && !filter.text?.trim());
+    const empty = !filter || ((!filter.types || filter.types.length === 0) && !filter.text?.trim() && filter.from === undefined && filter.to === undefined);
     this.filterValue = empty ? undefined : filter;
     void vscode.commands.executeCommand('setContext', 'ledgerlock.eventsFiltered', !empty);
     this.view.description = this.filterValue ? describeFilter(this.filterValue) : undefined;
     this.pages.clear();
     this.changed.fire([...this.nodes.values()]);
+  }
+
+  /** A Timeline bar: the ledger's events in that time window, in the view, expanded. */
+  async showTimeRange(ledger: string, from: number, to: number): Promise<void> {
+    this.setFilter({ ...(this.filterValue ?? {}), from, to });
+    const node = this.nodes.get(ledger);
+    await vscode.commands.executeCommand('workbench.view.extension.ledgerlock');
+    if (node) await this.view.reveal(node, { select: true, focus: true, expand: true });
   }
 
   /** Drops the cached pages of a ledger, so its next expansion reads from the tail again. */
@@ -352,6 +360,7 @@ export function describeFilter(filter: EventFilter): string {
   const parts: string[] = [];
   if (filter.types && filter.types.length > 0) parts.push(filter.types.join(', '));
   if (filter.text?.trim()) parts.push(`"${filter.text.trim()}"`);
+  if (filter.from !== undefined || filter.to !== undefined) parts.push(`${filter.from !== undefined ? new Date(filter.from).toLocaleTimeString() : '…'}–${filter.to !== undefined ? new Date(filter.to).toLocaleTimeString() : '…'}`);
   return `filtered: ${parts.join(' · ')}`;
 }
 
