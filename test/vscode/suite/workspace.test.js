@@ -137,6 +137,18 @@ describe('Ledgerlock in a trusted workspace', () => {
     assert.equal((await ll.ledgers.getChildren(audit)).filter((n) => n.event).length, 50);
   });
 
+  it('aggregates a ledger for the Timeline on the server and paints it in a webview', async () => {
+    const reply = await ll.client().sendRequest('ledgerlock/timeline', { ledger: paths.pagedLedger, bins: 10 });
+    assert.equal(reply.total, 120);
+    assert.deepEqual(reply.types, ['audit.entry']);
+    assert.equal(reply.counts[0].reduce((a, b) => a + b, 0), 120, 'every event in some bin');
+    assert.equal(reply.counts[0].length, 10);
+    await vscode.commands.executeCommand('ledgerlock.showTimeline', paths.pagedLedger);
+    const ms = await until('the first paint', () => ll.timelines.firstPaintMs.get(paths.pagedLedger), 30_000);
+    metric('timeline of a 120-event ledger: open to first paint', ms, 'ms');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
   it('keeps loaded pages while a ledger is written every 100 ms: new events on top, none lost below', async () => {
     const livePath = path.join(paths.store, 'ledgers', 'live.jsonl');
     const ledger = await engine().openLedger(livePath, { create: true, telemetry: false });

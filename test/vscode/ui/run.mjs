@@ -2,11 +2,12 @@
 // lock and a torn ledger: the status bar shows the error, the views list both, "Ledgerlock:
 // Repair Tail" from the command palette and the inline Reap fix them (checked on disk), and
 // the Recoveries view shows both events. Screenshots are saved as artifacts.
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, root, startCodeServer } from '../codeServer.mjs';
-import { makeWorkspace } from '../fixture.mjs';
+import { appendEvents, engine, holdLock, makeWorkspace } from '../fixture.mjs';
 import { dialog, openLedgerlockContainer, runCommand, treeRow, until, waitForWorkbench } from './workbench.mjs';
 
 // Copied into media/ (for the README) when run with --update-media.
@@ -14,11 +15,18 @@ const MEDIA = { 'ui-1-status-and-views.png': 'screenshot-views.png', 'ui-2-repai
 
 export async function runUiTests({ scratch, resultsDir, updateMedia = process.argv.includes('--update-media') }) {
   const ws = await makeWorkspace(path.join(scratch, 'ui-workspace'));
+  const bigEvents = Number(process.env.LEDGERLOCK_UI_TIMELINE_EVENTS ?? 1_000_000);
+  const big = path.join(ws.store, 'ledgers', 'big.jsonl');
+  await makeBigLedger(big, bigEvents);
+  const livePath = path.join(ws.store, 'ledgers', 'live.jsonl');
+  await appendEvents(livePath, 120, 'tick');
+  const children = [];
   const logLines = [];
   const server = await startCodeServer({ trusted: true, log: (l) => logLines.push(l) });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const results = { passed: [], failed: [], metrics: [] };
-  const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 860 }, permissions: ['clipboard-read', 'clipboard-write'] });
+  const page = await context.newPage();
   page.on('console', (m) => logLines.push(`[browser ${m.type()}] ${m.text()}`));
   const shot = async (name) => {
     const file = path.join(resultsDir, name);
@@ -31,16 +39,16 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       const started = Date.now();
       await page.goto(server.workbenchUrl(ws.dir));
       await waitForWorkbench(page);
-      const item = page.locator('.statusbar-item', { hasText: 'events.jsonl torn' });
+      const item = page.locator('.statusbar-item', { hasText: '1 torn ledger, 1 stale lock' });
       await item.waitFor({ timeout: 90_000 });
       results.metrics.push({ name: 'page load to status bar alert', value: Date.now() - started, unit: 'ms' });
       const cls = await item.getAttribute('class');
       if (!/error-kind/.test(cls ?? '')) throw new Error(`status bar item is not error-kind: ${cls}`);
-      await page.locator('.notification-toast', { hasText: 'torn tail' }).waitFor({ timeout: 20_000 });
+      await page.locator('.notification-toast', { hasText: '2 problems' }).waitFor({ timeout: 20_000 });
       await shot('ui-0-alerts.png');
     }],
     ['clicking the status bar item offers the fixes in a quick pick', async () => {
-      await page.locator('.statusbar-item', { hasText: 'events.jsonl torn' }).click();
+      await page.locator('.statusbar-item', { hasText: '1 torn ledger, 1 stale lock' }).click();
       const picks = page.locator('.quick-input-widget .monaco-list-row');
       await picks.filter({ hasText: 'Repair tail of events.jsonl' }).waitFor({ timeout: 15_000 });
       await picks.filter({ hasText: 'Reap build.lock' }).waitFor({ timeout: 15_000 });
@@ -72,7 +80,7 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await shot('ui-2-repair-confirm.png');
       await dialog(page).getByRole('button', { name: 'Repair' }).click();
       await until('the ledger ends on a whole record', () => readFileSync(ws.tornLedger, 'utf8').endsWith('\n'));
-      await treeRow(page, 'Ledgers', 'events.jsonl').filter({ hasText: ' ok' }).waitFor({ timeout: 20_000 });
+      await treeRow(page, 'Ledgers', 'events.jsonl').filter({ hasNotText: 'torn' }).waitFor({ timeout: 20_000 });
     }],
     ['the inline Reap action on the stale lock removes it from disk', async () => {
       const row = treeRow(page, 'Locks', 'build.lock');
@@ -87,7 +95,8 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
     ['the Recoveries view shows the repair and the reap, and the status bar goes quiet', async () => {
       await treeRow(page, 'Recoveries', 'Tail repaired: events.jsonl').waitFor({ timeout: 20_000 });
       await treeRow(page, 'Recoveries', 'Lock reaped: build.lock').waitFor({ timeout: 20_000 });
-      await page.locator('.statusbar-item', { hasText: 'Ledgerlock' }).filter({ hasNotText: 'torn' }).first().waitFor({ timeout: 20_000 });
+      // Healthy: the status bar item is gone.
+      await page.locator('.statusbar-item[aria-label^="Ledgerlock:"]').first().waitFor({ state: 'detached', timeout: 20_000 });
       await new Promise((r) => setTimeout(r, 1500)); // let the finished progress toasts close
       await runCommand(page, 'Notifications: Clear All Notifications');
       await page.mouse.move(800, 700);
@@ -137,6 +146,108 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await new Promise((r) => setTimeout(r, 500));
       await shot('ui-5-snapshots.png');
     }],
+    ['a lock\'s tooltip appears and stays while its state keeps arriving', async () => {
+      for (const title of ['Snapshots', 'Recoveries']) {
+        const header = page.locator(`.pane-header:has-text("${title}")`).first();
+        if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+      }
+      for (const title of ['Locks', 'Ledgers']) {
+        const header = page.locator(`.pane-header:has-text("${title}")`).first();
+        if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+      }
+      children.push(await holdLock(path.join(ws.store, 'locks', 'deploy.lock'), 'ui-holder'));
+      children.push(startWriter(livePath, 100));
+      const row = treeRow(page, 'Locks', 'deploy.lock');
+      await row.waitFor({ timeout: 30_000 });
+      await row.hover();
+      const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'Holder' }).first();
+      await hover.waitFor({ timeout: 15_000 });
+      // Held on: the lock timer, the ledger writer and age pushes keep the state coming.
+      for (let i = 0; i < 12; i++) {
+        await page.waitForTimeout(500);
+        if (!(await hover.isVisible())) throw new Error(`the tooltip went away after ${(i + 1) * 0.5} s`);
+      }
+      await shot('ui-6-lock-tooltip.png');
+      await page.mouse.move(800, 700);
+    }],
+    ['"Load more" holds on a ledger written every 100 ms: new events on top, older pages kept', async () => {
+      await treeRow(page, 'Ledgers', 'live.jsonl').click();
+      const more = treeRow(page, 'Ledgers', 'Load more…');
+      await more.waitFor({ timeout: 20_000 });
+      await more.click();
+      // aria-setsize of an event row: how many rows the ledger has open (events + Load more).
+      const firstEvent = page.locator('.pane').filter({ has: page.locator('.pane-header:has-text("Ledgers")') }).locator('.monaco-list-row[aria-level="3"]').first();
+      await until('the second page', async () => Number(await firstEvent.getAttribute('aria-setsize')) >= 101);
+      const sizes = [];
+      for (let i = 0; i < 20; i++) {
+        await page.waitForTimeout(250);
+        sizes.push(Number(await firstEvent.getAttribute('aria-setsize')));
+      }
+      if (sizes.some((n) => n < 101)) throw new Error(`loaded pages were dropped: ${sizes.join(', ')}`);
+      if (!(sizes[sizes.length - 1] > sizes[0])) throw new Error(`no new events appeared on top: ${sizes.join(', ')}`);
+      await shot('ui-7-load-more-live.png');
+      stopChildren(children);
+      await treeRow(page, 'Ledgers', 'live.jsonl').click();
+    }],
+    ['an event\'s context menu copies its id and JSON and reveals its record at the right line', async () => {
+      await treeRow(page, 'Ledgers', 'audit.jsonl').click();
+      const row = treeRow(page, 'Ledgers', 'audit.entry  #120');
+      await row.waitFor({ timeout: 20_000 });
+      await row.click({ button: 'right' });
+      const menu = page.locator('.context-view .monaco-menu');
+      await menu.locator('.action-label', { hasText: 'Copy Event ID' }).waitFor({ timeout: 10_000 });
+      await shot('ui-8-event-context-menu.png');
+      await menu.locator('.action-label', { hasText: 'Copy Event ID' }).click();
+      await until('the id on the clipboard', async () => (await page.evaluate(() => navigator.clipboard.readText())) === '120');
+      await row.click({ button: 'right' });
+      await menu.locator('.action-label', { hasText: 'Copy Event JSON' }).click();
+      await until('the JSON on the clipboard', async () => {
+        const text = await page.evaluate(() => navigator.clipboard.readText());
+        try {
+          const e = JSON.parse(text);
+          return e.id === 120 && e.type === 'audit.entry' && e.data.step === 120;
+        } catch {
+          return false;
+        }
+      });
+      await row.click({ button: 'right' });
+      await menu.locator('.action-label', { hasText: 'Reveal in Ledger File' }).click();
+      await page.locator('.tab.active', { hasText: 'audit.jsonl' }).waitFor({ timeout: 20_000 });
+      await page.locator('.statusbar-item', { hasText: 'Ln 120, Col 1' }).waitFor({ timeout: 20_000 });
+      await page.locator('.monaco-editor .current-line').first().waitFor({ timeout: 10_000 });
+      await shot('ui-9-reveal-event.png');
+      await runCommand(page, 'View: Close All Editors');
+    }],
+    [`the timeline of a ${bigEvents.toLocaleString('en-US')}-event ledger renders, in the dark and the light theme`, async () => {
+      const started = Date.now();
+      await runCommand(page, 'Ledgerlock: Show Timeline');
+      const input = page.locator('.quick-input-widget input');
+      await input.fill('big.jsonl');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'big.jsonl' }).first().waitFor({ timeout: 15_000 });
+      await page.keyboard.press('Enter');
+      const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+      await frame.locator('#chart canvas').first().waitFor({ timeout: 60_000 });
+      results.metrics.push({ name: `timeline of a ${bigEvents.toLocaleString('en-US')}-event ledger: command to first chart`, value: Date.now() - started, unit: 'ms' });
+      await frame.locator('#summary', { hasText: `${bigEvents.toLocaleString('en-US')} of ${bigEvents.toLocaleString('en-US')} events` }).waitFor({ timeout: 120_000 });
+      results.metrics.push({ name: `timeline of a ${bigEvents.toLocaleString('en-US')}-event ledger: command to whole picture`, value: Date.now() - started, unit: 'ms' });
+      await frame.locator('#spans svg rect.hold').first().waitFor({ timeout: 20_000 });
+      await page.mouse.move(1300, 800);
+      await shot('ui-10-timeline-dark.png');
+      await runCommand(page, 'Preferences: Color Theme');
+      await page.locator('.quick-input-widget input').fill('Light Modern');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().waitFor({ timeout: 15_000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.monaco-workbench.vs').waitFor({ timeout: 15_000 });
+      await page.waitForTimeout(1000);
+      await shot('ui-11-timeline-light.png');
+      // A drag across the chart zooms: the server re-bins the range.
+      const box = await frame.locator('#chart .u-over').boundingBox();
+      await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+      await page.mouse.up();
+      await frame.locator('#reset:not([hidden])').waitFor({ timeout: 20_000 });
+    }],
   ];
 
   try {
@@ -157,6 +268,7 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       }
     }
   } finally {
+    stopChildren(children);
     await browser.close().catch(() => undefined);
     await server.stop();
     writeFileSync(path.join(resultsDir, 'ui.code-server.log'), logLines.join('\n') + '\n');
@@ -165,4 +277,32 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
     for (const [from, to] of Object.entries(MEDIA)) copyFileSync(path.join(resultsDir, from), path.join(root, 'media', to));
   }
   return results;
+}
+
+/** A big ledger written in batches (no fsync per batch: a fixture, not a durability test). */
+async function makeBigLedger(file, events) {
+  const ledger = await engine().openLedger(file, { create: true, durability: 'none', telemetry: false });
+  try {
+    const types = ['job.started', 'job.finished', 'metric.sample', 'cache.miss'];
+    const batch = [];
+    for (let i = 0; i < 5000; i++) batch.push({ type: types[i % 7 === 0 ? 3 : i % 3], data: { n: i } });
+    for (let written = 0; written < events; written += batch.length) await ledger.appendMany(batch.slice(0, Math.min(batch.length, events - written)));
+  } finally {
+    await ledger.close();
+  }
+}
+
+/** A child process appending one event every `everyMs` until stopped. */
+function startWriter(file, everyMs) {
+  const script = `
+    const e = require(${JSON.stringify(path.join(root, 'dist/engine.js'))});
+    e.openLedger(${JSON.stringify(file)}, { telemetry: false }).then((l) => {
+      let i = 0;
+      setInterval(() => void l.append('tick', { i: ++i }), ${everyMs});
+    });`;
+  return spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+}
+
+function stopChildren(children) {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 }
