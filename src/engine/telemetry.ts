@@ -26,6 +26,7 @@ export const TelemetryEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('DIR_FSYNC_UNSUPPORTED'), data: z.object({ dir: z.string(), errno: z.string(), ...who }) }),
   z.object({ type: z.literal('LOCK_COMPROMISED'), data: z.object({ lock: z.string(), reason: z.string(), ...who }) }),
   z.object({ type: z.literal('LOCK_CONTENDED'), data: z.object({ lock: z.string(), holder: holder.nullable(), waiterPid: z.number().int(), waitedMs: z.number(), ...who }) }),
+  z.object({ type: z.literal('LOCK_WAIT_ENDED'), data: z.object({ lock: z.string(), waiterPid: z.number().int(), waitedMs: z.number(), outcome: z.enum(['acquired', 'aborted']), ...who }) }),
   z.object({ type: z.literal('LOCK_CONTENTION_TIMEOUT'), data: z.object({ lock: z.string(), holder: holder.nullable(), waiterPid: z.number().int(), waitedMs: z.number(), ...who }) }),
   z.object({ type: z.literal('SNAPSHOT_RESTORED'), data: z.object({ snapshot: z.string(), written: z.number().int(), removed: z.number().int(), backup: z.string().nullable(), ...who }) }),
   z.object({ type: z.literal('BLOB_CORRUPT'), data: z.object({ blob: z.string(), path: z.string(), reason: z.string(), ...who }) }),

@@ -28,13 +28,15 @@ test("a live local holder's lock is held, never reapable, however old its heartb
   assert.ok(info.heartbeatAgeMs > 9 * HOUR);
 });
 
-test('a live holder past the contention threshold is contended, still not reapable', async (t) => {
+test('a live holder past the contention threshold stays held, flagged long-held, not reapable: nobody waits', async (t) => {
   const dir = tempDir(t);
   const lock = join(dir, 'long.lock');
   await startHolder(t, lock);
   const later = Date.now() + 20_000;
   const info = await inspectLock(lock, { contentionMs: 5_000, now: later });
-  assert.equal(info.state, 'contended');
+  assert.equal(info.state, 'held');
+  assert.equal(info.longHeld, true);
+  assert.equal(info.waiters, 0);
   assert.equal(info.reapable, false);
   assert.match(info.reason, /held for/);
   assert.ok(info.ageMs >= 19_000);
@@ -137,16 +139,20 @@ test('unparseable content is held while touched recently and orphaned after stal
   assert.match(old.reason, /binary/);
 });
 
-test('a directory lock (mkdir style) is judged by its mtime only', async (t) => {
+test("a directory lock (mkdir style) is proper-lockfile's: stale by its own rule, mtime older than 10 s", async (t) => {
   const dir = tempDir(t);
   const lock = join(dir, 'build.lock');
   mkdirSync(lock);
-  const fresh = await inspectLock(lock, { staleMs: 10_000 });
+  const fresh = await inspectLock(lock, { staleMs: 30_000 });
   assert.equal(fresh.kind, 'directory');
+  assert.equal(fresh.profile, 'proper-lockfile');
+  assert.equal(fresh.guards, join(dir, 'build'));
   assert.equal(fresh.state, 'held');
-  setAge(lock, 11_000);
-  const old = await inspectLock(lock, { staleMs: 10_000 });
-  assert.equal(old.state, 'orphaned');
+  setAge(lock, 60_000);
+  const old = await inspectLock(lock, { staleMs: 30_000 });
+  assert.equal(old.state, 'stale');
+  assert.equal(old.reapable, true);
+  assert.match(old.reason, /proper-lockfile/);
   assert.equal(old.holder, null);
 });
 
@@ -168,7 +174,7 @@ test('foreign JSON locks with pid/timestamp are read: dead local pid stale, live
   assert.ok(liveInfo.holder.acquiredAt);
 });
 
-test('a foreign lock that names no host is never stale by pid alone: orphaned only by an old heartbeat', async (t) => {
+test('a lock that names no host but a pid not running here is stale at once: tools write locks where they run', async (t) => {
   const dir = tempDir(t);
   const lock = join(dir, 'pidonly.lock');
   const pid = await deadPid();
@@ -176,14 +182,15 @@ test('a foreign lock that names no host is never stale by pid alone: orphaned on
   const fresh = await inspectLock(lock);
   assert.equal(fresh.kind, 'text');
   assert.equal(fresh.holder.pid, pid);
-  assert.equal(fresh.state, 'held');
-  assert.equal(fresh.local, null);
-  setAge(lock, 31_000);
-  assert.equal((await inspectLock(lock)).state, 'orphaned');
+  assert.equal(fresh.state, 'stale');
+  assert.equal(fresh.reapable, true);
+  assert.equal(fresh.evidence[0].kind, 'pid');
 
   // ...while a running pid with no host keeps its lock, even with an old heartbeat.
   writeLock(lock, `${process.pid}`, { ageMs: HOUR });
-  assert.equal((await inspectLock(lock)).state, 'contended');
+  const live = await inspectLock(lock);
+  assert.equal(live.state, 'held');
+  assert.equal(live.longHeld, true);
 });
 
 test('text locks "<pid> <owner> <iso>" are read with owner and time', async (t) => {

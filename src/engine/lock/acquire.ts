@@ -96,6 +96,7 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
       throwIfAborted(o.signal, target);
       const owner = newOwnerId();
       if (await createLockFile(target, nativeLockContent(self, owner, o.tool), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
+        if (reportedContention) await waitEnded(o, target, started, 'acquired');
         return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
       }
       // Judging the holder reads its file and /proc; a staleness verdict cannot change faster
@@ -122,9 +123,17 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
       watch ??= new ReleaseWatch(target);
       await waitOrAbort(watch, Math.min(backoffDelay(attempt, o.retryBaseMs, o.retryMaxMs), o.timeoutMs - waited), o.signal, target);
     }
+  } catch (err) {
+    if (reportedContention && err instanceof LedgerlockError && err.code === ErrorCode.Aborted) await waitEnded(o, target, started, 'aborted');
+    throw err;
   } finally {
     watch?.close();
   }
+}
+
+/** A waiter that said it was waiting says when it stops, so nobody counts it as waiting after. */
+async function waitEnded(o: ResolvedAcquire, target: string, started: number, outcome: 'acquired' | 'aborted'): Promise<void> {
+  await emitTelemetry(o.telemetry, target, { type: 'LOCK_WAIT_ENDED', data: { lock: target, waiterPid: process.pid, waitedMs: Date.now() - started, outcome } });
 }
 
 /**

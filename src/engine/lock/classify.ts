@@ -1,14 +1,28 @@
 /**
- * The staleness rules (DESIGN §3), applied to what was observed of one lock. A lock is stale
- * only when its holder is provably gone; orphaned when nobody provably holds it and its
- * heartbeat is old; a live local holder is always `held` or `contended`, never reapable.
+ * The staleness rules (DESIGN §3), applied to what was observed of one lock, evidence first:
+ * the operating system (a kernel lock or an open descriptor on the inode is a live holder),
+ * then the holder the lock names (its pid, start time and boot id), then the rule of the tool
+ * that wrote it (profiles/), and only then the generic rules. A lock is stale only when its
+ * holder is provably gone; orphaned when nobody provably holds it and its heartbeat is old; a
+ * live holder is `held` (or `contended` when someone waits), never reapable.
  */
 import * as os from 'node:os';
-import type { LockHolderInfo, LockKind, ParsedLock } from './holder';
+import * as path from 'node:path';
+import { describeHolder, type LockHolderInfo, type LockKind, type ParsedLock } from './holder';
+import { collectOsEvidence, gitProcessesIn, processCommand, type FileKey, type FileOpener, type KernelLockKind, type OsEvidence } from './os-evidence';
 import { isProcessAlive, processStart, selfIdentity, type ProcessStart } from './process';
+import { gitDirOf, profileFor, type LockSubject, type ProfileId, type RuleFacts } from './profiles';
 import { EMPTY_LOCK_GRACE_MS, formatAge, type ResolvedTiming } from './timing';
 
 export type LockState = 'held' | 'contended' | 'stale' | 'orphaned' | 'unknown';
+
+/** One fact behind a verdict, in words a person can check. */
+export interface LockEvidence {
+  kind: 'pid' | 'flock' | 'posix' | 'ofd' | 'open' | 'waiter' | 'heartbeat' | 'content';
+  pid?: number;
+  command?: string;
+  detail: string;
+}
 
 export interface LockInfo {
   path: string;
@@ -25,9 +39,19 @@ export interface LockInfo {
   reapable: boolean;
   /** Holder on this host? null when the lock does not say. */
   local: boolean | null;
-  /** Holder process alive (local holders only). */
+  /** A live holder was seen: the OS holds or has the file open for it, or its pid runs here. */
   alive: boolean | null;
   bytes: number;
+  /** Which tool's rules judged it. */
+  profile: ProfileId;
+  /** What the verdict rests on, strongest first. */
+  evidence: LockEvidence[];
+  /** The file this lock protects, when its tool's layout says; null otherwise. */
+  guards: string | null;
+  /** A live holder has kept it longer than the contention threshold: shown, not alarmed. */
+  longHeld: boolean;
+  /** Processes seen waiting for it (kernel waiters and Ledgerlock waiters). */
+  waiters: number;
 }
 
 /** What inspection saw of a lock path, before any judgment. */
@@ -39,6 +63,10 @@ export interface LockObservation {
   problem?: string;
   mtimeMs: number;
   bytes: number;
+  /** Device and inode, for the operating system's evidence. */
+  key?: FileKey;
+  /** The file's first bytes (bounded); null for directories. */
+  content?: Buffer | null;
 }
 
 /**
@@ -61,12 +89,80 @@ export const systemProbe: ProcessProbe = {
   start: processStart,
 };
 
-export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, probe: ProcessProbe = systemProbe): Promise<LockInfo> {
+/** A Ledgerlock process that reported waiting for a lock and has not stopped waiting. */
+export interface LockWaiter {
+  pid: number;
+  since: number;
+}
+
+/** Everything beyond the lock's own bytes that a verdict may use. */
+export interface JudgeContext {
+  probe: ProcessProbe;
+  os: OsEvidence;
+  /** Ledgerlock waiters still waiting for this lock (from the store's telemetry). */
+  waiters(lockPath: string): LockWaiter[];
+  /** Live git processes working in the repository of this `.git` directory. */
+  gitProcesses(gitDir: string): { pid: number; command?: string }[];
+  /** A process's command line, for sentences. */
+  command(pid: number): string | undefined;
+}
+
+/** The system as it is now, gathered for the given lock paths. */
+export function systemContext(paths: Iterable<string>, waiters: (lockPath: string) => LockWaiter[] = () => []): JudgeContext {
+  const gitCache = new Map<string, { pid: number; command?: string }[]>();
+  return {
+    probe: systemProbe,
+    os: collectOsEvidence(paths),
+    waiters,
+    gitProcesses(gitDir) {
+      let found = gitCache.get(gitDir);
+      if (found === undefined) {
+        found = gitProcessesIn(path.dirname(gitDir), gitDir);
+        gitCache.set(gitDir, found);
+      }
+      return found;
+    },
+    command: (pid) => processCommand(pid),
+  };
+}
+
+export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ctx: JudgeContext = systemContext([obs.path])): Promise<LockInfo> {
   const { parsed } = obs;
-  const holder = parsed.holder;
+  const subject: LockSubject = { path: obs.path, type: obs.type, content: obs.content ?? null, parsed, mtimeMs: obs.mtimeMs, bytes: obs.bytes };
+  const profile = profileFor(subject);
+  const evidence: LockEvidence[] = [];
+
+  // 1. The operating system: kernel locks and open descriptors on this very inode.
+  const kernel = obs.key && ctx.os.supported ? ctx.os.kernelLocks(obs.key) : [];
+  const openers = obs.key && ctx.os.supported ? ctx.os.openers(obs.key) : [];
+  const holders = kernel.filter((k) => !k.waiting);
+  const osWaiters = kernel.filter((k) => k.waiting);
+  for (const k of holders) {
+    const command = k.pid > 0 ? ctx.command(k.pid) : undefined;
+    evidence.push({ kind: k.kind, ...(k.pid > 0 ? { pid: k.pid } : {}), ...(command ? { command } : {}), detail: `${k.pid > 0 ? `pid ${k.pid}${command ? ` (${command})` : ''}` : 'an open file description'} holds a ${KERNEL_WORDS[k.kind]} ${k.access} lock on it` });
+  }
+  for (const o of dedupePids(openers)) {
+    const command = ctx.command(o.pid);
+    evidence.push({ kind: 'open', pid: o.pid, ...(command ? { command } : {}), detail: `pid ${o.pid}${command ? ` (${command})` : ''} has it open` });
+  }
+  const holder = profile?.holder ? profile.holder(subject) ?? parsed.holder : parsed.holder;
+  const ledgerlockWaiters = ctx.waiters(obs.path).filter((w) => w.pid !== holder?.pid);
+  for (const k of osWaiters) {
+    const command = k.pid > 0 ? ctx.command(k.pid) : undefined;
+    evidence.push({ kind: 'waiter', ...(k.pid > 0 ? { pid: k.pid } : {}), ...(command ? { command } : {}), detail: `pid ${k.pid}${command ? ` (${command})` : ''} is blocked waiting for its ${KERNEL_WORDS[k.kind]} lock` });
+  }
+  for (const w of ledgerlockWaiters) {
+    evidence.push({ kind: 'waiter', pid: w.pid, detail: `Ledgerlock process ${w.pid} has been waiting for it since ${new Date(w.since).toISOString()}` });
+  }
+
   const heartbeatAgeMs = Math.max(0, Math.round(timing.now - obs.mtimeMs));
   const acquiredMs = holder?.acquiredAt !== undefined ? Date.parse(holder.acquiredAt) : NaN;
   const ageMs = Number.isFinite(acquiredMs) ? Math.max(0, timing.now - acquiredMs) : heartbeatAgeMs;
+  evidence.push({ kind: 'heartbeat', detail: `last modified ${formatAge(heartbeatAgeMs)} ago` });
+  const waiters = osWaiters.length + ledgerlockWaiters.length;
+  const profileId: ProfileId = profile?.id ?? (holders.length > 0 ? 'flock' : 'generic');
+  const guards = profile?.guards ? profile.guards(subject) ?? null : null;
+
   const info = (state: LockState, reason: string, local: boolean | null = null, alive: boolean | null = null): LockInfo => ({
     path: obs.path,
     kind: parsed.kind,
@@ -79,65 +175,127 @@ export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, pr
     local,
     alive,
     bytes: obs.bytes,
+    profile: profileId,
+    evidence,
+    guards,
+    longHeld: (state === 'held' || state === 'contended') && ageMs > timing.contentionMs,
+    waiters,
   });
+  /** A live holder: contended only when someone waits; a long hold is flagged, not alarmed. */
+  const live = (what: string, local: boolean | null): LockInfo => {
+    const held = `${what}, held for ${formatAge(ageMs)}`;
+    return waiters > 0
+      ? info('contended', `${held}; ${waiters === 1 ? 'a process is' : `${waiters} processes are`} waiting for it`, local, true)
+      : info('held', held, local, true);
+  };
+
+  if (obs.type === 'unreadable' && !(obs.key && (holders.length > 0 || openers.length > 0))) {
+    return info('unknown', obs.problem ?? 'the lock cannot be read');
+  }
+
+  if (holders.length > 0) {
+    const h = holders[0]!;
+    const command = h.pid > 0 ? ctx.command(h.pid) : undefined;
+    return live(`held through ${KERNEL_WORDS[h.kind]} by ${h.pid > 0 ? `pid ${h.pid}${command ? ` (${command})` : ''}` : 'an open file description'}`, true);
+  }
+  if (openers.length > 0) {
+    const o = openers[0]!;
+    const command = ctx.command(o.pid);
+    return live(`open by pid ${o.pid}${command ? ` (${command})` : ''}`, true);
+  }
+  const osSaysFree = ctx.os.supported && obs.key !== undefined;
+  if (osSaysFree) {
+    evidence.push({ kind: 'content', detail: `no process holds a kernel lock on it or has it open${ctx.os.fdsComplete ? '' : ' (processes of other users could not be looked into)'}` });
+  }
+
+  // 2. The holder the lock names: its pid, on this host, with its start time and boot id.
+  const pid = holder?.pid;
+  const otherHost = holder?.host !== undefined && holder.host !== ctx.probe.host;
+  if (pid !== undefined && !otherHost) {
+    const alive = ctx.probe.alive(pid);
+    const command = alive ? ctx.command(pid) : undefined;
+    if (alive === false) {
+      evidence.unshift({ kind: 'pid', pid, detail: `pid ${pid}, named in the lock, is not running on this host` });
+      return info('stale', `holder pid ${pid} is no longer running on this host${holder?.host === undefined ? ' (the lock names no host: its tool writes locks where it runs)' : ''}`, true, false);
+    }
+    const reused = alive === true ? await pidReuse(pid, parsed, holder!, ctx.probe) : undefined;
+    if (reused !== undefined) {
+      evidence.unshift({ kind: 'pid', pid, ...(command ? { command } : {}), detail: reused });
+      return info('stale', reused, true, false);
+    }
+    if (alive === true) {
+      evidence.unshift({ kind: 'pid', pid, ...(command ? { command } : {}), detail: `pid ${pid}${command ? ` (${command})` : ''}, named in the lock, is running` });
+      const tool = holder?.tool ? ` (${holder.tool})` : '';
+      return live(`held by live pid ${pid}${tool}${holder?.host === undefined ? ' (the lock names no host)' : ''}`, holder?.host === undefined ? null : true);
+    }
+  }
+  if (holder !== null || parsed.kind === 'ledgerlock') {
+    evidence.push({ kind: 'content', detail: `the lock says: ${describeHolder(holder)}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''}` });
+  } else if (parsed.problem) {
+    evidence.push({ kind: 'content', detail: parsed.problem });
+  }
+
+  // 3. The tool's own rule.
+  if (profile?.rule) {
+    const facts: RuleFacts = {
+      now: timing.now, heartbeatAgeMs, ageMs, staleMs: timing.staleMs, holder, osSaysFree,
+      toolProcesses: () => (profile.id === 'git' ? ctx.gitProcesses(gitDirOf(obs.path)!) : []),
+    };
+    const verdict = profile.rule(subject, facts);
+    if (verdict !== undefined) {
+      return verdict.state === 'held' || verdict.state === 'contended'
+        ? live(verdict.reason, null)
+        : info(verdict.state, verdict.reason, otherHost ? false : null, null);
+    }
+  }
+
+  // 4. The generic rules, for unknown producers and what a profile leaves open.
   const heartbeat = `heartbeat ${formatAge(heartbeatAgeMs)} old`;
   const window = `stale after ${formatAge(timing.staleMs)}`;
-  const heldOrContended = (what: string, local: boolean | null, alive: boolean | null): LockInfo =>
-    ageMs > timing.contentionMs
-      ? info('contended', `${what}, held for ${formatAge(ageMs)} (longer than ${formatAge(timing.contentionMs)})`, local, alive)
-      : info('held', `${what}, held for ${formatAge(ageMs)}`, local, alive);
-
-  if (obs.type === 'unreadable') return info('unknown', obs.problem ?? 'the lock cannot be read');
+  const notSeen = (what: string, local: boolean | null): LockInfo => {
+    const held = `${what}, held for ${formatAge(ageMs)}`;
+    return waiters > 0
+      ? info('contended', `${held}; ${waiters === 1 ? 'a process is' : `${waiters} processes are`} waiting for it`, local, null)
+      : info('held', held, local, null);
+  };
 
   if (obs.type === 'directory') {
     return heartbeatAgeMs > timing.staleMs
       ? info('orphaned', `directory lock not touched for ${formatAge(heartbeatAgeMs)} (${window}); nothing says who holds it`)
-      : heldOrContended(`directory lock touched ${formatAge(heartbeatAgeMs)} ago`, null, null);
+      : notSeen(`directory lock touched ${formatAge(heartbeatAgeMs)} ago`, null);
   }
 
   if (parsed.kind === 'empty') {
-    return heartbeatAgeMs > EMPTY_LOCK_GRACE_MS
-      ? info('stale', `empty lock file ${formatAge(heartbeatAgeMs)} old: its holder stopped between creating and writing it`)
-      : info('held', `empty lock file created ${formatAge(heartbeatAgeMs)} ago; its holder may still be writing it`);
+    if (heartbeatAgeMs <= EMPTY_LOCK_GRACE_MS) return notSeen(`empty lock file created ${formatAge(heartbeatAgeMs)} ago; its holder may still be writing it`, null);
+    return osSaysFree
+      ? info('stale', `empty lock file ${formatAge(heartbeatAgeMs)} old that no process holds or has open: its holder stopped between creating and writing it`)
+      : info('stale', `empty lock file ${formatAge(heartbeatAgeMs)} old: its holder stopped between creating and writing it (this system cannot show who has files open)`);
   }
 
   if (holder === null || (holder.pid === undefined && holder.host === undefined)) {
     const what = parsed.problem ?? 'the lock names no holder';
     return heartbeatAgeMs > timing.staleMs
       ? info('orphaned', `${capitalize(what)}; not touched for ${formatAge(heartbeatAgeMs)} (${window})`)
-      : heldOrContended(`${capitalize(what)}; touched ${formatAge(heartbeatAgeMs)} ago, so its holder may be alive`, null, null);
+      : notSeen(`${capitalize(what)}; touched ${formatAge(heartbeatAgeMs)} ago, so its holder may be alive`, null);
   }
 
-  if (holder.host !== undefined && holder.host !== probe.host) {
+  if (otherHost) {
     return heartbeatAgeMs > timing.staleMs
       ? info('orphaned', `held from host ${holder.host}, ${heartbeat} (${window}); its process cannot be checked from here`, false)
-      : heldOrContended(`held from host ${holder.host}, ${heartbeat}`, false, null);
+      : notSeen(`held from host ${holder.host}, ${heartbeat}`, false);
   }
 
-  const pid = holder.pid;
-  if (holder.host === undefined) {
-    // The lock does not say where its holder runs: only its heartbeat can tell it is abandoned,
-    // but a running local process with that pid keeps it.
-    const aliveHere = pid !== undefined ? probe.alive(pid) === true : false;
-    if (aliveHere) return heldOrContended(`pid ${pid} is running on this host (the lock names no host)`, null, null);
-    return heartbeatAgeMs > timing.staleMs
-      ? info('orphaned', `names no host${pid !== undefined ? ` and pid ${pid} is not running here` : ''}; ${heartbeat} (${window})`)
-      : heldOrContended(`names no host; ${heartbeat}`, null, null);
-  }
+  // A holder on this host that names no pid, or whose liveness cannot be asked.
+  return heartbeatAgeMs > timing.staleMs
+    ? info('orphaned', `names ${holder.host !== undefined ? 'this host' : 'no host'} but no pid that can be checked; ${heartbeat} (${window})`, holder.host !== undefined ? true : null)
+    : notSeen(`names no pid that can be checked; ${heartbeat}`, holder.host !== undefined ? true : null);
+}
 
-  if (pid === undefined) {
-    return heartbeatAgeMs > timing.staleMs
-      ? info('orphaned', `names this host but no pid; ${heartbeat} (${window})`, true)
-      : heldOrContended(`names this host but no pid; ${heartbeat}`, true, null);
-  }
+const KERNEL_WORDS: Record<KernelLockKind, string> = { flock: 'flock', posix: 'POSIX (fcntl)', ofd: 'open-file-description (OFD)' };
 
-  const alive = probe.alive(pid);
-  if (alive === false) return info('stale', `holder pid ${pid} is no longer running on this host`, true, false);
-
-  const reused = await pidReuse(pid, parsed, holder, probe);
-  if (reused !== undefined) return info('stale', reused, true, false);
-
-  return heldOrContended(`held by live pid ${pid}${holder.tool ? ` (${holder.tool})` : ''}`, true, true);
+function dedupePids(openers: FileOpener[]): FileOpener[] {
+  const seen = new Set<number>();
+  return openers.filter((o) => (seen.has(o.pid) ? false : (seen.add(o.pid), true)));
 }
 
 /** A sentence when the live process named `pid` is provably not the lock's holder. */

@@ -5,9 +5,10 @@
 import type { Stats } from 'node:fs';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import { fsl } from '../fs';
-import { judgeLock, type LockInfo, type LockObservation } from './classify';
+import { judgeLock, systemContext, type LockInfo, type LockObservation } from './classify';
 import { MAX_LOCK_BYTES, parseLockContent } from './holder';
 import { resolveTiming, type LockTiming } from './timing';
+import { telemetryWaiters } from './waiters';
 
 /** Enough of a file's identity to tell it from a replacement at the same path. */
 export interface LockIdentity {
@@ -25,7 +26,8 @@ export interface ObservedLock extends LockObservation {
 
 export async function inspectLock(path: string, opts: LockTiming = {}): Promise<LockInfo> {
   const timing = resolveTiming(opts);
-  return judgeLock(await observeLock(path), timing);
+  const observed = await observeLock(path);
+  return judgeLock(observed, timing, systemContext([path], await telemetryWaiters([path])));
 }
 
 /** lstat + a bounded read of the same inode. E_NOT_FOUND when nothing is there. */
@@ -42,6 +44,7 @@ export async function observeLock(path: string): Promise<ObservedLock> {
     if (st.isDirectory()) {
       return {
         path, type: 'directory', parsed: { kind: 'directory', holder: null }, mtimeMs: st.mtimeMs, bytes: 0,
+        key: { dev: st.dev, ino: st.ino }, content: null,
         identity: { dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, size: 0, content: null },
       };
     }
@@ -51,7 +54,10 @@ export async function observeLock(path: string): Promise<ObservedLock> {
     if (typeof read === 'string') return unreadable(path, read, st);
     // Swapped between lstat and open: look again, so content and stat belong to one file.
     if ((read.ino !== st.ino || read.dev !== st.dev) && attempt < 3) continue;
-    return { path, type: 'file', parsed: parseLockContent(read.content!), mtimeMs: read.mtimeMs, bytes: read.size, identity: read };
+    return {
+      path, type: 'file', parsed: parseLockContent(read.content!), mtimeMs: read.mtimeMs, bytes: read.size,
+      key: { dev: read.dev, ino: read.ino }, content: read.content, identity: read,
+    };
   }
 }
 
@@ -93,6 +99,8 @@ function unreadable(path: string, problem: string, st?: Stats): ObservedLock {
   return {
     path, type: 'unreadable', parsed: { kind: 'unknown', holder: null, problem }, problem,
     mtimeMs: st?.mtimeMs ?? 0, bytes: st?.isFile() ? st.size : 0,
+    // A regular file we may not read can still be held: the kernel's evidence needs only its inode.
+    ...(st?.isFile() ? { key: { dev: st.dev, ino: st.ino } } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import { judgeLock, type LockInfo } from './classify';
 import { createLockFile, newOwnerId, nativeLockContent, removeIfOwned, restore, trashPathFor } from './file';
 import { describeHolder } from './holder';
 import { inspectLock, observeLock, sameIdentity, type ObservedLock } from './inspect';
+import { collectOsEvidence } from './os-evidence';
 import { selfIdentity } from './process';
 import { resolveTiming, type LockTiming, type ResolvedTiming } from './timing';
 
@@ -61,7 +62,7 @@ export async function reapLock(lockPath: string, opts: ReapOptions = {}): Promis
 }
 
 function breakable(info: LockInfo, force: boolean): boolean {
-  if (info.local === true && info.alive === true) return false;
+  if (info.alive === true) return false;
   if (info.reapable) return true;
   return force && info.state !== 'unknown';
 }
@@ -69,11 +70,13 @@ function breakable(info: LockInfo, force: boolean): boolean {
 function refuseUnlessBreakable(info: LockInfo, force: boolean): void {
   if (breakable(info, force)) return;
   const details = { path: info.path, state: info.state, holder: info.holder, ageMs: info.ageMs, reason: info.reason };
-  if (info.local === true && info.alive === true) {
+  if (info.alive === true) {
+    const witness = info.evidence.find((e) => e.kind !== 'heartbeat' && e.kind !== 'content' && e.kind !== 'waiter');
+    const who = witness?.pid !== undefined ? `pid ${witness.pid}${witness.command ? ` (${witness.command})` : ''}` : describeHolder(info.holder);
     throw new LedgerlockError(
       ErrorCode.LockHeldByLiveProcess,
-      `${info.path} is held by ${describeHolder(info.holder)}, which is running; a live holder's lock is never broken`,
-      details,
+      `${info.path} is held by ${who}, which is running (${info.reason}); a live holder's lock is never broken`,
+      { ...details, evidence: info.evidence, holderPid: witness?.pid ?? info.holder?.pid },
     );
   }
   throw new LedgerlockError(ErrorCode.LockNotStale, `${info.path} is not stale (${info.state}): ${info.reason}`, details);
@@ -103,6 +106,14 @@ export async function breakLock(lockPath: string, timing: ResolvedTiming, teleme
     if (!breakable(info, force) || observed.identity === undefined) return { kind: 'not-breakable', info };
     const moved = await moveAside(lockPath, observed);
     if (moved.kind !== 'moved') return moved.kind === 'gone' ? { kind: 'gone' } : { kind: 'replaced', info, ...(moved.trash ? { trash: moved.trash } : {}) };
+    // A holder that locked or opened the file between the verdict and the rename is a live
+    // holder after all (flock users open, then lock): put the file back for it.
+    const lateHolder = heldNow(moved.trash, observed);
+    if (lateHolder !== undefined) {
+      const restored = observed.type === 'directory' ? await restoreDirectory(moved.trash, lockPath) : await restore(moved.trash, lockPath);
+      const rejudged = await judgeLock(observed, { ...timing, now: Date.now() });
+      return restored ? { kind: 'not-breakable', info: { ...rejudged, alive: true, reapable: false, state: 'held', reason: lateHolder } } : { kind: 'replaced', info, trash: moved.trash };
+    }
     await emitTelemetry(telemetry, lockPath, {
       type: 'STALE_LOCK_RECOVERY',
       data: { lock: lockPath, reason: info.reason, ageMs: info.ageMs, holder: info.holder ? { ...info.holder } : null },
@@ -113,6 +124,17 @@ export async function breakLock(lockPath: string, timing: ResolvedTiming, teleme
   } finally {
     await guard.release();
   }
+}
+
+/** A sentence naming who holds or has open the file now at `trash`, if anyone does. */
+function heldNow(trash: string, judged: ObservedLock): string | undefined {
+  if (judged.key === undefined) return undefined;
+  const os = collectOsEvidence([trash, judged.path]);
+  const kernel = os.kernelLocks(judged.key).find((k) => !k.waiting);
+  if (kernel !== undefined) return `pid ${kernel.pid} took a ${kernel.kind} lock on it while it was being reaped; it was put back`;
+  const opener = os.openers(judged.key)[0];
+  if (opener !== undefined) return `pid ${opener.pid} opened it while it was being reaped; it was put back`;
+  return undefined;
 }
 
 type MoveResult = { kind: 'moved'; trash: string } | { kind: 'gone' } | { kind: 'replaced'; trash?: string };

@@ -1,0 +1,228 @@
+/**
+ * What the operating system says about a lock file, before anything its content claims:
+ * kernel locks on its inode (`/proc/locks`: flock, POSIX and OFD, holders and blocked waiters)
+ * and processes that have it open (`/proc/<pid>/fd`). A lock file the kernel sees held or open
+ * has a live holder, whatever its bytes or age say.
+ *
+ * Linux only. Elsewhere `supported` is false and the verdicts fall back to the holder's pid
+ * and the tools' own rules. Reads are bounded: `/proc/locks` up to 4 MiB, one readdir per
+ * process, and only descriptors whose target names a file being judged are stat'ed.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export type KernelLockKind = 'flock' | 'posix' | 'ofd';
+
+export interface KernelLock {
+  kind: KernelLockKind;
+  /** -1 for OFD locks on kernels that do not say who took them. */
+  pid: number;
+  access: 'read' | 'write';
+  /** A process blocked waiting for this lock (the `->` lines). */
+  waiting: boolean;
+}
+
+export interface FileOpener {
+  pid: number;
+  fd: number;
+}
+
+/** The device and inode of a file, as /proc/locks names it. */
+export interface FileKey {
+  dev: number;
+  ino: number;
+}
+
+export interface OsEvidence {
+  /** false off Linux, or when /proc cannot be read: nothing below is evidence of absence. */
+  supported: boolean;
+  /** Every process's descriptors could be read (false when some belong to other users). */
+  fdsComplete: boolean;
+  kernelLocks(key: FileKey): KernelLock[];
+  openers(key: FileKey): FileOpener[];
+}
+
+const PROC_LOCKS_BUDGET = 4 * 1024 * 1024;
+
+export const NO_OS_EVIDENCE: OsEvidence = {
+  supported: false,
+  fdsComplete: false,
+  kernelLocks: () => [],
+  openers: () => [],
+};
+
+/**
+ * One look at the system for the files in `paths`: /proc/locks for all of them, and the
+ * descriptors of every process (but this one, whose own reads of lock files are not holds)
+ * that point at a file with one of their base names, confirmed by device and inode.
+ */
+export function collectOsEvidence(paths: Iterable<string>, opts: { proc?: string; selfPid?: number } = {}): OsEvidence {
+  const proc = opts.proc ?? '/proc';
+  if (process.platform !== 'linux' && opts.proc === undefined) return NO_OS_EVIDENCE;
+  let locksText: string;
+  try {
+    locksText = readBounded(path.join(proc, 'locks'), PROC_LOCKS_BUDGET);
+  } catch {
+    return NO_OS_EVIDENCE;
+  }
+  const kernel = parseProcLocks(locksText);
+  const names = new Set<string>();
+  for (const p of paths) names.add(path.basename(p));
+  const { openers, complete } = scanOpenFiles(proc, names, opts.selfPid ?? process.pid);
+  return {
+    supported: true,
+    fdsComplete: complete,
+    kernelLocks: (key) => kernel.get(keyOf(key)) ?? [],
+    openers: (key) => openers.get(`${key.dev}:${key.ino}`) ?? [],
+  };
+}
+
+/** `/proc/locks` rows by "major:minor:inode" (hex device numbers, decimal inode). */
+export function parseProcLocks(text: string): Map<string, KernelLock[]> {
+  const byKey = new Map<string, KernelLock[]>();
+  for (const line of text.split('\n')) {
+    // "1: FLOCK  ADVISORY  WRITE 8262 fe:00:2146711 0 EOF" or "1: -> FLOCK ..."
+    const m = /^\s*\d+:\s+(->\s+)?(FLOCK|POSIX|OFDLCK|LEASE|DELEG)\s+\S+\s+(READ|WRITE|UNLCK|RW|NONE)\s+(-?\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/i.exec(line);
+    if (!m) continue;
+    const type = m[2]!.toUpperCase();
+    if (type !== 'FLOCK' && type !== 'POSIX' && type !== 'OFDLCK') continue;
+    const key = `${parseInt(m[5]!, 16)}:${parseInt(m[6]!, 16)}:${m[7]}`;
+    const entry: KernelLock = {
+      kind: type === 'FLOCK' ? 'flock' : type === 'POSIX' ? 'posix' : 'ofd',
+      pid: Number(m[4]),
+      access: m[3]!.toUpperCase() === 'READ' ? 'read' : 'write',
+      waiting: m[1] !== undefined,
+    };
+    const list = byKey.get(key);
+    if (list) list.push(entry);
+    else byKey.set(key, [entry]);
+  }
+  return byKey;
+}
+
+/** Linux's dev_t as /proc/locks prints it: major and minor from the glibc encoding. */
+export function keyOf(key: FileKey): string {
+  const dev = BigInt(key.dev);
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return `${major}:${minor}:${key.ino}`;
+}
+
+function scanOpenFiles(proc: string, names: Set<string>, selfPid: number): { openers: Map<string, FileOpener[]>; complete: boolean } {
+  const openers = new Map<string, FileOpener[]>();
+  let complete = true;
+  if (names.size === 0) return { openers, complete };
+  let pids: string[];
+  try {
+    pids = fs.readdirSync(proc).filter((n) => /^\d+$/.test(n));
+  } catch {
+    return { openers, complete: false };
+  }
+  for (const pidText of pids) {
+    const pid = Number(pidText);
+    if (pid === selfPid) continue;
+    const fdDir = path.join(proc, pidText, 'fd');
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(fdDir);
+    } catch (err) {
+      // A process that exited meanwhile is not a holder; one we may not look into might be.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') complete = false;
+      continue;
+    }
+    for (const fd of fds) {
+      const link = path.join(fdDir, fd);
+      let target: string;
+      try {
+        target = fs.readlinkSync(link);
+      } catch {
+        continue;
+      }
+      if (!target.startsWith('/')) continue; // pipes, sockets, anon inodes
+      const base = path.basename(target.endsWith(' (deleted)') ? target.slice(0, -' (deleted)'.length) : target);
+      if (!names.has(base)) continue;
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(link);
+      } catch {
+        continue;
+      }
+      const key = `${st.dev}:${st.ino}`;
+      const list = openers.get(key);
+      const entry = { pid, fd: Number(fd) };
+      if (list) list.push(entry);
+      else openers.set(key, [entry]);
+    }
+  }
+  return { openers, complete };
+}
+
+/** A process's command line, shortened for a sentence; undefined when it cannot be read. */
+export function processCommand(pid: number, proc = '/proc'): string | undefined {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  try {
+    const raw = readBounded(path.join(proc, String(pid), 'cmdline'), 4096);
+    const text = raw.split('\0').filter((s) => s.length > 0).join(' ').replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
+    if (text.length === 0) return undefined;
+    return text.length > 120 ? `${text.slice(0, 119)}…` : text;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads at most `budget` bytes of a /proc file (they report size 0, so stat cannot bound them). */
+function readBounded(file: string, budget: number): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, budget - total), null);
+      if (n <= 0) break;
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+      total += n;
+      if (total >= budget) break;
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Live git processes working in a repository: their cwd lies in the work tree or the git
+ * directory. git reads no lock file it holds through a descriptor while an editor or a hook
+ * runs, so this is the evidence left for `index.lock` in that window.
+ */
+export function gitProcessesIn(workTree: string, gitDir: string, proc = '/proc'): { pid: number; command?: string }[] {
+  if (process.platform !== 'linux' && proc === '/proc') return [];
+  const found: { pid: number; command?: string }[] = [];
+  let pids: string[];
+  try {
+    pids = fs.readdirSync(proc).filter((n) => /^\d+$/.test(n));
+  } catch {
+    return found;
+  }
+  const inside = (dir: string, root: string) => dir === root || dir.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+  for (const pidText of pids) {
+    let comm: string;
+    try {
+      comm = readBounded(path.join(proc, pidText, 'comm'), 64).trim();
+    } catch {
+      continue;
+    }
+    if (comm !== 'git' && !comm.startsWith('git-')) continue;
+    let cwd: string;
+    try {
+      cwd = fs.readlinkSync(path.join(proc, pidText, 'cwd'));
+    } catch {
+      continue;
+    }
+    if (!inside(cwd, workTree) && !inside(cwd, gitDir)) continue;
+    const pid = Number(pidText);
+    const command = processCommand(pid, proc);
+    found.push({ pid, ...(command ? { command } : {}) });
+  }
+  return found;
+}

@@ -1,0 +1,52 @@
+/**
+ * remnic (`@remnic/core` withHeldFileLock): `<file>.lock` beside the file it guards (its
+ * memory-lifecycle ledger among them), one line `<pid> <owner-uuid> <iso>`, mtime refreshed as a
+ * heartbeat while held. Its own rule: stale when the mtime is older than the caller's window
+ * (30 s for its ledgers). The pid rules run first, so a dead holder is stale at once.
+ */
+import type { LockHolderInfo } from '../holder';
+import { formatAge } from '../timing';
+import type { GuardLock, LockProfile } from './types';
+
+const REMNIC_LINE = /^(\d{1,10}) ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) (\d{4}-\d{2}-\d{2}T[0-9:.]+Z)\s*$/i;
+
+export function parseRemnicLine(content: Buffer | null): { pid: number; owner: string; at: string } | undefined {
+  if (content === null || content.length === 0 || content.length > 256) return undefined;
+  const m = REMNIC_LINE.exec(content.toString('utf8'));
+  if (!m) return undefined;
+  const pid = Number(m[1]);
+  const at = Date.parse(m[3]!);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid > 2 ** 31 - 1 || !Number.isFinite(at)) return undefined;
+  return { pid, owner: m[2]!, at: new Date(at).toISOString() };
+}
+
+export const remnicProfile: LockProfile = {
+  id: 'remnic',
+  tool: 'remnic',
+  recognise: (s) => s.type === 'file' && parseRemnicLine(s.content) !== undefined,
+  holder(s): LockHolderInfo | null {
+    const line = parseRemnicLine(s.content);
+    return line ? { pid: line.pid, owner: line.owner, acquiredAt: line.at, tool: 'remnic' } : null;
+  },
+  rule(_s, facts) {
+    if (!facts.osSaysFree || facts.holder?.pid !== undefined) return undefined;
+    return facts.heartbeatAgeMs > facts.staleMs
+      ? { state: 'orphaned', reason: `remnic lock whose heartbeat stopped ${formatAge(facts.heartbeatAgeMs)} ago (stale after ${formatAge(facts.staleMs)})` }
+      : undefined;
+  },
+  guards: (s) => s.path.endsWith('.lock') ? s.path.slice(0, -'.lock'.length) : undefined,
+};
+
+/**
+ * A JSONL ledger outside any store is written under `<ledger>.lock`, remnic's convention and
+ * Ledgerlock's for foreign ledgers. The line names the holder the way remnic does, which every
+ * reader of that file (remnic compares it byte for byte, Ledgerlock parses it) understands.
+ */
+export function besideLedgerGuard(ledgerPath: string): GuardLock {
+  return {
+    path: `${ledgerPath}.lock`,
+    profile: 'remnic',
+    tool: 'remnic',
+    content: (self, token) => Buffer.from(`${self.pid} ${token} ${new Date().toISOString()}\n`),
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * A tool profile: how one known producer's lock files look, who they name, the producer's own
+ * rule for calling them abandoned, and which file each one guards. Profiles only interpret;
+ * the operating system's evidence and the holder's pid are judged before any profile rule
+ * (classify.ts), so no profile can call a lock with a live holder stale.
+ */
+import type { LockHolderInfo, ParsedLock } from '../holder';
+import type { LockState } from '../classify';
+
+export type ProfileId = 'ledgerlock' | 'hardkas' | 'authmux' | 'claude-flow' | 'remnic' | 'proper-lockfile' | 'git' | 'flock' | 'generic';
+
+/** What was read of one lock path, for a profile to look at. */
+export interface LockSubject {
+  /** Absolute path. */
+  path: string;
+  type: 'file' | 'directory' | 'unreadable';
+  /** The first bytes of a file lock (bounded); null for directories and unreadable locks. */
+  content: Buffer | null;
+  parsed: ParsedLock;
+  mtimeMs: number;
+  bytes: number;
+}
+
+/** The facts a profile's own stale rule may use; the live-holder cases never reach it. */
+export interface RuleFacts {
+  now: number;
+  heartbeatAgeMs: number;
+  /** Since the holder's recorded acquisition time, else since mtime. */
+  ageMs: number;
+  /** The configured window for locks nobody can be seen holding. */
+  staleMs: number;
+  /** The holder named in the lock. */
+  holder: LockHolderInfo | null;
+  /** The operating system could be asked (Linux /proc) and nobody holds or has the file open. */
+  osSaysFree: boolean;
+  /** Live processes of this tool that work in the folder the lock belongs to (git). */
+  toolProcesses(): { pid: number; command?: string }[];
+}
+
+export interface ProfileVerdict {
+  state: LockState;
+  reason: string;
+}
+
+export interface LockProfile {
+  id: ProfileId;
+  /** The producer's name as people know it. */
+  tool: string;
+  recognise(subject: LockSubject): boolean;
+  /** The holder as this tool writes it, when the generic reading is not enough. */
+  holder?(subject: LockSubject): LockHolderInfo | null;
+  /** The tool's own rule, consulted only when no live holder was seen. undefined: the generic rules decide. */
+  rule?(subject: LockSubject, facts: RuleFacts): ProfileVerdict | undefined;
+  /** The file this lock protects, when the tool's layout says. */
+  guards?(subject: LockSubject): string | undefined;
+}
+
+/** A lock some tool takes before it writes a ledger, and how that tool writes it. */
+export interface GuardLock {
+  path: string;
+  profile: ProfileId;
+  tool: string;
+  /** The lock file's bytes, in the tool's own format, naming this process. */
+  content(self: { pid: number; host: string }, token: string): Buffer;
+  /** Locks the tool may also hold over the same file: checked (never taken), a live one refuses. */
+  alsoCheck?: string[];
+}
