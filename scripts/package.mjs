@@ -13,7 +13,7 @@ const out = path.join(root, `${name}-${version}.vsix`);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 
 run(process.execPath, ['esbuild.mjs', '--production', '--only=server,extension,webview']);
-run(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--out', out]);
+run(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', out]);
 
 const listing = execFileSync('unzip', ['-Z1', out], { encoding: 'utf8' }).trim().split('\n');
 const stray = listing.filter((f) => /node_modules\/|\.map$|\/src\/|\.ts$/.test(f));

@@ -11,6 +11,17 @@ export function formatAge(ms: number | null | undefined): string {
   return ms === null || ms === undefined || !Number.isFinite(ms) ? '?' : sharedFormatAge(ms);
 }
 
+/**
+ * An age for a row that should not redraw every few seconds: "< 1 min", "12 min", then the
+ * same "3 h", "2 d" as formatAge. Tooltips show the exact age.
+ */
+export function formatAgeCoarse(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '?';
+  if (ms < 60_000) return '< 1 min';
+  if (ms < 2 * 3_600_000) return `${Math.floor(ms / 60_000)} min`;
+  return sharedFormatAge(ms);
+}
+
 /** "1 stale lock", "3 stale locks". */
 export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
   return `${formatCount(n)} ${n === 1 ? singular : pluralForm}`;

@@ -23,6 +23,8 @@ export interface Problem {
   short: string;
   /** One sentence, for tooltips, notifications and the quick pick. */
   sentence: string;
+  /** What it is, in the word the views use: ['stale lock', 'stale locks'], ['orphaned lock', …]. */
+  noun: [string, string];
   /** `button`: the notification's short action word. */
   fix: { label: string; button: string; icon: string; command: string; args: unknown[] };
 }
@@ -34,14 +36,6 @@ export const NOTIFICATION_SETTING: Record<ProblemKind, string | undefined> = {
   staleLock: 'staleLock',
   contention: 'contention',
   snapshot: undefined,
-};
-
-const KIND_NOUNS: Record<ProblemKind, [string, string]> = {
-  tornTail: ['torn ledger', 'torn ledgers'],
-  corruptLedger: ['corrupt ledger', 'corrupt ledgers'],
-  staleLock: ['stale lock', 'stale locks'],
-  contention: ['contended lock', 'contended locks'],
-  snapshot: ['snapshot problem', 'snapshot problems'],
 };
 
 export function isLedgerProblem(ledger: LedgerItem): boolean {
@@ -64,6 +58,7 @@ export function problemsOf(state: ServerState): Problem[] {
       severity: 'error',
       path: l.path,
       short: `${baseName(l.path)} ${l.health}`,
+      noun: [`${l.health} ledger`, `${l.health} ledgers`],
       sentence: torn
         ? `${baseName(l.path)} is torn: its last record is incomplete${l.problems[0] ? ` (${l.problems[0]})` : ''}.`
         : `${baseName(l.path)} is corrupt: ${l.problems[0] ?? 'a damaged record'}${l.problems.length > 1 ? ` and ${plural(l.problems.length - 1, 'more problem')}` : ''}.`,
@@ -82,6 +77,7 @@ export function problemsOf(state: ServerState): Problem[] {
       severity: 'warning',
       path: l.path,
       short: `${baseName(l.path)} ${l.state}`,
+      noun: [`${l.state} lock`, `${l.state} locks`],
       sentence: `${lockSentence(l)}.`,
       fix: reap
         ? { label: `Reap ${baseName(l.path)}`, button: 'Reap', icon: 'unlock', command: 'ledgerlock.reapLock', args: [l.path] }
@@ -96,6 +92,7 @@ export function problemsOf(state: ServerState): Problem[] {
       folder: folder.uri,
       severity: 'error',
       short: lines[0] ?? `snapshots of ${folder.name} damaged`,
+      noun: ['snapshot problem', 'snapshot problems'],
       sentence: `${lines.join('; ')}.`,
       fix: { label: `Verify the snapshots of ${folder.name}`, button: 'Verify', icon: 'check-all', command: 'ledgerlock.verifySnapshot', args: [folder.uri] },
     });
@@ -103,12 +100,18 @@ export function problemsOf(state: ServerState): Problem[] {
   return out;
 }
 
-/** "1 torn ledger, 2 stale locks" — what and how many, worst first. */
+/** "1 torn ledger, 2 stale locks" — what and how many, in the views' words, worst first. */
 export function countByKind(problems: Problem[]): string {
   const order: ProblemKind[] = ['tornTail', 'corruptLedger', 'snapshot', 'staleLock', 'contention'];
-  return order
-    .map((kind) => [kind, problems.filter((p) => p.kind === kind).length] as const)
-    .filter(([, n]) => n > 0)
-    .map(([kind, n]) => `${n.toLocaleString('en-US')} ${KIND_NOUNS[kind][n === 1 ? 0 : 1]}`)
+  const counts = new Map<string, { noun: [string, string]; n: number; rank: number }>();
+  for (const p of problems) {
+    const key = p.noun[0];
+    const c = counts.get(key) ?? { noun: p.noun, n: 0, rank: order.indexOf(p.kind) };
+    c.n++;
+    counts.set(key, c);
+  }
+  return [...counts.values()]
+    .sort((a, b) => a.rank - b.rank)
+    .map((c) => `${c.n.toLocaleString('en-US')} ${c.noun[c.n === 1 ? 0 : 1]}`)
     .join(', ');
 }

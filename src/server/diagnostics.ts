@@ -63,7 +63,7 @@ export function lockDiagnostics(lock: LockItem | undefined): Diagnostic[] {
     range: { start: { line: 0, character: 0 }, end: { line: 0, character: 10_000 } },
     severity: lock.reapable ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
     source: DIAGNOSTIC_SOURCE,
-    code: lock.reapable ? 'E_LOCK_STALE' : 'LOCK_CONTENDED',
+    code: lock.reapable ? `E_LOCK_${lock.state.toUpperCase()}` : 'LOCK_CONTENDED',
     message: `${name} ${lock.state}: ${lock.reason}`,
     data,
   }];

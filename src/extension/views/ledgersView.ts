@@ -369,7 +369,8 @@ function ledgerItem(ledger: LedgerItem, waiting: number): vscode.TreeItem {
   item.id = `ledger:${ledger.path}`;
   const health = ledger.error ? 'unreadable' : ledger.health;
   // The health word leads when it matters, so a narrow sidebar never cuts it off.
-  const parts = [`${formatCount(ledger.events)} events`, formatBytes(ledger.bytes)];
+  // A big ledger's count is unknown until Verify: say nothing rather than "? events".
+  const parts = ledger.events === null ? [formatBytes(ledger.bytes)] : [`${formatCount(ledger.events)} events`, formatBytes(ledger.bytes)];
   if (health !== 'ok') parts.unshift(health);
   if (waiting > 0) parts.push(`${formatCount(waiting)} new`);
   item.description = parts.join(' · ');

@@ -4,18 +4,18 @@
  * `contextValue`).
  *
  * It updates in place: nodes are kept per path, and only a node whose visible state changed
- * is redrawn, so a hover or a selection survives the server's steady state pushes. Ages move
- * on a coarse tick; the tooltip is built when it is asked for, from the latest state.
+ * is redrawn, so a hover or a selection survives the server's steady state pushes. Rows show
+ * ages by the minute, moved on a coarse tick; the tooltip (exact age) is built on hover.
  */
 import * as vscode from 'vscode';
 import type { FolderState, LockItem } from '../../protocol';
-import { baseName, formatAge, formatHolder, plural } from '../format';
+import { baseName, formatAge, formatAgeCoarse, formatHolder, plural } from '../format';
 import { isLockProblem } from '../problems';
 import type { ServerState } from '../serverState';
 import { escapeMarkdown } from '../statusBar';
 
 /** How often shown ages move. */
-export const AGE_TICK_MS = 10_000;
+export const AGE_TICK_MS = 30_000;
 
 export class LockFolderNode {
   constructor(public folder: FolderState) {}
@@ -172,14 +172,14 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
 function description(node: LockNode): string {
   const lock = node.lock;
   const holder = lock.holder?.pid !== undefined ? `pid ${lock.holder.pid}` : lock.kind;
-  return `${lock.state} · ${holder} · ${formatAge(node.ageNow())}`;
+  return `${lock.state} · ${holder} · ${formatAgeCoarse(node.ageNow())}`;
 }
 
 /** First line: the age as shown; the rest: everything else the row shows. */
 function rowSignature(node: LockNode, withAge: boolean): string {
   const l = node.lock;
   const rest = [l.state, l.reapable, l.overThreshold, l.kind, l.holder?.pid ?? ''].join('|');
-  return withAge ? `${formatAge(node.ageNow())}\n${rest}` : rest;
+  return withAge ? `${formatAgeCoarse(node.ageNow())}\n${rest}` : rest;
 }
 
 function lockTooltip(node: LockNode): vscode.MarkdownString {

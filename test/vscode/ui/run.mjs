@@ -159,6 +159,10 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       children.push(startWriter(livePath, 100));
       const row = treeRow(page, 'Locks', 'deploy.lock');
       await row.waitFor({ timeout: 30_000 });
+      // Past the fixture's 3 s contention threshold the lock has its steady state; from then on
+      // only the ledger writer, the lock timer and age pushes arrive.
+      await page.waitForTimeout(5000);
+      await runCommand(page, 'Notifications: Clear All Notifications');
       await row.hover();
       const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'Holder' }).first();
       await hover.waitFor({ timeout: 15_000 });
