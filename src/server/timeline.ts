@@ -198,12 +198,21 @@ export function forgetTimeline(ledgerPath: string): void {
   cache.delete(ledgerPath);
 }
 
-/** Hold and wait spans, newest recoveries first, plus the holders of the locks held now. */
+/**
+ * Hold and wait spans from the recovery log (given newest first) and the locks held now. A
+ * wait is recorded when it passes the contention threshold (LOCK_CONTENDED) and when it ends
+ * (LOCK_WAIT_ENDED, or LOCK_CONTENTION_TIMEOUT when the waiter gave up); a wait with no end
+ * yet is still going on if the lock is contended now.
+ */
 export function lockSpans(recoveries: RecoveryItem[], locks: LockItem[], now: number): LockSpan[] {
   const spans: LockSpan[] = [];
   const holds = new Map<string, LockSpan>();
-  const hold = (lock: string, holder: { pid?: unknown; acquiredAt?: unknown; tool?: unknown } | null | undefined, start: number, end: number, live: boolean) => {
-    const pid = typeof holder?.pid === 'number' ? holder.pid : undefined;
+  const openWaits = new Map<string, LockSpan>();
+  const contendedNow = new Set(locks.filter((l) => l.state === 'contended').map((l) => l.path));
+  type Holder = { pid?: unknown; acquiredAt?: unknown; tool?: unknown } | null | undefined;
+  const pidOf = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  const hold = (lock: string, holder: Holder, start: number, end: number, live: boolean) => {
+    const pid = pidOf(holder?.pid);
     const acquired = typeof holder?.acquiredAt === 'string' ? Date.parse(holder.acquiredAt) : NaN;
     const s = Number.isNaN(acquired) ? start : acquired;
     const key = `${lock}|${pid ?? ''}|${Number.isNaN(acquired) ? '' : acquired}`;
@@ -218,20 +227,32 @@ export function lockSpans(recoveries: RecoveryItem[], locks: LockItem[], now: nu
     holds.set(key, span);
     spans.push(span);
   };
-  for (const r of recoveries) {
+  for (const r of [...recoveries].reverse()) {
     const t = r.ts ? Date.parse(r.ts) : NaN;
-    const d = r.data as { lock?: unknown; holder?: { pid?: unknown; acquiredAt?: unknown; tool?: unknown } | null; waiterPid?: unknown; waitedMs?: unknown; ageMs?: unknown } | null;
+    const d = r.data as { lock?: unknown; holder?: Holder; waiterPid?: unknown; waitedMs?: unknown; ageMs?: unknown; outcome?: unknown } | null;
     if (Number.isNaN(t) || !d || typeof d.lock !== 'string') continue;
-    if (r.type === 'LOCK_CONTENDED' || r.type === 'LOCK_CONTENTION_TIMEOUT') {
-      const waited = typeof d.waitedMs === 'number' ? d.waitedMs : 0;
-      spans.push({ lock: d.lock, kind: r.type === 'LOCK_CONTENDED' ? 'wait' : 'gave-up', start: t - waited, end: t, pid: typeof d.waiterPid === 'number' ? d.waiterPid : undefined, live: false, holderPid: typeof d.holder?.pid === 'number' ? d.holder.pid : undefined });
+    const waited = typeof d.waitedMs === 'number' ? d.waitedMs : 0;
+    const waitKey = `${d.lock}|${pidOf(d.waiterPid) ?? ''}`;
+    if (r.type === 'LOCK_CONTENDED') {
+      const span: LockSpan = { lock: d.lock, kind: 'wait', start: t - waited, end: t, pid: pidOf(d.waiterPid), live: contendedNow.has(d.lock), holderPid: pidOf(d.holder?.pid) };
+      openWaits.set(waitKey, span);
+      spans.push(span);
       hold(d.lock, d.holder, t - waited, t, false);
+    } else if (r.type === 'LOCK_WAIT_ENDED' || r.type === 'LOCK_CONTENTION_TIMEOUT') {
+      const kind = r.type === 'LOCK_CONTENTION_TIMEOUT' || d.outcome === 'aborted' ? 'gave-up' : 'wait';
+      const open = openWaits.get(waitKey);
+      openWaits.delete(waitKey);
+      if (open) Object.assign(open, { kind, start: Math.min(open.start, t - waited), end: t, live: false });
+      else spans.push({ lock: d.lock, kind, start: t - waited, end: t, pid: pidOf(d.waiterPid), live: false, holderPid: pidOf(d.holder?.pid) });
+      if (d.holder) hold(d.lock, d.holder, t - waited, t, false);
     } else if (r.type === 'STALE_LOCK_RECOVERY') {
       const age = typeof d.ageMs === 'number' ? d.ageMs : 0;
       hold(d.lock, d.holder, t - age, t, false);
-      spans.push({ lock: d.lock, kind: 'reaped', start: t, end: t, pid: typeof d.holder?.pid === 'number' ? d.holder.pid : undefined, live: false });
+      spans.push({ lock: d.lock, kind: 'reaped', start: t, end: t, pid: pidOf(d.holder?.pid), live: false });
     }
   }
+  // Waits still going on reach to now.
+  for (const span of openWaits.values()) if (span.live) span.end = now;
   for (const l of locks) {
     if (l.ageMs === null || (l.state !== 'held' && l.state !== 'contended')) continue;
     hold(l.path, l.holder, now - l.ageMs, now, true);

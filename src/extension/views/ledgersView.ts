@@ -377,7 +377,6 @@ function ledgerItem(ledger: LedgerItem, waiting: number): vscode.TreeItem {
   const [icon, color] = HEALTH_ICONS[ledger.health];
   item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
   item.contextValue = `ledger ${ledger.health}`;
-  item.resourceUri = vscode.Uri.file(ledger.path);
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${baseName(ledger.path)}** — ${health}\n\n`);
   md.appendText(`${ledger.path}\n${ledger.format} ledger, ${formatCount(ledger.events)} events, ${formatBytes(ledger.bytes)}, last id ${ledger.lastId ?? '—'}\n`);

@@ -150,7 +150,6 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     const [icon, color] = STATE_ICONS[lock.state];
     item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
     item.contextValue = `lock ${lock.state}${lock.reapable ? ' reapable' : ''}${lock.overThreshold ? ' overThreshold' : ''}`;
-    item.resourceUri = vscode.Uri.file(lock.path);
     item.accessibilityInformation = { label: `${baseName(lock.path)}, ${item.description}` };
     if (lock.kind !== 'directory') {
       item.command = { command: 'vscode.open', title: 'Open Lock File', arguments: [vscode.Uri.file(lock.path)] };

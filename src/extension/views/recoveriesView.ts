@@ -19,6 +19,7 @@ const TITLES: Record<string, [string, string]> = {
   LOCK_COMPROMISED: ['Lock compromised', 'warning'],
   LOCK_CONTENDED: ['Lock contended', 'watch'],
   LOCK_CONTENTION_TIMEOUT: ['Gave up waiting for a lock', 'clock'],
+  LOCK_WAIT_ENDED: ['Lock wait ended', 'pass'],
 };
 
 export class RecoveryNode {

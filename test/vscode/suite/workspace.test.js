@@ -191,6 +191,51 @@ describe('Ledgerlock in a trusted workspace', () => {
     await ledger.close();
   });
 
+  it('redraws a lock row only when what it shows changes, while state keeps arriving', async () => {
+    const lockPath = path.join(paths.store, 'locks', 'steady.lock');
+    const holder = spawn(process.execPath, ['-e', `require(${JSON.stringify(path.resolve(__dirname, '../../../dist/engine.js'))}).acquireLock(${JSON.stringify(lockPath)}, { tool: 'test-holder' }).then(() => { console.log('held'); setInterval(() => {}, 1000); })`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const noisy = path.join(paths.store, 'ledgers', 'noisy.jsonl');
+    const ledger = await engine().openLedger(noisy, { create: true, telemetry: false });
+    let writer;
+    try {
+      await new Promise((resolve, reject) => {
+        holder.stdout.on('data', (d) => String(d).includes('held') && resolve());
+        holder.once('exit', (c) => reject(new Error(`holder exited ${c}`)));
+      });
+      await vscode.commands.executeCommand('workbench.view.extension.ledgerlock');
+      await ll.state.waitFor((s) => s.folders[0].locks.some((l) => l.path === lockPath));
+      // Past the fixture's 3 s threshold the lock's state settles; then only ages and events move.
+      await new Promise((r) => setTimeout(r, 5000));
+      writer = setInterval(() => void ledger.append('noise', {}), 100);
+      let rows = 0;
+      let pushes = 0;
+      const original = ll.locks.getTreeItem;
+      ll.locks.getTreeItem = function (node) {
+        if (node.lock?.path === lockPath) rows++;
+        return original.call(this, node);
+      };
+      const sub = ll.state.onDidChange(() => pushes++);
+      try {
+        await new Promise((r) => setTimeout(r, 15_000));
+      } finally {
+        ll.locks.getTreeItem = original;
+        sub.dispose();
+      }
+      metric('steady lock row redrawn in 15 s while state arrives (getTreeItem calls)', rows, 'redraws');
+      metric('state pushes received in those 15 s', pushes, 'pushes');
+      assert.ok(pushes >= 5, `state kept arriving (${pushes} pushes)`);
+      // At most the 30 s age tick (once) and the one row read when the view first shows it.
+      assert.ok(rows <= 2, `the row was redrawn ${rows} times`);
+    } finally {
+      clearInterval(writer);
+      await ledger.close();
+      holder.kill('SIGKILL');
+    }
+    await ll.state.waitFor((s) => s.folders[0].locks.some((l) => l.path === lockPath && l.reapable), 15_000);
+    const reaped = await vscode.commands.executeCommand('ledgerlock.reapLock', lockPath, { confirmed: true });
+    assert.equal(reaped.ok, true, reaped.message);
+  });
+
   it('pages events newest first with a "Load more" node', async () => {
     const roots = await ledgerNodes(ll);
     const audit = roots.find((n) => n.ledger.path === paths.pagedLedger);
@@ -345,6 +390,13 @@ describe('Ledgerlock in a trusted workspace', () => {
     const labels = nodes.map((n) => ll.recoveries.getTreeItem(n).label);
     assert.ok(labels.includes('Lock reaped: build.lock'), labels.join());
     assert.ok(labels.includes('Tail repaired: events.jsonl'), labels.join());
+    // The Timeline's lock lanes come from the same log: the crashed holder's hold, then its reap.
+    const { spans } = await ll.client().sendRequest('ledgerlock/lockSpans', { folder: vscode.workspace.workspaceFolders[0].uri.toString() });
+    const build = spans.filter((x) => x.lock === paths.deadLock);
+    assert.deepEqual(build.map((x) => x.kind).sort(), ['hold', 'reaped'], JSON.stringify(build));
+    const held = build.find((x) => x.kind === 'hold');
+    assert.equal(typeof held.pid, 'number');
+    assert.ok(held.start < held.end, 'the hold has a length');
   });
 
   it('picks up a newly torn tail from the file watcher and alerts in the status bar', async () => {

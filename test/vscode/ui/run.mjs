@@ -175,7 +175,12 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await page.mouse.move(800, 700);
     }],
     ['"Load more" holds on a ledger written every 100 ms: new events on top, older pages kept', async () => {
+      const locksHeader = page.locator('.pane-header:has-text("Locks")').first();
+      if ((await locksHeader.getAttribute('aria-expanded')) === 'true') await locksHeader.click();
       await treeRow(page, 'Ledgers', 'live.jsonl').click();
+      // The tree draws only the rows in sight: go to the last one (Load more…) with the keyboard.
+      await treeRow(page, 'Ledgers', 'tick').click();
+      await page.keyboard.press('End');
       const more = treeRow(page, 'Ledgers', 'Load more…');
       await more.waitFor({ timeout: 20_000 });
       await more.click();
