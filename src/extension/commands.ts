@@ -60,7 +60,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     if (refuseIfUntrusted('Repair Tail')) return { ok: false, code: 'E_UNTRUSTED', message: 'refused in restricted mode' };
     const ledger = await pickLedger(state, arg, (l) => l.health === 'torn', 'Which ledger should be repaired?');
     if (!ledger) return undefined;
-    const ok = await confirm(options, `Repair the torn tail of ${baseName(ledger)}?`,
+    const known = state.findLedger(ledger);
+    const cleared = known !== undefined && known.health !== 'torn';
+    const ok = cleared || await confirm(options, `Repair the torn tail of ${baseName(ledger)}?`,
       'The incomplete last record is cut off at the last valid record boundary. The cut bytes are kept in the store\'s quarantine folder, never deleted.', 'Repair');
     if (!ok) return undefined;
     return report(await withProgress(`Repairing ${baseName(ledger)}…`, () => request(RepairTailRequest.type, { ledger })));
@@ -81,7 +83,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     const lock = await pickLock(state, arg, (l) => l.reapable, 'Which stale lock should be reaped?');
     if (!lock) return undefined;
     const known = state.findLock(lock);
-    const ok = await confirm(options, `Reap ${baseName(lock)}?`,
+    // Offered while stale, clicked after it cleared: no question to ask; the server's answer says so quietly.
+    const cleared = state.complete && (!known || !known.reapable);
+    const ok = cleared || await confirm(options, `Reap ${baseName(lock)}?`,
       `${known ? `${lockSentence(known)}. Holder: ${formatHolder(known.holder)}.\n\n` : ''}The lock file is removed so others can take the lock. A live holder is never broken: if it turns out to be alive, nothing changes.`, 'Reap');
     if (!ok) return undefined;
     return report(await withProgress(`Reaping ${baseName(lock)}…`, () => request(ReapLockRequest.type, { lock })));

@@ -60,7 +60,7 @@ export function problemsOf(state: ServerState): Problem[] {
       short: `${baseName(l.path)} ${l.health}`,
       noun: [`${l.health} ledger`, `${l.health} ledgers`],
       sentence: torn
-        ? `${baseName(l.path)} is torn: its last record is incomplete${l.problems[0] ? ` (${l.problems[0]})` : ''}.`
+        ? `${baseName(l.path)} is torn: ${l.problems[0] ?? 'its last record is incomplete'}.`
         : `${baseName(l.path)} is corrupt: ${l.problems[0] ?? 'a damaged record'}${l.problems.length > 1 ? ` and ${plural(l.problems.length - 1, 'more problem')}` : ''}.`,
       fix: torn
         ? { label: `Repair tail of ${baseName(l.path)}`, button: 'Repair', icon: 'tools', command: 'ledgerlock.repairTail', args: [l.path] }

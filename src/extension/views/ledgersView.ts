@@ -13,6 +13,7 @@ import { EventsPageRequest, type EventFilter, type EventItem, type FolderState, 
 import { baseName, formatBytes, formatCount, formatTime, plural } from '../format';
 import { isLedgerProblem } from '../problems';
 import type { ServerState } from '../serverState';
+import { FolderGroups } from './folderGroups';
 
 export class LedgerFolderNode {
   constructor(public folder: FolderState) {}
@@ -58,7 +59,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private readonly changed = new vscode.EventEmitter<Node | Node[] | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly folders = new Map<string, LedgerFolderNode>();
+  private readonly folders = new FolderGroups((f) => new LedgerFolderNode(f), (f) => f.ledgers);
   private readonly nodes = new Map<string, LedgerNode>();
   private readonly pages = new Map<string, Pages>();
   private badgeCount = -1;
@@ -150,17 +151,10 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
       this.badgeCount = damaged;
       this.view.badge = damaged > 0 ? { value: damaged, tooltip: `${plural(damaged, 'ledger')} torn or corrupt` } : undefined;
     }
-    const folders = this.state.snapshot.folders.filter((f) => f.ledgers.length > 0);
-    const structural = folders.length !== this.folders.size || folders.some((f) => !this.folders.has(f.uri));
-    const redraw: Node[] = [];
+    const { folders, structural, changed } = this.folders.update(this.state.snapshot.folders);
+    const redraw: Node[] = [...changed];
     const seen = new Set<string>();
     for (const f of folders) {
-      const folderNode = this.folders.get(f.uri);
-      if (folderNode) {
-        const before = folderNode.folder.ledgers.map((l) => l.path).join('\n');
-        folderNode.folder = f;
-        if (before !== f.ledgers.map((l) => l.path).join('\n')) redraw.push(folderNode);
-      }
       for (const ledger of f.ledgers) {
         seen.add(ledger.path);
         const node = this.nodes.get(ledger.path);
@@ -181,7 +175,6 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     }
     for (const p of [...this.nodes.keys()]) if (!seen.has(p)) this.nodes.delete(p);
     for (const p of [...this.pages.keys()]) if (!seen.has(p)) this.pages.delete(p);
-    for (const uri of [...this.folders.keys()]) if (!folders.some((f) => f.uri === uri)) this.folders.delete(uri);
     if (structural) this.changed.fire(undefined);
     else if (redraw.length > 0) this.changed.fire(redraw);
   }
@@ -229,12 +222,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
 
   async getChildren(node?: Node): Promise<Node[]> {
     if (node === undefined) {
-      return this.state.snapshot.folders.filter((f) => f.ledgers.length > 0).map((f) => {
-        let folderNode = this.folders.get(f.uri);
-        if (folderNode) folderNode.folder = f;
-        else this.folders.set(f.uri, (folderNode = new LedgerFolderNode(f)));
-        return folderNode;
-      });
+      return this.folders.roots(this.state.snapshot.folders);
     }
     if (node instanceof LedgerFolderNode) {
       return node.folder.ledgers.map((l) => {

@@ -13,6 +13,7 @@ import { baseName, formatAge, formatAgeCoarse, formatHolder, plural } from '../f
 import { isLockProblem } from '../problems';
 import type { ServerState } from '../serverState';
 import { escapeMarkdown } from '../statusBar';
+import { FolderGroups } from './folderGroups';
 
 /** How often shown ages move. */
 export const AGE_TICK_MS = 30_000;
@@ -46,7 +47,7 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   private readonly changed = new vscode.EventEmitter<Node | Node[] | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly folders = new Map<string, LockFolderNode>();
+  private readonly folders = new FolderGroups((f) => new LockFolderNode(f), (f) => f.locks);
   private readonly nodes = new Map<string, LockNode>();
   private badgeCount = -1;
   readonly view: vscode.TreeView<Node>;
@@ -66,17 +67,10 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
       this.view.badge = problems > 0 ? { value: problems, tooltip: `${plural(problems, 'lock')} need${problems === 1 ? 's' : ''} attention` } : undefined;
     }
     const now = Date.now();
-    const folders = this.state.snapshot.folders.filter((f) => f.locks.length > 0);
-    const structural = folders.length !== this.folders.size || folders.some((f) => !this.folders.has(f.uri));
-    const redraw: Node[] = [];
+    const { folders, structural, changed } = this.folders.update(this.state.snapshot.folders);
+    const redraw: Node[] = [...changed];
     const seen = new Set<string>();
     for (const f of folders) {
-      const folderNode = this.folders.get(f.uri);
-      if (folderNode) {
-        const before = folderNode.folder.locks.map((l) => l.path).join('\n');
-        folderNode.folder = f;
-        if (before !== f.locks.map((l) => l.path).join('\n')) redraw.push(folderNode);
-      }
       for (const lock of f.locks) {
         seen.add(lock.path);
         const node = this.nodes.get(lock.path);
@@ -88,7 +82,6 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
       }
     }
     for (const p of [...this.nodes.keys()]) if (!seen.has(p)) this.nodes.delete(p);
-    for (const uri of [...this.folders.keys()]) if (!folders.some((f) => f.uri === uri)) this.folders.delete(uri);
     if (structural) this.changed.fire(undefined);
     else if (redraw.length > 0) this.changed.fire(redraw);
   }
@@ -101,19 +94,14 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   getChildren(node?: Node): Node[] {
     if (node instanceof LockNode) return [];
     if (node instanceof LockFolderNode) return node.folder.locks.map((l) => this.nodeFor(l));
-    return this.state.snapshot.folders.filter((f) => f.locks.length > 0).map((f) => {
-      let folderNode = this.folders.get(f.uri);
-      if (folderNode) folderNode.folder = f;
-      else this.folders.set(f.uri, (folderNode = new LockFolderNode(f)));
-      return folderNode;
-    });
+    return this.folders.roots(this.state.snapshot.folders);
   }
 
   getParent(node: Node): Node | undefined {
     if (node instanceof LockFolderNode) return undefined;
     const folder = this.state.snapshot.folders.find((f) => f.uri === node.lock.folder);
     if (!folder) return undefined;
-    return this.folders.get(folder.uri) ?? this.getChildren().find((n) => n instanceof LockFolderNode && n.folder.uri === folder.uri);
+    return this.folders.get(folder.uri) ?? this.folders.roots(this.state.snapshot.folders).find((n) => n.folder.uri === folder.uri);
   }
 
   /** The node of a lock path, for `reveal` (Show Holder). */

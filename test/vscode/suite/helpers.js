@@ -52,4 +52,11 @@ async function ledgerNodes(ll) {
   return nodes;
 }
 
-module.exports = { api, ledgerNodes, workspacePaths, until, metric, engine: () => require(path.resolve(__dirname, '../../../dist/engine.js')) };
+/** The recovery nodes of the Recoveries view, across its folder groups, newest first per folder. */
+async function recoveryNodes(ll) {
+  const nodes = [];
+  for (const folder of await ll.recoveries.getChildren()) nodes.push(...(await ll.recoveries.getChildren(folder)));
+  return nodes;
+}
+
+module.exports = { api, ledgerNodes, recoveryNodes, workspacePaths, until, metric, engine: () => require(path.resolve(__dirname, '../../../dist/engine.js')) };

