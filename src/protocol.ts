@@ -16,6 +16,14 @@ export interface LockHolder {
   acquiredAt?: string;
 }
 
+/** One fact behind a lock verdict (a kernel lock, an open handle, the named pid, ...). */
+export interface LockEvidenceItem {
+  kind: 'pid' | 'flock' | 'posix' | 'ofd' | 'open' | 'waiter' | 'heartbeat' | 'content';
+  pid?: number;
+  command?: string;
+  detail: string;
+}
+
 export interface LockItem {
   path: string;
   /** Workspace folder URI the lock belongs to. */
@@ -28,6 +36,18 @@ export interface LockItem {
   reapable: boolean;
   /** A live holder has kept it longer than the contention threshold. */
   overThreshold: boolean;
+  /** Which tool's rules judged it: ledgerlock, hardkas, authmux, claude-flow, remnic, proper-lockfile, git, flock, generic. */
+  profile?: string;
+  /** What the verdict rests on, strongest first. */
+  evidence?: LockEvidenceItem[];
+  /** The file the lock protects, when its tool's layout says. */
+  guards?: string | null;
+  /** Held longer than the contention threshold with nobody waiting: information, not a warning. */
+  longHeld?: boolean;
+  /** Processes seen waiting for it. */
+  waiters?: number;
+  /** A live holder was seen (kernel lock, open handle, or the named pid running). */
+  alive?: boolean | null;
 }
 
 export interface LedgerItem {

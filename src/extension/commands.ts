@@ -18,7 +18,7 @@ import {
   VerifyLedgerRequest,
 } from '../protocol';
 import { eventUri } from './eventDocuments';
-import { baseName, formatAge, formatHolder, lockSentence } from './format';
+import { baseName, formatAge, holderWords, lockSentence, profileName } from './format';
 import { problemsOf } from './problems';
 import type { ServerState } from './serverState';
 import { pathOf, pickLedger, pickLock } from './targets';
@@ -31,6 +31,8 @@ import { RecoveryNode } from './views/recoveriesView';
 export interface CommandOptions {
   confirmed?: boolean;
 }
+
+const EVIDENCE_ICONS: Record<string, string> = { pid: 'pulse', flock: 'lock', posix: 'lock', ofd: 'lock', open: 'file-binary', waiter: 'watch', heartbeat: 'history', content: 'file-code' };
 
 export interface CommandContext {
   client: () => LanguageClient | undefined;
@@ -86,7 +88,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     // Offered while stale, clicked after it cleared: no question to ask; the server's answer says so quietly.
     const cleared = state.complete && (!known || !known.reapable);
     const ok = cleared || await confirm(options, `Reap ${baseName(lock)}?`,
-      `${known ? `${lockSentence(known)}. Holder: ${formatHolder(known.holder)}.\n\n` : ''}The lock file is removed so others can take the lock. A live holder is never broken: if it turns out to be alive, nothing changes.`, 'Reap');
+      `${known ? `${lockSentence(known)}. Holder: ${holderWords(known)}.\n\n` : ''}The lock file is removed so others can take the lock. A live holder is never broken: if it turns out to be alive, nothing changes.`, 'Reap');
     if (!ok) return undefined;
     return report(await withProgress(`Reaping ${baseName(lock)}…`, () => request(ReapLockRequest.type, { lock })));
   }
@@ -178,9 +180,19 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     await ctx.locks.view.reveal(node, { select: true, focus: true, expand: true });
     const lock = node.lock;
     const holder = lock.holder;
-    const line = `${baseName(lock.path)} ${lock.state}, held ${formatAge(lock.ageMs)} by ${formatHolder(holder)}${holder?.owner ? `, owner ${holder.owner}` : ''}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''} — ${lock.reason}`;
-    log.info(`holder: ${line}`);
-    vscode.window.setStatusBarMessage(`$(person) Ledgerlock: ${line}`, 15_000);
+    const line = `${baseName(lock.path)} ${lock.state}, held ${formatAge(lock.ageMs)} by ${holderWords(lock)}${holder?.owner ? `, owner ${holder.owner}` : ''}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''} — ${lock.reason}`;
+    log.info(`holder: ${line}${(lock.evidence ?? []).filter((e) => e.kind !== 'heartbeat').map((e) => ` — evidence: ${e.detail}`).join('')}`);
+    // What the verdict rests on, one fact a row, with what can be done from here.
+    type Row = vscode.QuickPickItem & { run?: () => unknown };
+    const facts: Row[] = [
+      { label: `$(person) ${holderWords(lock)}`, description: holder?.acquiredAt ? `since ${holder.acquiredAt}` : undefined, detail: lock.reason },
+      ...(lock.evidence ?? []).map((e) => ({ label: `$(${EVIDENCE_ICONS[e.kind] ?? 'info'}) ${e.detail}`, description: e.kind })),
+      ...(lock.guards ? [{ label: `$(file) Open the file it guards`, description: vscode.workspace.asRelativePath(lock.guards), run: () => vscode.window.showTextDocument(vscode.Uri.file(lock.guards!)) }] : []),
+      ...(lock.kind !== 'directory' ? [{ label: '$(go-to-file) Open the lock file', run: () => vscode.window.showTextDocument(vscode.Uri.file(lock.path)) }] : []),
+      ...(lock.reapable ? [{ label: `$(unlock) Reap ${baseName(lock.path)}`, run: () => reapLock(lock.path) }] : []),
+    ];
+    const picked = await vscode.window.showQuickPick(facts, { title: `${baseName(lock.path)} — ${lock.state}${lock.profile && profileName(lock.profile) ? ` (judged by ${profileName(lock.profile)}'s rules)` : ''}`, placeHolder: 'Who holds this lock, and why Ledgerlock thinks so' });
+    await picked?.run?.();
   }
 
   async function showFixes(): Promise<void> {

@@ -43,6 +43,25 @@ export function formatCount(n: number | null | undefined): string {
   return n === null || n === undefined ? '?' : n.toLocaleString('en-US');
 }
 
+/**
+ * Who holds a lock, from the strongest evidence the server reported: the process the kernel
+ * sees holding or opening it, else the pid the lock names, else what its content says.
+ */
+export function holderWords(lock: LockItem): string {
+  const witness = lock.evidence?.find((e) => e.pid !== undefined && e.kind !== 'waiter');
+  if (witness?.pid !== undefined) return `pid ${witness.pid}${witness.command ? ` (${witness.command})` : ''}`;
+  return formatHolder(lock.holder);
+}
+
+/** The tool whose rules judged a lock, in its own spelling. */
+export function profileName(profile: string | undefined): string | undefined {
+  const names: Record<string, string> = {
+    ledgerlock: 'Ledgerlock', hardkas: 'HardKAS', authmux: 'authmux', 'claude-flow': 'claude-flow', remnic: 'remnic',
+    'proper-lockfile': 'proper-lockfile', git: 'git', flock: 'flock(2)', generic: undefined as unknown as string,
+  };
+  return profile !== undefined ? names[profile] : undefined;
+}
+
 export function formatHolder(holder: LockHolder | null): string {
   if (!holder) return 'unknown holder';
   const parts: string[] = [];
@@ -58,9 +77,17 @@ export function baseName(p: string): string {
 
 /** "events.lock held 45 s by pid 4242", "build.lock stale: holder pid 7 is no longer running" — the one-line story of a lock. */
 export function lockSentence(lock: LockItem): string {
-  const who = lock.holder?.pid !== undefined ? ` by pid ${lock.holder.pid}` : '';
-  if (lock.state === 'held') return `${baseName(lock.path)} held ${formatAge(lock.ageMs)}${who}`;
-  return `${baseName(lock.path)} ${lock.state}: ${lock.reason}`;
+  const holder = holderWords(lock);
+  const who = holder !== 'unknown holder' ? ` by ${holder}` : '';
+  const name = baseName(lock.path);
+  switch (lock.state) {
+    case 'held':
+      return `${name} held ${formatAge(lock.ageMs)}${who}`;
+    case 'contended':
+      return `${name} contended: held ${formatAge(lock.ageMs)}${who}, ${plural(lock.waiters ?? 1, 'process', 'processes')} waiting`;
+    default:
+      return `${name} ${lock.state}: ${lock.reason}`;
+  }
 }
 
 export function formatTime(ts: string | null): string {

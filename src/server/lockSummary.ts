@@ -1,23 +1,40 @@
 /**
- * What the Locks view shows for one lock file. The server only observes: inspecting a lock
- * never acquires or touches it (the VS Code Git `index.lock` lesson).
+ * What the Locks view shows for each lock file. The server only observes: inspecting a lock
+ * never acquires or touches it (the VS Code Git `index.lock` lesson). Locks are judged in
+ * batches, so one look at /proc serves many of them.
  */
-import { inspectLock, type LockInfo } from '../engine';
+import { inspectLocks, type LockInfo } from '../engine';
 import type { LockItem } from '../protocol';
 import type { FolderSettings } from './settings';
 
-export async function summarizeLock(lockPath: string, folder: string, settings: FolderSettings): Promise<LockItem | undefined> {
-  let info: LockInfo;
-  try {
-    info = await inspectLock(lockPath, { staleMs: settings.staleMs, contentionMs: settings.contentionMs });
-  } catch (err) {
-    const e = err as { code?: string; message?: string };
-    if (e.code === 'E_NOT_FOUND' || e.code === 'ENOENT') return undefined;
-    return { path: lockPath, folder, kind: 'unknown', state: 'unknown', reason: e.message ?? String(err), ageMs: null, holder: null, reapable: false, overThreshold: false };
+/** Each path's item; undefined for a lock that is gone. */
+export async function summarizeLocks(lockPaths: readonly string[], folder: string, settings: FolderSettings): Promise<Map<string, LockItem | undefined>> {
+  const verdicts = await inspectLocks(lockPaths, { staleMs: settings.staleMs, contentionMs: settings.contentionMs });
+  const out = new Map<string, LockItem | undefined>();
+  for (const lockPath of lockPaths) {
+    const verdict = verdicts.get(lockPath);
+    if (verdict === undefined || verdict instanceof Error) {
+      const e = (verdict ?? {}) as { code?: string; message?: string };
+      out.set(lockPath, e.code === 'E_NOT_FOUND' || e.code === 'ENOENT' ? undefined : unknownItem(lockPath, folder, e.message ?? 'the lock could not be examined'));
+      continue;
+    }
+    out.set(lockPath, toItem(verdict, folder));
   }
+  return out;
+}
+
+export async function summarizeLock(lockPath: string, folder: string, settings: FolderSettings): Promise<LockItem | undefined> {
+  return (await summarizeLocks([lockPath], folder, settings)).get(lockPath);
+}
+
+function unknownItem(lockPath: string, folder: string, reason: string): LockItem {
+  return { path: lockPath, folder, kind: 'unknown', state: 'unknown', reason, ageMs: null, holder: null, reapable: false, overThreshold: false, profile: 'generic', evidence: [], guards: null, longHeld: false, waiters: 0 };
+}
+
+function toItem(info: LockInfo, folder: string): LockItem {
   const ageMs = Number.isFinite(info.ageMs) ? info.ageMs : null;
   return {
-    path: lockPath,
+    path: info.path,
     folder,
     kind: info.kind,
     state: info.state,
@@ -25,6 +42,13 @@ export async function summarizeLock(lockPath: string, folder: string, settings: 
     ageMs,
     holder: info.holder ? { ...info.holder } : null,
     reapable: info.reapable,
-    overThreshold: info.state === 'contended' || (info.state === 'held' && info.alive !== false && ageMs !== null && ageMs > settings.contentionMs),
+    // Only contention (someone waits) is a warning; a long hold is shown, not alarmed.
+    overThreshold: info.state === 'contended',
+    profile: info.profile,
+    evidence: info.evidence.map((e) => ({ ...e })),
+    guards: info.guards,
+    longHeld: info.longHeld,
+    waiters: info.waiters,
+    alive: info.alive,
   };
 }

@@ -9,7 +9,9 @@ import type { FolderState, LedgerItem, LockItem, WorkspaceState } from '../proto
 import { FolderClassifier } from './discovery';
 import { summarizeLedger } from './ledgerSummary';
 import { KeyedDebouncer, mapLimit } from './limit';
-import { summarizeLock } from './lockSummary';
+import { summarizeLocks } from './lockSummary';
+
+const LOCK_BATCH = 256;
 import type { FolderSettings } from './settings';
 
 export interface ModelListener {
@@ -71,7 +73,7 @@ export class WorkspaceModel {
     if (this.folders.get(uri) !== folder) return; // replaced while scanning
     folder.truncated = scan.truncated;
     scan.recoveries.forEach((p) => folder.recoveries.add(p));
-    await mapLimit(scan.locks, 16, (p) => this.updateLock(folder, p));
+    await this.updateLocks(folder, scan.locks);
     this.listener.stateChanged(true);
     await mapLimit(scan.ledgers, 4, (p) => this.updateLedger(folder, p));
     folder.scanned = true;
@@ -109,7 +111,7 @@ export class WorkspaceModel {
     let structural = false;
     for (const folder of this.folders.values()) {
       const before = new Map([...folder.locks].map(([p, l]) => [p, lockKey(l)]));
-      await mapLimit([...folder.locks.keys()], 16, (p) => this.updateLock(folder, p));
+      await this.updateLocks(folder, [...folder.locks.keys()]);
       for (const [p, l] of folder.locks) if (before.get(p) !== lockKey(l)) structural = true;
       if (before.size !== folder.locks.size) structural = true;
     }
@@ -160,10 +162,19 @@ export class WorkspaceModel {
   }
 
   private async updateLock(folder: FolderModel, lockPath: string): Promise<void> {
-    const item = await summarizeLock(lockPath, folder.uri, folder.settings);
-    if (item) folder.locks.set(lockPath, item);
-    else folder.locks.delete(lockPath);
-    this.listener.lockJudged(lockPath, item);
+    await this.updateLocks(folder, [lockPath]);
+  }
+
+  /** In batches: one look at /proc and at the telemetry serves each batch. */
+  private async updateLocks(folder: FolderModel, lockPaths: readonly string[]): Promise<void> {
+    for (let i = 0; i < lockPaths.length; i += LOCK_BATCH) {
+      const items = await summarizeLocks(lockPaths.slice(i, i + LOCK_BATCH), folder.uri, folder.settings);
+      for (const [lockPath, item] of items) {
+        if (item) folder.locks.set(lockPath, item);
+        else folder.locks.delete(lockPath);
+        this.listener.lockJudged(lockPath, item);
+      }
+    }
   }
 
   private async updateLedger(folder: FolderModel, ledgerPath: string): Promise<void> {
@@ -184,5 +195,5 @@ export class WorkspaceModel {
 }
 
 function lockKey(l: LockItem): string {
-  return `${l.state}|${l.reapable}|${l.overThreshold}|${l.holder?.pid}`;
+  return `${l.state}|${l.reapable}|${l.overThreshold}|${l.longHeld}|${l.holder?.pid}|${l.waiters}|${l.evidence?.map((e) => `${e.kind}:${e.pid}`).join(',')}`;
 }

@@ -7,6 +7,9 @@ import { storePathsOf } from '../store';
 import type { TelemetryTarget } from '../telemetry';
 import { ErrorCode, LedgerlockError } from '../errors';
 import { acquireLock, type LockHandle } from '../lock';
+import { ledgerGuardFor } from '../lock/profiles';
+import { withToolLock } from '../lock/tool-lock';
+import type { LedgerFormat } from './types';
 
 export function ledgerName(ledgerPath: string): string {
   return path.basename(ledgerPath).replace(/\.(jsonl|ndjson)$/i, '');
@@ -21,6 +24,18 @@ export interface LedgerLockOptions {
   tool: string;
   lockTimeoutMs: number;
   telemetry: TelemetryTarget;
+}
+
+/**
+ * The lock for rewriting a ledger (repair, record quarantine): the store's own lock for a
+ * Ledgerlock ledger, and for a foreign ledger outside a store the lock its own writer takes
+ * (HardKAS's append lock, claude-flow's `.lock`, remnic's `<ledger>.lock`), in its format.
+ */
+export async function withWriterLock<T>(ledgerPath: string, format: LedgerFormat, opts: LedgerLockOptions, task: () => Promise<T>): Promise<T> {
+  if (format === 'foreign' && storePathsOf(ledgerPath) === undefined) {
+    return withToolLock(ledgerGuardFor(ledgerPath), { timeoutMs: opts.lockTimeoutMs, telemetry: opts.telemetry }, task);
+  }
+  return withLedgerLock(ledgerPath, opts, () => task());
 }
 
 /** Lock holders of this process queue here first, so they never poll the lock file against each other. */

@@ -14,7 +14,7 @@ import { storePathsOf } from '../store';
 import type { TelemetryDraft } from '../telemetry';
 import type { LedgerContext } from './context';
 import { interpretLine } from './interpret';
-import { withLedgerLock } from './ledger-lock';
+import { withWriterLock } from './ledger-lock';
 import { quarantineBytes } from './quarantine';
 import { scanLines } from './scan';
 import { readBackward } from './reverse';
@@ -30,7 +30,7 @@ export async function cutTornTail(ctx: LedgerContext, file: OpenFile, validEnd: 
 }
 
 export async function repairLedger(ctx: LedgerContext, emit: (d: TelemetryDraft) => Promise<void>): Promise<RepairResult> {
-  const result = await withLedgerLock(ctx.path, ctx.opts, async () => {
+  const result = await withWriterLock(ctx.path, ctx.format, ctx.opts, async () => {
     const file = await fsl().open(ctx.path, 'r+');
     try {
       const size = (await file.stat()).size;
@@ -61,7 +61,7 @@ export async function quarantineRecord(ctx: LedgerContext, offset: number, emit:
   if (!Number.isSafeInteger(offset) || offset < 0) {
     throw new LedgerlockError(ErrorCode.BadInput, `record offset must be a whole number >= 0, got ${offset}`, { path: ctx.path, offset });
   }
-  const done = await withLedgerLock(ctx.path, ctx.opts, async () => {
+  const done = await withWriterLock(ctx.path, ctx.format, ctx.opts, async () => {
     const fs = fsl();
     const file = await fs.open(ctx.path, 'r');
     try {

@@ -1,10 +1,12 @@
 /** Cross-process locks: inspect and list (read-only), acquire/withLock, and reap (stale only). */
 export { acquireLock, withLock, type AcquireOptions } from './acquire';
-export type { LockInfo, LockState } from './classify';
+export type { LockEvidence, LockInfo, LockState } from './classify';
 export { DEPENDENCY_LOCKFILES, isDependencyLockfile } from './dependency-lockfiles';
 export type { LockHandle } from './handle';
 export { describeHolder, LOCK_FORMAT, MAX_LOCK_BYTES, NativeLockSchema, parseLockContent, parseNativeLock, type LockHolderInfo, type LockKind, type NativeLock, type ParsedLock } from './holder';
-export { inspectLock } from './inspect';
+export { inspectLock, inspectLocks } from './inspect';
+export { collectOsEvidence, parseProcLocks, type KernelLock, type OsEvidence } from './os-evidence';
+export { ledgerGuardFor, profileFor, PROFILE_IDS, type GuardLock, type ProfileId } from './profiles';
 export { listLocks, type ListLocksOptions } from './list';
 export { isProcessAlive, processStart, type ProcessStart } from './process';
 export { reapLock, type ReapOptions, type ReapResult } from './reap';

@@ -30,6 +30,28 @@ export async function inspectLock(path: string, opts: LockTiming = {}): Promise<
   return judgeLock(observed, timing, systemContext([path], await telemetryWaiters([path])));
 }
 
+/**
+ * Many locks judged against one look at the system (one /proc scan, one telemetry read per
+ * store). Each path maps to its verdict, or to the error that kept it from one (E_NOT_FOUND
+ * for a lock released meanwhile).
+ */
+export async function inspectLocks(paths: readonly string[], opts: LockTiming = {}): Promise<Map<string, LockInfo | LedgerlockError>> {
+  const timing = resolveTiming(opts);
+  const out = new Map<string, LockInfo | LedgerlockError>();
+  const observed: ObservedLock[] = [];
+  for (const p of paths) {
+    try {
+      observed.push(await observeLock(p));
+    } catch (err) {
+      out.set(p, err instanceof LedgerlockError ? err : new LedgerlockError(ErrorCode.Io, `cannot examine ${p}: ${(err as Error).message}`, { path: p }, { cause: err }));
+    }
+  }
+  const seen = observed.map((o) => o.path);
+  const ctx = systemContext(seen, await telemetryWaiters(seen));
+  for (const o of observed) out.set(o.path, await judgeLock(o, timing, ctx));
+  return out;
+}
+
 /** lstat + a bounded read of the same inode. E_NOT_FOUND when nothing is there. */
 export async function observeLock(path: string): Promise<ObservedLock> {
   for (let attempt = 0; ; attempt++) {

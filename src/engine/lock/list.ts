@@ -8,11 +8,10 @@ import picomatch from 'picomatch';
 import { ErrorCode, LedgerlockError } from '../errors';
 import { fsl } from '../fs';
 import { SKIPPED_DIRS, VCS_DIRS, walk } from '../walk';
-import { judgeLock, systemContext, type LockInfo } from './classify';
+import type { LockInfo } from './classify';
 import { isDependencyLockfile } from './dependency-lockfiles';
-import { observeLock, type ObservedLock } from './inspect';
+import { inspectLocks } from './inspect';
 import { resolveTiming, type LockTiming } from './timing';
-import { telemetryWaiters } from './waiters';
 
 export interface ListLocksOptions extends LockTiming {
   /** Extra globs (relative to `dir`) naming lock files beyond `*.lock`, e.g. `**\/*.pid`. */
@@ -43,19 +42,12 @@ export async function listLocks(dir: string, opts: ListLocksOptions = {}): Promi
     if (isLock(entry.dirent.name, rel)) found.push(entry.path);
   }
 
-  const observed: ObservedLock[] = [];
-  for (const lockPath of found.sort()) {
-    try {
-      observed.push(await observeLock(lockPath));
-    } catch (err) {
-      if (!(err instanceof LedgerlockError && err.code === ErrorCode.NotFound)) throw err; // released while listing
-    }
-  }
   // One look at /proc and at each store's telemetry serves every lock in the listing.
-  const paths = observed.map((o) => o.path);
-  const ctx = systemContext(paths, await telemetryWaiters(paths));
   const locks: LockInfo[] = [];
-  for (const o of observed) locks.push(await judgeLock(o, timing, ctx));
+  for (const verdict of (await inspectLocks(found.sort(), timing)).values()) {
+    if (!(verdict instanceof LedgerlockError)) locks.push(verdict);
+    else if (verdict.code !== ErrorCode.NotFound) throw verdict; // NotFound: released while listing
+  }
   return locks;
 }
 

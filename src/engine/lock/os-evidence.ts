@@ -54,7 +54,8 @@ export const NO_OS_EVIDENCE: OsEvidence = {
 /**
  * One look at the system for the files in `paths`: /proc/locks for all of them, and the
  * descriptors of every process (but this one, whose own reads of lock files are not holds)
- * that point at a file with one of their base names, confirmed by device and inode.
+ * that point at one of them, confirmed by device and inode. The process table is read at most
+ * every FD_TABLE_TTL_MS, so judging a thousand locks costs one scan, not a thousand.
  */
 export function collectOsEvidence(paths: Iterable<string>, opts: { proc?: string; selfPid?: number } = {}): OsEvidence {
   const proc = opts.proc ?? '/proc';
@@ -66,15 +67,95 @@ export function collectOsEvidence(paths: Iterable<string>, opts: { proc?: string
     return NO_OS_EVIDENCE;
   }
   const kernel = parseProcLocks(locksText);
-  const names = new Set<string>();
-  for (const p of paths) names.add(path.basename(p));
-  const { openers, complete } = scanOpenFiles(proc, names, opts.selfPid ?? process.pid);
+  const table = fdTable(proc, opts.selfPid ?? process.pid);
+  const openers = new Map<string, FileOpener[]>();
+  const realDirs = new Map<string, string>();
+  for (const p of paths) {
+    // /proc names files by their real path: resolve the folder's symlinks (not the file's own).
+    const abs = path.resolve(p);
+    const dir = path.dirname(abs);
+    let real = realDirs.get(dir);
+    if (real === undefined) {
+      try {
+        real = fs.realpathSync(dir);
+      } catch {
+        real = dir;
+      }
+      realDirs.set(dir, real);
+    }
+    for (const link of table.byTarget.get(path.join(real, path.basename(abs))) ?? []) {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(link.link);
+      } catch {
+        continue;
+      }
+      const key = `${st.dev}:${st.ino}`;
+      const list = openers.get(key) ?? [];
+      if (!list.some((o) => o.pid === link.pid && o.fd === link.fd)) list.push({ pid: link.pid, fd: link.fd });
+      openers.set(key, list);
+    }
+  }
   return {
     supported: true,
-    fdsComplete: complete,
+    fdsComplete: table.complete,
     kernelLocks: (key) => kernel.get(keyOf(key)) ?? [],
     openers: (key) => openers.get(`${key.dev}:${key.ino}`) ?? [],
   };
+}
+
+const FD_TABLE_TTL_MS = 200;
+interface FdTable {
+  at: number;
+  proc: string;
+  selfPid: number;
+  complete: boolean;
+  /** Every open descriptor that names a path, by that path. */
+  byTarget: Map<string, { pid: number; fd: number; link: string }[]>;
+}
+let lastTable: FdTable | undefined;
+
+function fdTable(proc: string, selfPid: number): FdTable {
+  const now = Date.now();
+  if (lastTable && lastTable.proc === proc && lastTable.selfPid === selfPid && now - lastTable.at < FD_TABLE_TTL_MS) return lastTable;
+  const byTarget = new Map<string, { pid: number; fd: number; link: string }[]>();
+  let complete = true;
+  let pids: string[] = [];
+  try {
+    pids = fs.readdirSync(proc).filter((n) => /^\d+$/.test(n));
+  } catch {
+    complete = false;
+  }
+  for (const pidText of pids) {
+    const pid = Number(pidText);
+    if (pid === selfPid) continue;
+    const fdDir = path.join(proc, pidText, 'fd');
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(fdDir);
+    } catch (err) {
+      // A process that exited meanwhile is not a holder; one we may not look into might be.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') complete = false;
+      continue;
+    }
+    for (const fd of fds) {
+      const link = path.join(fdDir, fd);
+      let target: string;
+      try {
+        target = fs.readlinkSync(link);
+      } catch {
+        continue;
+      }
+      if (!target.startsWith('/')) continue; // pipes, sockets, anon inodes
+      if (target.endsWith(' (deleted)')) continue; // unlinked: not the file at any lock path
+      const list = byTarget.get(target);
+      const entry = { pid, fd: Number(fd), link };
+      if (list) list.push(entry);
+      else byTarget.set(target, [entry]);
+    }
+  }
+  lastTable = { at: Date.now(), proc, selfPid, complete, byTarget };
+  return lastTable;
 }
 
 /** `/proc/locks` rows by "major:minor:inode" (hex device numbers, decimal inode). */
@@ -106,55 +187,6 @@ export function keyOf(key: FileKey): string {
   const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
   const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
   return `${major}:${minor}:${key.ino}`;
-}
-
-function scanOpenFiles(proc: string, names: Set<string>, selfPid: number): { openers: Map<string, FileOpener[]>; complete: boolean } {
-  const openers = new Map<string, FileOpener[]>();
-  let complete = true;
-  if (names.size === 0) return { openers, complete };
-  let pids: string[];
-  try {
-    pids = fs.readdirSync(proc).filter((n) => /^\d+$/.test(n));
-  } catch {
-    return { openers, complete: false };
-  }
-  for (const pidText of pids) {
-    const pid = Number(pidText);
-    if (pid === selfPid) continue;
-    const fdDir = path.join(proc, pidText, 'fd');
-    let fds: string[];
-    try {
-      fds = fs.readdirSync(fdDir);
-    } catch (err) {
-      // A process that exited meanwhile is not a holder; one we may not look into might be.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') complete = false;
-      continue;
-    }
-    for (const fd of fds) {
-      const link = path.join(fdDir, fd);
-      let target: string;
-      try {
-        target = fs.readlinkSync(link);
-      } catch {
-        continue;
-      }
-      if (!target.startsWith('/')) continue; // pipes, sockets, anon inodes
-      const base = path.basename(target.endsWith(' (deleted)') ? target.slice(0, -' (deleted)'.length) : target);
-      if (!names.has(base)) continue;
-      let st: fs.Stats;
-      try {
-        st = fs.statSync(link);
-      } catch {
-        continue;
-      }
-      const key = `${st.dev}:${st.ino}`;
-      const list = openers.get(key);
-      const entry = { pid, fd: Number(fd) };
-      if (list) list.push(entry);
-      else openers.set(key, [entry]);
-    }
-  }
-  return { openers, complete };
 }
 
 /** A process's command line, shortened for a sentence; undefined when it cannot be read. */

@@ -9,7 +9,7 @@
  */
 import * as vscode from 'vscode';
 import type { FolderState, LockItem } from '../../protocol';
-import { baseName, formatAge, formatAgeCoarse, formatHolder, plural } from '../format';
+import { baseName, formatAge, formatAgeCoarse, holderWords, plural, profileName } from '../format';
 import { isLockProblem } from '../problems';
 import type { ServerState } from '../serverState';
 import { escapeMarkdown } from '../statusBar';
@@ -136,8 +136,9 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     item.id = `lock:${lock.path}`;
     item.description = description(node);
     const [icon, color] = STATE_ICONS[lock.state];
-    item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
-    item.contextValue = `lock ${lock.state}${lock.reapable ? ' reapable' : ''}${lock.overThreshold ? ' overThreshold' : ''}`;
+    // A long hold is shown (a yellow lock), not alarmed: nobody is waiting for it.
+    item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(lock.longHeld && lock.state === 'held' ? 'charts.yellow' : color));
+    item.contextValue = `lock ${lock.state}${lock.reapable ? ' reapable' : ''}${lock.longHeld ? ' longHeld' : ''}`;
     item.accessibilityInformation = { label: `${baseName(lock.path)}, ${item.description}` };
     if (lock.kind !== 'directory') {
       item.command = { command: 'vscode.open', title: 'Open Lock File', arguments: [vscode.Uri.file(lock.path)] };
@@ -158,14 +159,20 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
 
 function description(node: LockNode): string {
   const lock = node.lock;
-  const holder = lock.holder?.pid !== undefined ? `pid ${lock.holder.pid}` : lock.kind;
-  return `${lock.state} · ${holder} · ${formatAgeCoarse(node.ageNow())}`;
+  return `${lock.state} · ${witnessPid(lock) ?? lock.kind} · ${formatAgeCoarse(node.ageNow())}`;
+}
+
+/** The holder's pid from the strongest evidence (the kernel's view first), else the pid the lock names. */
+function witnessPid(lock: LockItem): string | undefined {
+  const witness = lock.evidence?.find((e) => e.pid !== undefined && e.kind !== 'waiter');
+  const pid = witness?.pid ?? lock.holder?.pid;
+  return pid !== undefined ? `pid ${pid}` : undefined;
 }
 
 /** First line: the age as shown; the rest: everything else the row shows. */
 function rowSignature(node: LockNode, withAge: boolean): string {
   const l = node.lock;
-  const rest = [l.state, l.reapable, l.overThreshold, l.kind, l.holder?.pid ?? ''].join('|');
+  const rest = [l.state, l.reapable, l.longHeld, l.kind, witnessPid(l) ?? ''].join('|');
   return withAge ? `${formatAgeCoarse(node.ageNow())}\n${rest}` : rest;
 }
 
@@ -175,10 +182,20 @@ function lockTooltip(node: LockNode): vscode.MarkdownString {
   md.appendMarkdown(`**${escapeMarkdown(baseName(lock.path))}** — ${lock.state}\n\n`);
   md.appendText(`${lock.reason}\n\n`);
   md.appendMarkdown(`| | |\n|---|---|\n`);
-  md.appendMarkdown(`| Holder | ${escapeMarkdown(formatHolder(lock.holder))} |\n`);
+  md.appendMarkdown(`| Holder | ${escapeMarkdown(holderWords(lock))} |\n`);
+  const tool = profileName(lock.profile);
+  if (tool) md.appendMarkdown(`| Tool | ${escapeMarkdown(tool)} |\n`);
+  if (lock.guards) md.appendMarkdown(`| Guards | ${escapeMarkdown(lock.guards)} |\n`);
   if (lock.holder?.owner) md.appendMarkdown(`| Owner | \`${escapeMarkdown(lock.holder.owner)}\` |\n`);
   if (lock.holder?.acquiredAt) md.appendMarkdown(`| Acquired | ${escapeMarkdown(lock.holder.acquiredAt)} |\n`);
   md.appendMarkdown(`| Age | ${formatAge(node.ageNow())} |\n| Kind | ${lock.kind} |\n| Path | ${escapeMarkdown(lock.path)} |\n`);
+  const evidence = (lock.evidence ?? []).filter((e) => e.kind !== 'heartbeat');
+  if (evidence.length > 0) {
+    md.appendMarkdown(`\n**Evidence**\n\n`);
+    for (const e of evidence) md.appendMarkdown(`- ${escapeMarkdown(e.detail)}\n`);
+  }
+  if (lock.longHeld && lock.state === 'held') md.appendMarkdown(`\nHeld for a long time, and nobody is waiting for it.`);
   if (lock.reapable) md.appendMarkdown(`\n${lock.state === 'stale' ? 'Stale' : 'Orphaned'}: nothing shows a live holder. Use **Reap Lock** to remove it.`);
+  else if (lock.alive) md.appendMarkdown(`\nIts holder is running: Ledgerlock never breaks a live lock.`);
   return md;
 }

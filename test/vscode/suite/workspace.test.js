@@ -351,8 +351,11 @@ describe('Ledgerlock in a trusted workspace', () => {
       assert.equal(result.ok, false);
       assert.match(result.code ?? '', /E_LOCK_(LIVE_HOLDER|NOT_STALE)/);
       assert.ok(fs.existsSync(lockPath), 'the live lock is still there');
-      // Held past the contention threshold (3 s in the fixture's settings): a warning, not a fix.
-      await ll.state.waitFor((s) => s.folders[0].locks.some((l) => l.path === lockPath && l.overThreshold), 15_000);
+      // Held past the contention threshold (3 s in the fixture's settings) with nobody waiting:
+      // long-held, shown in the view and its tooltip, not alarmed.
+      const longHeld = await ll.state.waitFor((s) => s.folders[0].locks.some((l) => l.path === lockPath && l.longHeld), 15_000);
+      assert.equal(longHeld.folders[0].locks.find((l) => l.path === lockPath).state, 'held');
+      assert.ok(!ll.statusBar.visible || !/live\.lock/.test(ll.status.text), `a long hold is not a status-bar alarm: ${ll.status.text}`);
     } finally {
       holder.kill('SIGKILL');
     }

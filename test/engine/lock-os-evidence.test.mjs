@@ -1,0 +1,215 @@
+// The operating system is the first witness of a lock's holder: flock(2), POSIX (fcntl/lockf)
+// and OFD locks listed in /proc/locks, and open descriptors in /proc/<pid>/fd. A lock with such
+// a holder is never stale and never reaped, whatever its bytes or age; a blocked waiter in
+// /proc/locks is real contention. Holders are real child processes: flock(1) and Python.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { statSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { deadPid, engine, exited, rejectsWithCode, setAge, tempDir, writeLock } from '../fixtures/lock-helpers.mjs';
+
+const { inspectLock, reapLock, listLocks, parseProcLocks } = engine;
+const HOUR = 3_600_000;
+const linux = process.platform === 'linux';
+const hasFlock = linux && commandExists('flock');
+const hasPython = linux && commandExists('python3');
+
+function commandExists(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `cmd args` and waits until `ready()` says the lock is in place. */
+async function startChild(t, cmd, args, ready, options = {}) {
+  // Its own process group: flock(1) hands its descriptor (and so its lock) to the command it runs.
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true, ...options });
+  t.after(() => killGroup(child));
+  const deadline = Date.now() + 10_000;
+  while (!ready()) {
+    if (child.exitCode !== null) throw new Error(`${cmd} exited (${child.exitCode}) before holding the lock`);
+    if (Date.now() > deadline) throw new Error(`${cmd} never took the lock`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return child;
+}
+
+function kernelLocksOn(path) {
+  const st = statSync(path);
+  const major = Number((BigInt(st.dev) >> 8n) & 0xfffn);
+  const minor = Number(BigInt(st.dev) & 0xffn);
+  const rows = parseProcLocks(execFileSync('cat', ['/proc/locks'], { encoding: 'utf8' }));
+  return rows.get(`${major}:${minor}:${st.ino}`) ?? [];
+}
+
+function killGroup(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+const PY_HOLD = `
+import fcntl, os, struct, sys, time
+path, how = sys.argv[1], sys.argv[2]
+if how == 'open':
+    f = open(path, 'rb')
+elif how == 'flock':
+    f = open(path, 'a'); fcntl.flock(f, fcntl.LOCK_EX)
+elif how == 'lockf':
+    f = open(path, 'a'); fcntl.lockf(f, fcntl.LOCK_EX)
+elif how == 'ofd':
+    fd = os.open(path, os.O_RDWR)
+    F_OFD_SETLK = 37
+    fcntl.fcntl(fd, F_OFD_SETLK, struct.pack('hhqqi4x', fcntl.F_WRLCK, 0, 0, 0, 0))
+open(path + '.ready', 'w').close()
+time.sleep(300)
+`;
+
+async function pythonHolder(t, lock, how) {
+  return startChild(t, 'python3', ['-c', PY_HOLD, lock, how], () => existsSync(`${lock}.ready`));
+}
+
+test('parseProcLocks reads holders and blocked waiters by device and inode', () => {
+  const rows = parseProcLocks([
+    '1: FLOCK  ADVISORY  WRITE 8262 fe:00:2146711 0 EOF',
+    '1: -> FLOCK  ADVISORY  WRITE 8266 fe:00:2146711 0 EOF',
+    '2: POSIX  ADVISORY  READ 77 08:01:99 0 EOF',
+    '3: OFDLCK ADVISORY  WRITE -1 00:2f:5 0 EOF',
+    'garbage line',
+  ].join('\n'));
+  assert.deepEqual(rows.get('254:0:2146711'), [
+    { kind: 'flock', pid: 8262, access: 'write', waiting: false },
+    { kind: 'flock', pid: 8266, access: 'write', waiting: true },
+  ]);
+  assert.deepEqual(rows.get('8:1:99'), [{ kind: 'posix', pid: 77, access: 'read', waiting: false }]);
+  assert.deepEqual(rows.get('0:47:5'), [{ kind: 'ofd', pid: -1, access: 'write', waiting: false }]);
+});
+
+test('a zero-byte lock an hour old, held through flock(1) by a live process, is held — never stale, never reaped', { skip: !hasFlock && 'needs Linux and flock(1)' }, async (t) => {
+  const dir = tempDir(t);
+  const lock = join(dir, 'build.lock');
+  writeFileSync(lock, '');
+  setAge(lock, HOUR);
+  const child = await startChild(t, 'flock', [lock, 'sleep', '300'], () => kernelLocksOn(lock).length > 0);
+  const inode = statSync(lock).ino;
+  const info = await inspectLock(lock);
+  assert.equal(info.state, 'held');
+  assert.equal(info.reapable, false);
+  assert.equal(info.alive, true);
+  assert.equal(info.profile, 'flock');
+  assert.equal(info.evidence[0].kind, 'flock');
+  assert.equal(info.evidence[0].pid, child.pid);
+  assert.match(info.evidence[0].command, /flock .*build\.lock sleep 300/);
+  assert.match(info.reason, new RegExp(`held through flock by pid ${child.pid}`));
+  const err = await rejectsWithCode(reapLock(lock), 'E_LOCK_LIVE_HOLDER');
+  assert.match(err.message, new RegExp(`pid ${child.pid}`));
+  await rejectsWithCode(reapLock(lock, { force: true }), 'E_LOCK_LIVE_HOLDER');
+  assert.equal(statSync(lock).ino, inode, 'the file the holder locked is still the lock');
+});
+
+test('a lock whose content names a dead pid is still held while the kernel shows a flock holder', { skip: !hasFlock && 'needs Linux and flock(1)' }, async (t) => {
+  const dir = tempDir(t);
+  const lock = join(dir, 'dead-content.lock');
+  writeLock(lock, `${await deadPid()} someone 2020-01-01T00:00:00Z\n`, { ageMs: HOUR });
+  const child = await startChild(t, 'flock', [lock, 'sleep', '300'], () => kernelLocksOn(lock).length > 0);
+  const info = await inspectLock(lock);
+  assert.equal(info.state, 'held');
+  assert.equal(info.reapable, false);
+  assert.equal(info.evidence[0].pid, child.pid);
+  await rejectsWithCode(reapLock(lock), 'E_LOCK_LIVE_HOLDER');
+  assert.ok(existsSync(lock));
+});
+
+for (const [how, kind] of [['flock', 'flock'], ['lockf', 'posix'], ['ofd', 'ofd']]) {
+  test(`a Python fcntl ${how} holder makes the lock held (${kind} evidence), even with a dead pid in its content`, { skip: !hasPython && 'needs Linux and python3' }, async (t) => {
+    const dir = tempDir(t);
+    const lock = join(dir, `py-${how}.lock`);
+    writeLock(lock, JSON.stringify({ pid: await deadPid(), timestamp: Date.now() - HOUR }), { ageMs: HOUR });
+    const child = await pythonHolder(t, lock, how);
+    const info = await inspectLock(lock);
+    assert.equal(info.state, 'held', info.reason);
+    assert.equal(info.reapable, false);
+    const ev = info.evidence.find((e) => e.kind === kind);
+    assert.ok(ev, `expected ${kind} evidence, got ${JSON.stringify(info.evidence)}`);
+    if (kind !== 'ofd') assert.equal(ev.pid, child.pid);
+    await rejectsWithCode(reapLock(lock), 'E_LOCK_LIVE_HOLDER');
+    assert.ok(existsSync(lock));
+  });
+}
+
+test('a lock file a live process keeps open is held ("open by pid"), though it names nobody', { skip: !hasPython && 'needs Linux and python3' }, async (t) => {
+  const dir = tempDir(t);
+  const lock = join(dir, 'index.lock');
+  writeFileSync(lock, '');
+  setAge(lock, HOUR);
+  const child = await pythonHolder(t, lock, 'open');
+  const info = await inspectLock(lock);
+  assert.equal(info.state, 'held');
+  assert.match(info.reason, new RegExp(`open by pid ${child.pid}`));
+  assert.equal(info.evidence.find((e) => e.kind === 'open').pid, child.pid);
+  await rejectsWithCode(reapLock(lock), 'E_LOCK_LIVE_HOLDER');
+});
+
+test('a blocked flock waiter makes the lock contended; without it a long hold is only long-held', { skip: !hasFlock && 'needs Linux and flock(1)' }, async (t) => {
+  const dir = tempDir(t);
+  const lock = join(dir, 'busy.lock');
+  writeFileSync(lock, '');
+  setAge(lock, HOUR);
+  await startChild(t, 'flock', [lock, 'sleep', '300'], () => kernelLocksOn(lock).length > 0);
+  const alone = await inspectLock(lock, { contentionMs: 1_000 });
+  assert.equal(alone.state, 'held');
+  assert.equal(alone.longHeld, true);
+  assert.equal(alone.waiters, 0);
+  const waiter = await startChild(t, 'flock', [lock, 'true'], () => kernelLocksOn(lock).some((k) => k.waiting));
+  const busy = await inspectLock(lock);
+  assert.equal(busy.state, 'contended');
+  assert.equal(busy.waiters, 1);
+  assert.equal(busy.reapable, false);
+  const w = busy.evidence.find((e) => e.kind === 'waiter');
+  assert.equal(w.pid, waiter.pid);
+});
+
+test('reapers racing a flock holder never remove the file it holds', { skip: !hasFlock && 'needs Linux and flock(1)' }, async (t) => {
+  const dir = tempDir(t);
+  const lock = join(dir, 'race.lock');
+  writeLock(lock, `${await deadPid()}\n`, { ageMs: HOUR }); // content alone says: stale
+  const holder = await startChild(t, 'flock', [lock, 'sleep', '300'], () => kernelLocksOn(lock).length > 0);
+  const inode = statSync(lock).ino;
+  const attempts = await Promise.allSettled(Array.from({ length: 24 }, () => reapLock(lock)));
+  for (const a of attempts) {
+    assert.equal(a.status, 'rejected');
+    assert.ok(['E_LOCK_LIVE_HOLDER', 'E_LOCK_TIMEOUT'].includes(a.reason.code), a.reason.message);
+  }
+  assert.equal(statSync(lock).ino, inode);
+  // flock's command inherited the locked descriptor: the lock lives until both are gone.
+  killGroup(holder);
+  await exited(holder);
+  while (kernelLocksOn(lock).length > 0) await new Promise((r) => setTimeout(r, 20));
+  // Once the holder is gone, the same content is stale and one reap removes it.
+  const after = await inspectLock(lock);
+  assert.equal(after.state, 'stale');
+  assert.equal((await reapLock(lock)).reaped, true);
+  assert.equal(existsSync(lock), false);
+});
+
+test('listLocks judges every lock against one look at the system', { skip: !hasFlock && 'needs Linux and flock(1)' }, async (t) => {
+  const dir = tempDir(t);
+  const held = join(dir, 'a.lock');
+  const free = join(dir, 'b.lock');
+  writeFileSync(held, '');
+  writeFileSync(free, '');
+  setAge(held, HOUR);
+  setAge(free, HOUR);
+  await startChild(t, 'flock', [held, 'sleep', '300'], () => kernelLocksOn(held).length > 0);
+  const locks = await listLocks(dir);
+  const byName = Object.fromEntries(locks.map((l) => [l.path.slice(dir.length + 1), l]));
+  assert.equal(byName['a.lock'].state, 'held');
+  assert.equal(byName['b.lock'].state, 'stale');
+  assert.match(byName['b.lock'].reason, /no process holds or has open/);
+});
