@@ -2,6 +2,7 @@
  * Every Ledgerlock view groups its rows by workspace folder. The folder nodes are kept per
  * folder URI across state pushes, so a push redraws a folder row only when its list changed.
  */
+import * as vscode from 'vscode';
 import type { FolderState } from '../../protocol';
 
 export interface FolderNodeLike {
@@ -49,4 +50,14 @@ export class FolderGroups<N extends FolderNodeLike> {
     for (const uri of [...this.nodes.keys()]) if (!folders.some((f) => f.uri === uri)) this.nodes.delete(uri);
     return { folders, structural, changed };
   }
+}
+
+/** A folder row, the same in every view: its name, expanded, and how many rows it holds. */
+export function folderItem(view: string, uri: string, name: string, count: string): vscode.TreeItem {
+  const item = new vscode.TreeItem(name, vscode.TreeItemCollapsibleState.Expanded);
+  item.id = `${view}:${uri}`;
+  item.iconPath = vscode.ThemeIcon.Folder;
+  item.description = count;
+  item.contextValue = 'folder';
+  return item;
 }

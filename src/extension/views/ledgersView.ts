@@ -13,7 +13,7 @@ import { EventsPageRequest, type EventFilter, type EventItem, type FolderState, 
 import { baseName, formatBytes, formatCount, formatTime, plural } from '../format';
 import { isLedgerProblem } from '../problems';
 import type { ServerState } from '../serverState';
-import { FolderGroups } from './folderGroups';
+import { FolderGroups, folderItem } from './folderGroups';
 
 export class LedgerFolderNode {
   constructor(public folder: FolderState) {}
@@ -297,14 +297,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
 
   getTreeItem(node: Node): vscode.TreeItem {
     this.redraws++;
-    if (node instanceof LedgerFolderNode) {
-      const item = new vscode.TreeItem(node.folder.name, vscode.TreeItemCollapsibleState.Expanded);
-      item.id = `ledgers:${node.folder.uri}`;
-      item.iconPath = vscode.ThemeIcon.Folder;
-      item.description = plural(node.folder.ledgers.length, 'ledger');
-      item.contextValue = 'folder';
-      return item;
-    }
+    if (node instanceof LedgerFolderNode) return folderItem('ledgers', node.folder.uri, node.folder.name, plural(node.folder.ledgers.length, 'ledger'));
     if (node instanceof LedgerNode) {
       const pages = this.pages.get(node.ledger.path);
       const waiting = !this.following && pages && pages.events !== null && node.ledger.events !== null ? node.ledger.events - pages.events : 0;

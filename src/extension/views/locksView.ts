@@ -13,7 +13,7 @@ import { baseName, formatAge, formatAgeCoarse, holderWords, plural, profileName 
 import { isLockProblem } from '../problems';
 import type { ServerState } from '../serverState';
 import { escapeMarkdown } from '../statusBar';
-import { FolderGroups } from './folderGroups';
+import { FolderGroups, folderItem } from './folderGroups';
 
 /** How often shown ages move. */
 export const AGE_TICK_MS = 30_000;
@@ -122,14 +122,7 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
 
   getTreeItem(node: Node): vscode.TreeItem {
     this.redraws++;
-    if (node instanceof LockFolderNode) {
-      const item = new vscode.TreeItem(node.folder.name, vscode.TreeItemCollapsibleState.Expanded);
-      item.id = `locks:${node.folder.uri}`;
-      item.iconPath = vscode.ThemeIcon.Folder;
-      item.description = plural(node.folder.locks.length, 'lock');
-      item.contextValue = 'folder';
-      return item;
-    }
+    if (node instanceof LockFolderNode) return folderItem('locks', node.folder.uri, node.folder.name, plural(node.folder.locks.length, 'lock'));
     const lock = node.lock;
     node.shown = rowSignature(node, true);
     const item = new vscode.TreeItem(baseName(lock.path), vscode.TreeItemCollapsibleState.None);

@@ -8,6 +8,7 @@ import { RecoveriesRequest, type RecoveryItem } from '../../protocol';
 import * as path from 'node:path';
 import { baseName, formatTime, plural } from '../format';
 import type { ServerState } from '../serverState';
+import { folderItem } from './folderGroups';
 
 const LIMIT = 200;
 
@@ -74,14 +75,7 @@ export class RecoveriesView implements vscode.TreeDataProvider<Node>, vscode.Dis
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
-    if (node instanceof RecoveryFolderNode) {
-      const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Expanded);
-      item.id = `recoveries:${node.uri}`;
-      item.iconPath = vscode.ThemeIcon.Folder;
-      item.description = plural(node.items.length, 'recovery', 'recoveries');
-      item.contextValue = 'folder';
-      return item;
-    }
+    if (node instanceof RecoveryFolderNode) return folderItem('recoveries', node.uri, node.name, plural(node.items.length, 'recovery', 'recoveries'));
     const r = node.recovery;
     const [title, icon] = TITLES[r.type] ?? [r.type, 'history'];
     const target = subject(r.data);

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, root, startCodeServer } from '../codeServer.mjs';
-import { runCommand, waitForWorkbench } from './workbench.mjs';
+import { runCommand, waitForWorkbench, runSteps } from './workbench.mjs';
 
 // The dead holder's lock names no host: by the generic rules it is orphaned (a tool profile may call it stale).
 const LOCK_SUMMARY = /1 torn ledger, 1 (stale|orphaned) lock/;
@@ -113,22 +113,7 @@ export async function runInstalledTests({ scratch, resultsDir }) {
   ];
 
   try {
-    let broken;
-    for (const [title, fn] of steps) {
-      if (broken) {
-        results.failed.push({ title, error: `not run: "${broken}" failed first` });
-        continue;
-      }
-      const started = Date.now();
-      try {
-        await fn();
-        results.passed.push({ title, ms: Date.now() - started });
-      } catch (err) {
-        broken = title;
-        await shot(`ui-installed-failure-${results.failed.length}.png`).catch(() => undefined);
-        results.failed.push({ title, error: String(err.stack ?? err) });
-      }
-    }
+    await runSteps(steps, results, shot, 'ui-installed');
   } finally {
     await browser.close().catch(() => undefined);
     await server.stop();

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, root, startCodeServer } from '../codeServer.mjs';
 import { appendEvents, engine, holdLock, makeWorkspace } from '../fixture.mjs';
-import { dialog, openLedgerlockContainer, runCommand, treeRow, until, waitForWorkbench } from './workbench.mjs';
+import { dialog, openLedgerlockContainer, runCommand, treeRow, until, waitForWorkbench, runSteps } from './workbench.mjs';
 
 // Copied into media/ (for the README) when run with --update-media.
 const MEDIA = { 'ui-1-status-and-views.png': 'screenshot-views.png', 'ui-2-repair-confirm.png': 'screenshot-repair.png', 'ui-4-recoveries.png': 'screenshot-recoveries.png', 'ui-0-alerts.png': 'screenshot-alerts.png', 'ui-0-status-fixes.png': 'screenshot-status-fixes.png', 'ui-5-snapshots.png': 'screenshot-snapshots.png', 'ui-8-event-context-menu.png': 'screenshot-events.png', 'ui-10-timeline-dark.png': 'screenshot-timeline.png' };
@@ -262,25 +262,21 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await page.mouse.up();
       await frame.locator('#reset:not([hidden])').waitFor({ timeout: 20_000 });
     }],
+    ['the walkthrough shows a first-time user around', async () => {
+      await runCommand(page, 'View: Close All Editors');
+      await runCommand(page, 'Welcome: Open Walkthrough...');
+      await page.locator('.quick-input-widget input').fill('Ledgerlock');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Get Started with Ledgerlock' }).first().click();
+      const walkthrough = page.locator('.gettingStartedContainer');
+      await walkthrough.locator('.getting-started-step', { hasText: 'Know when something broke' }).first().waitFor({ timeout: 20_000 });
+      await walkthrough.locator('.getting-started-step', { hasText: 'See a ledger over time' }).first().waitFor({ timeout: 20_000 });
+      await page.waitForTimeout(1000);
+      await shot('ui-12-walkthrough.png');
+    }],
   ];
 
   try {
-    let broken;
-    for (const [title, fn] of steps) {
-      if (broken) {
-        results.failed.push({ title, error: `not run: "${broken}" failed first` });
-        continue;
-      }
-      const started = Date.now();
-      try {
-        await fn();
-        results.passed.push({ title, ms: Date.now() - started });
-      } catch (err) {
-        broken = title;
-        await shot(`ui-failure-${results.failed.length}.png`).catch(() => undefined);
-        results.failed.push({ title, error: String(err.stack ?? err) });
-      }
-    }
+    await runSteps(steps, results, shot, 'ui');
   } finally {
     stopChildren(children);
     await browser.close().catch(() => undefined);
