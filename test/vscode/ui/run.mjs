@@ -270,7 +270,9 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       const walkthrough = page.locator('.gettingStartedContainer');
       await walkthrough.locator('.getting-started-step', { hasText: 'Know when something broke' }).first().waitFor({ timeout: 20_000 });
       await walkthrough.locator('.getting-started-step', { hasText: 'See a ledger over time' }).first().waitFor({ timeout: 20_000 });
-      await page.waitForTimeout(1000);
+      // Room for the step's picture beside the steps, as on a first start.
+      await runCommand(page, 'View: Toggle Primary Side Bar Visibility');
+      await page.waitForTimeout(1500);
       await shot('ui-12-walkthrough.png');
     }],
   ];
