@@ -158,6 +158,32 @@ describe('Ledgerlock in a trusted workspace', () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
+  it('stops a Verify when it is cancelled', async () => {
+    const bigPath = path.join(paths.store, 'ledgers', 'verify-me.jsonl');
+    const ledger = await engine().openLedger(bigPath, { create: true, durability: 'none', telemetry: false });
+    const batch = Array.from({ length: 5000 }, (_, i) => ({ type: 'bulk', data: { i, pad: 'x'.repeat(200) } }));
+    for (let i = 0; i < 40; i++) await ledger.appendMany(batch);
+    await ledger.close();
+    await ll.state.waitFor((s) => s.folders[0].ledgers.some((l) => l.path === bigPath), 30_000);
+    const cancel = new vscode.CancellationTokenSource();
+    const seen = [];
+    const progress = ll.client().onNotification('ledgerlock/progress', (p) => {
+      if (p.token !== 'cancel-test') return;
+      seen.push(p.percent);
+      if (p.percent > 0) cancel.cancel();
+    });
+    try {
+      await ll.client().sendRequest('ledgerlock/verifyLedger', { ledger: bigPath, progressToken: 'cancel-test' }, cancel.token).then(() => undefined, () => undefined);
+      // Had the server gone on, it would reach 100 % in a few seconds; it stops at its next chunk.
+      await new Promise((r) => setTimeout(r, 5000));
+      assert.ok(seen.length > 0, 'verify started');
+      assert.ok(Math.max(...seen) < 100, `verify went on after Cancel: ${seen.map((x) => Math.round(x)).join(', ')}`);
+    } finally {
+      progress.dispose();
+      fs.rmSync(bigPath);
+    }
+  });
+
   it('keeps loaded pages while a ledger is written every 100 ms: new events on top, none lost below', async () => {
     const livePath = path.join(paths.store, 'ledgers', 'live.jsonl');
     const ledger = await engine().openLedger(livePath, { create: true, telemetry: false });
