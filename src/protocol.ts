@@ -70,16 +70,18 @@ export interface FolderState {
   name: string;
   locks: LockItem[];
   ledgers: LedgerItem[];
-  /** Discovery stopped at its entry budget; the lists may be incomplete. */
+  /** Discovery stopped at a budget (entries walked, locks or ledgers kept); the lists may be incomplete. */
   truncated: boolean;
+  /** When truncated: where counting stopped, in a sentence (e.g. "stopped counting at 20,000 locks"). */
+  limit?: string;
+  /** The first scan is still running: what is listed is what was found so far. */
+  scanning?: boolean;
 }
 
 export interface WorkspaceState {
   folders: FolderState[];
   /** Server time the lock ages were evaluated at. */
   evaluatedAt: number;
-  /** Every folder has had its first full scan (until then the lists are partial). */
-  complete: boolean;
 }
 
 export interface EventItem {

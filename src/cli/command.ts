@@ -5,7 +5,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { ZodType, ZodTypeDef } from 'zod';
-import { ErrorCode, LedgerlockError } from '../engine/errors';
+import { ErrorCode, toLedgerlockError } from '../engine/errors';
 
 /** Exit codes are part of the CLI contract (DESIGN §4). */
 export const Exit = { Ok: 0, Problem: 1, Usage: 2, LockTimeout: 3 } as const;
@@ -52,10 +52,14 @@ export function defineCommand<F>(command: Command<F>): Command<F> {
   return command;
 }
 
-/** Maps an error to the CLI's exit code: bad input 2, a timed-out lock 3, anything else refused or found 1. */
+/**
+ * Maps an error to the CLI's exit code: bad input 2, a timed-out lock 3, anything else refused
+ * or found 1 (a full disk, a permission, an I/O error: the environment refused).
+ */
 export function exitCodeFor(err: unknown): ExitCode {
-  if (!(err instanceof LedgerlockError)) return Exit.Problem;
-  switch (err.code) {
+  const known = toLedgerlockError(err);
+  if (known === undefined) return Exit.Problem;
+  switch (known.code) {
     case ErrorCode.LockTimeout:
       return Exit.LockTimeout;
     case ErrorCode.BadInput:
@@ -71,6 +75,11 @@ export function exitCodeFor(err: unknown): ExitCode {
     case ErrorCode.NotALedger:
     case ErrorCode.StoreTooNew:
     case ErrorCode.StoreInvalid:
+    case ErrorCode.NotRegularFile:
+    case ErrorCode.NotALock:
+    case ErrorCode.DocumentTooLarge:
+    case ErrorCode.SymlinkLoop:
+    case ErrorCode.NameTooLong:
       return Exit.Usage;
     default:
       return Exit.Problem;

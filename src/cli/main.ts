@@ -2,7 +2,7 @@
  * `ledgerlock` — the engine from a terminal or CI. One JSON document on stdout with --json;
  * exit codes: 0 ok, 1 problem found or action refused, 2 usage or bad input, 3 lock timeout.
  */
-import { LedgerlockError, isLedgerlockError } from '../engine/errors';
+import { LedgerlockError, toLedgerlockError } from '../engine/errors';
 import { parseArgs, usage } from './args';
 import { Exit, exitCodeFor, type AnyCommand, type CliIO } from './command';
 import { commands } from './commands';
@@ -72,8 +72,9 @@ async function runCommand(command: AnyCommand, args: string[], io: CliIO, json: 
 
 function reportError(err: unknown, io: CliIO, json: boolean, command: AnyCommand | undefined): number {
   const code = exitCodeFor(err);
-  const error = isLedgerlockError(err)
-    ? err.toJSON()
+  const known = toLedgerlockError(err); // an errno gets its stable code (E_NO_SPACE, E_PERMISSION, …)
+  const error = known !== undefined
+    ? known.toJSON()
     : { code: 'E_INTERNAL', message: err instanceof Error ? err.message : String(err), details: {} };
   if (json) io.stdout.write(JSON.stringify({ ok: false, command: command?.name ?? null, error }, null, 2) + '\n');
   io.stderr.write(`ledgerlock: ${error.code}: ${oneLine(error.message)}\n`);

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { ErrorCode, LedgerlockError, errnoCode } from './errors';
+import { ErrorCode, LedgerlockError, codeForErrno, errnoCode } from './errors';
 import { exists, fsl } from './fs';
 import { backoffDelay, checkDuration, sleep } from './options';
 import { emitTelemetry, type TelemetryTarget } from './telemetry';
@@ -134,8 +134,9 @@ async function existingMode(target: string): Promise<number | undefined> {
 function wrap(err: unknown, target: string, step: string): LedgerlockError {
   if (err instanceof LedgerlockError) return err;
   const errno = errnoCode(err);
+  const specific = codeForErrno(errno);
   return new LedgerlockError(
-    ErrorCode.AtomicWriteFailed,
+    errno !== undefined && specific !== ErrorCode.Io ? specific : ErrorCode.AtomicWriteFailed,
     `atomic write of ${target} failed at "${step}": ${(err as Error)?.message ?? String(err)}`,
     { path: target, step, errno },
     { cause: err },

@@ -19,7 +19,8 @@ export async function discoverLedgers(root: string, options: DiscoverOptions = {
   const exclude = options.exclude && options.exclude.length > 0 ? picomatch(options.exclude, { dot: true }) : () => false;
   const found: string[] = [];
   for await (const entry of walk(root, options)) {
-    if (!entry.dirent.isFile()) continue;
+    // Symlinks are listed too (never followed here): one that leaves the workspace is shown as such when opened.
+    if (!entry.dirent.isFile() && !entry.dirent.isSymbolicLink()) continue;
     const rel = entry.relPath.split('\\').join('/');
     if (exclude(rel)) continue;
     const role = storeRole(rel.split('/'));

@@ -36,6 +36,15 @@ export const ErrorCode = {
   StoreTooOld: 'E_STORE_TOO_OLD',
   RelocationConflict: 'E_RELOCATION_CONFLICT',
   GcRefused: 'E_GC_REFUSED',
+  NotRegularFile: 'E_NOT_REGULAR_FILE',
+  NotALock: 'E_NOT_A_LOCK',
+  DocumentTooLarge: 'E_TOO_LARGE',
+  SymlinkLoop: 'E_SYMLINK_LOOP',
+  NoSpace: 'E_NO_SPACE',
+  Permission: 'E_PERMISSION',
+  NameTooLong: 'E_NAME_TOO_LONG',
+  ReadOnlyFileSystem: 'E_READ_ONLY_FS',
+  TooManyOpenFiles: 'E_TOO_MANY_FILES',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -83,4 +92,53 @@ export function errnoCode(err: unknown): string | undefined {
     return (err as { code: string }).code;
   }
   return undefined;
+}
+
+/** The stable code for an errno: what a person can act on (free space, permissions, a shorter name). */
+export function codeForErrno(errno: string | undefined): ErrorCode {
+  switch (errno) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return ErrorCode.NoSpace;
+    case 'EACCES':
+    case 'EPERM':
+      return ErrorCode.Permission;
+    case 'ENAMETOOLONG':
+      return ErrorCode.NameTooLong;
+    case 'EROFS':
+      return ErrorCode.ReadOnlyFileSystem;
+    case 'EMFILE':
+    case 'ENFILE':
+      return ErrorCode.TooManyOpenFiles;
+    case 'ELOOP':
+      return ErrorCode.SymlinkLoop;
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return ErrorCode.NotFound;
+    case 'EISDIR':
+    case 'ENXIO':
+      return ErrorCode.NotRegularFile;
+    default:
+      return ErrorCode.Io;
+  }
+}
+
+/**
+ * Any failure as a LedgerlockError: an engine error stays as it is; a system error gets the
+ * stable code of its errno (E_NO_SPACE, E_PERMISSION, …) with the path and errno as details.
+ */
+export function toLedgerlockError(err: unknown): LedgerlockError | undefined {
+  if (err instanceof LedgerlockError) {
+    // A generic I/O failure whose errno says more (a full disk while creating a lock file) gets that code.
+    const specific = typeof err.details.errno === 'string' ? codeForErrno(err.details.errno) : ErrorCode.Io;
+    if ((err.code === ErrorCode.Io || err.code === ErrorCode.AtomicWriteFailed) && specific !== ErrorCode.Io) {
+      return new LedgerlockError(specific, err.message, err.details, { cause: err });
+    }
+    return err;
+  }
+  const errno = errnoCode(err);
+  if (errno === undefined || !/^E[A-Z0-9]+$/.test(errno)) return undefined;
+  const e = err as NodeJS.ErrnoException;
+  const details: ErrorDetails = { errno, ...(e.path ? { path: e.path } : {}), ...(e.syscall ? { syscall: e.syscall } : {}) };
+  return new LedgerlockError(codeForErrno(errno), e.message, details, { cause: err });
 }

@@ -5,9 +5,12 @@
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { confine, MAX_DOCUMENT_BYTES, readBounded } from './confine';
 
 export interface OpenFile {
   readonly path: string;
+  /** The descriptor number, where there is one (lets confinement ask the kernel where the file really is). */
+  readonly fd?: number;
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
   /** Writes all of `buffer[offset, offset+length)` at `position` (null: at the current offset / append). */
   write(buffer: Buffer, offset: number, length: number, position: number | null): Promise<void>;
@@ -27,6 +30,10 @@ export interface OpenOptions {
    * in one call instead of two (one thread-pool round trip per durable write, not two).
    */
   dsync?: boolean;
+  /** O_NOFOLLOW: the last component is never followed if it is a symlink (ELOOP instead). */
+  noFollow?: boolean;
+  /** O_NONBLOCK: opening a FIFO or device never waits (regular files are unaffected). */
+  nonBlock?: boolean;
 }
 
 export interface FileSystem {
@@ -61,6 +68,7 @@ export interface FileSystem {
 
 class NodeOpenFile implements OpenFile {
   constructor(readonly path: string, private readonly handle: fsp.FileHandle) {}
+  get fd(): number { return this.handle.fd; }
   async read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
     const { bytesRead } = await this.handle.read(buffer, offset, length, position);
     return bytesRead;
@@ -85,7 +93,9 @@ class NodeOpenFile implements OpenFile {
 
 export const nodeFileSystem: FileSystem = {
   async open(path, flags, mode, options) {
-    const how = options?.dsync ? numericFlags(flags) | fs.constants.O_DSYNC : flags;
+    const c = fs.constants;
+    const extra = (options?.dsync ? c.O_DSYNC : 0) | (options?.noFollow ? c.O_NOFOLLOW ?? 0 : 0) | (options?.nonBlock ? c.O_NONBLOCK ?? 0 : 0);
+    const how = extra !== 0 ? numericFlags(flags) | extra : flags;
     return new NodeOpenFile(path, await fsp.open(path, how, mode));
   },
   readFile: (path) => fsp.readFile(path),
@@ -135,17 +145,28 @@ function numericFlags(flags: string): number {
 }
 
 let current: FileSystem = nodeFileSystem;
+let confined: FileSystem = confine(current);
 
-/** The file system the engine uses right now. */
+/** The file system the engine uses right now, behind the confinement checks (see confine.ts). */
 export function fsl(): FileSystem {
-  return current;
+  return confined;
 }
 
 /** Swap the engine's file system (a recording harness, a fault injector). Returns the restore function. */
 export function useFileSystem(next: FileSystem): () => void {
   const previous = current;
   current = next;
-  return () => { current = previous; };
+  confined = confine(next);
+  return () => { current = previous; confined = confine(previous); };
+}
+
+/**
+ * A whole document (store.json, a manifest, an index, a config), size-checked on its
+ * descriptor before it is read: E_TOO_LARGE over `maxBytes`, E_NOT_REGULAR_FILE for a FIFO or
+ * device, E_PATH_OUTSIDE_ROOT for a link that leaves the workspace.
+ */
+export function readDocument(path: string, maxBytes: number = MAX_DOCUMENT_BYTES): Promise<Buffer> {
+  return readBounded((p, flags, mode, options) => confined.open(p, flags, mode, options), path, maxBytes);
 }
 
 export async function exists(path: string): Promise<boolean> {

@@ -1,8 +1,15 @@
 /** The Ledgerlock engine as a library: everything here is usable without VS Code. */
+import { storeRecoveryLog } from './recovery-log';
+import { useRecoverySink } from './telemetry';
+
+// Recoveries are recorded in the enclosing store's telemetry.jsonl unless a caller says otherwise.
+useRecoverySink(storeRecoveryLog);
+
 export * from './errors';
 export { atomicWriteFile, syncParentDir, mkdirDurable, type AtomicWriteOptions, type AtomicWriteResult } from './atomic';
 export { useFileSystem, nodeFileSystem, type FileSystem, type OpenFile } from './fs';
-export { onTelemetry, TelemetryEventSchema, TELEMETRY_TYPES, type TelemetryEvent, type TelemetryType, type TelemetryTarget } from './telemetry';
+export { onTelemetry, useRecoverySink, TelemetryEventSchema, TELEMETRY_TYPES, type RecoverySink, type TelemetryEvent, type TelemetryType, type TelemetryTarget } from './telemetry';
+export { storeRecoveryLog } from './recovery-log';
 export { ensureStore, findStoreDir, readStoreManifest, storePaths, storePathsOf, STORE_DIR_NAME, STORE_VERSION, type StorePaths, type StoreManifest } from './store';
 export * from './snapshot';
 export { migrateStore, MIGRATIONS, type MigrateOptions, type MigrateResult, type MigrationStep } from './migrate';
@@ -13,4 +20,6 @@ export { MutationSerializer } from './serializer';
 export { readJsonFile, updateJsonFile, jsonLockPathFor, type UpdateJsonOptions } from './json-file';
 export { resolveLedgerPath, resolveLockPath, checkStoreName } from './names';
 export { discoverLedgers, storeRole, DEFAULT_LEDGER_GLOBS, type DiscoverOptions } from './discover';
+export { isLockDirectory, refuseUnsafeReap } from './reap-guard';
+export { withinRoot, MAX_DOCUMENT_BYTES } from './confine';
 export { walk, SKIPPED_DIRS, VCS_DIRS, type WalkOptions, type WalkEntry } from './walk';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { ZodType } from 'zod';
 import { atomicWriteFile } from './atomic';
 import { ErrorCode, LedgerlockError, errnoCode } from './errors';
-import { fsl } from './fs';
+import { fsl, readDocument } from './fs';
 import { withLock, type AcquireOptions } from './lock';
 import { storePathsOf } from './store';
 import { decodeUtf8, parseJson, parseWithSchema } from './text';
@@ -65,7 +65,7 @@ export function jsonLockPathFor(filePath: string): string {
 async function readIfPresent<T>(filePath: string, schema: ZodType<T>): Promise<{ document: T } | undefined> {
   let bytes: Buffer;
   try {
-    bytes = await fsl().readFile(filePath);
+    bytes = await readDocument(filePath);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw new LedgerlockError(ErrorCode.Io, `cannot read ${filePath}: ${(err as Error).message}`, { path: filePath, errno: errnoCode(err) }, { cause: err });

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { atomicWriteFile, mkdirDurable, syncParentDir } from './atomic';
 import { ErrorCode, LedgerlockError, errnoCode } from './errors';
-import { fsl } from './fs';
+import { fsl, readDocument } from './fs';
 import { withLock } from './lock/acquire';
 import { MIN_STORE_VERSION, readStoreManifest, STORE_VERSION, storePaths, type StoreManifest, type StorePaths } from './store';
 import { emitTelemetry } from './telemetry';
@@ -134,7 +134,7 @@ async function readJournal(paths: StorePaths): Promise<Journal | undefined> {
   const file = migrationJournalPath(paths);
   let bytes: Buffer;
   try {
-    bytes = await fsl().readFile(file);
+    bytes = await readDocument(file);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { atomicWriteFile, mkdirDurable } from './atomic';
 import { ErrorCode, LedgerlockError, errnoCode } from './errors';
-import { fsl } from './fs';
+import { fsl, readDocument } from './fs';
 import { decodeUtf8, parseJson, parseWithSchema } from './text';
 
 export const STORE_DIR_NAME = '.ledgerlock';
@@ -73,7 +73,7 @@ export async function findStoreDir(p: string): Promise<string | undefined> {
 export async function readStoreManifest(paths: StorePaths): Promise<StoreManifest | undefined> {
   let bytes: Buffer;
   try {
-    bytes = await fsl().readFile(paths.manifest);
+    bytes = await readDocument(paths.manifest);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;

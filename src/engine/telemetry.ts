@@ -3,11 +3,13 @@
  * recovery and degradation is recorded here with a zod-typed payload, so the editor (and a
  * person with `ledgerlock tail`) can see what was repaired, reaped or degraded, and why.
  * Recording never fails the operation that triggered it.
+ *
+ * This module knows no store and no ledger: where events go is a sink it is given
+ * (`useRecoverySink`; recovery-log.ts installs the store's log when the engine loads), so
+ * atomic writes, locks and ledgers can report without importing what writes the log.
  */
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { z } from 'zod';
-import { findStoreDir, storePaths } from './store';
 
 const holder = z.object({
   pid: z.number().int().optional(),
@@ -51,6 +53,22 @@ export type TelemetryTarget = string | false | ((event: TelemetryEvent) => Promi
 type Listener = (event: TelemetryEvent, storeDir: string | undefined) => void;
 const listeners = new Set<Listener>();
 
+/** Where recorded events are kept: the store enclosing a path, and how to append to its log. */
+export interface RecoverySink {
+  /** The store directory (`.../.ledgerlock`) for an operation near `path`, if there is one. */
+  locate(path: string): Promise<string | undefined>;
+  append(storeDir: string, event: TelemetryEvent): Promise<void>;
+}
+
+let sink: RecoverySink | undefined;
+
+/** Installs the sink events go to when no function is given. Returns the previous one. */
+export function useRecoverySink(next: RecoverySink | undefined): RecoverySink | undefined {
+  const previous = sink;
+  sink = next;
+  return previous;
+}
+
 /** In-process observers (the language server, tests). Returns the unsubscribe function. */
 export function onTelemetry(listener: Listener): () => void {
   listeners.add(listener);
@@ -66,16 +84,10 @@ export async function emitTelemetry(target: TelemetryTarget, near: string, draft
       for (const l of listeners) l(event, undefined);
       return;
     }
-    const storeDir = target ?? (await findStoreDir(near));
+    const storeDir = target ?? (await sink?.locate(near));
     for (const l of listeners) l(event, storeDir);
     if (storeDir === undefined) return;
-    const { openLedger } = await import('./ledger');
-    const ledger = await openLedger(storePaths(path.dirname(storeDir)).telemetry, { telemetry: false, durability: 'fsync' });
-    try {
-      await ledger.append(event.type, event.data);
-    } finally {
-      await ledger.close();
-    }
+    await sink?.append(storeDir, event);
   } catch {
     // A recovery that worked must not be reported as failed because its log line could not be written.
   }

@@ -15,12 +15,25 @@ export function decodeUtf8(bytes: Uint8Array, where: Record<string, unknown>): s
   }
 }
 
+/** JSON text to a value; a number too large for a double (`1e999`) is refused, never stored as null. */
 export function parseJson(text: string, where: Record<string, unknown>): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new LedgerlockError(ErrorCode.BadJson, `${describeWhere(where)} is not valid JSON: ${(err as Error).message}`, where);
   }
+  if (/\d[eE][+]?\d{3}|\d{309}/.test(text) && !allFinite(value)) {
+    throw new LedgerlockError(ErrorCode.BadJson, `${describeWhere(where)} holds a number too large to represent (it would be stored as null)`, where);
+  }
+  return value;
+}
+
+function allFinite(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (value === null || typeof value !== 'object') return true;
+  for (const v of Object.values(value)) if (!allFinite(v)) return false;
+  return true;
 }
 
 export function parseWithSchema<T>(schema: ZodType<T>, value: unknown, where: Record<string, unknown>): T {

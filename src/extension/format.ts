@@ -49,7 +49,7 @@ export function formatCount(n: number | null | undefined): string {
  */
 export function holderWords(lock: LockItem): string {
   const witness = lock.evidence?.find((e) => e.pid !== undefined && e.kind !== 'waiter');
-  if (witness?.pid !== undefined) return `pid ${witness.pid}${witness.command ? ` (${witness.command})` : ''}`;
+  if (witness?.pid !== undefined && witness.kind !== 'pid') return `pid ${witness.pid}${witness.command ? ` (${witness.command})` : ''}`;
   return formatHolder(lock.holder);
 }
 
@@ -77,8 +77,10 @@ export function baseName(p: string): string {
 
 /** "events.lock held 45 s by pid 4242", "build.lock stale: holder pid 7 is no longer running" — the one-line story of a lock. */
 export function lockSentence(lock: LockItem): string {
-  const holder = holderWords(lock);
-  const who = holder !== 'unknown holder' ? ` by ${holder}` : '';
+  // The pid alone: the command line the evidence carries is for the tooltip, not this sentence.
+  const witness = lock.evidence?.find((e) => e.pid !== undefined && e.kind !== 'waiter');
+  const pid = witness?.pid ?? lock.holder?.pid;
+  const who = pid !== undefined ? ` by pid ${pid}` : '';
   const name = baseName(lock.path);
   switch (lock.state) {
     case 'held':

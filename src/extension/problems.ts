@@ -23,6 +23,8 @@ export interface Problem {
   short: string;
   /** One sentence, for tooltips, notifications and the quick pick. */
   sentence: string;
+  /** For a lock: the facts its verdict rests on, for the status-bar tooltip. */
+  evidence?: string;
   /** What it is, in the word the views use: ['stale lock', 'stale locks'], ['orphaned lock', …]. */
   noun: [string, string];
   /** `button`: the notification's short action word. */
@@ -79,6 +81,7 @@ export function problemsOf(state: ServerState): Problem[] {
       short: `${baseName(l.path)} ${l.state}`,
       noun: [`${l.state} lock`, `${l.state} locks`],
       sentence: `${lockSentence(l)}.`,
+      evidence: (l.evidence ?? []).filter((e) => e.kind !== 'heartbeat').map((e) => e.detail).join('; ') || undefined,
       fix: reap
         ? { label: `Reap ${baseName(l.path)}`, button: 'Reap', icon: 'unlock', command: 'ledgerlock.reapLock', args: [l.path] }
         : { label: `Show holder of ${baseName(l.path)}`, button: 'Show Holder', icon: 'person', command: 'ledgerlock.showHolder', args: [l.path] },

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { LedgerItem, LockItem, SnapshotFolderState, SnapshotsState, WorkspaceState } from '../protocol';
 
 export class ServerState implements vscode.Disposable {
-  private current: WorkspaceState = { folders: [], evaluatedAt: 0, complete: false };
+  private current: WorkspaceState = { folders: [], evaluatedAt: 0 };
   private received = false;
   private readonly changed = new vscode.EventEmitter<WorkspaceState>();
   private readonly recoveriesChanged = new vscode.EventEmitter<void>();
@@ -27,7 +27,7 @@ export class ServerState implements vscode.Disposable {
 
   /** The first scan of every folder is in: absence now means absence. */
   get complete(): boolean {
-    return this.received && this.current.complete;
+    return this.received && this.current.folders.every((f) => !f.scanning);
   }
 
   update(state: WorkspaceState): void {

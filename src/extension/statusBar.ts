@@ -51,7 +51,7 @@ export class StatusBar implements vscode.Disposable {
 function tooltip(problems: Problem[]): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**Ledgerlock: ${countByKind(problems)}**\n\n`);
-  for (const p of problems.slice(0, 12)) md.appendMarkdown(`- $(${p.severity === 'error' ? 'error' : 'warning'}) ${escapeMarkdown(p.sentence)}\n`);
+  for (const p of problems.slice(0, 12)) md.appendMarkdown(`- $(${p.severity === 'error' ? 'error' : 'warning'}) ${escapeMarkdown(p.sentence)}${p.evidence ? ` ${escapeMarkdown(`(${p.evidence})`)}` : ''}\n`);
   if (problems.length > 12) md.appendMarkdown(`- and ${problems.length - 12} more\n`);
   md.appendMarkdown('\nClick to choose a fix.');
   return md;

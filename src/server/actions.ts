@@ -3,7 +3,7 @@
  * workspace (the client refuses first; this is the second wall), runs one engine call, and
  * turns an engine refusal into a message a person can act on.
  */
-import { openLedger, reapLock, type Ledger, type VerifyReport } from '../engine';
+import { openLedger, reapLock, toLedgerlockError, type Ledger, type VerifyReport } from '../engine';
 import type { ActionResult } from '../protocol';
 
 export interface ActionContext {
@@ -78,7 +78,7 @@ async function withLedger(ledgerPath: string, work: (ledger: Ledger) => Promise<
 }
 
 export function failure(err: unknown): ActionResult {
-  const e = err as { code?: string; message?: string };
+  const e = (toLedgerlockError(err) ?? err) as { code?: string; message?: string };
   return { ok: false, message: e.message ?? String(err), ...(e.code ? { code: e.code } : {}) };
 }
 

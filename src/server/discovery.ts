@@ -13,13 +13,20 @@ import type { FolderSettings } from './settings';
 
 export type FileRole = 'ledger' | 'lock' | 'recoveries';
 
-const MAX_ENTRIES = 200_000;
+/**
+ * The scan's budgets, which bound its memory and time: entries walked (names are not kept,
+ * only matches), and locks and ledgers kept per folder. Past a budget the scan stops counting
+ * and says so (`limit`).
+ */
+export const SCAN_LIMITS = { entries: 1_000_000, locks: 20_000, ledgers: 2_000 };
 
 export interface FolderScan {
   ledgers: string[];
   locks: string[];
   recoveries: string[];
   truncated: boolean;
+  /** Where counting stopped, when it did. */
+  limit?: string;
 }
 
 export class FolderClassifier {
@@ -54,34 +61,46 @@ export class FolderClassifier {
     return undefined;
   }
 
-  async scan(): Promise<FolderScan> {
+  async scan(limits = SCAN_LIMITS): Promise<FolderScan> {
     const result: FolderScan = { ledgers: [], locks: [], recoveries: [], truncated: false };
     let seen = 0;
     const vcsDirs: string[] = [];
-    for await (const entry of walk(this.root, { maxEntries: MAX_ENTRIES })) {
+    for await (const entry of walk(this.root, { maxEntries: limits.entries })) {
       seen++;
       if (entry.dirent.isDirectory() && VCS_DIRS.has(entry.dirent.name)) vcsDirs.push(entry.path);
-      // Files, and directories made by mkdir-style lockers (`x.lock/`).
-      if (!entry.dirent.isFile() && !entry.dirent.isDirectory()) continue;
+      // Files, directories made by mkdir-style lockers (`x.lock/`), and symlinks, which are
+      // listed (a link leaving the workspace is shown as such) but never followed.
+      const link = entry.dirent.isSymbolicLink();
+      if (!entry.dirent.isFile() && !entry.dirent.isDirectory() && !link) continue;
       const role = this.classify(entry.path);
       if (role === undefined) continue;
       if (entry.dirent.isDirectory() && role !== 'lock') continue;
-      this.push(result, role, entry.path);
+      if (!this.push(result, role, entry.path, limits)) break;
     }
-    result.truncated = seen >= MAX_ENTRIES;
+    if (seen >= limits.entries && !result.truncated) {
+      result.truncated = true;
+      result.limit = `stopped counting after ${limits.entries.toLocaleString('en-US')} files and folders; locks and ledgers further in are not listed`;
+    }
     for (const dir of vcsDirs) {
       const names = await fs.readdir(dir).catch(() => [] as string[]);
       for (const name of names) {
         const full = path.join(dir, name);
-        if (this.classify(full) === 'lock') result.locks.push(full);
+        if (this.classify(full) === 'lock' && !this.push(result, 'lock', full, limits)) break;
       }
     }
     return result;
   }
 
-  private push(scan: FolderScan, role: FileRole, p: string): void {
-    if (role === 'ledger') scan.ledgers.push(p);
-    else if (role === 'lock') scan.locks.push(p);
-    else scan.recoveries.push(p);
+  /** Adds a match; false (and the scan's limit set) once a budget is reached. */
+  private push(scan: FolderScan, role: FileRole, p: string, limits: typeof SCAN_LIMITS): boolean {
+    const list = role === 'ledger' ? scan.ledgers : role === 'lock' ? scan.locks : scan.recoveries;
+    const cap = role === 'ledger' ? limits.ledgers : role === 'lock' ? limits.locks : limits.ledgers;
+    if (list.length >= cap) {
+      scan.truncated = true;
+      scan.limit = `stopped counting at ${cap.toLocaleString('en-US')} ${role === 'lock' ? 'locks' : 'ledgers'}, the most one folder lists; narrow ledgerlock.${role === 'lock' ? 'lockGlobs' : 'ledgerGlobs'} or ledgerlock.exclude`;
+      return false;
+    }
+    list.push(p);
+    return true;
   }
 }

@@ -3,15 +3,33 @@
  * never acquires or touches it (the VS Code Git `index.lock` lesson). Locks are judged in
  * batches, so one look at /proc serves many of them.
  */
-import { inspectLocks, type LockInfo } from '../engine';
+import * as fs from 'node:fs/promises';
+import { inspectLocks, isLockDirectory, type LockInfo } from '../engine';
+import { refuseLinkOutsideSync } from '../engine/confine';
 import type { LockItem } from '../protocol';
 import type { FolderSettings } from './settings';
 
-/** Each path's item; undefined for a lock that is gone. */
+/** Each path's item; undefined for a lock that is gone, or an ordinary folder a glob matched. */
 export async function summarizeLocks(lockPaths: readonly string[], folder: string, settings: FolderSettings): Promise<Map<string, LockItem | undefined>> {
-  const verdicts = await inspectLocks(lockPaths, { staleMs: settings.staleMs, contentionMs: settings.contentionMs });
   const out = new Map<string, LockItem | undefined>();
+  const judged: string[] = [];
   for (const lockPath of lockPaths) {
+    try {
+      // Shown, never followed: a link leaving the workspace says so; an ordinary folder a glob matched is not a lock.
+      const st = await fs.lstat(lockPath);
+      if (st.isSymbolicLink()) refuseLinkOutsideSync(lockPath);
+      if (st.isDirectory() && !(await isLockDirectory(lockPath))) {
+        out.set(lockPath, undefined);
+        continue;
+      }
+      judged.push(lockPath);
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      out.set(lockPath, e.code === 'E_NOT_FOUND' || e.code === 'ENOENT' ? undefined : unknownItem(lockPath, folder, e.message ?? String(err)));
+    }
+  }
+  const verdicts = await inspectLocks(judged, { staleMs: settings.staleMs, contentionMs: settings.contentionMs });
+  for (const lockPath of judged) {
     const verdict = verdicts.get(lockPath);
     if (verdict === undefined || verdict instanceof Error) {
       const e = (verdict ?? {}) as { code?: string; message?: string };

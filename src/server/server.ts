@@ -12,8 +12,9 @@ import {
   ProposedFeatures,
   type WorkspaceFolder,
 } from 'vscode-languageserver/node';
-import { onTelemetry, type VerifyReport } from '../engine';
+import { onTelemetry, withinRoot, type VerifyReport } from '../engine';
 import {
+  type ActionResult,
   CompactLedgerRequest,
   CreateSnapshotRequest,
   EventLineRequest,
@@ -135,11 +136,13 @@ function publishLockDiagnostics(lockPath: string, item: LockItem | undefined): v
 
 async function scanFolder(folder: WorkspaceFolder): Promise<void> {
   const started = Date.now();
-  const settings = await readFolderSettings(connection, folder.uri);
+  const { settings, rejected } = await readFolderSettings(connection, folder.uri);
+  for (const line of rejected) connection.console.warn(`${folder.name}: ${line}`);
   await model.setFolder(folder.uri, folder.name, filePath(folder.uri), settings);
   await snapshots.setFolder(folder.uri, folder.name, filePath(folder.uri));
   const state = model.snapshot().folders.find((f) => f.uri === folder.uri);
   connection.console.info(`scanned ${folder.name}: ${state?.locks.length ?? 0} locks, ${state?.ledgers.length ?? 0} ledgers in ${Date.now() - started} ms`);
+  if (state?.limit) connection.console.warn(`${folder.name}: ${state.limit}`);
 }
 
 async function scanAll(): Promise<void> {
@@ -171,8 +174,17 @@ connection.onInitialized(() => {
     void Promise.all(event.added.map(scanFolder)).then(() => schedulePush(0));
   });
   void scanAll();
-  lockTimer = setInterval(() => void model.reevaluateLocks(), LOCK_REEVALUATE_MS);
+  scheduleLockPass();
 });
+
+/** Lock passes are chained, never overlapping: the next starts LOCK_REEVALUATE_MS after the last one ended. */
+function scheduleLockPass(): void {
+  lockTimer = setTimeout(() => {
+    void model.reevaluateLocks().finally(() => {
+      if (lockTimer !== undefined) scheduleLockPass();
+    });
+  }, LOCK_REEVALUATE_MS);
+}
 
 connection.onDidChangeConfiguration(() => void scanAll());
 
@@ -198,19 +210,19 @@ connection.onRequest(RefreshRequest.type, async () => {
 
 connection.onRequest(EventsPageRequest.type, async ({ ledger, cursor, limit, filter }) => {
   const started = Date.now();
-  const page = await eventsPage(ledger, cursor, Math.max(1, Math.min(limit, 1000)), filter);
+  const page = await inFolder(ledger, () => eventsPage(ledger, cursor, Math.max(1, Math.min(limit, 1000)), filter));
   connection.console.debug(`page of ${path.basename(ledger)} (${page.events.length} events) in ${Date.now() - started} ms`);
   return page;
 });
 
-connection.onRequest(EventRequest.type, ({ ledger, id }) => eventById(ledger, id));
+connection.onRequest(EventRequest.type, ({ ledger, id }) => inFolder(ledger, () => eventById(ledger, id)));
 
 connection.onRequest(EventLineRequest.type, ({ ledger, offset }) =>
-  model.isKnownLedger(ledger) || model.recoveryLogs().includes(ledger) ? lineAt(ledger, offset) : { line: null, error: `${ledger} is not a ledger of this workspace` });
+  model.isKnownLedger(ledger) || model.recoveryLogs().includes(ledger) ? inFolder(ledger, () => lineAt(ledger, offset)) : { line: null, error: `${ledger} is not a ledger of this workspace` });
 
 connection.onRequest(TimelineRequest.type, async ({ ledger, from, to, bins }) => {
   if (!model.isKnownLedger(ledger)) throw new Error(`${ledger} is not a ledger of this workspace`);
-  const reply = await timeline(ledger, { from, to, bins });
+  const reply = await inFolder(ledger, () => timeline(ledger, { from, to, bins }));
   connection.console.debug(`timeline of ${path.basename(ledger)}: ${reply.total} events binned in ${reply.tookMs} ms`);
   return reply;
 });
@@ -225,28 +237,28 @@ connection.onRequest(LockSpansRequest.type, async ({ folder }) => {
 connection.onRequest(RecoveriesRequest.type, ({ limit }) => recentRecoveries(model.recoveryLogs(), limit));
 
 connection.onRequest(RepairTailRequest.type, async ({ ledger }) => {
-  const result = await repairTail(actions, ledger);
+  const result = await inFolder(ledger, () => repairTail(actions, ledger), { changes: true });
   await model.refreshLedger(ledger);
   log('repair tail', ledger, result);
   return result;
 });
 
 connection.onRequest(QuarantineRecordRequest.type, async ({ ledger, offset }) => {
-  const result = await quarantineRecord(actions, ledger, offset);
+  const result = await inFolder(ledger, () => quarantineRecord(actions, ledger, offset), { changes: true });
   await model.refreshLedger(ledger);
   log('quarantine record', ledger, result);
   return result;
 });
 
 connection.onRequest(CompactLedgerRequest.type, async ({ ledger, keep }) => {
-  const result = await compactLedger(actions, ledger, keep);
+  const result = await inFolder(ledger, () => compactLedger(actions, ledger, keep), { changes: true });
   await model.refreshLedger(ledger);
   log('compact', ledger, result);
   return result;
 });
 
 connection.onRequest(ReapLockRequest.type, async ({ lock }) => {
-  const result = await reapStaleLock(actions, lock);
+  const result = await inFolder(lock, () => reapStaleLock(actions, lock), { changes: true });
   await model.refreshLock(lock);
   log('reap', lock, result);
   return result;
@@ -257,9 +269,9 @@ connection.onRequest(VerifyLedgerRequest.type, async ({ ledger, progressToken },
   const abort = new AbortController();
   const cancelled = token.onCancellationRequested(() => abort.abort());
   try {
-    const { result, report } = await verifyLedger(ledger, (percent) => {
+    const { result, report } = await inFolder(ledger, () => verifyLedger(ledger, (percent) => {
       if (progressToken) void connection.sendNotification(ProgressNotification.type, { token: progressToken, percent });
-    }, abort.signal);
+    }, abort.signal));
     if (report) {
       publishDiagnostics(ledger, report);
       const folder = model.folderOf(ledger);
@@ -321,6 +333,19 @@ connection.onRequest(SnapshotFileRequest.type, async ({ folder, id, path: rel })
   return root ? snapshotFileText(root, id, rel) : { error: notAFolder(folder).message };
 });
 
+/**
+ * Runs a request's file work confined to the workspace folder that holds `p`: nothing it opens,
+ * writes or removes may lie outside that folder (see engine/confine.ts).
+ */
+function inFolder<T>(p: string, work: () => Promise<T>): Promise<T>;
+function inFolder<T>(p: string, work: () => Promise<T>, opts: { changes: true }): Promise<T | ActionResult>;
+function inFolder<T>(p: string, work: () => Promise<T>, opts?: { changes: true }): Promise<T | ActionResult> {
+  const folder = model.folderOf(p);
+  if (folder) return withinRoot(folder.root, work);
+  if (opts?.changes) return Promise.resolve({ ok: false, code: 'E_PATH_OUTSIDE_ROOT', message: `${p} is not inside an open workspace folder; Ledgerlock changes nothing there` });
+  return work();
+}
+
 function snapshotFolders(): string[] {
   return folders.filter((f) => f.uri.startsWith('file:')).map((f) => f.uri);
 }
@@ -336,7 +361,8 @@ onTelemetry((_event, storeDir) => {
 });
 
 connection.onShutdown(() => {
-  if (lockTimer) clearInterval(lockTimer);
+  if (lockTimer) clearTimeout(lockTimer);
+  lockTimer = undefined;
   if (pushTimer) clearTimeout(pushTimer);
   if (snapshotsTimer) clearTimeout(snapshotsTimer);
   model.dispose();

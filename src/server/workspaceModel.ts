@@ -3,15 +3,14 @@
  * Built by one scan per folder, then kept current from file-watcher events and a timer that
  * re-inspects locks (a lock grows stale with no file event when its holder dies).
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
-import type { VerifyReport } from '../engine';
+import { withinRoot, type VerifyReport } from '../engine';
 import type { FolderState, LedgerItem, LockItem, WorkspaceState } from '../protocol';
-import { FolderClassifier } from './discovery';
+import { FolderClassifier, SCAN_LIMITS } from './discovery';
 import { summarizeLedger } from './ledgerSummary';
 import { KeyedDebouncer, mapLimit } from './limit';
 import { summarizeLocks } from './lockSummary';
-
-const LOCK_BATCH = 256;
 import type { FolderSettings } from './settings';
 
 export interface ModelListener {
@@ -24,27 +23,55 @@ export interface ModelListener {
   recoveriesChanged(): void;
 }
 
+/** Locks re-judged at most per pass, so a pass costs the same with 100k locks as with 5k. */
+export const MAX_JUDGED_PER_PASS = 2_000;
+/** Locks judged against one look at /proc and the telemetry. */
+const LOCK_BATCH = 256;
+/** Held locks re-judged per pass in rotation beyond those due, to catch what no clock or pid check shows. */
+const ROTATION_PER_PASS = 50;
+/** Locks (and ledgers) inspected between two pushes of the first scan, so the view fills as it goes. */
+const SCAN_CHUNK = 1_000;
+
+interface LockEntry {
+  item: LockItem;
+  judgedAt: number;
+  /** When the verdict can change with no file event (an age threshold passes); Infinity: only a file event changes it. */
+  dueAt: number;
+}
+
 class FolderModel {
-  readonly locks = new Map<string, LockItem>();
+  readonly locks = new Map<string, LockEntry>();
   readonly ledgers = new Map<string, LedgerItem>();
   readonly recoveries = new Set<string>();
   truncated = false;
-  /** The first scan has finished. */
-  scanned = false;
+  limit: string | undefined;
+  scanning = true;
   readonly classifier: FolderClassifier;
 
   constructor(readonly uri: string, readonly name: string, readonly root: string, readonly settings: FolderSettings) {
     this.classifier = new FolderClassifier(root, settings);
   }
 
-  state(): FolderState {
+  /** Whether `p` may be added to `list` (a watcher event after the scan stopped counting must not grow it). */
+  admits(list: Map<string, unknown>, p: string, cap: number, what: string): boolean {
+    if (list.has(p) || list.size < cap) return true;
+    this.truncated = true;
+    this.limit = `stopped counting at ${cap.toLocaleString('en-US')} ${what}, the most one folder lists`;
+    return false;
+  }
+
+  state(now: number): FolderState {
     const byPath = <T extends { path: string }>(a: T, b: T) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+    // Ages move on between judgements: add the time since each lock was judged.
+    const locks = [...this.locks.values()].map(({ item, judgedAt }) => (item.ageMs === null ? item : { ...item, ageMs: item.ageMs + (now - judgedAt) }));
     return {
       uri: this.uri,
       name: this.name,
-      locks: [...this.locks.values()].sort(byPath),
+      locks: locks.sort(byPath),
       ledgers: [...this.ledgers.values()].sort(byPath),
       truncated: this.truncated,
+      ...(this.limit !== undefined ? { limit: this.limit } : {}),
+      ...(this.scanning ? { scanning: true } : {}),
     };
   }
 }
@@ -69,14 +96,23 @@ export class WorkspaceModel {
     if (old) for (const p of old.locks.keys()) this.listener.lockJudged(p, undefined);
     const folder = new FolderModel(uri, name, root, settings);
     this.folders.set(uri, folder);
-    const scan = await folder.classifier.scan();
+    const scan = await withinRoot(root, () => folder.classifier.scan());
     if (this.folders.get(uri) !== folder) return; // replaced while scanning
     folder.truncated = scan.truncated;
+    folder.limit = scan.limit;
     scan.recoveries.forEach((p) => folder.recoveries.add(p));
-    await this.updateLocks(folder, scan.locks);
-    this.listener.stateChanged(true);
-    await mapLimit(scan.ledgers, 4, (p) => this.updateLedger(folder, p));
-    folder.scanned = true;
+    // What is found so far is shown as it is judged, a chunk at a time.
+    for (let i = 0; i < scan.locks.length; i += SCAN_CHUNK) {
+      await this.updateLocks(folder, scan.locks.slice(i, i + SCAN_CHUNK));
+      if (this.folders.get(uri) !== folder) return;
+      this.listener.stateChanged(true);
+    }
+    for (let i = 0; i < scan.ledgers.length; i += SCAN_CHUNK / 10) {
+      await mapLimit(scan.ledgers.slice(i, i + SCAN_CHUNK / 10), 4, (p) => this.updateLedger(folder, p));
+      if (this.folders.get(uri) !== folder) return;
+      this.listener.stateChanged(true);
+    }
+    folder.scanning = false;
     this.listener.stateChanged(true);
     this.listener.recoveriesChanged();
   }
@@ -106,16 +142,69 @@ export class WorkspaceModel {
     }
   }
 
-  /** Re-inspects every lock; tells the listener whether anything but ages changed. */
-  async reevaluateLocks(): Promise<void> {
-    let structural = false;
-    for (const folder of this.folders.values()) {
-      const before = new Map([...folder.locks].map(([p, l]) => [p, lockKey(l)]));
-      await this.updateLocks(folder, [...folder.locks.keys()]);
-      for (const [p, l] of folder.locks) if (before.get(p) !== lockKey(l)) structural = true;
-      if (before.size !== folder.locks.size) structural = true;
+  private reevaluating = false;
+  private rotation = 0;
+
+  /**
+   * One pass of lock re-judging, never two at once (a pass still running makes the next one a
+   * no-op). It works in proportion to what can have changed: locks whose local holder process
+   * is gone (one kill(pid, 0) per distinct pid), locks whose age crosses a threshold now, and a
+   * small rotation of held locks, at most MAX_JUDGED_PER_PASS in all; the rest wait for the
+   * next pass. Locks that only a file event can change are left to the watcher.
+   */
+  async reevaluateLocks(now = Date.now()): Promise<void> {
+    if (this.reevaluating) return;
+    this.reevaluating = true;
+    try {
+      let structural = false;
+      for (const folder of this.folders.values()) {
+        const due = this.dueLocks(folder, now);
+        if (due.length === 0) continue;
+        const before = new Map(due.map((p) => [p, folder.locks.get(p)]));
+        await this.updateLocks(folder, due);
+        for (const [p, was] of before) {
+          const is = folder.locks.get(p);
+          if (!was || !is || lockKey(was.item) !== lockKey(is.item)) structural = true;
+        }
+      }
+      this.listener.stateChanged(structural);
+    } finally {
+      this.reevaluating = false;
     }
-    this.listener.stateChanged(structural);
+  }
+
+  private dueLocks(folder: FolderModel, now: number): string[] {
+    const due: string[] = [];
+    const held: string[] = [];
+    const alive = new Map<number, boolean>();
+    const host = os.hostname();
+    for (const [p, entry] of folder.locks) {
+      if (due.length >= MAX_JUDGED_PER_PASS) break;
+      if (entry.dueAt <= now) { due.push(p); continue; }
+      const { item } = entry;
+      if (item.state !== 'held' && item.state !== 'contended') continue;
+      held.push(p);
+      // Every process the verdict rests on (the named holder, a kernel-lock holder, an opener,
+      // a waiter): when one of them is gone, the verdict may have changed.
+      const pids = new Set<number>();
+      const named = item.holder?.pid;
+      if (typeof named === 'number' && named > 0 && (item.holder?.host === undefined || item.holder.host === host)) pids.add(named);
+      for (const e of item.evidence ?? []) if (typeof e.pid === 'number' && e.pid > 0) pids.add(e.pid);
+      for (const pid of pids) {
+        let live = alive.get(pid);
+        if (live === undefined) alive.set(pid, (live = processExists(pid)));
+        if (!live) {
+          due.push(p);
+          break;
+        }
+      }
+    }
+    for (let i = 0; i < ROTATION_PER_PASS && held.length > 0 && due.length < MAX_JUDGED_PER_PASS; i++) {
+      const p = held[(this.rotation + i) % held.length]!;
+      if (!due.includes(p)) due.push(p);
+    }
+    this.rotation += ROTATION_PER_PASS;
+    return due;
   }
 
   /** Re-reads one ledger now (after a repair or compaction). */
@@ -153,8 +242,8 @@ export class WorkspaceModel {
   }
 
   snapshot(): WorkspaceState {
-    const folders = [...this.folders.values()];
-    return { folders: folders.map((f) => f.state()), evaluatedAt: Date.now(), complete: folders.every((f) => f.scanned) };
+    const now = Date.now();
+    return { folders: [...this.folders.values()].map((f) => f.state(now)), evaluatedAt: now };
   }
 
   dispose(): void {
@@ -168,22 +257,30 @@ export class WorkspaceModel {
   /** In batches: one look at /proc and at the telemetry serves each batch. */
   private async updateLocks(folder: FolderModel, lockPaths: readonly string[]): Promise<void> {
     for (let i = 0; i < lockPaths.length; i += LOCK_BATCH) {
-      const items = await summarizeLocks(lockPaths.slice(i, i + LOCK_BATCH), folder.uri, folder.settings);
+      const items = await withinRoot(folder.root, () => summarizeLocks(lockPaths.slice(i, i + LOCK_BATCH), folder.uri, folder.settings));
+      const now = Date.now();
       for (const [lockPath, item] of items) {
-        if (item) folder.locks.set(lockPath, item);
-        else folder.locks.delete(lockPath);
+        if (!item) {
+          folder.locks.delete(lockPath);
+          this.listener.lockJudged(lockPath, undefined);
+          continue;
+        }
+        if (!folder.admits(folder.locks, lockPath, SCAN_LIMITS.locks, 'locks')) continue;
+        folder.locks.set(lockPath, { item, judgedAt: now, dueAt: nextDue(item, folder.settings, now) });
         this.listener.lockJudged(lockPath, item);
       }
     }
   }
 
+
   private async updateLedger(folder: FolderModel, ledgerPath: string): Promise<void> {
-    const { item, report } = await summarizeLedger(ledgerPath, folder.uri);
+    const { item, report } = await withinRoot(folder.root, () => summarizeLedger(ledgerPath, folder.uri));
     if (item.error && /E_NOT_FOUND|ENOENT/.test(item.error)) {
       folder.ledgers.delete(ledgerPath);
       this.listener.ledgerForgotten(ledgerPath);
       return;
     }
+    if (!folder.admits(folder.ledgers, ledgerPath, SCAN_LIMITS.ledgers, 'ledgers')) return;
     folder.ledgers.set(ledgerPath, item);
     this.listener.ledgerVerified(ledgerPath, report);
   }
@@ -191,6 +288,29 @@ export class WorkspaceModel {
   private async updateRecoveries(folder: FolderModel, logPath: string): Promise<void> {
     folder.recoveries.add(logPath);
     this.listener.recoveriesChanged();
+  }
+}
+
+/**
+ * When a lock's verdict can next change with no file event: a held lock when its age passes
+ * the zero-byte grace (10 s), the contention threshold or the stale window, whichever comes
+ * next. A stale, orphaned or unreadable lock changes only when its file does.
+ */
+function nextDue(item: LockItem, settings: FolderSettings, now: number): number {
+  if (item.state !== 'held' && item.state !== 'contended') return Infinity;
+  const age = item.ageMs ?? 0;
+  // The thresholds a verdict can cross with no file event: the tools' creation graces (2 s, 10 s),
+  // proper-lockfile's 10 s window, long-held, and the stale window.
+  const next = [2_000, 10_000, settings.contentionMs, settings.staleMs].filter((t) => t > age).sort((a, b) => a - b)[0];
+  return next === undefined ? Infinity : now + (next - age) + 1;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -10,6 +10,7 @@ import { root } from './codeServer.mjs';
 import { checkBoundary } from './boundary.mjs';
 import { runExtensionHostSuite } from './extensionHost.mjs';
 import { makeScaleWorkspace, makeWorkspace } from './fixture.mjs';
+import { runEvidenceUiTests } from './ui/evidence.mjs';
 import { runInstalledTests } from './ui/installed.mjs';
 import { runUiTests } from './ui/run.mjs';
 
@@ -69,6 +70,10 @@ try {
   if (want('ui')) {
     console.log('vscode: UI tests');
     record('ui', await runUiTests({ scratch, resultsDir }));
+  }
+  if (want('evidence')) {
+    console.log('vscode: UI tests, locks judged by evidence (flock holder, HardKAS crash)');
+    record('ui evidence', await runEvidenceUiTests({ scratch, resultsDir }));
   }
 } catch (err) {
   failed.push(`runner: ${err.message}`);

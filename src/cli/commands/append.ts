@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorCode, LedgerlockError, type LedgerEvent } from '../../engine';
+import type { LedgerEvent } from '../../engine';
 import { parseJson } from '../../engine/text';
 import { defineCommand, Exit } from '../command';
 import { readLines } from '../lines';
@@ -42,12 +42,7 @@ export const appendCommand = defineCommand({
       try {
         for await (const { text, line } of readLines(ctx.io.stdin, MAX_LINE_BYTES)) {
           if (text.trim() === '') continue;
-          let value: unknown;
-          try {
-            value = JSON.parse(text);
-          } catch {
-            throw new LedgerlockError(ErrorCode.BadJson, `stdin line ${line} is not a JSON value`, { line });
-          }
+          const value = parseJson(text, { what: `stdin line ${line}`, line });
           const pending = ledger.append(type, value);
           pending.catch(() => undefined); // surfaced in order by drainOne
           inFlight.push(pending);

@@ -1,5 +1,6 @@
 /** What `status` says of one ledger: DESIGN §4's `path`, `events`, `bytes`, `lastId`, `health`. */
-import { isLedgerlockError, openLedger, type LedgerProblem } from '../../engine';
+import { openLedger, type LedgerProblem } from '../../engine';
+import { toLedgerlockError } from '../../engine/errors';
 
 export interface LedgerSummary {
   path: string;
@@ -22,7 +23,8 @@ export async function summarizeLedger(file: string): Promise<LedgerSummary> {
       await ledger.close();
     }
   } catch (err) {
-    if (!isLedgerlockError(err)) throw err;
-    return { path: file, format: null, events: 0, bytes: 0, lastId: null, health: 'corrupt', problems: [], error: { code: err.code, message: err.message } };
+    const known = toLedgerlockError(err);
+    if (known === undefined) throw err;
+    return { path: file, format: null, events: 0, bytes: 0, lastId: null, health: 'corrupt', problems: [], error: { code: known.code, message: known.message } };
   }
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { z } from 'zod';
-import { acquireLock, ensureStore, resolveLockPath, storePathsOf } from '../../engine';
+import { acquireLock, ensureStore, resolveLockPath, storePathsOf, withinRoot } from '../../engine';
 import { defineCommand } from '../command';
 import { lockTiming, lockTimingFlags, millis } from '../flags';
 
@@ -18,11 +18,11 @@ export const lockCommand = defineCommand({
     const lockPath = resolveLockPath(ctx.io.cwd, ctx.positionals[0]!);
     const store = storePathsOf(lockPath);
     if (store !== undefined) await ensureStore(store.root);
-    const lock = await acquireLock(lockPath, {
+    const lock = await withinRoot(ctx.io.cwd, () => acquireLock(lockPath, {
       tool: ctx.flags.tool ?? 'ledgerlock lock',
       timeoutMs: ctx.flags.timeout ?? 10_000,
       ...lockTiming(ctx.flags),
-    });
+    }));
     lock.onCompromised((reason) => ctx.io.stderr.write(`ledgerlock: warning: lost ${lockPath} while running: ${reason}\n`));
     try {
       const [cmd, ...args] = ctx.rest!;

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { listLocks } from '../../engine';
+import { listLocks, withinRoot } from '../../engine';
 import { defineCommand, Exit } from '../command';
 import { formatLock } from '../format';
 import { lockTiming, lockTimingFlags } from '../flags';
@@ -14,7 +14,7 @@ export const locksCommand = defineCommand({
   positionals: [0, 1],
   async run(ctx) {
     const dir = path.resolve(ctx.io.cwd, ctx.positionals[0] ?? '.');
-    const locks = await listLocks(dir, lockTiming(ctx.flags));
+    const locks = await withinRoot(dir, () => listLocks(dir, lockTiming(ctx.flags)));
     if (ctx.json) ctx.printJson({ ok: true, dir, locks });
     else if (locks.length === 0) ctx.print(`no locks under ${dir}`);
     else for (const lock of locks) ctx.print(formatLock(lock));

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { describeHolder, reapLock, resolveLockPath } from '../../engine';
+import { describeHolder, reapLock, resolveLockPath, withinRoot } from '../../engine';
 import { defineCommand, Exit } from '../command';
 import { lockTiming, lockTimingFlags } from '../flags';
+import { displayPath, oneLine } from '../format';
 
 export const reapCommand = defineCommand({
   name: 'reap',
@@ -12,10 +13,10 @@ export const reapCommand = defineCommand({
   positionals: [1, 1],
   async run(ctx) {
     const lockPath = resolveLockPath(ctx.io.cwd, ctx.positionals[0]!);
-    const result = await reapLock(lockPath, lockTiming(ctx.flags));
+    const result = await withinRoot(ctx.io.cwd, () => reapLock(lockPath, lockTiming(ctx.flags)));
     if (ctx.json) ctx.printJson({ ok: result.reaped, ...result });
-    else if (result.reaped) ctx.print(`reaped ${lockPath} (${result.info.reason}; was held by ${describeHolder(result.info.holder)})`);
-    else ctx.print(`not reaped: ${lockPath} was replaced by a new holder while it was being broken`);
+    else if (result.reaped) ctx.print(`reaped ${displayPath(lockPath)} (${oneLine(result.info.reason)}; was held by ${oneLine(describeHolder(result.info.holder))})`);
+    else ctx.print(`not reaped: ${displayPath(lockPath)} was replaced by a new holder while it was being broken`);
     return result.reaped ? Exit.Ok : Exit.Problem;
   },
 });

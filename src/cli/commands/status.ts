@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { discoverLedgers, listLocks } from '../../engine';
+import { discoverLedgers, listLocks, withinRoot } from '../../engine';
 import { defineCommand, Exit } from '../command';
-import { formatLock } from '../format';
+import { displayPath, formatLock, oneLine } from '../format';
 import { lockTiming, lockTimingFlags } from '../flags';
 import { summarizeLedger } from './ledger-summary';
 
@@ -15,9 +15,9 @@ export const statusCommand = defineCommand({
   positionals: [0, 1],
   async run(ctx) {
     const dir = path.resolve(ctx.io.cwd, ctx.positionals[0] ?? '.');
-    const [locks, ledgerPaths] = await Promise.all([listLocks(dir, lockTiming(ctx.flags)), discoverLedgers(dir)]);
+    const [locks, ledgerPaths] = await withinRoot(dir, () => Promise.all([listLocks(dir, lockTiming(ctx.flags)), discoverLedgers(dir)]));
     const ledgers = [];
-    for (const file of ledgerPaths) ledgers.push(await summarizeLedger(file));
+    for (const file of ledgerPaths) ledgers.push(await withinRoot(dir, () => summarizeLedger(file)));
     const problems = locks.filter((l) => l.reapable).length + ledgers.filter((l) => l.health !== 'ok').length;
     if (ctx.json) {
       ctx.printJson({ ok: problems === 0, dir, locks, ledgers });
@@ -27,7 +27,7 @@ export const statusCommand = defineCommand({
       ctx.print(`ledgers (${ledgers.length}):`);
       for (const l of ledgers) {
         const detail = l.error ? `${l.error.code}: ${l.error.message}` : l.problems[0] ? l.problems[0].message : '';
-        ctx.print(`  ${l.health.padEnd(7)} ${String(l.events).padStart(8)} events ${String(l.bytes).padStart(10)} B  last id ${l.lastId ?? '-'}  ${l.path}${detail ? `  — ${detail}` : ''}`);
+        ctx.print(`  ${l.health.padEnd(7)} ${String(l.events).padStart(8)} events ${String(l.bytes).padStart(10)} B  last id ${l.lastId ?? '-'}  ${displayPath(l.path)}${detail ? `  — ${oneLine(detail)}` : ''}`);
       }
     }
     return problems > 0 ? Exit.Problem : Exit.Ok;

@@ -19,7 +19,8 @@ export async function compactLedger(ctx: LedgerContext, opts: { keep?: number; a
   if (opts.keep === undefined && opts.afterId === undefined) {
     throw new LedgerlockError(ErrorCode.BadOption, 'compact needs keep (newest events to keep) or afterId', { path: ctx.path });
   }
-  const keep = opts.keep === undefined ? undefined : checkCount('keep', opts.keep, { allowZero: true });
+  // keep: 0 would empty the ledger, and the next append would hand out its ids again.
+  const keep = opts.keep === undefined ? undefined : checkCount('keep', opts.keep);
   const afterId = opts.afterId === undefined ? undefined : checkCount('afterId', opts.afterId, { allowZero: true });
   const result = await withLedgerLock(ctx.path, ctx.opts, async () => {
     const file = await fsl().open(ctx.path, 'r');

@@ -50,11 +50,14 @@ function pick(value: unknown, fields: string[]): string | null {
 }
 
 /**
- * The format of a ledger from its first lines: the first line that looks like a native record
- * (even a damaged one) or parses as JSON decides. Undecided content (empty, all garbage) counts as
- * native inside a store and foreign outside one.
+ * The format of a ledger. A native ledger is known by where it lives (`.ledgerlock/ledgers/`,
+ * the recovery log: `nativePlace`) and by its records: elsewhere the first line that carries a
+ * record's checksum field (even one that no longer matches), or that looks like the start of a
+ * record, decides for native; a first line that parses as JSON without one decides for foreign.
+ * Undecided content (empty, all garbage) counts as native inside a store and foreign outside one.
  */
-export function detectFormat(head: Buffer, insideStore: boolean): LedgerFormat {
+export function detectFormat(head: Buffer, insideStore: boolean, nativePlace = false): LedgerFormat {
+  if (nativePlace) return 'ledgerlock';
   let start = 0;
   while (start < head.length) {
     let end = head.indexOf(0x0a, start);
@@ -63,13 +66,19 @@ export function detectFormat(head: Buffer, insideStore: boolean): LedgerFormat {
     if (!isBlankLine(line)) {
       const complete = end < head.length;
       // A complete JSON line without a checksum is foreign even if it has "id" and "ts" fields.
-      if (complete && decodeRecord(line).ok) return 'ledgerlock';
+      if (complete && (decodeRecord(line).ok || hasChecksumField(line))) return 'ledgerlock';
       if (complete && decodeForeignLine(line).ok) return 'foreign';
       if (looksNative(line)) return 'ledgerlock';
     }
     start = end + 1;
   }
   return head.length === 0 || insideStore ? 'ledgerlock' : 'foreign';
+}
+
+/** A line ending the way a native record does (`,"crc":"<8 hex>"}`), whether or not the checksum still matches. */
+function hasChecksumField(line: Uint8Array): boolean {
+  const end = Buffer.from(line.buffer, line.byteOffset + Math.max(0, line.length - 24), Math.min(line.length, 24)).toString('latin1');
+  return /,"crc":"[0-9a-f]{8}"\}\r?$/.test(end);
 }
 
 export function refuseForeign(path: string, action: string): never {

@@ -7,7 +7,7 @@
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { atomicWriteFile } from '../atomic';
-import { fsl, type OpenFile } from '../fs';
+import { readDocument, type OpenFile } from '../fs';
 import { crcHex } from './record';
 import { interpretLine } from './interpret';
 import { scanLineBatches, scanLines } from './scan';
@@ -51,7 +51,7 @@ export function emptyIndex(format: LedgerFormat): SparseIndex {
 
 export async function loadIndex(indexPath: string): Promise<SparseIndex | undefined> {
   try {
-    const parsed = IndexSchema.safeParse(JSON.parse((await fsl().readFile(indexPath)).toString('utf8')));
+    const parsed = IndexSchema.safeParse(JSON.parse((await readDocument(indexPath)).toString('utf8')));
     if (!parsed.success || !parsed.data.entries.every(isEntry)) return undefined;
     return parsed.data as SparseIndex;
   } catch {

@@ -4,9 +4,10 @@
  */
 import * as path from 'node:path';
 import { syncParentDir } from '../atomic';
-import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
+import { ErrorCode, LedgerlockError, errnoCode, toLedgerlockError } from '../errors';
 import { fsl } from '../fs';
 import { checkCount, checkDuration } from '../options';
+import { storeRole } from '../discover';
 import { ensureStore, readStoreManifest, storePathsOf } from '../store';
 import { emitTelemetry, type TelemetryDraft } from '../telemetry';
 import { Appender } from './append';
@@ -29,6 +30,10 @@ export { encodeRecord, decodeRecord } from './record';
 const HEAD_BYTES = 64 * 1024;
 
 export async function openLedger(ledgerPath: string, options: LedgerOptions = {}): Promise<Ledger> {
+  return withStableErrors(() => openLedgerFile(ledgerPath, options));
+}
+
+async function openLedgerFile(ledgerPath: string, options: LedgerOptions): Promise<Ledger> {
   const opts = resolveOptions(options);
   const file = path.resolve(ledgerPath);
   const store = storePathsOf(file);
@@ -44,7 +49,8 @@ export async function openLedger(ledgerPath: string, options: LedgerOptions = {}
     await createLedgerFile(file);
     head = Buffer.alloc(0);
   }
-  const format = detectFormat(head, store !== undefined);
+  const role = storeRole(file.split(path.sep));
+  const format = detectFormat(head, store !== undefined, role === 'ledger' || role === 'recoveries');
   const ctx: LedgerContext = { path: file, format, indexPath: format === 'ledgerlock' ? indexPathFor(file) : null, opts, tailCache: null, index: undefined };
   const ledger = new LedgerHandle(ctx);
   if (options.autoCompact) ledger.startAutoCompact(options.autoCompact);
@@ -91,82 +97,100 @@ class LedgerHandle implements Ledger {
   }
 
   async appendMany(events: { type: string; data?: unknown }[]): Promise<LedgerEvent[]> {
-    this.checkOpen();
-    if (this.format === 'foreign') refuseForeign(this.path, 'append to');
-    if (!Array.isArray(events)) throw new LedgerlockError(ErrorCode.BadInput, 'appendMany takes an array of { type, data }', { path: this.path });
-    if (events.length === 0) return [];
-    const sample = new Date().toISOString();
-    const drafts = events.map((e) => {
-      const type = checkEventType(e?.type);
-      const dataJson = serializeData(e.data);
-      const bytes = encodeRecord(Number.MAX_SAFE_INTEGER, sample, type, dataJson).length;
-      if (bytes > this.ctx.opts.maxRecordBytes) {
-        throw new LedgerlockError(ErrorCode.RecordTooLarge, `a ${type} record would be ${bytes} bytes, over the limit of ${this.ctx.opts.maxRecordBytes}`, { path: this.path, bytes, limit: this.ctx.opts.maxRecordBytes });
-      }
-      return { type, dataJson };
+    return withStableErrors(async () => {
+      this.checkOpen();
+      if (this.format === 'foreign') refuseForeign(this.path, 'append to');
+      if (!Array.isArray(events)) throw new LedgerlockError(ErrorCode.BadInput, 'appendMany takes an array of { type, data }', { path: this.path });
+      if (events.length === 0) return [];
+      const sample = new Date().toISOString();
+      const drafts = events.map((e) => {
+        const type = checkEventType(e?.type);
+        const dataJson = serializeData(e.data);
+        const bytes = encodeRecord(Number.MAX_SAFE_INTEGER, sample, type, dataJson).length;
+        if (bytes > this.ctx.opts.maxRecordBytes) {
+          throw new LedgerlockError(ErrorCode.RecordTooLarge, `a ${type} record would be ${bytes} bytes, over the limit of ${this.ctx.opts.maxRecordBytes}`, { path: this.path, bytes, limit: this.ctx.opts.maxRecordBytes });
+        }
+        return { type, dataJson };
+      });
+      return this.appender.submit(drafts);
     });
-    return this.appender.submit(drafts);
   }
 
   async tail(n: number): Promise<LedgerEvent[]> {
-    this.checkOpen();
-    return withReader(this.ctx, (file, size) => readTail(this.ctx, file, size, n));
+    return withStableErrors(async () => {
+      this.checkOpen();
+      return withReader(this.ctx, (file, size) => readTail(this.ctx, file, size, n));
+    });
   }
 
   async page(opts: { cursor?: string | null; limit: number }): Promise<Page> {
-    this.checkOpen();
-    return withReader(this.ctx, (file, size) => readPage(this.ctx, file, size, opts));
+    return withStableErrors(async () => {
+      this.checkOpen();
+      return withReader(this.ctx, (file, size) => readPage(this.ctx, file, size, opts));
+    });
   }
 
   async range(opts: RangeQuery): Promise<LedgerEvent[]> {
-    this.checkOpen();
-    return withReader(this.ctx, (file, size) => readRange(this.ctx, file, size, opts ?? {}));
+    return withStableErrors(async () => {
+      this.checkOpen();
+      return withReader(this.ctx, (file, size) => readRange(this.ctx, file, size, opts ?? {}));
+    });
   }
 
   async verify(opts: { signal?: AbortSignal; onProgress?: (bytes: number, total: number) => void } = {}): Promise<VerifyReport> {
-    this.checkOpen();
-    const report = await withReader(this.ctx, (file, size) => verifyLedger(file, this.path, this.format, size, { maxLineBytes: this.ctx.opts.maxLineBytes, signal: opts.signal, onProgress: opts.onProgress }));
-    this.lastReport = report;
-    return report;
+    return withStableErrors(async () => {
+      this.checkOpen();
+      const report = await withReader(this.ctx, (file, size) => verifyLedger(file, this.path, this.format, size, { maxLineBytes: this.ctx.opts.maxLineBytes, signal: opts.signal, onProgress: opts.onProgress }));
+      this.lastReport = report;
+      return report;
+    });
   }
 
   async repair(): Promise<RepairResult> {
-    this.checkOpen();
-    const result = await repairLedger(this.ctx, (d) => this.emit(d));
-    this.lastReport = null;
-    return result;
+    return withStableErrors(async () => {
+      this.checkOpen();
+      const result = await repairLedger(this.ctx, (d) => this.emit(d));
+      this.lastReport = null;
+      return result;
+    });
   }
 
   async quarantineRecord(offset: number): Promise<{ removedBytes: number; quarantine: string }> {
-    this.checkOpen();
-    const result = await quarantineRecord(this.ctx, offset, (d) => this.emit(d));
-    this.lastReport = null;
-    return result;
+    return withStableErrors(async () => {
+      this.checkOpen();
+      const result = await quarantineRecord(this.ctx, offset, (d) => this.emit(d));
+      this.lastReport = null;
+      return result;
+    });
   }
 
   async compact(opts: { keep?: number; afterId?: number }): Promise<CompactResult> {
-    this.checkOpen();
-    if (this.format === 'foreign') refuseForeign(this.path, 'compact');
-    const result = await compactLedger(this.ctx, opts ?? {}, (d) => this.emit(d));
-    this.lastReport = null;
-    return result;
+    return withStableErrors(async () => {
+      this.checkOpen();
+      if (this.format === 'foreign') refuseForeign(this.path, 'compact');
+      const result = await compactLedger(this.ctx, opts ?? {}, (d) => this.emit(d));
+      this.lastReport = null;
+      return result;
+    });
   }
 
   async stats(): Promise<LedgerStats> {
-    this.checkOpen();
-    return withReader(this.ctx, async (file, size) => {
-      const linesBefore = this.format === 'foreign' ? await newlinesBefore(this.ctx, file, size, size) : undefined;
-      const tail = await readBackward(file, this.format, size, 1, this.ctx.opts.maxLineBytes, linesBefore);
-      const known = this.lastReport?.bytes === size ? this.lastReport : null;
-      const index = this.ctx.index?.size === size ? this.ctx.index : null;
-      return {
-        path: this.path,
-        format: this.format,
-        bytes: size,
-        events: known?.events ?? index?.events ?? null,
-        lastId: tail.events[0]?.id ?? null,
-        health: tail.damagedAfterValid ? 'torn' : known?.health ?? 'unknown',
-      };
+    return withStableErrors(async () => {
+      this.checkOpen();
+      return withReader(this.ctx, async (file, size) => {
+        const linesBefore = this.format === 'foreign' ? await newlinesBefore(this.ctx, file, size, size) : undefined;
+        const tail = await readBackward(file, this.format, size, 1, this.ctx.opts.maxLineBytes, linesBefore);
+        const known = this.lastReport?.bytes === size ? this.lastReport : null;
+        const index = this.ctx.index?.size === size ? this.ctx.index : null;
+        return {
+          path: this.path,
+          format: this.format,
+          bytes: size,
+          events: known?.events ?? index?.events ?? null,
+          lastId: tail.events[0]?.id ?? null,
+          health: tail.damagedAfterValid ? 'torn' : known?.health ?? 'unknown',
+        };
+      });
     });
   }
 
@@ -214,5 +238,14 @@ class LedgerHandle implements Ledger {
 
   private checkOpen(): void {
     if (this.closed) throw new LedgerlockError(ErrorCode.LedgerClosed, `ledger ${this.path} is closed`, { path: this.path });
+  }
+}
+
+/** A system error leaves the ledger API with its stable code (E_NO_SPACE, E_PERMISSION, …), never as a raw errno. */
+async function withStableErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toLedgerlockError(err) ?? err;
   }
 }

@@ -23,18 +23,27 @@ export async function quarantineBytes(ledgerPath: string, source: OpenFile, star
   await mkdirDurable(dir, false); // a new `<ledger>.quarantine/` must survive the truncation it backs
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const target = path.join(dir, `${path.basename(ledgerPath)}@${start}.${stamp}.${why}.${randomBytes(3).toString('hex')}.bin`);
-  const out = await fs.open(target, 'wx', 0o600);
+  // Written beside its final name and renamed once complete and durable, so a failure (a full
+  // disk) leaves no empty or partial quarantine file behind.
+  const partial = path.join(dir, `.${path.basename(target)}.partial`);
   try {
-    const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, end - start)));
-    for (let pos = start; pos < end; ) {
-      const got = await source.read(buf, 0, Math.min(buf.length, end - pos), pos);
-      if (got <= 0) throw Object.assign(new Error(`${source.path} ended at ${pos} while quarantining up to ${end}`), { code: 'EIO' });
-      await out.write(buf, 0, got, pos - start);
-      pos += got;
+    const out = await fs.open(partial, 'wx', 0o600);
+    try {
+      const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, end - start)));
+      for (let pos = start; pos < end; ) {
+        const got = await source.read(buf, 0, Math.min(buf.length, end - pos), pos);
+        if (got <= 0) throw Object.assign(new Error(`${source.path} ended at ${pos} while quarantining up to ${end}`), { code: 'EIO' });
+        await out.write(buf, 0, got, pos - start);
+        pos += got;
+      }
+      await out.sync();
+    } finally {
+      await out.close();
     }
-    await out.sync();
-  } finally {
-    await out.close();
+    await fs.rename(partial, target);
+  } catch (err) {
+    await fs.unlink(partial).catch(() => undefined);
+    throw err;
   }
   await syncParentDir(target, false);
   return target;

@@ -13,6 +13,7 @@ import { fsl, type OpenFile } from '../fs';
 import { storePathsOf } from '../store';
 import type { TelemetryDraft } from '../telemetry';
 import type { LedgerContext } from './context';
+import { detectFormat } from './foreign';
 import { interpretLine } from './interpret';
 import { withWriterLock } from './ledger-lock';
 import { quarantineBytes } from './quarantine';
@@ -22,11 +23,32 @@ import type { RepairResult } from './types';
 
 /** Quarantines [validEnd, size) then truncates to validEnd and fsyncs. Caller holds the lock. */
 export async function cutTornTail(ctx: LedgerContext, file: OpenFile, validEnd: number, size: number): Promise<string> {
+  if (validEnd === 0) await refuseWithoutRecord(ctx, file, size);
   const quarantine = await quarantineBytes(ctx.path, file, validEnd, size, 'torn-tail');
   await file.truncate(validEnd);
   await file.datasync();
   ctx.tailCache = null;
   return quarantine;
+}
+
+/**
+ * A torn tail is damage after the last valid record. A file with no valid record is cut only
+ * while it holds nothing but an unfinished first write (no complete line); any complete line
+ * that is not a record means it is not a ledger, or a wholly corrupt one, and nothing is cut.
+ */
+const NEWLINE = Buffer.from('\n');
+
+async function refuseWithoutRecord(ctx: LedgerContext, file: OpenFile, size: number): Promise<void> {
+  for await (const raw of scanLines(file, { end: size, maxLineBytes: ctx.opts.maxLineBytes })) {
+    if (!raw.terminated) return;
+    if (raw.bytes !== null && (raw.bytes.length === 0 || raw.bytes.every((b) => b === 0))) continue;
+    const native = raw.bytes !== null && detectFormat(Buffer.concat([raw.bytes, NEWLINE]), false) === 'ledgerlock' && ctx.format === 'ledgerlock';
+    const details = { path: ctx.path, bytes: size, line: raw.line };
+    if (native) {
+      throw new LedgerlockError(ErrorCode.LedgerCorrupt, `${ctx.path} is wholly corrupt: it holds no valid record (line ${raw.line} is a damaged one), so there is no tail to cut; nothing was changed`, details);
+    }
+    throw new LedgerlockError(ErrorCode.NotALedger, `${ctx.path} is not a ledger: none of its lines is a ${ctx.format === 'foreign' ? 'JSON value' : 'Ledgerlock record'} (line ${raw.line} is not), so nothing was cut`, details);
+  }
 }
 
 export async function repairLedger(ctx: LedgerContext, emit: (d: TelemetryDraft) => Promise<void>): Promise<RepairResult> {

@@ -1,6 +1,7 @@
 /**
  * A full forward check of a ledger. Damage with no valid record after it is a torn tail (a
- * write that did not finish); damage followed by a valid record is corruption.
+ * write that did not finish); damage followed by a valid record is corruption, and so is a
+ * file whose complete lines are all damaged (there is no valid record for a tail to follow).
  */
 import type { OpenFile } from '../fs';
 import { interpretLine } from './interpret';
@@ -26,12 +27,14 @@ export async function verifyLedger(file: OpenFile, path: string, format: LedgerF
   let lastId: number | null = null;
   let damageBeforeValid = false;
   let pendingDamage = false;
+  let completeDamage = false;
   for await (const batch of scanLineBatches(file, { end: size, maxLineBytes: opts.maxLineBytes, signal: opts.signal, onProgress: opts.onProgress })) {
     for (const raw of batch) {
       const seen = interpretLine(format, raw, lastId);
       if (seen.problem) {
         if (problems.length < MAX_PROBLEMS) problems.push(seen.problem);
         pendingDamage = true;
+        if (raw.terminated && seen.problem.kind !== 'torn-tail') completeDamage = true;
       } else if (seen.event) {
         if (pendingDamage) damageBeforeValid = true;
         pendingDamage = false;
@@ -45,6 +48,7 @@ export async function verifyLedger(file: OpenFile, path: string, format: LedgerF
       }
     }
   }
-  const health = damageBeforeValid ? 'corrupt' : problems.length > 0 ? 'torn' : 'ok';
+  // No valid record but complete lines that are not records: wholly corrupt (or not a ledger), never a torn tail.
+  const health = damageBeforeValid || (events === 0 && completeDamage) ? 'corrupt' : problems.length > 0 ? 'torn' : 'ok';
   return { path, format, health, events, bytes: size, validBytes, firstId, lastId, problems };
 }

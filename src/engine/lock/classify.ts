@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeHolder, type LockHolderInfo, type LockKind, type ParsedLock } from './holder';
 import { collectOsEvidence, gitProcessesIn, processCommand, type FileKey, type FileOpener, type KernelLockKind, type OsEvidence } from './os-evidence';
-import { isProcessAlive, processStart, selfIdentity, type ProcessStart } from './process';
+import { isKernelThread, isProcessAlive, processStart, selfIdentity, type ProcessStart } from './process';
 import { gitDirOf, profileFor, type LockSubject, type ProfileId, type RuleFacts } from './profiles';
 import { EMPTY_LOCK_GRACE_MS, formatAge, type ResolvedTiming } from './timing';
 
@@ -134,8 +134,12 @@ export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ct
 
   // 1. The operating system: kernel locks and open descriptors on this very inode.
   const kernel = obs.key && ctx.os.supported ? ctx.os.kernelLocks(obs.key) : [];
-  const openers = obs.key && ctx.os.supported ? ctx.os.openers(obs.key) : [];
   const holders = kernel.filter((k) => !k.waiting);
+  // Open handles are looked for unless a kernel lock or the named pid already shows a live
+  // holder: the answer would be the same, and reading every process's descriptors costs.
+  const namedPid = parsed.holder?.pid;
+  const namedPidLive = namedPid !== undefined && (parsed.holder?.host === undefined || parsed.holder.host === ctx.probe.host) && ctx.probe.alive(namedPid) === true && !isKernelThread(namedPid);
+  const openers = obs.key && ctx.os.supported && holders.length === 0 && !namedPidLive ? ctx.os.openers(obs.key) : [];
   const osWaiters = kernel.filter((k) => k.waiting);
   for (const k of holders) {
     const command = k.pid > 0 ? ctx.command(k.pid) : undefined;
@@ -212,13 +216,27 @@ export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ct
   const pid = holder?.pid;
   const otherHost = holder?.host !== undefined && holder.host !== ctx.probe.host;
   if (pid !== undefined && !otherHost) {
-    const alive = ctx.probe.alive(pid);
+    const kthread = ctx.probe.alive(pid) === true && isKernelThread(pid);
+    const alive = kthread ? false : ctx.probe.alive(pid);
     const command = alive ? ctx.command(pid) : undefined;
+    if (kthread) {
+      evidence.unshift({ kind: 'pid', pid, detail: `pid ${pid}, named in the lock, is a kernel thread: no process of any tool holds it (the content is likely torn)` });
+      return info('stale', `pid ${pid} named in the lock is a kernel thread, not a lock holder: the lock's content is torn or garbage`, true, false);
+    }
     if (alive === false) {
       evidence.unshift({ kind: 'pid', pid, detail: `pid ${pid}, named in the lock, is not running on this host` });
       return info('stale', `holder pid ${pid} is no longer running on this host${holder?.host === undefined ? ' (the lock names no host: its tool writes locks where it runs)' : ''}`, true, false);
     }
     const reused = alive === true ? await pidReuse(pid, parsed, holder!, ctx.probe) : undefined;
+    if (reused !== undefined && namedPidLive && obs.key && ctx.os.supported) {
+      // The open-handle check was skipped for a pid that looked alive; it is owed now.
+      const late = ctx.os.openers(obs.key)[0];
+      if (late !== undefined) {
+        const c = ctx.command(late.pid);
+        evidence.unshift({ kind: 'open', pid: late.pid, ...(c ? { command: c } : {}), detail: `pid ${late.pid}${c ? ` (${c})` : ''} has it open` });
+        return live(`open by pid ${late.pid}${c ? ` (${c})` : ''}`, true);
+      }
+    }
     if (reused !== undefined) {
       evidence.unshift({ kind: 'pid', pid, ...(command ? { command } : {}), detail: reused });
       return info('stale', reused, true, false);
@@ -235,6 +253,13 @@ export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ct
     evidence.push({ kind: 'content', detail: parsed.problem });
   }
 
+  const notSeen = (what: string, local: boolean | null): LockInfo => {
+    const held = `${what}, held for ${formatAge(ageMs)}`;
+    return waiters > 0
+      ? info('contended', `${held}; ${waiters === 1 ? 'a process is' : `${waiters} processes are`} waiting for it`, local, null)
+      : info('held', held, local, null);
+  };
+
   // 3. The tool's own rule.
   if (profile?.rule) {
     const facts: RuleFacts = {
@@ -243,21 +268,21 @@ export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ct
     };
     const verdict = profile.rule(subject, facts);
     if (verdict !== undefined) {
-      return verdict.state === 'held' || verdict.state === 'contended'
-        ? live(verdict.reason, null)
-        : info(verdict.state, verdict.reason, otherHost ? false : null, null);
+      if (verdict.state === 'held' || verdict.state === 'contended') {
+        if (verdict.alive === true) {
+          const running = facts.toolProcesses()[0];
+          if (running) evidence.unshift({ kind: 'pid', pid: running.pid, ...(running.command ? { command: running.command } : {}), detail: verdict.reason });
+          return live(verdict.reason, true);
+        }
+        return notSeen(verdict.reason, otherHost ? false : null);
+      }
+      return info(verdict.state, verdict.reason, otherHost ? false : null, null);
     }
   }
 
   // 4. The generic rules, for unknown producers and what a profile leaves open.
   const heartbeat = `heartbeat ${formatAge(heartbeatAgeMs)} old`;
   const window = `stale after ${formatAge(timing.staleMs)}`;
-  const notSeen = (what: string, local: boolean | null): LockInfo => {
-    const held = `${what}, held for ${formatAge(ageMs)}`;
-    return waiters > 0
-      ? info('contended', `${held}; ${waiters === 1 ? 'a process is' : `${waiters} processes are`} waiting for it`, local, null)
-      : info('held', held, local, null);
-  };
 
   if (obs.type === 'directory') {
     return heartbeatAgeMs > timing.staleMs
@@ -289,6 +314,13 @@ export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ct
   return heartbeatAgeMs > timing.staleMs
     ? info('orphaned', `names ${holder.host !== undefined ? 'this host' : 'no host'} but no pid that can be checked; ${heartbeat} (${window})`, holder.host !== undefined ? true : null)
     : notSeen(`names no pid that can be checked; ${heartbeat}`, holder.host !== undefined ? true : null);
+}
+
+/** Who holds a lock, from the strongest evidence: the process the kernel sees, else what the lock names. */
+export function describeLockHolder(info: Pick<LockInfo, 'evidence' | 'holder'>): string {
+  const witness = info.evidence.find((e) => e.pid !== undefined && e.kind !== 'waiter');
+  if (witness?.pid !== undefined && witness.kind !== 'pid') return `pid ${witness.pid}${witness.command ? ` (${witness.command})` : ''}`;
+  return describeHolder(info.holder);
 }
 
 const KERNEL_WORDS: Record<KernelLockKind, string> = { flock: 'flock', posix: 'POSIX (fcntl)', ofd: 'open-file-description (OFD)' };

@@ -57,9 +57,10 @@ export const NO_OS_EVIDENCE: OsEvidence = {
  * that point at one of them, confirmed by device and inode. The process table is read at most
  * every FD_TABLE_TTL_MS, so judging a thousand locks costs one scan, not a thousand.
  */
-export function collectOsEvidence(paths: Iterable<string>, opts: { proc?: string; selfPid?: number } = {}): OsEvidence {
+export function collectOsEvidence(pathList: Iterable<string>, opts: { proc?: string; selfPid?: number } = {}): OsEvidence {
   const proc = opts.proc ?? '/proc';
   if (process.platform !== 'linux' && opts.proc === undefined) return NO_OS_EVIDENCE;
+  const paths = [...pathList];
   let locksText: string;
   try {
     locksText = readBounded(path.join(proc, 'locks'), PROC_LOCKS_BUDGET);
@@ -67,7 +68,29 @@ export function collectOsEvidence(paths: Iterable<string>, opts: { proc?: string
     return NO_OS_EVIDENCE;
   }
   const kernel = parseProcLocks(locksText);
-  const table = fdTable(proc, opts.selfPid ?? process.pid);
+  // The process table is read only when a verdict needs it (see classify.ts), and shared for
+  // FD_TABLE_TTL_MS across verdicts.
+  let openers: Map<string, FileOpener[]> | undefined;
+  let complete = true;
+  const openersOf = (): Map<string, FileOpener[]> => {
+    if (openers !== undefined) return openers;
+    const table = fdTable(proc, opts.selfPid ?? process.pid);
+    complete = table.complete;
+    openers = openersIn(table, paths);
+    return openers;
+  };
+  return {
+    supported: true,
+    get fdsComplete() {
+      openersOf();
+      return complete;
+    },
+    kernelLocks: (key) => kernel.get(keyOf(key)) ?? [],
+    openers: (key) => openersOf().get(`${key.dev}:${key.ino}`) ?? [],
+  };
+}
+
+function openersIn(table: FdTable, paths: Iterable<string>): Map<string, FileOpener[]> {
   const openers = new Map<string, FileOpener[]>();
   const realDirs = new Map<string, string>();
   for (const p of paths) {
@@ -96,12 +119,7 @@ export function collectOsEvidence(paths: Iterable<string>, opts: { proc?: string
       openers.set(key, list);
     }
   }
-  return {
-    supported: true,
-    fdsComplete: table.complete,
-    kernelLocks: (key) => kernel.get(keyOf(key)) ?? [],
-    openers: (key) => openers.get(`${key.dev}:${key.ino}`) ?? [],
-  };
+  return openers;
 }
 
 const FD_TABLE_TTL_MS = 200;

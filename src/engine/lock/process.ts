@@ -4,6 +4,7 @@
  * belongs to the same process or was reused after the holder died.
  */
 import * as os from 'node:os';
+import * as fs from 'node:fs';
 import { errnoCode } from '../errors';
 import { fsl } from '../fs';
 
@@ -41,6 +42,21 @@ export async function processStart(pid: number): Promise<ProcessStart | undefine
     return { ticks, startedAtMs: bootSeconds * 1000 + (ticks * 1000) / CLOCK_TICKS_PER_SECOND };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A kernel thread (PF_KTHREAD in /proc/<pid>/stat) never creates a lock file: a lock naming
+ * one was torn or is garbage. false elsewhere and when it cannot be read.
+ */
+export function isKernelThread(pid: number): boolean {
+  if (process.platform !== 'linux' || !Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]); // field 9
+    return Number.isFinite(flags) && (flags & 0x00200000) !== 0;
+  } catch {
+    return false;
   }
 }
 

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
+import { refuseUnsafeReap } from '../reap-guard';
 import { fsl } from '../fs';
 import { backoffDelay, sleep } from '../options';
 import { storePathsOf } from '../store';
@@ -39,6 +40,7 @@ export interface ReapResult {
 
 /** Breaks a stale or orphaned lock. E_LOCK_LIVE_HOLDER for a live local holder, E_LOCK_NOT_STALE otherwise. */
 export async function reapLock(lockPath: string, opts: ReapOptions = {}): Promise<ReapResult> {
+  await refuseUnsafeReap(lockPath);
   const timing = resolveTiming(opts);
   const force = opts.force === true;
   refuseUnlessBreakable(await inspectLock(lockPath, opts), force);

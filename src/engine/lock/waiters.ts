@@ -6,13 +6,13 @@
  * telemetry ledger, once per store per look.
  */
 import * as path from 'node:path';
-import { fsl } from '../fs';
+import * as fs from 'node:fs';
 import { storePathsOf } from '../store';
 import type { LockWaiter } from './classify';
 import { isProcessAlive } from './process';
 
 /** Only recent waits matter; an older record whose writer never said it stopped is not trusted. */
-const RECENT_RECORDS = 400;
+const TAIL_BYTES = 64 * 1024;
 const MAX_WAIT_AGE_MS = 10 * 60_000;
 
 export async function telemetryWaiters(lockPaths: Iterable<string>): Promise<(lockPath: string) => LockWaiter[]> {
@@ -31,33 +31,22 @@ export async function telemetryWaiters(lockPaths: Iterable<string>): Promise<(lo
 
 async function readWaiters(telemetryPath: string): Promise<Map<string, LockWaiter[]>> {
   const waiting = new Map<string, Map<number, LockWaiter>>();
-  try {
-    const st = await fsl().stat(telemetryPath);
-    if (!st.isFile() || st.size === 0) return new Map();
-    const { openLedger } = await import('../ledger');
-    const ledger = await openLedger(telemetryPath, { create: false, telemetry: false });
-    try {
-      const events = await ledger.tail(RECENT_RECORDS); // newest first
-      const now = Date.now();
-      for (const e of [...events].reverse()) {
-        const data = e.data as { lock?: unknown; waiterPid?: unknown } | null;
-        if (data === null || typeof data !== 'object' || typeof data.lock !== 'string' || typeof data.waiterPid !== 'number') continue;
-        const lock = path.resolve(data.lock);
-        let forLock = waiting.get(lock);
-        if (e.type === 'LOCK_CONTENDED') {
-          const since = e.ts !== null ? Date.parse(e.ts) : NaN;
-          if (!Number.isFinite(since) || now - since > MAX_WAIT_AGE_MS) continue;
-          if (!forLock) waiting.set(lock, (forLock = new Map()));
-          forLock.set(data.waiterPid, { pid: data.waiterPid, since });
-        } else if (e.type === 'LOCK_CONTENTION_TIMEOUT' || e.type === 'LOCK_WAIT_ENDED') {
-          forLock?.delete(data.waiterPid);
-        }
-      }
-    } finally {
-      await ledger.close();
+  const now = Date.now();
+  // A raw, bounded read of the log's end: opening the ledger here would queue behind the very
+  // lock being judged when the telemetry's own lock is the one in question.
+  for (const record of tailRecords(telemetryPath)) {
+    const data = record.data as { lock?: unknown; waiterPid?: unknown } | null;
+    if (data === null || typeof data !== 'object' || typeof data.lock !== 'string' || typeof data.waiterPid !== 'number') continue;
+    const lock = path.resolve(data.lock);
+    let forLock = waiting.get(lock);
+    if (record.type === 'LOCK_CONTENDED') {
+      const since = typeof record.ts === 'string' ? Date.parse(record.ts) : NaN;
+      if (!Number.isFinite(since) || now - since > MAX_WAIT_AGE_MS) continue;
+      if (!forLock) waiting.set(lock, (forLock = new Map()));
+      forLock.set(data.waiterPid, { pid: data.waiterPid, since });
+    } else if (record.type === 'LOCK_CONTENTION_TIMEOUT' || record.type === 'LOCK_WAIT_ENDED') {
+      forLock?.delete(data.waiterPid);
     }
-  } catch {
-    return new Map(); // no telemetry, or unreadable: no Ledgerlock waiter is known
   }
   const result = new Map<string, LockWaiter[]>();
   for (const [lock, pids] of waiting) {
@@ -65,4 +54,38 @@ async function readWaiters(telemetryPath: string): Promise<Map<string, LockWaite
     if (alive.length > 0) result.set(lock, alive);
   }
   return result;
+}
+
+/** The complete records in the last TAIL_BYTES of a telemetry log, oldest first; [] when unreadable. */
+function tailRecords(file: string): { type?: unknown; ts?: unknown; data?: unknown }[] {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+  } catch {
+    return [];
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size === 0) return [];
+    const start = Math.max(0, st.size - TAIL_BYTES);
+    const buf = Buffer.alloc(st.size - start);
+    const n = fs.readSync(fd, buf, 0, buf.length, start);
+    const lines = buf.subarray(0, n).toString('utf8').split('\n');
+    if (start > 0) lines.shift(); // a partial first line
+    lines.pop(); // the part after the last newline: empty, or a torn record
+    const out: { type?: unknown; ts?: unknown; data?: unknown }[] = [];
+    for (const line of lines) {
+      try {
+        const value: unknown = JSON.parse(line);
+        if (value !== null && typeof value === 'object') out.push(value as { type?: unknown; ts?: unknown; data?: unknown });
+      } catch {
+        // a damaged record says nothing about waiters
+      }
+    }
+    return out;
+  } catch {
+    return [];
+  } finally {
+    fs.closeSync(fd);
+  }
 }

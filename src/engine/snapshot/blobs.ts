@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { mkdirDurable, syncParentDir } from '../atomic';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
-import { exists, fsl } from '../fs';
+import { exists, fsl, readDocument } from '../fs';
 import { checkCount } from '../options';
 import { emitTelemetry, type TelemetryTarget } from '../telemetry';
 
@@ -87,7 +87,7 @@ export class BlobStore {
     const file = this.pathOf(hash);
     let bytes: Buffer;
     try {
-      bytes = await fsl().readFile(file);
+      bytes = await readDocument(file, this.maxBlobBytes);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') throw new LedgerlockError(ErrorCode.BlobMissing, `blob ${hash} is missing: ${file}`, { hash, path: file });
       throw err;
@@ -175,7 +175,7 @@ export class BlobStore {
         await file.close();
       }
       // Read back what the disk now holds: a write that did not land must not be published.
-      const actual = sha256(await fs.readFile(tmp));
+      const actual = sha256(await readDocument(tmp, this.maxBlobBytes));
       if (actual !== hash) {
         throw new LedgerlockError(ErrorCode.BlobCorrupt, `blob ${hash} read back as ${actual} after writing ${tmp}`, { hash, path: tmp, actual });
       }

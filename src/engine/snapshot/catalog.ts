@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { atomicWriteFile } from '../atomic';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
-import { fsl } from '../fs';
+import { fsl, readDocument } from '../fs';
 import { parseManifest, isSnapshotId, type SnapshotManifest } from './manifest';
 import type { SnapshotPaths } from './layout';
 
@@ -36,7 +36,7 @@ export async function readSnapshot(paths: SnapshotPaths, id: string): Promise<Sn
   const file = manifestPath(paths, id);
   let bytes: Buffer;
   try {
-    bytes = await fsl().readFile(file);
+    bytes = await readDocument(file);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw new LedgerlockError(ErrorCode.NotFound, `no snapshot ${id} in ${paths.snapshots}`, { id, path: file });
     throw err;
@@ -94,7 +94,7 @@ export async function listSnapshots(paths: SnapshotPaths): Promise<{ snapshots: 
 export async function readCurrent(paths: SnapshotPaths): Promise<string | undefined> {
   let text: string;
   try {
-    text = (await fsl().readFile(paths.current)).toString('utf8').trim();
+    text = (await readDocument(paths.current, 4096)).toString('utf8').trim();
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;

@@ -6,9 +6,9 @@
  */
 import * as path from 'node:path';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
-import { fsl } from '../fs';
+import { readDocument } from '../fs';
 import { openLedger } from '../ledger';
-import { sha256 } from './blobs';
+import { DEFAULT_MAX_BLOB_BYTES, sha256 } from './blobs';
 import { readSnapshot, resolveSnapshotId } from './catalog';
 import { snapshotPaths } from './layout';
 import type { LedgerPosition } from './manifest';
@@ -78,7 +78,7 @@ async function ledgerChange(root: string, before: LedgerPosition, after: LedgerP
 
 async function hashIfPresent(file: string): Promise<string | undefined> {
   try {
-    return sha256(await fsl().readFile(file));
+    return sha256(await readDocument(file, DEFAULT_MAX_BLOB_BYTES));
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { atomicWriteFile } from '../atomic';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
-import { fsl } from '../fs';
+import { readDocument } from '../fs';
 import { storePaths, type StorePaths } from '../store';
 import { decodeUtf8, parseJson, parseWithSchema } from '../text';
 
@@ -58,7 +58,7 @@ export type BlobsConfig = z.infer<typeof BlobsConfigSchema>;
 export async function readBlobsConfig(paths: SnapshotPaths): Promise<BlobsConfig> {
   let bytes: Buffer;
   try {
-    bytes = await fsl().readFile(paths.blobsConfig);
+    bytes = await readDocument(paths.blobsConfig);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return { format: 'ledgerlock-blobs', version: 1, root: paths.defaultBlobRoot };
     throw err;

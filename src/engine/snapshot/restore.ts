@@ -8,11 +8,11 @@
 import * as path from 'node:path';
 import { atomicWriteFile, mkdirDurable, syncParentDir } from '../atomic';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
-import { fsl } from '../fs';
+import { fsl, readDocument } from '../fs';
 import { openLedger } from '../ledger';
 import { assertInside } from '../names';
 import { emitTelemetry } from '../telemetry';
-import { sha256, type BlobStore } from './blobs';
+import { DEFAULT_MAX_BLOB_BYTES, sha256, type BlobStore } from './blobs';
 import { readSnapshot, resolveSnapshotId, writeCurrent } from './catalog';
 import { captureSnapshot } from './create';
 import type { SnapshotPaths } from './layout';
@@ -118,7 +118,7 @@ export async function targetOf(workspaceRoot: string, rel: string): Promise<stri
 
 async function hashOf(file: string): Promise<string | undefined> {
   try {
-    return sha256(await fsl().readFile(file));
+    return sha256(await readDocument(file, DEFAULT_MAX_BLOB_BYTES));
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;

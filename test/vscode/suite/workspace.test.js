@@ -364,8 +364,9 @@ describe('Ledgerlock in a trusted workspace', () => {
     assert.match(again.message, /already gone/);
   });
 
-  it('never reaps a live holder\'s lock', async () => {
+  it('never reaps a live holder\'s lock; a long hold is quiet, a waiter makes it contended', async () => {
     const lockPath = path.join(paths.store, 'locks', 'live.lock');
+    let waiter;
     const holder = spawn(process.execPath, ['-e', `require(${JSON.stringify(path.resolve(__dirname, '../../../dist/engine.js'))}).acquireLock(${JSON.stringify(lockPath)}, { tool: 'test-holder' }).then(() => { console.log('held'); setInterval(() => {}, 1000); })`], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       await new Promise((resolve, reject) => {
@@ -378,12 +379,18 @@ describe('Ledgerlock in a trusted workspace', () => {
       assert.match(result.code ?? '', /E_LOCK_(LIVE_HOLDER|NOT_STALE)/);
       assert.ok(fs.existsSync(lockPath), 'the live lock is still there');
       // Held past the contention threshold (3 s in the fixture's settings) with nobody waiting:
-      // long-held, shown in the view and its tooltip, not alarmed.
-      const longHeld = await ll.state.waitFor((s) => s.folders[0].locks.some((l) => l.path === lockPath && l.longHeld), 15_000);
-      assert.equal(longHeld.folders[0].locks.find((l) => l.path === lockPath).state, 'held');
+      // long-held, shown, not alarmed.
+      await ll.state.waitFor((s) => s.folders[0].locks.some((l) => l.path === lockPath && l.longHeld && l.state === 'held' && !l.overThreshold), 15_000);
       assert.ok(!ll.statusBar.visible || !/live\.lock/.test(ll.status.text), `a long hold is not a status-bar alarm: ${ll.status.text}`);
+      // A Ledgerlock waiter that records LOCK_CONTENDED makes it contended: now a warning.
+      waiter = spawn(process.execPath, ['-e', `require(${JSON.stringify(path.resolve(__dirname, '../../../dist/engine.js'))}).acquireLock(${JSON.stringify(lockPath)}, { tool: 'test-waiter', timeoutMs: 120000, contentionMs: 300 }).catch(() => {})`], { stdio: 'ignore' });
+      await ll.state.waitFor((s) => s.folders[0].locks.some((l) => l.path === lockPath && l.state === 'contended' && l.overThreshold && l.waiters === 1), 20_000);
+      await until(`contention in the status bar (last: ${ll.status.text})`, () => ll.status.text === '$(warning) live.lock contended');
+      assert.match(ll.status.tooltip.value, /live\\\.lock contended: held .* by pid \d+, 1 process waiting/);
+      assert.equal(ll.status.backgroundColor?.id, 'statusBarItem.warningBackground');
     } finally {
       holder.kill('SIGKILL');
+      waiter?.kill('SIGKILL');
     }
     // Once its holder is gone, the same lock turns stale (the timer notices) and can be reaped.
     await ll.state.waitFor((s) => s.folders[0].locks.some((l) => l.path === lockPath && l.reapable), 15_000);

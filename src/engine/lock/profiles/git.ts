@@ -27,7 +27,7 @@ export const gitProfile: LockProfile = {
     const running = facts.toolProcesses();
     if (running.length > 0) {
       const p = running[0]!;
-      return { state: 'held', reason: `git process ${p.pid}${p.command ? ` (${p.command})` : ''} is running in this repository` };
+      return { state: 'held', alive: true, reason: `git process ${p.pid}${p.command ? ` (${p.command})` : ''} is running in this repository` };
     }
     return facts.heartbeatAgeMs > EMPTY_LOCK_GRACE_MS
       ? { state: 'stale', reason: `no git process runs in this repository or has the lock open, and it was last written ${formatAge(facts.heartbeatAgeMs)} ago: a git command crashed or was killed` }

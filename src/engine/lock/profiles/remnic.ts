@@ -39,14 +39,18 @@ export const remnicProfile: LockProfile = {
 
 /**
  * A JSONL ledger outside any store is written under `<ledger>.lock`, remnic's convention and
- * Ledgerlock's for foreign ledgers. The line names the holder the way remnic does, which every
- * reader of that file (remnic compares it byte for byte, Ledgerlock parses it) understands.
+ * Ledgerlock's for foreign ledgers. remnic never parses that file (it compares its own line
+ * byte for byte and judges others by mtime), so Ledgerlock writes its own JSON record there:
+ * a record torn by a power loss then fails to parse, where a torn `<pid> …` line could name
+ * another, live, pid.
  */
 export function besideLedgerGuard(ledgerPath: string): GuardLock {
   return {
     path: `${ledgerPath}.lock`,
     profile: 'remnic',
     tool: 'remnic',
-    content: (self, token) => Buffer.from(`${self.pid} ${token} ${new Date().toISOString()}\n`),
+    content: (self, token) => Buffer.from(JSON.stringify({
+      format: 'ledgerlock-lock', version: 1, pid: self.pid, host: self.host, owner: token, tool: 'ledgerlock repair', acquiredAt: new Date().toISOString(),
+    }) + '\n'),
   };
 }

@@ -40,6 +40,8 @@ export interface RuleFacts {
 export interface ProfileVerdict {
   state: LockState;
   reason: string;
+  /** The rule saw a live process of the tool (git at work in the repository). */
+  alive?: boolean;
 }
 
 export interface LockProfile {
