@@ -23,7 +23,7 @@ import { problemsOf } from './problems';
 import type { ServerState } from './serverState';
 import { pathOf, pickLedger, pickLock } from './targets';
 import { refuseIfUntrusted } from './trust';
-import { EventNode, type LedgersView } from './views/ledgersView';
+import { EventNode, LoadMoreNode, type LedgersView } from './views/ledgersView';
 import type { LocksView } from './views/locksView';
 import { RecoveryNode } from './views/recoveriesView';
 
@@ -140,7 +140,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     return report(result);
   }
 
-  async function openEvent(arg?: unknown): Promise<vscode.TextDocument | undefined> {
+  async function openEvent(given?: unknown): Promise<vscode.TextDocument | undefined> {
+    // A click on a row runs this with no argument: the row is the selection.
+    const arg = given ?? ctx.ledgers.selected();
     let ledger: string | undefined;
     let id: string | undefined;
     if (arg instanceof EventNode) [ledger, id] = [arg.ledger, String(arg.event.id)];
@@ -229,6 +231,10 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand('ledgerlock.showHolder', showHolder),
     vscode.commands.registerCommand('ledgerlock.showFixes', showFixes),
     vscode.commands.registerCommand('ledgerlock.openLedgerProblem', openLedgerProblem),
-    vscode.commands.registerCommand('ledgerlock.loadMore', (ledger: string) => ctx.ledgers.loadMore(ledger)),
+    vscode.commands.registerCommand('ledgerlock.loadMore', (ledger?: string) => {
+      const selected = ctx.ledgers.selected();
+      const target = ledger ?? (selected instanceof LoadMoreNode ? selected.ledger : undefined);
+      return target ? ctx.ledgers.loadMore(target) : undefined;
+    }),
   ];
 }

@@ -261,6 +261,11 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     return this.nodes.get(node.ledger);
   }
 
+  /** The selected row of the view, for commands run by a click (they carry no arguments). */
+  selected(): Node | undefined {
+    return this.view.selection[0];
+  }
+
   /** The "Load more" node: the next page, appended below what is shown. */
   async loadMore(ledgerPath: string): Promise<void> {
     const pages = this.pages.get(ledgerPath);
@@ -310,7 +315,9 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
       item.iconPath = new vscode.ThemeIcon('fold-down');
       item.contextValue = 'loadMore';
       item.tooltip = `Show older events (${formatCount(shown)} shown)`;
-      item.command = { command: 'ledgerlock.loadMore', title: 'Load More', arguments: [node.ledger] };
+      // No arguments: VS Code would keep them in a per-render cache that a refresh racing the
+      // click throws away ("Actual command not found"); the command reads the selection instead.
+      item.command = { command: 'ledgerlock.loadMore', title: 'Load More' };
       return item;
     }
     const e = node.event;
@@ -319,7 +326,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     item.description = formatTime(e.ts);
     item.iconPath = new vscode.ThemeIcon('symbol-event');
     item.contextValue = 'event';
-    item.command = { command: 'ledgerlock.openEvent', title: 'Open Event', arguments: [node] };
+    item.command = { command: 'ledgerlock.openEvent', title: 'Open Event' };
     return item;
   }
 

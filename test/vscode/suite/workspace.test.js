@@ -285,7 +285,8 @@ describe('Ledgerlock in a trusted workspace', () => {
     const more = first[first.length - 1];
     const moreItem = ll.ledgers.getTreeItem(more);
     assert.equal(moreItem.label, 'Load more…');
-    await vscode.commands.executeCommand(moreItem.command.command, ...moreItem.command.arguments);
+    assert.equal(moreItem.command.command, 'ledgerlock.loadMore');
+    await vscode.commands.executeCommand('ledgerlock.loadMore', paths.pagedLedger);
     const second = (await ll.ledgers.getChildren(audit)).filter((n) => n.event);
     assert.equal(second.length, 100);
     assert.equal(second[99].event.id, 21);

@@ -178,11 +178,14 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       const locksHeader = page.locator('.pane-header:has-text("Locks")').first();
       if ((await locksHeader.getAttribute('aria-expanded')) === 'true') await locksHeader.click();
       await treeRow(page, 'Ledgers', 'live.jsonl').click();
-      // The tree draws only the rows in sight: go to the last one (Load more…) with the keyboard.
-      await treeRow(page, 'Ledgers', 'tick').click();
-      await page.keyboard.press('End');
+      await treeRow(page, 'Ledgers', 'tick').waitFor({ timeout: 20_000 });
+      // The tree draws only the rows in sight: go to the last one (Load more…) with the keyboard,
+      // again if new events pushed it down meanwhile.
       const more = treeRow(page, 'Ledgers', 'Load more…');
-      await more.waitFor({ timeout: 20_000 });
+      await until('Load more… in sight', async () => {
+        await page.keyboard.press('End');
+        return more.isVisible();
+      });
       await more.click();
       // aria-setsize of an event row: how many rows the ledger has open (events + Load more).
       const firstEvent = page.locator('.pane').filter({ has: page.locator('.pane-header:has-text("Ledgers")') }).locator('.monaco-list-row[aria-level="3"]').first();
