@@ -142,7 +142,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 
   async function openEvent(given?: unknown): Promise<vscode.TextDocument | undefined> {
     // A click on a row runs this with no argument: the row is the selection.
-    const arg = given ?? ctx.ledgers.selected();
+    const arg = given ?? (await ctx.ledgers.clicked((n): n is EventNode => n instanceof EventNode));
     let ledger: string | undefined;
     let id: string | undefined;
     if (arg instanceof EventNode) [ledger, id] = [arg.ledger, String(arg.event.id)];
@@ -231,9 +231,8 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand('ledgerlock.showHolder', showHolder),
     vscode.commands.registerCommand('ledgerlock.showFixes', showFixes),
     vscode.commands.registerCommand('ledgerlock.openLedgerProblem', openLedgerProblem),
-    vscode.commands.registerCommand('ledgerlock.loadMore', (ledger?: string) => {
-      const selected = ctx.ledgers.selected();
-      const target = ledger ?? (selected instanceof LoadMoreNode ? selected.ledger : undefined);
+    vscode.commands.registerCommand('ledgerlock.loadMore', async (ledger?: string) => {
+      const target = ledger ?? (await ctx.ledgers.clicked((n): n is LoadMoreNode => n instanceof LoadMoreNode))?.ledger;
       return target ? ctx.ledgers.loadMore(target) : undefined;
     }),
   ];

@@ -261,9 +261,24 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     return this.nodes.get(node.ledger);
   }
 
-  /** The selected row of the view, for commands run by a click (they carry no arguments). */
-  selected(): Node | undefined {
-    return this.view.selection[0];
+  /**
+   * The clicked row, for commands run by a click (they carry no arguments). The click's new
+   * selection may reach the extension just after its command: take a selection change that
+   * comes within `waitMs`, else the selection as it is (a click on the row already selected).
+   */
+  async clicked<T extends Node>(is: (n: Node | undefined) => n is T, waitMs = 150): Promise<T | undefined> {
+    const row = await new Promise<Node | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        sub.dispose();
+        resolve(this.view.selection[0]);
+      }, waitMs);
+      const sub = this.view.onDidChangeSelection((e) => {
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(e.selection[0]);
+      });
+    });
+    return is(row) ? row : undefined;
   }
 
   /** The "Load more" node: the next page, appended below what is shown. */
