@@ -190,9 +190,12 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       // aria-setsize of an event row: how many rows the ledger has open (events + Load more).
       const firstEvent = page.locator('.pane').filter({ has: page.locator('.pane-header:has-text("Ledgers")') }).locator('.monaco-list-row[aria-level="3"]').first();
       await until('the second page', async () => Number(await firstEvent.getAttribute('aria-setsize')) >= 101);
+      // Rows out of sight are not drawn again: look from the top (Home) each time.
       const sizes = [];
-      for (let i = 0; i < 20; i++) {
-        await page.waitForTimeout(250);
+      for (let i = 0; i < 10; i++) {
+        await page.waitForTimeout(500);
+        await page.keyboard.press('Home');
+        await page.waitForTimeout(100);
         sizes.push(Number(await firstEvent.getAttribute('aria-setsize')));
       }
       if (sizes.some((n) => n < 101)) throw new Error(`loaded pages were dropped: ${sizes.join(', ')}`);
