@@ -177,30 +177,36 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
     ['"Load more" holds on a ledger written every 100 ms: new events on top, older pages kept', async () => {
       const locksHeader = page.locator('.pane-header:has-text("Locks")').first();
       if ((await locksHeader.getAttribute('aria-expanded')) === 'true') await locksHeader.click();
+      // Quiet while the pages are loaded, so we know where they end; then writing again.
+      stopChildren(children);
+      await page.waitForTimeout(1500);
       await treeRow(page, 'Ledgers', 'live.jsonl').click();
-      await treeRow(page, 'Ledgers', 'tick').waitFor({ timeout: 20_000 });
-      // The tree draws only the rows in sight: go to the last one (Load more…) with the keyboard,
-      // again if new events pushed it down meanwhile.
+      const top = page.locator('.pane').filter({ has: page.locator('.pane-header:has-text("Ledgers")') }).locator('.monaco-list-row[aria-level="3"] .label-name').first();
+      await top.waitFor({ timeout: 20_000 });
+      const idOf = async () => Number((await top.innerText()).match(/#(\d+)/)?.[1] ?? 0);
+      const newest = await idOf();
+      // The tree draws only the rows in sight: go to the last one (Load more…) with the keyboard.
       const more = treeRow(page, 'Ledgers', 'Load more…');
       await until('Load more… in sight', async () => {
         await page.keyboard.press('End');
         return more.isVisible();
       });
       await more.click();
-      // aria-setsize of an event row: how many rows the ledger has open (events + Load more).
-      const firstEvent = page.locator('.pane').filter({ has: page.locator('.pane-header:has-text("Ledgers")') }).locator('.monaco-list-row[aria-level="3"]').first();
-      await until('the second page', async () => Number(await firstEvent.getAttribute('aria-setsize')) >= 101);
-      // Rows out of sight are not drawn again: look from the top (Home) each time.
-      const sizes = [];
-      for (let i = 0; i < 10; i++) {
-        await page.waitForTimeout(500);
-        await page.keyboard.press('Home');
-        await page.waitForTimeout(100);
-        sizes.push(Number(await firstEvent.getAttribute('aria-setsize')));
-      }
-      if (sizes.some((n) => n < 101)) throw new Error(`loaded pages were dropped: ${sizes.join(', ')}`);
-      if (!(sizes[sizes.length - 1] > sizes[0])) throw new Error(`no new events appeared on top: ${sizes.join(', ')}`);
+      // Two pages of 50, newest first: the oldest loaded event sits just above Load more.
+      const eventRow = (id) => treeRow(page, 'Ledgers', `tick  #${id}`);
+      const oldest = newest - 99;
+      await eventRow(oldest).waitFor({ timeout: 20_000 });
+      // Five seconds of a writer appending every 100 ms, then both ends of the list.
+      children.push(startWriter(livePath, 100));
+      await page.waitForTimeout(5000);
+      await page.keyboard.press('Home');
+      await until(`new events on top of #${newest}`, async () => (await idOf()) > newest + 10);
       await shot('ui-7-load-more-live.png');
+      await until(`the loaded pages still end at #${oldest}, above Load more…`, async () => {
+        await page.keyboard.press('End');
+        return (await more.isVisible()) && (await eventRow(oldest).isVisible());
+      });
+      if (await eventRow(oldest - 1).isVisible()) throw new Error('a third page appeared without Load more');
       stopChildren(children);
     }],
     ['an event\'s context menu copies its id and JSON and reveals its record at the right line', async () => {
