@@ -23,7 +23,7 @@ import { problemsOf } from './problems';
 import type { ServerState } from './serverState';
 import { pathOf, pickLedger, pickLock } from './targets';
 import { refuseIfUntrusted } from './trust';
-import { EventNode, LoadMoreNode, type LedgersView } from './views/ledgersView';
+import { EventNode, type LedgersView } from './views/ledgersView';
 import type { LocksView } from './views/locksView';
 import { RecoveryNode } from './views/recoveriesView';
 
@@ -140,9 +140,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     return report(result);
   }
 
-  async function openEvent(given?: unknown): Promise<vscode.TextDocument | undefined> {
-    // A click on a row runs this with no argument: the row is the selection.
-    const arg = given ?? (await ctx.ledgers.clicked((n): n is EventNode => n instanceof EventNode));
+  async function openEvent(arg?: unknown): Promise<vscode.TextDocument | undefined> {
     let ledger: string | undefined;
     let id: string | undefined;
     if (arg instanceof EventNode) [ledger, id] = [arg.ledger, String(arg.event.id)];
@@ -231,9 +229,6 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand('ledgerlock.showHolder', showHolder),
     vscode.commands.registerCommand('ledgerlock.showFixes', showFixes),
     vscode.commands.registerCommand('ledgerlock.openLedgerProblem', openLedgerProblem),
-    vscode.commands.registerCommand('ledgerlock.loadMore', async (ledger?: string) => {
-      const target = ledger ?? (await ctx.ledgers.clicked((n): n is LoadMoreNode => n instanceof LoadMoreNode))?.ledger;
-      return target ? ctx.ledgers.loadMore(target) : undefined;
-    }),
+    vscode.commands.registerCommand('ledgerlock.loadMore', (ledger: string) => ctx.ledgers.loadMore(ledger)),
   ];
 }

@@ -261,26 +261,6 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     return this.nodes.get(node.ledger);
   }
 
-  /**
-   * The clicked row, for commands run by a click (they carry no arguments). The click's new
-   * selection may reach the extension just after its command: take a selection change that
-   * comes within `waitMs`, else the selection as it is (a click on the row already selected).
-   */
-  async clicked<T extends Node>(is: (n: Node | undefined) => n is T, waitMs = 150): Promise<T | undefined> {
-    const row = await new Promise<Node | undefined>((resolve) => {
-      const timer = setTimeout(() => {
-        sub.dispose();
-        resolve(this.view.selection[0]);
-      }, waitMs);
-      const sub = this.view.onDidChangeSelection((e) => {
-        clearTimeout(timer);
-        sub.dispose();
-        resolve(e.selection[0]);
-      });
-    });
-    return is(row) ? row : undefined;
-  }
-
   /** The "Load more" node: the next page, appended below what is shown. */
   async loadMore(ledgerPath: string): Promise<void> {
     const pages = this.pages.get(ledgerPath);
@@ -330,9 +310,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
       item.iconPath = new vscode.ThemeIcon('fold-down');
       item.contextValue = 'loadMore';
       item.tooltip = `Show older events (${formatCount(shown)} shown)`;
-      // No arguments: VS Code would keep them in a per-render cache that a refresh racing the
-      // click throws away ("Actual command not found"); the command reads the selection instead.
-      item.command = { command: 'ledgerlock.loadMore', title: 'Load More' };
+      item.command = { command: 'ledgerlock.loadMore', title: 'Load More', arguments: [node.ledger] };
       return item;
     }
     const e = node.event;
@@ -341,7 +319,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     item.description = formatTime(e.ts);
     item.iconPath = new vscode.ThemeIcon('symbol-event');
     item.contextValue = 'event';
-    item.command = { command: 'ledgerlock.openEvent', title: 'Open Event' };
+    item.command = { command: 'ledgerlock.openEvent', title: 'Open Event', arguments: [node] };
     return item;
   }
 

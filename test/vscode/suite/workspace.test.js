@@ -285,8 +285,7 @@ describe('Ledgerlock in a trusted workspace', () => {
     const more = first[first.length - 1];
     const moreItem = ll.ledgers.getTreeItem(more);
     assert.equal(moreItem.label, 'Load more…');
-    assert.equal(moreItem.command.command, 'ledgerlock.loadMore');
-    await vscode.commands.executeCommand('ledgerlock.loadMore', paths.pagedLedger);
+    await vscode.commands.executeCommand(moreItem.command.command, ...moreItem.command.arguments);
     const second = (await ll.ledgers.getChildren(audit)).filter((n) => n.event);
     assert.equal(second.length, 100);
     assert.equal(second[99].event.id, 21);

@@ -177,9 +177,10 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
     ['"Load more" holds on a ledger written every 100 ms: new events on top, older pages kept', async () => {
       const locksHeader = page.locator('.pane-header:has-text("Locks")').first();
       if ((await locksHeader.getAttribute('aria-expanded')) === 'true') await locksHeader.click();
-      // Quiet while the pages are loaded, so we know where they end; then writing again.
-      stopChildren(children);
-      await page.waitForTimeout(1500);
+      const ledgersHeader = page.locator('.pane-header:has-text("Ledgers")').first();
+      await ledgersHeader.hover();
+      // Paused while the pages are loaded, so we know where they end; then Follow again.
+      await ledgersHeader.locator('.action-label[aria-label^="Pause"]').click();
       await treeRow(page, 'Ledgers', 'live.jsonl').click();
       const top = page.locator('.pane').filter({ has: page.locator('.pane-header:has-text("Ledgers")') }).locator('.monaco-list-row[aria-level="3"] .label-name').first();
       await top.waitFor({ timeout: 20_000 });
@@ -196,8 +197,9 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       const eventRow = (id) => treeRow(page, 'Ledgers', `tick  #${id}`);
       const oldest = newest - 99;
       await eventRow(oldest).waitFor({ timeout: 20_000 });
-      // Five seconds of a writer appending every 100 ms, then both ends of the list.
-      children.push(startWriter(livePath, 100));
+      // Following again, with the writer appending every 100 ms; then both ends of the list.
+      await ledgersHeader.hover();
+      await ledgersHeader.locator('.action-label[aria-label^="Follow New Events"]').click();
       await page.waitForTimeout(5000);
       await page.keyboard.press('Home');
       await until(`new events on top of #${newest}`, async () => (await idOf()) > newest + 10);
