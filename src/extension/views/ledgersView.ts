@@ -162,8 +162,12 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
         const before = node.ledger;
         node.ledger = ledger;
         if (before.bytes === ledger.bytes && before.health === ledger.health && before.events === ledger.events && before.error === ledger.error) continue;
-        redraw.push(node);
         const pages = this.pages.get(ledger.path);
+        // An open ledger that only grew is redrawn when its new events are put on top (Follow),
+        // not for its count alone: every redraw renders its rows again, and a click landing on a
+        // row being rendered again is lost (VS Code drops the old row's command).
+        const grewOnly = pages !== undefined && before.health === ledger.health && before.error === ledger.error && ledger.bytes > pages.bytes;
+        if (!grewOnly) redraw.push(node);
         if (!pages) continue;
         if (ledger.bytes < pages.bytes || (before.health !== ledger.health && ledger.bytes !== pages.bytes)) {
           // Rewritten (repaired, compacted, quarantined): what was loaded may be gone.
@@ -298,11 +302,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   getTreeItem(node: Node): vscode.TreeItem {
     this.redraws++;
     if (node instanceof LedgerFolderNode) return folderItem('ledgers', node.folder.uri, node.folder.name, plural(node.folder.ledgers.length, 'ledger'));
-    if (node instanceof LedgerNode) {
-      const pages = this.pages.get(node.ledger.path);
-      const waiting = !this.following && pages && pages.events !== null && node.ledger.events !== null ? node.ledger.events - pages.events : 0;
-      return ledgerItem(node.ledger, waiting);
-    }
+    if (node instanceof LedgerNode) return ledgerItem(node.ledger);
     if (node instanceof LoadMoreNode) {
       const shown = this.pages.get(node.ledger)?.nodes.length ?? 0;
       const item = new vscode.TreeItem('Load more…', vscode.TreeItemCollapsibleState.None);
@@ -345,7 +345,7 @@ export function describeFilter(filter: EventFilter): string {
   return `filtered: ${parts.join(' · ')}`;
 }
 
-function ledgerItem(ledger: LedgerItem, waiting: number): vscode.TreeItem {
+function ledgerItem(ledger: LedgerItem): vscode.TreeItem {
   const item = new vscode.TreeItem(baseName(ledger.path), vscode.TreeItemCollapsibleState.Collapsed);
   item.id = `ledger:${ledger.path}`;
   const health = ledger.error ? 'unreadable' : ledger.health;
@@ -353,7 +353,6 @@ function ledgerItem(ledger: LedgerItem, waiting: number): vscode.TreeItem {
   // A big ledger's count is unknown until Verify: say nothing rather than "? events".
   const parts = ledger.events === null ? [formatBytes(ledger.bytes)] : [`${formatCount(ledger.events)} events`, formatBytes(ledger.bytes)];
   if (health !== 'ok') parts.unshift(health);
-  if (waiting > 0) parts.push(`${formatCount(waiting)} new`);
   item.description = parts.join(' · ');
   const [icon, color] = HEALTH_ICONS[ledger.health];
   item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
@@ -361,7 +360,6 @@ function ledgerItem(ledger: LedgerItem, waiting: number): vscode.TreeItem {
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${baseName(ledger.path)}** — ${health}\n\n`);
   md.appendText(`${ledger.path}\n${ledger.format} ledger, ${formatCount(ledger.events)} events, ${formatBytes(ledger.bytes)}, last id ${ledger.lastId ?? '—'}\n`);
-  if (waiting > 0) md.appendText(`\n${formatCount(waiting)} new events since Follow was paused.\n`);
   if (ledger.error) md.appendText(`\n${ledger.error}\n`);
   if (ledger.tailOnly) md.appendMarkdown(`\n\nOnly the tail was checked (a big ledger is never read whole to draw this view). Run **Verify Ledger** for a full check.`);
   for (const problem of ledger.problems.slice(0, 10)) md.appendText(`\n• ${problem}`);

@@ -218,7 +218,6 @@ describe('Ledgerlock in a trusted workspace', () => {
       await ll.state.waitFor((s) => s.folders[0].ledgers.find((l) => l.path === livePath)?.events === written, 15_000);
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(ll.ledgers.loaded(livePath)[0].id, written - 10);
-      assert.match(ll.ledgers.getTreeItem(node).description, /10 new$/);
     } finally {
       ll.ledgers.setFollow(true);
     }
