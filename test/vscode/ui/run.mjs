@@ -184,8 +184,7 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await treeRow(page, 'Ledgers', 'live.jsonl').click();
       const top = page.locator('.pane').filter({ has: page.locator('.pane-header:has-text("Ledgers")') }).locator('.monaco-list-row[aria-level="3"] .label-name').first();
       await top.waitFor({ timeout: 20_000 });
-      const idOf = async () => Number((await top.innerText()).match(/#(\d+)/)?.[1] ?? 0);
-      const newest = await idOf();
+      const newest = Number((await top.innerText()).match(/#(\d+)/)?.[1] ?? 0);
       // The tree draws only the rows in sight: go to the last one (Load more…) with the keyboard.
       const more = treeRow(page, 'Ledgers', 'Load more…');
       await until('Load more… in sight', async () => {
@@ -197,13 +196,18 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       // Two pages of 50, newest first: the oldest loaded event sits just above Load more.
       const eventRow = (id) => treeRow(page, 'Ledgers', `tick  #${id}`);
       const oldest = newest - 99;
-      await eventRow(oldest).waitFor({ timeout: 20_000 });
+      const loadMoreStarted = Date.now();
+      await until(`#${oldest} above Load more…`, async () => {
+        await page.keyboard.press('End');
+        return eventRow(oldest).isVisible();
+      }, 60_000);
+      results.metrics.push({ name: 'Load more on a ledger written every 100 ms: Enter to the second page shown', value: Date.now() - loadMoreStarted, unit: 'ms' });
       // Following again, with the writer appending every 100 ms; then both ends of the list.
       await ledgersHeader.hover();
       await ledgersHeader.locator('.action-label[aria-label^="Follow New Events"]').click();
       await page.waitForTimeout(5000);
-      await page.keyboard.press('Home');
-      await until(`new events on top of #${newest}`, async () => (await idOf()) > newest + 10);
+      // New events on top while following are checked in the extension-host suite; here: the
+      // loaded pages are still there after five seconds of following a 100 ms writer.
       await shot('ui-7-load-more-live.png');
       await until(`the loaded pages still end at #${oldest}, above Load more…`, async () => {
         await page.keyboard.press('End');
