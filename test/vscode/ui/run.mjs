@@ -230,10 +230,10 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       const menu = page.locator('.context-view .monaco-menu');
       await menu.locator('.action-label', { hasText: 'Copy Event ID' }).waitFor({ timeout: 10_000 });
       await shot('ui-8-event-context-menu.png');
-      await menu.locator('.action-label', { hasText: 'Copy Event ID' }).click();
+      await pickMenu(page, menu, 'Copy Event ID');
       await until('the id on the clipboard', async () => (await page.evaluate(() => navigator.clipboard.readText())) === '120');
       await row.click({ button: 'right' });
-      await menu.locator('.action-label', { hasText: 'Copy Event JSON' }).click();
+      await pickMenu(page, menu, 'Copy Event JSON');
       await until('the JSON on the clipboard', async () => {
         const text = await page.evaluate(() => navigator.clipboard.readText());
         try {
@@ -244,7 +244,7 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
         }
       });
       await row.click({ button: 'right' });
-      await menu.locator('.action-label', { hasText: 'Reveal in Ledger File' }).click();
+      await pickMenu(page, menu, 'Reveal in Ledger File');
       await page.locator('.tab.active', { hasText: 'audit.jsonl' }).waitFor({ timeout: 20_000 });
       await page.locator('.statusbar-item', { hasText: 'Ln 120, Col 1' }).waitFor({ timeout: 20_000 });
       await page.locator('.monaco-editor .current-line').first().waitFor({ timeout: 10_000 });
@@ -336,4 +336,16 @@ function startWriter(file, everyMs) {
 
 function stopChildren(children) {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+}
+
+/** Picks a context-menu entry; a click that lands while the menu is still opening is repeated with Enter. */
+async function pickMenu(page, menu, label) {
+  const item = menu.locator('.action-label', { hasText: label });
+  await item.waitFor({ timeout: 10_000 });
+  await page.waitForTimeout(200);
+  await item.click();
+  if (await menu.isVisible().catch(() => false)) {
+    await item.hover();
+    await page.keyboard.press('Enter');
+  }
 }
