@@ -281,19 +281,6 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await page.mouse.up();
       await frame.locator('#reset:not([hidden])').waitFor({ timeout: 20_000 });
     }],
-    ['the walkthrough shows a first-time user around', async () => {
-      await runCommand(page, 'View: Close All Editors');
-      await runCommand(page, 'Welcome: Open Walkthrough...');
-      await page.locator('.quick-input-widget input').fill('Ledgerlock');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Get Started with Ledgerlock' }).first().click();
-      const walkthrough = page.locator('.gettingStartedContainer');
-      await walkthrough.locator('.getting-started-step', { hasText: 'Know when something broke' }).first().waitFor({ timeout: 20_000 });
-      await walkthrough.locator('.getting-started-step', { hasText: 'See a ledger over time' }).first().waitFor({ timeout: 20_000 });
-      // Room for the step's picture beside the steps, as on a first start.
-      await runCommand(page, 'View: Toggle Primary Side Bar Visibility');
-      await page.waitForTimeout(1500);
-      await shot('ui-12-walkthrough.png');
-    }],
   ];
 
   try {
