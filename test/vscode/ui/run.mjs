@@ -331,8 +331,9 @@ async function pickMenu(page, menu, label) {
   await item.waitFor({ timeout: 10_000 });
   await page.waitForTimeout(200);
   await item.click();
+  // Still open (the click landed while it opened): pick it with Enter; gone: the click took.
+  await page.waitForTimeout(300);
   if (await menu.isVisible().catch(() => false)) {
-    await item.hover();
-    await page.keyboard.press('Enter');
+    await item.hover({ timeout: 2000 }).then(() => page.keyboard.press('Enter')).catch(() => undefined);
   }
 }
