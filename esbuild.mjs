@@ -47,6 +47,8 @@ const targets = [
   },
   { name: 'server', entryPoints: ['src/server/server.ts'], outfile: 'dist/server.js' },
   { name: 'extension', entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  // The Timeline page, with uPlot and its stylesheet bundled in (a webview loads nothing from the network).
+  { name: 'webview', entryPoints: ['src/webview/timeline.ts'], outfile: 'dist/webview/timeline.js', platform: 'browser', format: 'iife', target: 'es2022', sourcemap: false, minify: true },
 ]
   .filter((t) => existsSync(t.entryPoints[0]))
   .filter((t) => only === undefined || only.includes(t.name) || (t.name === 'lock-wait-worker' && (only.includes('engine') || only.includes('cli'))));

@@ -5,7 +5,7 @@
 // the .vsix is made from a staging folder holding what .vscodeignore lets through and the
 // manifest without "files".
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,16 +15,17 @@ const { name, version } = JSON.parse(readFileSync(path.join(root, 'package.json'
 const out = path.join(root, `${name}-${version}.vsix`);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 
-run(process.execPath, ['esbuild.mjs', '--production', '--only=server,extension']);
+run(process.execPath, ['esbuild.mjs', '--production', '--only=server,extension,webview']);
 const stage = mkdtempSync(path.join(os.tmpdir(), 'ledgerlock-vsix-'));
 try {
   const { files: _npmFiles, ...manifest } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
   writeFileSync(path.join(stage, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-  for (const f of ['.vscodeignore', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/extension.js', 'dist/server.js', 'media']) {
+  for (const f of ['.vscodeignore', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/extension.js', 'dist/server.js', 'dist/webview', 'media']) {
+    if (!existsSync(path.join(root, f))) continue;
     mkdirSync(path.dirname(path.join(stage, f)), { recursive: true });
     cpSync(path.join(root, f), path.join(stage, f), { recursive: true });
   }
-  execFileSync(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--out', out], { cwd: stage, stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', out], { cwd: stage, stdio: 'inherit' });
 } finally {
   rmSync(stage, { recursive: true, force: true });
 }

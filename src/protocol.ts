@@ -113,6 +113,8 @@ export interface ActionResult {
   ok: boolean;
   message: string;
   code?: string;
+  /** The condition the action was meant to fix had already gone (a lock reaped meanwhile). */
+  cleared?: boolean;
 }
 
 export namespace StateNotification {
@@ -135,9 +137,25 @@ export namespace ProgressNotification {
   export const type = new NotificationType<{ token: string; message?: string; percent?: number }>(method);
 }
 
+/** Events whose type is one of `types` (when given) and whose text contains `text` (case-insensitive). */
+export interface EventFilter {
+  types?: string[];
+  text?: string;
+  /** Epoch ms bounds, inclusive (a bar of the Timeline). */
+  from?: number;
+  to?: number;
+}
+
 export namespace EventsPageRequest {
   export const method = 'ledgerlock/eventsPage';
-  export const type = new RequestType<{ ledger: string; cursor: string | null; limit: number }, { events: EventItem[]; next: string | null }, void>(method);
+  /** With a filter, a page may hold fewer than `limit` events: the server reads a bounded number per request. */
+  export const type = new RequestType<{ ledger: string; cursor: string | null; limit: number; filter?: EventFilter }, { events: EventItem[]; next: string | null; scanned: number }, void>(method);
+}
+
+/** The 1-based line of the record that starts at `offset` (Reveal in Ledger File). */
+export namespace EventLineRequest {
+  export const method = 'ledgerlock/eventLine';
+  export const type = new RequestType<{ ledger: string; offset: number }, { line: number | null; error?: string }, void>(method);
 }
 
 export namespace EventRequest {
@@ -257,4 +275,52 @@ export namespace VerifySnapshotRequest {
 export namespace SnapshotFileRequest {
   export const method = 'ledgerlock/snapshotFile';
   export const type = new RequestType<{ folder: string; id: string; path: string }, { content?: string; error?: string }, void>(method);
+}
+
+// ---- Timeline (aggregated by the server; the webview never receives raw events) ----
+
+export interface TimelineReply {
+  /** Epoch ms of the first bin's start and the last bin's end. */
+  from: number;
+  to: number;
+  binMs: number;
+  /** Busiest types first; the rest summed as "other (N types)". */
+  types: string[];
+  /** counts[type][bin]. */
+  counts: number[][];
+  /** Events in the ledger (read), and in [from, to). */
+  total: number;
+  inRange: number;
+  /** Events without a readable time (not drawn). */
+  undated: number;
+  /** Only the newest events were read (memory budget). */
+  truncated: boolean;
+  /** Still reading older events: ask again for the rest. */
+  partial: boolean;
+  tookMs: number;
+}
+
+export namespace TimelineRequest {
+  export const method = 'ledgerlock/timeline';
+  export const type = new RequestType<{ ledger: string; from?: number; to?: number; bins?: number }, TimelineReply, void>(method);
+}
+
+export interface LockSpan {
+  lock: string;
+  /** hold: someone held it; wait: someone waited (LOCK_CONTENDED); gave-up: waited and timed out; reaped: a crashed holder's lock was taken back. */
+  kind: 'hold' | 'wait' | 'gave-up' | 'reaped';
+  start: number;
+  end: number;
+  pid?: number;
+  tool?: string;
+  /** A hold still going on now. */
+  live: boolean;
+  /** For waits: whom they waited for. */
+  holderPid?: number;
+}
+
+export namespace LockSpansRequest {
+  export const method = 'ledgerlock/lockSpans';
+  /** `folder`: a workspace folder URI; the spans of its stores and locks. */
+  export const type = new RequestType<{ folder: string }, { spans: LockSpan[] }, void>(method);
 }

@@ -1,52 +1,91 @@
 /**
- * Notifications, once per condition, each with its fix: a torn tail [Repair], a stale lock
- * [Reap], a live holder past the contention threshold [Show Holder]. A condition that clears
- * and comes back is announced again. Each kind can be turned off per folder.
+ * Notifications that respect the person: once the first scan of every folder is in, one
+ * notification sums up what is new ("3 problems — Show Fixes"), or names the one problem with
+ * its fix. Each condition is announced once per workspace, remembered across reloads; one
+ * that clears and comes back is new again. "Don't Show Again" silences a kind for this
+ * workspace; the `ledgerlock.notifications.*` settings silence it everywhere.
  */
 import * as vscode from 'vscode';
-import { baseName, formatAge, formatHolder } from './format';
+import { countByKind, NOTIFICATION_SETTING, problemsOf, type Problem, type ProblemKind } from './problems';
 import type { ServerState } from './serverState';
 
-export class Alerts implements vscode.Disposable {
-  private readonly announced = new Set<string>();
-  private readonly disposables: vscode.Disposable[] = [];
+const ANNOUNCED_KEY = 'ledgerlock.announced';
+const MUTED_KEY = 'ledgerlock.mutedKinds';
+const DONT_SHOW = "Don't Show Again";
 
-  constructor(private readonly state: ServerState) {
+export class Alerts implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  /** What was shown, newest last (tests and the log read it). */
+  readonly shown: string[] = [];
+
+  constructor(
+    private readonly state: ServerState,
+    private readonly memento: vscode.Memento,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
     this.disposables.push(state.onDidChange(() => this.check()));
   }
 
+  /** Forgets what was announced and muted in this workspace (command "Reset Notifications"). */
+  async reset(): Promise<void> {
+    await this.memento.update(ANNOUNCED_KEY, undefined);
+    await this.memento.update(MUTED_KEY, undefined);
+    this.check();
+  }
+
   private check(): void {
-    const current = new Set<string>();
-    for (const ledger of this.state.ledgers()) {
-      if (ledger.health !== 'torn') continue;
-      this.once(current, `torn:${ledger.path}`, ledger.folder, 'tornTail', () =>
-        this.offer(vscode.window.showErrorMessage, `Ledgerlock: ${baseName(ledger.path)} has a torn tail (an incomplete last record).`, 'Repair', () =>
-          vscode.commands.executeCommand('ledgerlock.repairTail', ledger.path)));
-    }
-    for (const lock of this.state.locks()) {
-      if (lock.reapable) {
-        this.once(current, `stale:${lock.path}`, lock.folder, 'staleLock', () =>
-          this.offer(vscode.window.showWarningMessage, `Ledgerlock: ${baseName(lock.path)} is stale — ${lock.reason}.`, 'Reap', () =>
-            vscode.commands.executeCommand('ledgerlock.reapLock', lock.path)));
-      } else if (lock.overThreshold) {
-        this.once(current, `contended:${lock.path}:${lock.holder?.pid ?? '?'}`, lock.folder, 'contention', () =>
-          this.offer(vscode.window.showWarningMessage, `Ledgerlock: ${baseName(lock.path)} has been held ${formatAge(lock.ageMs)} by ${formatHolder(lock.holder)}.`, 'Show Holder', () =>
-            vscode.commands.executeCommand('ledgerlock.showHolder', lock.path)));
-      }
-    }
-    for (const key of [...this.announced]) if (!current.has(key)) this.announced.delete(key);
+    // A half-scanned workspace would announce in pieces and forget what it has not seen yet.
+    if (!this.state.complete) return;
+    const problems = problemsOf(this.state).filter((p) => NOTIFICATION_SETTING[p.kind] !== undefined);
+    const announced = new Set(this.memento.get<string[]>(ANNOUNCED_KEY, []));
+    const current = new Set(problems.map((p) => p.key));
+    const muted = new Set(this.memento.get<ProblemKind[]>(MUTED_KEY, []));
+    const fresh = problems.filter((p) => !announced.has(p.key) && !muted.has(p.kind) && this.enabled(p));
+    const next = [...announced].filter((k) => current.has(k));
+    for (const p of problems) if (!announced.has(p.key)) next.push(p.key);
+    if (next.length !== announced.size || next.some((k) => !announced.has(k))) void this.memento.update(ANNOUNCED_KEY, next);
+    if (fresh.length === 1) this.announceOne(fresh[0]!);
+    else if (fresh.length > 1) this.announceSummary(fresh);
   }
 
-  private once(current: Set<string>, key: string, folder: string, setting: string, show: () => void): void {
-    current.add(key);
-    if (this.announced.has(key)) return;
-    this.announced.add(key);
-    const enabled = vscode.workspace.getConfiguration('ledgerlock.notifications', vscode.Uri.parse(folder)).get<boolean>(setting, true);
-    if (enabled) show();
+  private enabled(p: Problem): boolean {
+    const setting = NOTIFICATION_SETTING[p.kind]!;
+    return vscode.workspace.getConfiguration('ledgerlock.notifications', vscode.Uri.parse(p.folder)).get<boolean>(setting, true);
   }
 
-  private offer(show: (message: string, ...items: string[]) => Thenable<string | undefined>, message: string, action: string, fix: () => Thenable<unknown>): void {
-    void show(message, action).then((choice) => (choice === action ? fix() : undefined));
+  private announceOne(p: Problem): void {
+    const message = `Ledgerlock: ${p.sentence}`;
+    this.record(message);
+    const show = p.severity === 'error' ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
+    void show(message, p.fix.button, DONT_SHOW).then((choice) => {
+      if (choice === p.fix.button) return vscode.commands.executeCommand(p.fix.command, ...p.fix.args);
+      if (choice === DONT_SHOW) return this.mute([p.kind]);
+      return undefined;
+    });
+  }
+
+  private announceSummary(problems: Problem[]): void {
+    const message = `Ledgerlock: ${problems.length.toLocaleString('en-US')} problems — ${countByKind(problems)}.`;
+    this.record(message);
+    const show = problems.some((p) => p.severity === 'error') ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
+    void show(message, 'Show Fixes', DONT_SHOW).then((choice) => {
+      if (choice === 'Show Fixes') return vscode.commands.executeCommand('ledgerlock.showFixes');
+      if (choice === DONT_SHOW) return this.mute([...new Set(problems.map((p) => p.kind))]);
+      return undefined;
+    });
+  }
+
+  private async mute(kinds: ProblemKind[]): Promise<void> {
+    const muted = new Set(this.memento.get<ProblemKind[]>(MUTED_KEY, []));
+    kinds.forEach((k) => muted.add(k));
+    await this.memento.update(MUTED_KEY, [...muted]);
+    this.log.info(`notifications muted in this workspace for: ${kinds.join(', ')} (run "Ledgerlock: Reset Notifications" to undo)`);
+    vscode.window.setStatusBarMessage('$(bell-slash) Ledgerlock: those notifications are off for this workspace; the status bar still shows problems.', 8000);
+  }
+
+  private record(message: string): void {
+    this.shown.push(message);
+    this.log.info(`notified: ${message}`);
   }
 
   dispose(): void {

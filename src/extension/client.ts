@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { type InitializationOptions, RecoveriesChangedNotification, SnapshotsNotification, StateNotification } from '../protocol';
+import { levelledChannel } from './serverLog';
 import type { ServerState } from './serverState';
 
 export async function startClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, state: ServerState): Promise<LanguageClient> {
@@ -17,10 +18,11 @@ export async function startClient(context: vscode.ExtensionContext, log: vscode.
   context.subscriptions.push(watcher);
   const initializationOptions: InitializationOptions = { trusted: vscode.workspace.isTrusted };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ scheme: 'file', pattern: '**/*.{jsonl,ndjson}' }],
+    // Ledgers, and lock files for their quick fixes (the default lock globs).
+    documentSelector: [{ scheme: 'file', pattern: '**/*.{jsonl,ndjson,lock,lck}' }, { scheme: 'file', pattern: '**/LOCK' }],
     synchronize: { fileEvents: watcher },
     diagnosticCollectionName: 'ledgerlock',
-    outputChannel: log,
+    outputChannel: levelledChannel(log),
     initializationOptions,
   };
   const client = new LanguageClient('ledgerlock', 'Ledgerlock', serverOptions, clientOptions);

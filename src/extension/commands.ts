@@ -5,20 +5,22 @@
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { reportResult, withProgress } from './feedback';
+import { reportResult, withCancellableProgress, withProgress } from './feedback';
 import {
   type ActionResult,
   CompactLedgerRequest,
   QuarantineRecordRequest,
   ReapLockRequest,
+  ProgressNotification,
   RefreshRequest,
   RepairTailRequest,
   SnapshotsRequest,
   VerifyLedgerRequest,
 } from '../protocol';
 import { eventUri } from './eventDocuments';
-import { baseName, formatAge, holderWords, lockSentence } from './format';
-import { isLedgerProblem, isLockProblem, type ServerState } from './serverState';
+import { baseName, formatAge, holderWords, lockSentence, profileName } from './format';
+import { problemsOf } from './problems';
+import type { ServerState } from './serverState';
 import { pathOf, pickLedger, pickLock } from './targets';
 import { refuseIfUntrusted } from './trust';
 import { EventNode, type LedgersView } from './views/ledgersView';
@@ -29,6 +31,8 @@ import { RecoveryNode } from './views/recoveriesView';
 export interface CommandOptions {
   confirmed?: boolean;
 }
+
+const EVIDENCE_ICONS: Record<string, string> = { pid: 'pulse', flock: 'lock', posix: 'lock', ofd: 'lock', open: 'file-binary', waiter: 'watch', heartbeat: 'history', content: 'file-code' };
 
 export interface CommandContext {
   client: () => LanguageClient | undefined;
@@ -58,7 +62,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     if (refuseIfUntrusted('Repair Tail')) return { ok: false, code: 'E_UNTRUSTED', message: 'refused in restricted mode' };
     const ledger = await pickLedger(state, arg, (l) => l.health === 'torn', 'Which ledger should be repaired?');
     if (!ledger) return undefined;
-    const ok = await confirm(options, `Repair the torn tail of ${baseName(ledger)}?`,
+    const known = state.findLedger(ledger);
+    const cleared = known !== undefined && known.health !== 'torn';
+    const ok = cleared || await confirm(options, `Repair the torn tail of ${baseName(ledger)}?`,
       'The incomplete last record is cut off at the last valid record boundary. The cut bytes are kept in the store\'s quarantine folder, never deleted.', 'Repair');
     if (!ok) return undefined;
     return report(await withProgress(`Repairing ${baseName(ledger)}…`, () => request(RepairTailRequest.type, { ledger })));
@@ -79,7 +85,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     const lock = await pickLock(state, arg, (l) => l.reapable, 'Which stale lock should be reaped?');
     if (!lock) return undefined;
     const known = state.findLock(lock);
-    const ok = await confirm(options, `Reap ${baseName(lock)}?`,
+    // Offered while stale, clicked after it cleared: no question to ask; the server's answer says so quietly.
+    const cleared = state.complete && (!known || !known.reapable);
+    const ok = cleared || await confirm(options, `Reap ${baseName(lock)}?`,
       `${known ? `${lockSentence(known)}. Holder: ${holderWords(known)}.\n\n` : ''}The lock file is removed so others can take the lock. A live holder is never broken: if it turns out to be alive, nothing changes.`, 'Reap');
     if (!ok) return undefined;
     return report(await withProgress(`Reaping ${baseName(lock)}…`, () => request(ReapLockRequest.type, { lock })));
@@ -110,19 +118,26 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     const ledger = await pickLedger(state, arg, () => false, 'Which ledger should be verified?');
     if (!ledger) return undefined;
     const token = `verify-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-    return report(await withProgress(`Verifying ${baseName(ledger)}…`, async (progress?: vscode.Progress<{ increment?: number }>) => {
+    const result = await withCancellableProgress(`Verifying ${baseName(ledger)}…`, async (progress, cancel) => {
       let last = 0;
-      const sub = ctx.client()?.onNotification('ledgerlock/progress', (p: { token: string; percent?: number }) => {
-        if (p.token !== token || p.percent === undefined || !progress) return;
+      const sub = ctx.client()?.onNotification(ProgressNotification.type, (p) => {
+        if (p.token !== token || p.percent === undefined) return;
         progress.report({ increment: Math.max(0, p.percent - last) });
         last = p.percent;
       });
       try {
-        return await request(VerifyLedgerRequest.type, { ledger, progressToken: token });
+        const client = ctx.client();
+        if (!client) throw new Error('the Ledgerlock server is not running');
+        return await client.sendRequest(VerifyLedgerRequest.type, { ledger, progressToken: token }, cancel);
+      } catch (err) {
+        if (cancel.isCancellationRequested) return { ok: false, code: 'E_ABORTED', message: `verify of ${baseName(ledger)} cancelled`, health: 'unknown' as const, events: 0 };
+        throw err;
       } finally {
         sub?.dispose();
       }
-    }));
+    });
+    if (result.code === 'E_ABORTED') result.message = `verify of ${baseName(ledger)} cancelled`;
+    return report(result);
   }
 
   async function openEvent(arg?: unknown): Promise<vscode.TextDocument | undefined> {
@@ -157,38 +172,49 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   async function showHolder(arg?: unknown): Promise<void> {
     const lockPath = pathOf(arg);
     const node = lockPath ? ctx.locks.nodeOf(lockPath) : undefined;
-    if (!node) return;
+    if (!node) {
+      if (lockPath) vscode.window.setStatusBarMessage(`$(info) Ledgerlock: ${baseName(lockPath)} is no longer there (released or reaped meanwhile).`, 10_000);
+      return;
+    }
     await vscode.commands.executeCommand('workbench.view.extension.ledgerlock');
     await ctx.locks.view.reveal(node, { select: true, focus: true, expand: true });
     const lock = node.lock;
     const holder = lock.holder;
-    const lines = [
-      `${baseName(lock.path)}: ${lock.state}, held ${formatAge(lock.ageMs)}`,
-      `holder: ${holderWords(lock)}${holder?.owner ? `, owner ${holder.owner}` : ''}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''}`,
-      lock.reason,
+    const line = `${baseName(lock.path)} ${lock.state}, held ${formatAge(lock.ageMs)} by ${holderWords(lock)}${holder?.owner ? `, owner ${holder.owner}` : ''}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''} — ${lock.reason}`;
+    log.info(`holder: ${line}${(lock.evidence ?? []).filter((e) => e.kind !== 'heartbeat').map((e) => ` — evidence: ${e.detail}`).join('')}`);
+    // What the verdict rests on, one fact a row, with what can be done from here.
+    type Row = vscode.QuickPickItem & { run?: () => unknown };
+    const facts: Row[] = [
+      { label: `$(person) ${holderWords(lock)}`, description: holder?.acquiredAt ? `since ${holder.acquiredAt}` : undefined, detail: lock.reason },
+      ...(lock.evidence ?? []).map((e) => ({ label: `$(${EVIDENCE_ICONS[e.kind] ?? 'info'}) ${e.detail}`, description: e.kind })),
+      ...(lock.guards ? [{ label: `$(file) Open the file it guards`, description: vscode.workspace.asRelativePath(lock.guards), run: () => vscode.window.showTextDocument(vscode.Uri.file(lock.guards!)) }] : []),
+      ...(lock.kind !== 'directory' ? [{ label: '$(go-to-file) Open the lock file', run: () => vscode.window.showTextDocument(vscode.Uri.file(lock.path)) }] : []),
+      ...(lock.reapable ? [{ label: `$(unlock) Reap ${baseName(lock.path)}`, run: () => reapLock(lock.path) }] : []),
     ];
-    for (const e of lock.evidence ?? []) if (e.kind !== 'heartbeat') lines.push(`evidence: ${e.detail}`);
-    log.info(lines.join(' — '));
-    void vscode.window.showInformationMessage(`Ledgerlock: ${lines[0]}, ${lines[1]}.`, { modal: false });
+    const picked = await vscode.window.showQuickPick(facts, { title: `${baseName(lock.path)} — ${lock.state}${lock.profile && profileName(lock.profile) ? ` (judged by ${profileName(lock.profile)}'s rules)` : ''}`, placeHolder: 'Who holds this lock, and why Ledgerlock thinks so' });
+    await picked?.run?.();
   }
 
   async function showFixes(): Promise<void> {
     type Fix = vscode.QuickPickItem & { run: () => unknown };
-    const fixes: Fix[] = [];
-    for (const l of state.ledgers().filter(isLedgerProblem)) {
-      if (l.health === 'torn') fixes.push({ label: `$(tools) Repair tail of ${baseName(l.path)}`, detail: l.problems[0], run: () => repairTail(l.path) });
-      else fixes.push({ label: `$(go-to-file) Open ${baseName(l.path)} to quarantine its damaged record`, detail: l.problems[0], run: () => vscode.window.showTextDocument(vscode.Uri.file(l.path)) });
-    }
-    for (const l of state.locks().filter(isLockProblem)) {
-      if (l.reapable) fixes.push({ label: `$(unlock) Reap ${baseName(l.path)}`, detail: lockSentence(l), run: () => reapLock(l.path) });
-      else fixes.push({ label: `$(person) Show holder of ${baseName(l.path)}`, detail: lockSentence(l), run: () => showHolder(l.path) });
-    }
-    for (const folder of state.damagedSnapshotFolders()) {
-      fixes.push({ label: `$(check-all) Verify the snapshots of ${folder.name}`, detail: `${folder.problems.length} blob(s) missing or corrupt; ${folder.unreadable.length} unreadable manifest(s)`, run: () => vscode.commands.executeCommand('ledgerlock.verifySnapshot', folder.uri) });
-    }
+    const fixes: Fix[] = problemsOf(state).map((p) => ({
+      label: `$(${p.fix.icon}) ${p.fix.label}`,
+      detail: p.sentence,
+      run: () => vscode.commands.executeCommand(p.fix.command, ...p.fix.args),
+    }));
+    const healthy = fixes.length === 0;
     fixes.push({ label: '$(refresh) Refresh', run: () => refresh() }, { label: '$(output) Show Log', run: () => log.show() });
-    const picked = await vscode.window.showQuickPick(fixes, { placeHolder: fixes.length > 2 ? 'Ledgerlock: choose a fix' : 'Ledgerlock: all locks and ledgers are healthy' });
+    const picked = await vscode.window.showQuickPick(fixes, { placeHolder: healthy ? 'Ledgerlock: all locks and ledgers are healthy' : 'Ledgerlock: choose a fix' });
     await picked?.run();
+  }
+
+  /** A corrupt ledger's fix starts where the damage is: the file, at its first diagnostic. */
+  async function openLedgerProblem(arg?: unknown): Promise<void> {
+    const ledger = pathOf(arg);
+    if (!ledger) return;
+    const uri = vscode.Uri.file(ledger);
+    const first = vscode.languages.getDiagnostics(uri).find((d) => d.source === 'ledgerlock');
+    await vscode.window.showTextDocument(uri, first ? { selection: first.range } : {});
   }
 
   return [
@@ -202,6 +228,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand('ledgerlock.showLog', () => log.show()),
     vscode.commands.registerCommand('ledgerlock.showHolder', showHolder),
     vscode.commands.registerCommand('ledgerlock.showFixes', showFixes),
+    vscode.commands.registerCommand('ledgerlock.openLedgerProblem', openLedgerProblem),
     vscode.commands.registerCommand('ledgerlock.loadMore', (ledger: string) => ctx.ledgers.loadMore(ledger)),
   ];
 }

@@ -1,6 +1,7 @@
 /**
- * Events open as read-only JSON documents on the `ledgerlock-event:` scheme. A content
- * provider's documents cannot be edited or saved, so a ledger is never changed from here.
+ * Events open as read-only JSON documents on the `ledgerlock-event:` scheme, titled like
+ * `audit.jsonl #239`. A content provider's documents cannot be edited or saved, so a ledger is
+ * never changed from here.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -12,9 +13,15 @@ export const EVENT_SCHEME = 'ledgerlock-event';
 export function eventUri(ledger: string, id: string): vscode.Uri {
   return vscode.Uri.from({
     scheme: EVENT_SCHEME,
-    path: `/${path.basename(ledger)}/${id}.json`,
+    // The last segment is the tab title; the folder tells two same-named ledgers apart.
+    path: `/${path.basename(path.dirname(ledger))}/${path.basename(ledger)} #${id}`,
     query: new URLSearchParams({ ledger, id }).toString(),
   });
+}
+
+/** What Copy Event JSON copies and the event document shows: the event as the ledger holds it. */
+export function eventJson(event: EventItem): { id: number | string; ts: string | null; type: string; data: unknown } {
+  return { id: event.id, ts: event.ts, type: event.type, data: event.data };
 }
 
 export class EventDocuments implements vscode.TextDocumentContentProvider {
@@ -30,7 +37,7 @@ export class EventDocuments implements vscode.TextDocumentContentProvider {
     let event = this.cached(ledger, id);
     if (!event) event = (await this.client()?.sendRequest(EventRequest.type, { ledger, id })) ?? undefined;
     if (!event) return JSON.stringify({ error: `event ${id} is no longer in ${ledger}` }, null, 2) + '\n';
-    const { id: eventId, ts, type, data, offset, length, line } = event;
-    return JSON.stringify({ id: eventId, ts, type, data, ledger, offset, length, ...(line !== undefined ? { line } : {}) }, null, 2) + '\n';
+    const { offset, length, line } = event;
+    return JSON.stringify({ ...eventJson(event), ledger, offset, length, ...(line !== undefined ? { line } : {}) }, null, 2) + '\n';
   }
 }

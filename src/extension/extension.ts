@@ -8,11 +8,15 @@ import { TrustNotification, type WorkspaceState } from '../protocol';
 import { Alerts } from './alerts';
 import { startClient } from './client';
 import { registerCommands } from './commands';
+import { Decorations } from './decorations';
+import { registerEventCommands } from './eventCommands';
 import { EVENT_SCHEME, EventDocuments } from './eventDocuments';
 import { ServerState } from './serverState';
 import { registerSnapshotCommands } from './snapshotCommands';
 import { SNAPSHOT_SCHEME, SnapshotDocuments } from './snapshotDocuments';
 import { StatusBar } from './statusBar';
+import { pickLedger } from './targets';
+import { TimelinePanels } from './timelinePanel';
 import { LedgersView } from './views/ledgersView';
 import { LocksView } from './views/locksView';
 import { RecoveriesView } from './views/recoveriesView';
@@ -28,6 +32,10 @@ export interface LedgerlockApi {
   recoveries: RecoveriesView;
   snapshots: SnapshotsView;
   status: vscode.StatusBarItem;
+  statusBar: StatusBar;
+  alerts: Alerts;
+  decorations: Decorations;
+  timelines: TimelinePanels;
   activationMs: number;
   /** Epoch ms when activation began. */
   activatedAt: number;
@@ -47,6 +55,9 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   const recoveries = new RecoveriesView(state, getClient);
   const snapshots = new SnapshotsView(state);
   const status = new StatusBar(state);
+  const alerts = new Alerts(state, context.workspaceState, log);
+  const decorations = new Decorations(state);
+  const timelines = new TimelinePanels(context.extensionUri, getClient, state, ledgers, log);
   context.subscriptions.push(
     log,
     state,
@@ -55,11 +66,19 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
     recoveries,
     snapshots,
     status,
-    new Alerts(state),
+    alerts,
+    decorations,
+    timelines,
+    vscode.commands.registerCommand('ledgerlock.showTimeline', async (arg?: unknown) => {
+      const ledger = await pickLedger(state, arg, () => false, 'Show the timeline of which ledger?');
+      return ledger ? timelines.show(ledger) : undefined;
+    }),
+    vscode.commands.registerCommand('ledgerlock.resetNotifications', () => alerts.reset()),
     vscode.workspace.registerTextDocumentContentProvider(EVENT_SCHEME, new EventDocuments(getClient, (l, id) => ledgers.cachedEvent(l, id))),
     vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_SCHEME, new SnapshotDocuments(getClient)),
     ...registerCommands({ client: getClient, state, log, locks, ledgers }),
     ...registerSnapshotCommands({ client: getClient, state, log }),
+    ...registerEventCommands({ client: getClient, state, ledgers, log }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void client?.sendNotification(TrustNotification.type, { trusted: true })),
   );
   // The server starts in the background; activation returns at once.
@@ -81,7 +100,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   ready.catch(() => undefined);
   const activationMs = performance.now() - started;
   log.info(`activated in ${activationMs.toFixed(1)} ms (${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`);
-  return { state, locks, ledgers, recoveries, snapshots, status: status.item, activationMs, activatedAt, ready, client: getClient };
+  return { state, locks, ledgers, recoveries, snapshots, status: status.item, statusBar: status, alerts, decorations, timelines, activationMs, activatedAt, ready, client: getClient };
 }
 
 export async function deactivate(): Promise<void> {

@@ -1,16 +1,30 @@
-/** How ages, sizes and holders read in the views, the status bar and notifications. */
+/**
+ * How ages, sizes, counts and holders read in the views, the status bar and notifications:
+ * one format for each, so "held 13m" means the same thing everywhere.
+ */
 import * as path from 'node:path';
 import type { LockHolder, LockItem } from '../protocol';
+import { formatAge as sharedFormatAge } from '../shared/age';
 
+/** An age the way the engine's reasons write it ("12 s", "4 min"); "?" when unknown. */
 export function formatAge(ms: number | null | undefined): string {
+  return ms === null || ms === undefined || !Number.isFinite(ms) ? '?' : sharedFormatAge(ms);
+}
+
+/**
+ * An age for a row that should not redraw every few seconds: "< 1 min", "12 min", then the
+ * same "3 h", "2 d" as formatAge. Tooltips show the exact age.
+ */
+export function formatAgeCoarse(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '?';
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h ${m % 60}m`;
-  return `${Math.floor(h / 24)}d`;
+  if (ms < 60_000) return '< 1 min';
+  if (ms < 2 * 3_600_000) return `${Math.floor(ms / 60_000)} min`;
+  return sharedFormatAge(ms);
+}
+
+/** "1 stale lock", "3 stale locks". */
+export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${formatCount(n)} ${n === 1 ? singular : pluralForm}`;
 }
 
 export function formatBytes(bytes: number): string {
@@ -25,8 +39,8 @@ export function formatBytes(bytes: number): string {
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
-export function formatCount(n: number | null): string {
-  return n === null ? '?' : n.toLocaleString('en-US');
+export function formatCount(n: number | null | undefined): string {
+  return n === null || n === undefined ? '?' : n.toLocaleString('en-US');
 }
 
 /**
@@ -61,22 +75,20 @@ export function baseName(p: string): string {
   return path.basename(p);
 }
 
-/** "events.lock held 45s by pid 4242" — the one-line story of a lock. */
+/** "events.lock held 45 s by pid 4242", "build.lock stale: holder pid 7 is no longer running" — the one-line story of a lock. */
 export function lockSentence(lock: LockItem): string {
+  // The pid alone: the command line the evidence carries is for the tooltip, not this sentence.
   const witness = lock.evidence?.find((e) => e.pid !== undefined && e.kind !== 'waiter');
   const pid = witness?.pid ?? lock.holder?.pid;
   const who = pid !== undefined ? ` by pid ${pid}` : '';
+  const name = baseName(lock.path);
   switch (lock.state) {
     case 'held':
-      return `${baseName(lock.path)} held ${formatAge(lock.ageMs)}${who}`;
+      return `${name} held ${formatAge(lock.ageMs)}${who}`;
     case 'contended':
-      return `${baseName(lock.path)} held ${formatAge(lock.ageMs)}${who}; ${lock.waiters ?? 1} waiting`;
-    case 'stale':
-      return `${baseName(lock.path)} is stale: ${lock.reason}`;
-    case 'orphaned':
-      return `${baseName(lock.path)} is orphaned: ${lock.reason}`;
+      return `${name} contended: held ${formatAge(lock.ageMs)}${who}, ${plural(lock.waiters ?? 1, 'process', 'processes')} waiting`;
     default:
-      return `${baseName(lock.path)}: ${lock.reason}`;
+      return `${name} ${lock.state}: ${lock.reason}`;
   }
 }
 

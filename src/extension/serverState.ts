@@ -25,6 +25,11 @@ export class ServerState implements vscode.Disposable {
     return this.received;
   }
 
+  /** The first scan of every folder is in: absence now means absence. */
+  get complete(): boolean {
+    return this.received && this.current.folders.every((f) => !f.scanning);
+  }
+
   update(state: WorkspaceState): void {
     this.current = state;
     this.received = true;
@@ -104,14 +109,6 @@ export class ServerState implements vscode.Disposable {
     this.recoveriesChanged.dispose();
     this.snapshotsChanged.dispose();
   }
-}
-
-export function isLockProblem(lock: LockItem): boolean {
-  return lock.reapable || lock.state === 'stale' || lock.state === 'orphaned' || lock.overThreshold;
-}
-
-export function isLedgerProblem(ledger: LedgerItem): boolean {
-  return ledger.health === 'torn' || ledger.health === 'corrupt';
 }
 
 export function isSnapshotProblem(folder: SnapshotFolderState): boolean {

@@ -1,17 +1,19 @@
 /**
- * The `ledgerlock.status` item: quiet when all is well, a warning background for stale or
- * long-held locks, an error background for a torn or corrupt ledger. Clicking it offers the
- * fixes in a quick pick.
+ * The `ledgerlock.status` item: hidden when all is well. Otherwise it says what and how many
+ * ("events.jsonl torn", "1 torn ledger, 2 stale locks"), with a warning background for locks
+ * and an error background for damaged ledgers or snapshots; the tooltip lists each problem
+ * and clicking offers the fixes.
  */
 import * as vscode from 'vscode';
-import { baseName, lockSentence } from './format';
-import type { LockItem } from '../protocol';
-import { isLedgerProblem, isLockProblem, type ServerState } from './serverState';
-import { snapshotTrouble } from './snapshotTrouble';
+import { countByKind, problemsOf, type Problem } from './problems';
+import type { ServerState } from './serverState';
 
 export class StatusBar implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
+  private shown = '';
+  /** Whether the item is on screen (tests read it). */
+  visible = false;
 
   constructor(private readonly state: ServerState) {
     this.item = vscode.window.createStatusBarItem('ledgerlock.status', vscode.StatusBarAlignment.Left, 50);
@@ -22,37 +24,22 @@ export class StatusBar implements vscode.Disposable {
   }
 
   private render(): void {
-    const damaged = this.state.ledgers().filter(isLedgerProblem);
-    const troubled = this.state.locks().filter(isLockProblem);
-    const blobs = snapshotTrouble(this.state);
-    const total = this.state.ledgers().length + this.state.locks().length + blobs.length;
-    if (!this.state.ready || total === 0) {
+    const problems = this.state.ready ? problemsOf(this.state) : [];
+    // Only a change of what is shown touches the item (an open tooltip stays open).
+    const signature = problems.map((p) => `${p.key}|${p.sentence}`).join('\n');
+    if (signature === this.shown) return;
+    this.shown = signature;
+    this.visible = problems.length > 0;
+    if (problems.length === 0) {
       this.item.hide();
       return;
     }
-    const more = (n: number) => (n > 1 ? ` (+${n - 1})` : '');
-    if (blobs.length > 0 && damaged.length === 0) {
-      // Snapshot damage: what a restore would need is gone or changed.
-      this.item.text = `$(error) ${blobs[0]}${more(blobs.length + troubled.length)}`;
-      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
-      this.item.tooltip = `Ledgerlock: ${blobs.join('; ')}. Click for fixes.`;
-    } else if (damaged.length > 0) {
-      const first = damaged[0]!;
-      this.item.text = `$(error) ${baseName(first.path)} ${first.health}${more(damaged.length + troubled.length + blobs.length)}`;
-      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
-      this.item.tooltip = `Ledgerlock: ${damaged.map((l) => `${baseName(l.path)} is ${l.health}`).join(', ')}. Click for fixes.`;
-    } else if (troubled.length > 0) {
-      // A stale lock (a fix exists) comes before a live one held long (only waiting helps).
-      const first = troubled.find((l) => l.reapable) ?? troubled[0]!;
-      const icon = first.reapable ? '$(unlock)' : '$(lock)';
-      this.item.text = `${icon} ${lockSentence(first)}${more(troubled.length)}`;
-      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
-      this.item.tooltip = `Ledgerlock: ${troubled.map((l) => `${lockSentence(l)}${evidenceWords(l)}`).join('; ')}. Click for fixes.`;
-    } else {
-      this.item.text = '$(lock) Ledgerlock';
-      this.item.backgroundColor = undefined;
-      this.item.tooltip = `Ledgerlock: ${this.state.locks().length} lock(s) and ${this.state.ledgers().length} ledger(s), all healthy.`;
-    }
+    const error = problems.some((p) => p.severity === 'error');
+    const icon = error ? '$(error)' : '$(warning)';
+    this.item.text = `${icon} ${problems.length === 1 ? problems[0]!.short : countByKind(problems)}`;
+    this.item.backgroundColor = new vscode.ThemeColor(error ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground');
+    this.item.tooltip = tooltip(problems);
+    this.item.accessibilityInformation = { label: `Ledgerlock: ${countByKind(problems)}. Show fixes.` };
     this.item.show();
   }
 
@@ -61,8 +48,15 @@ export class StatusBar implements vscode.Disposable {
   }
 }
 
-/** The facts behind a lock's verdict, as the tooltip's parenthesis: "(pid 12 holds a flock write lock on it; ...)". */
-function evidenceWords(lock: LockItem): string {
-  const facts = (lock.evidence ?? []).filter((e) => e.kind !== 'heartbeat').map((e) => e.detail);
-  return facts.length > 0 ? ` (${facts.join('; ')})` : '';
+function tooltip(problems: Problem[]): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**Ledgerlock: ${countByKind(problems)}**\n\n`);
+  for (const p of problems.slice(0, 12)) md.appendMarkdown(`- $(${p.severity === 'error' ? 'error' : 'warning'}) ${escapeMarkdown(p.sentence)}${p.evidence ? ` ${escapeMarkdown(`(${p.evidence})`)}` : ''}\n`);
+  if (problems.length > 12) md.appendMarkdown(`- and ${problems.length - 12} more\n`);
+  md.appendMarkdown('\nClick to choose a fix.');
+  return md;
+}
+
+export function escapeMarkdown(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
 }

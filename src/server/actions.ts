@@ -17,9 +17,9 @@ export async function repairTail(ctx: ActionContext, ledgerPath: string): Promis
   if (!ctx.trusted()) return UNTRUSTED;
   return withLedger(ledgerPath, async (ledger) => {
     const result = await ledger.repair();
-    if (!result.repaired) return { ok: true, message: `${base(ledgerPath)} has no torn tail; nothing to repair.` };
+    if (!result.repaired) return { ok: true, cleared: true, message: `${base(ledgerPath)} has no torn tail any more; nothing to repair.` };
     const where = result.quarantine ? ` The cut bytes are kept in ${result.quarantine}.` : '';
-    return { ok: true, message: `Repaired ${base(ledgerPath)}: removed ${result.bytesRemoved} torn bytes at offset ${result.truncatedAt}.${where}` };
+    return { ok: true, message: `Repaired ${base(ledgerPath)}: removed ${n(result.bytesRemoved)} torn bytes at offset ${n(result.truncatedAt)}.${where}` };
   });
 }
 
@@ -27,7 +27,7 @@ export async function quarantineRecord(ctx: ActionContext, ledgerPath: string, o
   if (!ctx.trusted()) return UNTRUSTED;
   return withLedger(ledgerPath, async (ledger) => {
     const result = await ledger.quarantineRecord(offset);
-    return { ok: true, message: `Quarantined ${result.removedBytes} bytes at offset ${offset} of ${base(ledgerPath)}; they are kept in ${result.quarantine}.` };
+    return { ok: true, message: `Quarantined ${n(result.removedBytes)} bytes at offset ${n(offset)} of ${base(ledgerPath)}; they are kept in ${result.quarantine}.` };
   });
 }
 
@@ -35,7 +35,7 @@ export async function compactLedger(ctx: ActionContext, ledgerPath: string, keep
   if (!ctx.trusted()) return UNTRUSTED;
   return withLedger(ledgerPath, async (ledger) => {
     const result = await ledger.compact({ keep });
-    return { ok: true, message: `Compacted ${base(ledgerPath)}: kept the newest ${result.kept} events, removed ${result.removed} (${result.bytesBefore} → ${result.bytesAfter} bytes).` };
+    return { ok: true, message: `Compacted ${base(ledgerPath)}: kept the newest ${n(result.kept)} events, removed ${n(result.removed)} (${n(result.bytesBefore)} → ${n(result.bytesAfter)} bytes).` };
   });
 }
 
@@ -47,16 +47,20 @@ export async function reapStaleLock(ctx: ActionContext, lockPath: string): Promi
       ? { ok: true, message: `Reaped ${base(lockPath)} (${info.reason}).` }
       : { ok: false, message: `${base(lockPath)} was not reaped: ${info.reason}` };
   } catch (err) {
-    return failure(err);
+    const result = failure(err);
+    // Gone, or taken by a live holder since it was offered: nothing left to fix, nothing failed.
+    if (result.code === 'E_NOT_FOUND') return { ok: true, cleared: true, code: result.code, message: `${base(lockPath)} is already gone (released or reaped meanwhile).` };
+    if (result.code === 'E_LOCK_LIVE_HOLDER' || result.code === 'E_LOCK_NOT_STALE') return { ...result, cleared: true, message: `${base(lockPath)} is no longer stale: ${result.message}` };
+    return result;
   }
 }
 
-export async function verifyLedger(ledgerPath: string, onProgress: (percent: number) => void): Promise<{ result: ActionResult; report?: VerifyReport }> {
+export async function verifyLedger(ledgerPath: string, onProgress: (percent: number) => void, signal?: AbortSignal): Promise<{ result: ActionResult; report?: VerifyReport }> {
   let report: VerifyReport | undefined;
   const result = await withLedger(ledgerPath, async (ledger) => {
-    report = await ledger.verify({ onProgress: (bytes, total) => onProgress(total > 0 ? (100 * bytes) / total : 100) });
-    const summary = report.health === 'ok' ? 'healthy' : `${report.health}: ${report.problems.length} problem(s)`;
-    return { ok: report.health === 'ok', message: `${base(ledgerPath)}: ${report.events} events, ${summary}.` };
+    report = await ledger.verify({ signal, onProgress: (bytes, total) => onProgress(total > 0 ? (100 * bytes) / total : 100) });
+    const summary = report.health === 'ok' ? 'healthy' : `${report.health}: ${n(report.problems.length)} problem(s)`;
+    return { ok: report.health === 'ok', message: `${base(ledgerPath)}: ${n(report.events)} events, ${summary}.` };
   });
   return report ? { result, report } : { result };
 }
@@ -76,6 +80,11 @@ async function withLedger(ledgerPath: string, work: (ledger: Ledger) => Promise<
 export function failure(err: unknown): ActionResult {
   const e = (toLedgerlockError(err) ?? err) as { code?: string; message?: string };
   return { ok: false, message: e.message ?? String(err), ...(e.code ? { code: e.code } : {}) };
+}
+
+/** Numbers as people read them: 1,803,118. */
+function n(value: number): string {
+  return value.toLocaleString('en-US');
 }
 
 function base(p: string): string {

@@ -3,12 +3,21 @@
  * the lightbulb goes through the same trust check and confirmation as one from a view.
  */
 import { CodeAction, CodeActionKind, type CodeActionParams } from 'vscode-languageserver/node';
-import { DIAGNOSTIC_SOURCE, fileUri, type ProblemData } from './diagnostics';
+import { DIAGNOSTIC_SOURCE, fileUri, type LockProblemData, type ProblemData } from './diagnostics';
 
 export function quickFixes(params: CodeActionParams): CodeAction[] {
   const actions: CodeAction[] = [];
   for (const diagnostic of params.context.diagnostics) {
     if (diagnostic.source !== DIAGNOSTIC_SOURCE) continue;
+    const lockData = diagnostic.data as LockProblemData | undefined;
+    if (lockData && 'lock' in lockData) {
+      const lockUri = fileUri(lockData.lock);
+      actions.push(lockData.fix === 'reapLock'
+        ? { title: 'Reap this stale lock (a live holder is never broken)', kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], isPreferred: true, command: { title: 'Reap Lock', command: 'ledgerlock.reapLock', arguments: [lockUri] } }
+        : { title: 'Show who holds this lock', kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], command: { title: 'Show Holder', command: 'ledgerlock.showHolder', arguments: [lockUri] } });
+      if (lockData.fix === 'reapLock') actions.push({ title: 'Show who held this lock', kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], command: { title: 'Show Holder', command: 'ledgerlock.showHolder', arguments: [lockUri] } });
+      continue;
+    }
     const data = diagnostic.data as ProblemData | undefined;
     if (!data) continue;
     const ledgerUri = fileUri(data.ledger);

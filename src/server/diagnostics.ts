@@ -6,6 +6,7 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Diagnostic, DiagnosticSeverity } from 'vscode-languageserver/node';
 import type { VerifyReport } from '../engine';
+import type { LockItem } from '../protocol';
 
 export const DIAGNOSTIC_SOURCE = 'ledgerlock';
 
@@ -15,6 +16,11 @@ export interface ProblemData {
   ledger: string;
   offset: number;
   fix: ProblemFix;
+}
+
+export interface LockProblemData {
+  lock: string;
+  fix: 'reapLock' | 'showHolder';
 }
 
 export function toDiagnostics(report: VerifyReport): Diagnostic[] {
@@ -43,4 +49,22 @@ export function fileUri(p: string): string {
 
 export function filePath(uri: string): string {
   return fileURLToPath(uri);
+}
+
+/**
+ * A lock that needs attention, as a problem on the lock file itself: stale or orphaned (fix:
+ * Reap), or contended (fix: Show Holder). Healthy and merely long-held locks have none.
+ */
+export function lockDiagnostics(lock: LockItem | undefined): Diagnostic[] {
+  if (!lock || !(lock.reapable || lock.state === 'contended')) return [];
+  const data: LockProblemData = { lock: lock.path, fix: lock.reapable ? 'reapLock' : 'showHolder' };
+  const name = lock.path.split(/[\\/]/).pop() ?? lock.path;
+  return [{
+    range: { start: { line: 0, character: 0 }, end: { line: 0, character: 10_000 } },
+    severity: lock.reapable ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
+    source: DIAGNOSTIC_SOURCE,
+    code: lock.reapable ? `E_LOCK_${lock.state.toUpperCase()}` : 'LOCK_CONTENDED',
+    message: `${name} ${lock.state}: ${lock.reason}`,
+    data,
+  }];
 }

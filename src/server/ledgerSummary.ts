@@ -54,7 +54,8 @@ export function fromReport(base: LedgerItem, report: VerifyReport): LedgerItem {
     events: report.events,
     lastId: report.lastId ?? base.lastId,
     health: report.health,
-    problems: report.problems.map((p) => (p.line ? `line ${p.line}: ${p.message}` : p.message)),
+    // Say the line once: some problem messages already start with it.
+    problems: report.problems.map((p) => (p.line && !p.message.startsWith(`line ${p.line}:`) ? `line ${p.line}: ${p.message}` : p.message)),
   };
 }
 

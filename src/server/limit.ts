@@ -16,13 +16,22 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 export class KeyedDebouncer {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly running = new Map<string, Promise<void>>();
+  /** When the first of the events now waiting arrived, per key. */
+  private readonly waitingSince = new Map<string, number>();
 
-  constructor(private readonly delayMs: number) {}
+  /** `maxWaitMs`: a file written more often than `delayMs` is still looked at this often. */
+  constructor(private readonly delayMs: number, private readonly maxWaitMs = 1000) {}
 
   schedule(key: string, work: () => Promise<void>): void {
-    clearTimeout(this.timers.get(key));
+    const since = this.waitingSince.get(key) ?? Date.now();
+    this.waitingSince.set(key, since);
+    const pending = this.timers.get(key);
+    // Past the longest wait, a pending run is kept instead of pushed back again.
+    if (pending && Date.now() - since >= this.maxWaitMs) return;
+    clearTimeout(pending);
     this.timers.set(key, setTimeout(() => {
       this.timers.delete(key);
+      this.waitingSince.delete(key);
       // Work for one key never overlaps itself.
       const previous = this.running.get(key) ?? Promise.resolve();
       const current = previous.then(work).catch(() => undefined).finally(() => {
@@ -35,5 +44,6 @@ export class KeyedDebouncer {
   dispose(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    this.waitingSince.clear();
   }
 }

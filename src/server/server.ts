@@ -17,9 +17,13 @@ import {
   type ActionResult,
   CompactLedgerRequest,
   CreateSnapshotRequest,
+  EventLineRequest,
+  LockSpansRequest,
+  TimelineRequest,
   EventRequest,
   EventsPageRequest,
   type InitializationOptions,
+  type LockItem,
   ProgressNotification,
   QuarantineRecordRequest,
   ReapLockRequest,
@@ -39,12 +43,13 @@ import {
 } from '../protocol';
 import { compactLedger, failure, quarantineRecord, reapStaleLock, repairTail, verifyLedger, type ActionContext } from './actions';
 import { quickFixes } from './codeActions';
-import { filePath, fileUri, toDiagnostics } from './diagnostics';
-import { eventById, eventsPage, recentRecoveries } from './events';
+import { filePath, fileUri, lockDiagnostics, toDiagnostics } from './diagnostics';
+import { eventById, eventsPage, lineAt, recentRecoveries } from './events';
 import { fromReport } from './ledgerSummary';
 import { DEFAULT_SETTINGS, readFolderSettings } from './settings';
 import { restoreFolderSnapshot, snapshotChanges, snapshotFileText, takeSnapshot, verifyFolderSnapshots } from './snapshotActions';
 import { SnapshotCatalog } from './snapshotCatalog';
+import { lockSpans, timeline } from './timeline';
 import { WorkspaceModel } from './workspaceModel';
 
 const LOCK_REEVALUATE_MS = 2_000;
@@ -68,6 +73,9 @@ const model = new WorkspaceModel({
   },
   ledgerForgotten(ledgerPath) {
     publishDiagnostics(ledgerPath, undefined);
+  },
+  lockJudged(lockPath, item) {
+    publishLockDiagnostics(lockPath, item);
   },
   recoveriesChanged() {
     void connection.sendNotification(RecoveriesChangedNotification.type);
@@ -111,6 +119,19 @@ function publishDiagnostics(ledgerPath: string, report: VerifyReport | undefined
   if (diagnostics.length === 0) diagnosed.delete(ledgerPath);
   else diagnosed.add(ledgerPath);
   void connection.sendDiagnostics({ uri: fileUri(ledgerPath), diagnostics });
+}
+
+/** Last message published per lock file, so the steady re-judging sends nothing new. */
+const lockDiagnosed = new Map<string, string>();
+
+function publishLockDiagnostics(lockPath: string, item: LockItem | undefined): void {
+  const diagnostics = lockDiagnostics(item);
+  // The reason holds a ticking age: publish when the kind of problem changes, not every tick.
+  const key = diagnostics.map((d) => `${d.code}|${item?.state}|${item?.holder?.pid ?? ''}`).join('\n');
+  if ((lockDiagnosed.get(lockPath) ?? '') === key) return;
+  if (key === '') lockDiagnosed.delete(lockPath);
+  else lockDiagnosed.set(lockPath, key);
+  void connection.sendDiagnostics({ uri: fileUri(lockPath), diagnostics });
 }
 
 async function scanFolder(folder: WorkspaceFolder): Promise<void> {
@@ -187,14 +208,31 @@ connection.onRequest(RefreshRequest.type, async () => {
   return model.snapshot();
 });
 
-connection.onRequest(EventsPageRequest.type, async ({ ledger, cursor, limit }) => {
+connection.onRequest(EventsPageRequest.type, async ({ ledger, cursor, limit, filter }) => {
   const started = Date.now();
-  const page = await inFolder(ledger, () => eventsPage(ledger, cursor, Math.max(1, Math.min(limit, 1000))));
+  const page = await inFolder(ledger, () => eventsPage(ledger, cursor, Math.max(1, Math.min(limit, 1000)), filter));
   connection.console.debug(`page of ${path.basename(ledger)} (${page.events.length} events) in ${Date.now() - started} ms`);
   return page;
 });
 
 connection.onRequest(EventRequest.type, ({ ledger, id }) => inFolder(ledger, () => eventById(ledger, id)));
+
+connection.onRequest(EventLineRequest.type, ({ ledger, offset }) =>
+  model.isKnownLedger(ledger) || model.recoveryLogs().includes(ledger) ? inFolder(ledger, () => lineAt(ledger, offset)) : { line: null, error: `${ledger} is not a ledger of this workspace` });
+
+connection.onRequest(TimelineRequest.type, async ({ ledger, from, to, bins }) => {
+  if (!model.isKnownLedger(ledger)) throw new Error(`${ledger} is not a ledger of this workspace`);
+  const reply = await inFolder(ledger, () => timeline(ledger, { from, to, bins }));
+  connection.console.debug(`timeline of ${path.basename(ledger)}: ${reply.total} events binned in ${reply.tookMs} ms`);
+  return reply;
+});
+
+connection.onRequest(LockSpansRequest.type, async ({ folder }) => {
+  const state = model.snapshot().folders.find((f) => f.uri === folder);
+  const root = state ? filePath(state.uri) : undefined;
+  const logs = root ? model.recoveryLogs().filter((l) => !path.relative(root, l).startsWith('..')) : [];
+  return { spans: lockSpans(await recentRecoveries(logs, 2000), state?.locks ?? [], Date.now()) };
+});
 
 connection.onRequest(RecoveriesRequest.type, ({ limit }) => recentRecoveries(model.recoveryLogs(), limit));
 
@@ -226,11 +264,14 @@ connection.onRequest(ReapLockRequest.type, async ({ lock }) => {
   return result;
 });
 
-connection.onRequest(VerifyLedgerRequest.type, async ({ ledger, progressToken }) => {
+connection.onRequest(VerifyLedgerRequest.type, async ({ ledger, progressToken }, token) => {
+  // Cancel in the editor stops the scan at its next chunk.
+  const abort = new AbortController();
+  const cancelled = token.onCancellationRequested(() => abort.abort());
   try {
     const { result, report } = await inFolder(ledger, () => verifyLedger(ledger, (percent) => {
       if (progressToken) void connection.sendNotification(ProgressNotification.type, { token: progressToken, percent });
-    }));
+    }, abort.signal));
     if (report) {
       publishDiagnostics(ledger, report);
       const folder = model.folderOf(ledger);
@@ -241,6 +282,8 @@ connection.onRequest(VerifyLedgerRequest.type, async ({ ledger, progressToken })
     return { ...result, health: report?.health ?? 'unknown', events: report?.events ?? 0 };
   } catch (err) {
     return { ...failure(err), health: 'unknown' as const, events: 0 };
+  } finally {
+    cancelled.dispose();
   }
 });
 

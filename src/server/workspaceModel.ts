@@ -18,6 +18,8 @@ export interface ModelListener {
   stateChanged(structural: boolean): void;
   ledgerVerified(ledgerPath: string, report: VerifyReport | undefined): void;
   ledgerForgotten(ledgerPath: string): void;
+  /** A lock was looked at again (undefined: it is gone). */
+  lockJudged(lockPath: string, item: LockItem | undefined): void;
   recoveriesChanged(): void;
 }
 
@@ -92,6 +94,7 @@ export class WorkspaceModel {
   async setFolder(uri: string, name: string, root: string, settings: FolderSettings): Promise<void> {
     const old = this.folders.get(uri);
     if (old) for (const p of old.ledgers.keys()) this.listener.ledgerForgotten(p);
+    if (old) for (const p of old.locks.keys()) this.listener.lockJudged(p, undefined);
     const folder = new FolderModel(uri, name, root, settings);
     this.folders.set(uri, folder);
     const scan = await withinRoot(root, () => folder.classifier.scan());
@@ -127,6 +130,7 @@ export class WorkspaceModel {
     const folder = this.folders.get(uri);
     if (!folder) return;
     for (const p of folder.ledgers.keys()) this.listener.ledgerForgotten(p);
+    for (const p of folder.locks.keys()) this.listener.lockJudged(p, undefined);
     this.folders.delete(uri);
     this.listener.stateChanged(true);
   }
@@ -267,10 +271,12 @@ export class WorkspaceModel {
       for (const [lockPath, item] of items) {
         if (!item) {
           folder.locks.delete(lockPath);
+          this.listener.lockJudged(lockPath, undefined);
           continue;
         }
         if (!folder.admits(folder.locks, lockPath, SCAN_LIMITS.locks, 'locks')) continue;
         folder.locks.set(lockPath, { item, judgedAt: now, dueAt: nextDue(item, folder.settings, now) });
+        this.listener.lockJudged(lockPath, item);
       }
     }
   }

@@ -1,7 +1,7 @@
 // Starts code-server (VS Code's server build, installed by scripts/setup-vscode-runtime.sh)
 // on loopback, and builds workbench URLs that load the extension under development and,
 // optionally, an extension-host test suite (the `payload` query parameter).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
@@ -45,7 +45,7 @@ export async function freePort() {
  * Starts code-server; `trusted: false` leaves workspace trust on, so folders open in
  * restricted mode (each fresh browser profile has trusted nothing yet).
  */
-export async function startCodeServer({ trusted = true, env = {}, log = () => {}, settings = {}, port: wantedPort } = {}) {
+export async function startCodeServer({ trusted = true, env = {}, log = () => {}, settings = {}, port: wantedPort, vsix } = {}) {
   if (!existsSync(codeServerBin)) throw new Error(`code-server is not installed: run scripts/setup-vscode-runtime.sh (${codeServerBin} missing)`);
   const port = wantedPort ?? (await freePort());
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ledgerlock-code-server-'));
@@ -54,6 +54,10 @@ export async function startCodeServer({ trusted = true, env = {}, log = () => {}
   mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   mkdirSync(extensionsDir, { recursive: true });
   writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...USER_SETTINGS, ...settings }, null, 2));
+  if (vsix) {
+    // Installed the way a user installs it, before the server starts (no development path).
+    execFileSync(process.execPath, [codeServerBin, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', vsix], { stdio: 'pipe' });
+  }
   const args = [
     codeServerBin,
     '--bind-addr', `127.0.0.1:${port}`,
@@ -99,6 +103,10 @@ export async function startCodeServer({ trusted = true, env = {}, log = () => {}
     dataDir,
     child,
     output: () => output,
+    /** Workbench URL with only the installed extensions (a .vsix given to startCodeServer). */
+    installedUrl(folder) {
+      return `${url}/?folder=${encodeURIComponent(folder)}`;
+    },
     /** Workbench URL with the extension under development loaded (and a test suite, if given). */
     workbenchUrl(folder, { extensionDevelopmentPath = root, extensionTestsPath } = {}) {
       const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;

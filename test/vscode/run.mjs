@@ -11,6 +11,7 @@ import { checkBoundary } from './boundary.mjs';
 import { runExtensionHostSuite } from './extensionHost.mjs';
 import { makeScaleWorkspace, makeWorkspace } from './fixture.mjs';
 import { runEvidenceUiTests } from './ui/evidence.mjs';
+import { runInstalledTests } from './ui/installed.mjs';
 import { runUiTests } from './ui/run.mjs';
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
@@ -40,7 +41,7 @@ function indent(text) {
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'ledgerlock-vscode-tests-'));
 try {
   console.log('vscode: building bundles');
-  execFileSync(process.execPath, ['esbuild.mjs', '--only=engine,server,extension'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, ['esbuild.mjs', '--only=engine,server,extension,webview'], { cwd: root, stdio: 'inherit' });
   console.log('vscode: checking the VS Code runtime');
   execFileSync('bash', [path.join(root, 'scripts/setup-vscode-runtime.sh')], { cwd: root, stdio: 'inherit' });
 
@@ -61,6 +62,10 @@ try {
     const ws = await makeScaleWorkspace(path.join(scratch, 'scale-workspace'), { events: Number(process.env.LEDGERLOCK_SCALE_EVENTS ?? 1_000_000) });
     console.log(`vscode: scale workspace made in ${Math.round((Date.now() - started) / 1000)} s`);
     record('scale', await runExtensionHostSuite({ name: 'extension-host-scale', workspace: ws.dir, files: ['scale.test.js'], trusted: true, resultsDir, timeoutMs: 600_000 }));
+  }
+  if (want('installed')) {
+    console.log('vscode: the packaged .vsix, installed, in a folder with only other tools\' state');
+    record('installed', await runInstalledTests({ scratch, resultsDir }));
   }
   if (want('ui')) {
     console.log('vscode: UI tests');

@@ -37,13 +37,5 @@ export function resolveTiming(opts: LockTiming = {}): ResolvedTiming {
   };
 }
 
-/** "850 ms", "12 s", "4 min", "3 h", "2 d": ages in reasons people read. */
-export function formatAge(ms: number): string {
-  if (!Number.isFinite(ms)) return 'an unknown time';
-  const abs = Math.max(0, ms);
-  if (abs < 1000) return `${Math.round(abs)} ms`;
-  if (abs < 120_000) return `${Math.round(abs / 1000)} s`;
-  if (abs < 2 * 3_600_000) return `${Math.round(abs / 60_000)} min`;
-  if (abs < 2 * 86_400_000) return `${Math.round(abs / 3_600_000)} h`;
-  return `${Math.round(abs / 86_400_000)} d`;
-}
+/** Ages in reasons people read; the same format everywhere Ledgerlock shows an age. */
+export { formatAge } from '../../shared/age';

@@ -1,18 +1,36 @@
 /**
- * The Locks view: locks grouped by workspace folder, each with its holder, age and state,
- * and an inline Reap on stale ones (menus match the `contextValue`).
+ * The Locks view: locks grouped by workspace folder (as in every Ledgerlock view), each with
+ * its state, holder and age, and an inline Reap on stale ones (menus match the
+ * `contextValue`).
+ *
+ * It updates in place: nodes are kept per path, and only a node whose visible state changed
+ * is redrawn, so a hover or a selection survives the server's steady state pushes. Rows show
+ * ages by the minute, moved on a coarse tick; the tooltip (exact age) is built on hover.
  */
 import * as vscode from 'vscode';
 import type { FolderState, LockItem } from '../../protocol';
-import { baseName, formatAge, holderWords, profileName } from '../format';
-import { isLockProblem, type ServerState } from '../serverState';
+import { baseName, formatAge, formatAgeCoarse, holderWords, plural, profileName } from '../format';
+import { isLockProblem } from '../problems';
+import type { ServerState } from '../serverState';
+import { escapeMarkdown } from '../statusBar';
+import { FolderGroups, folderItem } from './folderGroups';
+
+/** How often shown ages move. */
+export const AGE_TICK_MS = 30_000;
 
 export class LockFolderNode {
-  constructor(readonly folder: FolderState) {}
+  constructor(public folder: FolderState) {}
 }
 
 export class LockNode {
-  constructor(readonly lock: LockItem) {}
+  /** What the row shows, so a push that changes nothing visible redraws nothing. */
+  shown = '';
+  constructor(public lock: LockItem, public receivedAt: number) {}
+
+  /** The lock's age now: its age when evaluated plus the time since. */
+  ageNow(): number | null {
+    return this.lock.ageMs === null ? null : this.lock.ageMs + (Date.now() - this.receivedAt);
+  }
 }
 
 type Node = LockFolderNode | LockNode;
@@ -21,37 +39,69 @@ const STATE_ICONS: Record<LockItem['state'], [string, string]> = {
   held: ['lock', 'charts.green'],
   contended: ['watch', 'list.warningForeground'],
   stale: ['unlock', 'list.warningForeground'],
-  orphaned: ['debug-disconnect', 'list.errorForeground'],
+  orphaned: ['debug-disconnect', 'list.warningForeground'],
   unknown: ['question', 'descriptionForeground'],
 };
 
 export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  private readonly changed = new vscode.EventEmitter<Node | Node[] | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly folders = new FolderGroups((f) => new LockFolderNode(f), (f) => f.locks);
+  private readonly nodes = new Map<string, LockNode>();
+  private badgeCount = -1;
   readonly view: vscode.TreeView<Node>;
+  /** Rows redrawn since activation (what VS Code asked getTreeItem for); tests read it. */
+  redraws = 0;
 
   constructor(private readonly state: ServerState) {
     this.view = vscode.window.createTreeView('ledgerlock.locks', { treeDataProvider: this, showCollapseAll: true });
-    this.disposables.push(this.view, this.changed, state.onDidChange(() => this.render()));
+    const tick = setInterval(() => this.tickAges(), AGE_TICK_MS);
+    this.disposables.push(this.view, this.changed, state.onDidChange(() => this.render()), { dispose: () => clearInterval(tick) });
   }
 
   private render(): void {
     const problems = this.state.locks().filter(isLockProblem).length;
-    this.view.badge = problems > 0 ? { value: problems, tooltip: `${problems} lock(s) need attention` } : undefined;
-    this.changed.fire(undefined);
+    if (problems !== this.badgeCount) {
+      this.badgeCount = problems;
+      this.view.badge = problems > 0 ? { value: problems, tooltip: `${plural(problems, 'lock')} need${problems === 1 ? 's' : ''} attention` } : undefined;
+    }
+    const now = Date.now();
+    const { folders, structural, changed } = this.folders.update(this.state.snapshot.folders);
+    const redraw: Node[] = [...changed];
+    const seen = new Set<string>();
+    for (const f of folders) {
+      for (const lock of f.locks) {
+        seen.add(lock.path);
+        const node = this.nodes.get(lock.path);
+        if (!node) continue; // created when its folder's children are read
+        node.lock = lock;
+        node.receivedAt = now;
+        // Ages move on the tick; only a change of what else the row shows redraws it now.
+        if (rowSignature(node, false) !== node.shown.slice(node.shown.indexOf('\n') + 1)) redraw.push(node);
+      }
+    }
+    for (const p of [...this.nodes.keys()]) if (!seen.has(p)) this.nodes.delete(p);
+    if (structural) this.changed.fire(undefined);
+    else if (redraw.length > 0) this.changed.fire(redraw);
+  }
+
+  private tickAges(): void {
+    const redraw = [...this.nodes.values()].filter((n) => rowSignature(n, true) !== n.shown);
+    if (redraw.length > 0) this.changed.fire(redraw);
   }
 
   getChildren(node?: Node): Node[] {
     if (node instanceof LockNode) return [];
     if (node instanceof LockFolderNode) return node.folder.locks.map((l) => this.nodeFor(l));
-    return this.state.snapshot.folders.filter((f) => f.locks.length > 0).map((f) => new LockFolderNode(f));
+    return this.folders.roots(this.state.snapshot.folders);
   }
 
   getParent(node: Node): Node | undefined {
     if (node instanceof LockFolderNode) return undefined;
     const folder = this.state.snapshot.folders.find((f) => f.uri === node.lock.folder);
-    return folder ? new LockFolderNode(folder) : undefined;
+    if (!folder) return undefined;
+    return this.folders.get(folder.uri) ?? this.folders.roots(this.state.snapshot.folders).find((n) => n.folder.uri === folder.uri);
   }
 
   /** The node of a lock path, for `reveal` (Show Holder). */
@@ -61,32 +111,37 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   }
 
   private nodeFor(lock: LockItem): LockNode {
-    return new LockNode(lock);
+    let node = this.nodes.get(lock.path);
+    if (node) {
+      if (node.lock !== lock) [node.lock, node.receivedAt] = [lock, Date.now()];
+    } else {
+      this.nodes.set(lock.path, (node = new LockNode(lock, Date.now())));
+    }
+    return node;
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
-    if (node instanceof LockFolderNode) {
-      const item = new vscode.TreeItem(node.folder.name, vscode.TreeItemCollapsibleState.Expanded);
-      item.id = `locks:${node.folder.uri}`;
-      item.iconPath = vscode.ThemeIcon.Folder;
-      item.description = `${node.folder.locks.length} lock${node.folder.locks.length === 1 ? '' : 's'}`;
-      item.contextValue = 'folder';
-      return item;
-    }
+    this.redraws++;
+    if (node instanceof LockFolderNode) return folderItem('locks', node.folder.uri, node.folder.name, plural(node.folder.locks.length, 'lock'));
     const lock = node.lock;
+    node.shown = rowSignature(node, true);
     const item = new vscode.TreeItem(baseName(lock.path), vscode.TreeItemCollapsibleState.None);
     item.id = `lock:${lock.path}`;
-    const witness = lock.evidence?.find((e) => e.pid !== undefined && e.kind !== 'waiter');
-    const holder = witness?.pid !== undefined ? `pid ${witness.pid}` : lock.holder?.pid !== undefined ? `pid ${lock.holder.pid}` : lock.kind;
-    item.description = `${lock.state} · ${holder} · ${formatAge(lock.ageMs)}`;
+    item.description = description(node);
     const [icon, color] = STATE_ICONS[lock.state];
-    item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
-    item.contextValue = `lock ${lock.state}${lock.reapable ? ' reapable' : ''}${lock.overThreshold ? ' overThreshold' : ''}`;
-    item.resourceUri = vscode.Uri.file(lock.path);
-    item.tooltip = lockTooltip(lock);
+    // A long hold is shown (a yellow lock), not alarmed: nobody is waiting for it.
+    item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(lock.longHeld && lock.state === 'held' ? 'charts.yellow' : color));
+    item.contextValue = `lock ${lock.state}${lock.reapable ? ' reapable' : ''}${lock.longHeld ? ' longHeld' : ''}`;
+    item.accessibilityInformation = { label: `${baseName(lock.path)}, ${item.description}` };
     if (lock.kind !== 'directory') {
       item.command = { command: 'vscode.open', title: 'Open Lock File', arguments: [vscode.Uri.file(lock.path)] };
     }
+    return item;
+  }
+
+  /** The tooltip is built on hover, from the state at that moment. */
+  resolveTreeItem(item: vscode.TreeItem, node: Node): vscode.TreeItem {
+    if (node instanceof LockNode) item.tooltip = lockTooltip(node);
     return item;
   }
 
@@ -95,29 +150,45 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   }
 }
 
-function lockTooltip(lock: LockItem): vscode.MarkdownString {
+function description(node: LockNode): string {
+  const lock = node.lock;
+  return `${lock.state} · ${witnessPid(lock) ?? lock.kind} · ${formatAgeCoarse(node.ageNow())}`;
+}
+
+/** The holder's pid from the strongest evidence (the kernel's view first), else the pid the lock names. */
+function witnessPid(lock: LockItem): string | undefined {
+  const witness = lock.evidence?.find((e) => e.pid !== undefined && e.kind !== 'waiter');
+  const pid = witness?.pid ?? lock.holder?.pid;
+  return pid !== undefined ? `pid ${pid}` : undefined;
+}
+
+/** First line: the age as shown; the rest: everything else the row shows. */
+function rowSignature(node: LockNode, withAge: boolean): string {
+  const l = node.lock;
+  const rest = [l.state, l.reapable, l.longHeld, l.kind, witnessPid(l) ?? ''].join('|');
+  return withAge ? `${formatAgeCoarse(node.ageNow())}\n${rest}` : rest;
+}
+
+function lockTooltip(node: LockNode): vscode.MarkdownString {
+  const lock = node.lock;
   const md = new vscode.MarkdownString();
-  md.appendMarkdown(`**${baseName(lock.path)}** — ${lock.state}\n\n`);
+  md.appendMarkdown(`**${escapeMarkdown(baseName(lock.path))}** — ${lock.state}\n\n`);
   md.appendText(`${lock.reason}\n\n`);
   md.appendMarkdown(`| | |\n|---|---|\n`);
-  md.appendMarkdown(`| Holder | ${escape(holderWords(lock))} |\n`);
+  md.appendMarkdown(`| Holder | ${escapeMarkdown(holderWords(lock))} |\n`);
   const tool = profileName(lock.profile);
-  if (tool) md.appendMarkdown(`| Tool | ${escape(tool)} |\n`);
-  if (lock.guards) md.appendMarkdown(`| Guards | ${escape(lock.guards)} |\n`);
-  if (lock.holder?.owner) md.appendMarkdown(`| Owner | \`${escape(lock.holder.owner)}\` |\n`);
-  if (lock.holder?.acquiredAt) md.appendMarkdown(`| Acquired | ${escape(lock.holder.acquiredAt)} |\n`);
-  md.appendMarkdown(`| Age | ${formatAge(lock.ageMs)} |\n| Kind | ${lock.kind} |\n| Path | ${escape(lock.path)} |\n`);
+  if (tool) md.appendMarkdown(`| Tool | ${escapeMarkdown(tool)} |\n`);
+  if (lock.guards) md.appendMarkdown(`| Guards | ${escapeMarkdown(lock.guards)} |\n`);
+  if (lock.holder?.owner) md.appendMarkdown(`| Owner | \`${escapeMarkdown(lock.holder.owner)}\` |\n`);
+  if (lock.holder?.acquiredAt) md.appendMarkdown(`| Acquired | ${escapeMarkdown(lock.holder.acquiredAt)} |\n`);
+  md.appendMarkdown(`| Age | ${formatAge(node.ageNow())} |\n| Kind | ${lock.kind} |\n| Path | ${escapeMarkdown(lock.path)} |\n`);
   const evidence = (lock.evidence ?? []).filter((e) => e.kind !== 'heartbeat');
   if (evidence.length > 0) {
     md.appendMarkdown(`\n**Evidence**\n\n`);
-    for (const e of evidence) md.appendMarkdown(`- ${escape(e.detail)}\n`);
+    for (const e of evidence) md.appendMarkdown(`- ${escapeMarkdown(e.detail)}\n`);
   }
   if (lock.longHeld && lock.state === 'held') md.appendMarkdown(`\nHeld for a long time, and nobody is waiting for it.`);
-  if (lock.reapable) md.appendMarkdown(`\nReapable: its holder is gone. Use **Reap Lock** to remove it.`);
+  if (lock.reapable) md.appendMarkdown(`\n${lock.state === 'stale' ? 'Stale' : 'Orphaned'}: nothing shows a live holder. Use **Reap Lock** to remove it.`);
   else if (lock.alive) md.appendMarkdown(`\nIts holder is running: Ledgerlock never breaks a live lock.`);
   return md;
-}
-
-function escape(s: string): string {
-  return s.replace(/[|\\`*_{}[\]<>]/g, (c) => `\\${c}`);
 }

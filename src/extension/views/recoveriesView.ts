@@ -1,12 +1,14 @@
 /**
  * The Recoveries view: what the engine repaired, reaped or degraded, newest first, read
- * from each store's `telemetry.jsonl`.
+ * from each store's `telemetry.jsonl`, grouped by workspace folder as in every view.
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { RecoveriesRequest, type RecoveryItem } from '../../protocol';
-import { baseName, formatTime } from '../format';
+import * as path from 'node:path';
+import { baseName, formatTime, plural } from '../format';
 import type { ServerState } from '../serverState';
+import { folderItem } from './folderGroups';
 
 const LIMIT = 200;
 
@@ -19,21 +21,28 @@ const TITLES: Record<string, [string, string]> = {
   LOCK_COMPROMISED: ['Lock compromised', 'warning'],
   LOCK_CONTENDED: ['Lock contended', 'watch'],
   LOCK_CONTENTION_TIMEOUT: ['Gave up waiting for a lock', 'clock'],
+  LOCK_WAIT_ENDED: ['Lock wait ended', 'pass'],
 };
 
 export class RecoveryNode {
   constructor(readonly recovery: RecoveryItem) {}
 }
 
-export class RecoveriesView implements vscode.TreeDataProvider<RecoveryNode>, vscode.Disposable {
+export class RecoveryFolderNode {
+  constructor(readonly uri: string, readonly name: string, readonly items: RecoveryItem[]) {}
+}
+
+type Node = RecoveryFolderNode | RecoveryNode;
+
+export class RecoveriesView implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
   private items: RecoveryItem[] = [];
-  readonly view: vscode.TreeView<RecoveryNode>;
+  readonly view: vscode.TreeView<Node>;
 
-  constructor(state: ServerState, private readonly client: () => LanguageClient | undefined) {
-    this.view = vscode.window.createTreeView('ledgerlock.recoveries', { treeDataProvider: this });
+  constructor(private readonly state: ServerState, private readonly client: () => LanguageClient | undefined) {
+    this.view = vscode.window.createTreeView('ledgerlock.recoveries', { treeDataProvider: this, showCollapseAll: true });
     this.disposables.push(this.view, this.changed, state.onDidChangeRecoveries(() => this.changed.fire(undefined)));
   }
 
@@ -42,7 +51,8 @@ export class RecoveriesView implements vscode.TreeDataProvider<RecoveryNode>, vs
     return this.items;
   }
 
-  async getChildren(node?: RecoveryNode): Promise<RecoveryNode[]> {
+  async getChildren(node?: Node): Promise<Node[]> {
+    if (node instanceof RecoveryFolderNode) return node.items.map((r) => new RecoveryNode(r));
     if (node) return [];
     const client = this.client();
     if (!client) return [];
@@ -51,10 +61,21 @@ export class RecoveriesView implements vscode.TreeDataProvider<RecoveryNode>, vs
     } catch {
       this.items = [];
     }
-    return this.items.map((r) => new RecoveryNode(r));
+    const folders = this.state.snapshot.folders.map((f) => ({ uri: f.uri, name: f.name, root: vscode.Uri.parse(f.uri).fsPath }));
+    const groups = new Map<string, RecoveryFolderNode>();
+    for (const r of this.items) {
+      // The deepest folder holding the log (nested folders in a multi-root workspace).
+      const folder = folders.filter((f) => r.source.startsWith(f.root + path.sep)).sort((a, b) => b.root.length - a.root.length)[0];
+      const key = folder?.uri ?? '';
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = new RecoveryFolderNode(key, folder?.name ?? 'other', [])));
+      group.items.push(r);
+    }
+    return [...groups.values()];
   }
 
-  getTreeItem(node: RecoveryNode): vscode.TreeItem {
+  getTreeItem(node: Node): vscode.TreeItem {
+    if (node instanceof RecoveryFolderNode) return folderItem('recoveries', node.uri, node.name, plural(node.items.length, 'recovery', 'recoveries'));
     const r = node.recovery;
     const [title, icon] = TITLES[r.type] ?? [r.type, 'history'];
     const target = subject(r.data);

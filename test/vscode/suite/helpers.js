@@ -45,4 +45,18 @@ function metric(name, value, unit) {
   (globalThis.__ledgerlockMetrics ??= []).push({ name, value, unit });
 }
 
-module.exports = { api, workspacePaths, until, metric, engine: () => require(path.resolve(__dirname, '../../../dist/engine.js')) };
+/** The ledger nodes of the Ledgers view, whichever folder they are grouped under. */
+async function ledgerNodes(ll) {
+  const nodes = [];
+  for (const folder of await ll.ledgers.getChildren()) nodes.push(...(await ll.ledgers.getChildren(folder)));
+  return nodes;
+}
+
+/** The recovery nodes of the Recoveries view, across its folder groups, newest first per folder. */
+async function recoveryNodes(ll) {
+  const nodes = [];
+  for (const folder of await ll.recoveries.getChildren()) nodes.push(...(await ll.recoveries.getChildren(folder)));
+  return nodes;
+}
+
+module.exports = { api, ledgerNodes, recoveryNodes, workspacePaths, until, metric, engine: () => require(path.resolve(__dirname, '../../../dist/engine.js')) };

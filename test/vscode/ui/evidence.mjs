@@ -108,7 +108,8 @@ export async function runEvidenceUiTests({ scratch, resultsDir }) {
       if (!kept.includes('"eventId": 13')) throw new Error('the cut bytes are not in quarantine');
       // HardKAS's own next acquisition: an exclusive create of its append lock.
       writeFileSync(ws.appendLock, '{}', { flag: 'wx' });
-      await treeRow(page, 'Ledgers', 'events.jsonl').filter({ hasText: ' ok' }).waitFor({ timeout: 20_000 });
+      // Healthy rows carry no health word: the torn one loses it.
+      await treeRow(page, 'Ledgers', 'events.jsonl').filter({ hasNotText: 'torn' }).waitFor({ timeout: 20_000 });
       await shot('ui-evidence-3-repaired.png');
     }],
     ['the flock-held lock is still there, untouched', async () => {

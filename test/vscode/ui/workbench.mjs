@@ -44,3 +44,26 @@ export async function until(what, probe, timeoutMs = 20_000) {
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/**
+ * Runs UI steps in order, as a person would: once one fails, the rest are reported as not
+ * run (they would only fail for the same reason), with a screenshot of the failure.
+ */
+export async function runSteps(steps, results, shot, prefix) {
+  let broken;
+  for (const [title, fn] of steps) {
+    if (broken) {
+      results.failed.push({ title, error: `not run: "${broken}" failed first` });
+      continue;
+    }
+    const started = Date.now();
+    try {
+      await fn();
+      results.passed.push({ title, ms: Date.now() - started });
+    } catch (err) {
+      broken = title;
+      await shot(`${prefix}-failure-${results.failed.length}.png`).catch(() => undefined);
+      results.failed.push({ title, error: String(err.stack ?? err) });
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * What needs the person's attention, as one list: the status bar, the summary notification
+ * and "Show Fixes" all read it, so each condition has one name, one word and one fix.
+ */
+import type { LedgerItem, LockItem } from '../protocol';
+import { baseName, lockSentence, plural } from './format';
+import type { ServerState } from './serverState';
+import { snapshotTrouble } from './snapshotTrouble';
+
+/** Each kind has its own notification setting and its own "Don't Show Again". */
+export type ProblemKind = 'tornTail' | 'corruptLedger' | 'staleLock' | 'contention' | 'snapshot';
+
+export interface Problem {
+  kind: ProblemKind;
+  /** Identifies the condition: the same key means the same condition, already announced. */
+  key: string;
+  /** Workspace folder URI (settings are read per folder). */
+  folder: string;
+  severity: 'error' | 'warning';
+  /** The file the problem is about (a ledger, a lock), when there is one. */
+  path?: string;
+  /** "events.jsonl torn", "build.lock stale" — short, for the status bar. */
+  short: string;
+  /** One sentence, for tooltips, notifications and the quick pick. */
+  sentence: string;
+  /** For a lock: the facts its verdict rests on, for the status-bar tooltip. */
+  evidence?: string;
+  /** What it is, in the word the views use: ['stale lock', 'stale locks'], ['orphaned lock', …]. */
+  noun: [string, string];
+  /** `button`: the notification's short action word. */
+  fix: { label: string; button: string; icon: string; command: string; args: unknown[] };
+}
+
+/** The notification setting (`ledgerlock.notifications.*`) that governs each kind. */
+export const NOTIFICATION_SETTING: Record<ProblemKind, string | undefined> = {
+  tornTail: 'tornTail',
+  corruptLedger: 'tornTail',
+  staleLock: 'staleLock',
+  contention: 'contention',
+  snapshot: undefined,
+};
+
+export function isLedgerProblem(ledger: LedgerItem): boolean {
+  return ledger.health === 'torn' || ledger.health === 'corrupt';
+}
+
+/** A lock needs attention when it can be reaped, or when someone is waiting for it. */
+export function isLockProblem(lock: LockItem): boolean {
+  return lock.reapable || lock.state === 'contended';
+}
+
+export function problemsOf(state: ServerState): Problem[] {
+  const out: Problem[] = [];
+  for (const l of state.ledgers().filter(isLedgerProblem)) {
+    const torn = l.health === 'torn';
+    out.push({
+      kind: torn ? 'tornTail' : 'corruptLedger',
+      key: `${l.health}:${l.path}`,
+      folder: l.folder,
+      severity: 'error',
+      path: l.path,
+      short: `${baseName(l.path)} ${l.health}`,
+      noun: [`${l.health} ledger`, `${l.health} ledgers`],
+      sentence: torn
+        ? `${baseName(l.path)} is torn: ${l.problems[0] ?? 'its last record is incomplete'}.`
+        : `${baseName(l.path)} is corrupt: ${l.problems[0] ?? 'a damaged record'}${l.problems.length > 1 ? ` and ${plural(l.problems.length - 1, 'more problem')}` : ''}.`,
+      fix: torn
+        ? { label: `Repair tail of ${baseName(l.path)}`, button: 'Repair', icon: 'tools', command: 'ledgerlock.repairTail', args: [l.path] }
+        : { label: `Open ${baseName(l.path)} at the damaged record`, button: 'Open', icon: 'go-to-file', command: 'ledgerlock.openLedgerProblem', args: [l.path] },
+    });
+  }
+  for (const l of state.locks().filter(isLockProblem)) {
+    const reap = l.reapable;
+    out.push({
+      kind: reap ? 'staleLock' : 'contention',
+      // A new holder (pid, start time) is a new condition, announced again.
+      key: `${l.state}:${l.path}:${l.holder?.pid ?? ''}:${l.holder?.acquiredAt ?? ''}`,
+      folder: l.folder,
+      severity: 'warning',
+      path: l.path,
+      short: `${baseName(l.path)} ${l.state}`,
+      noun: [`${l.state} lock`, `${l.state} locks`],
+      sentence: `${lockSentence(l)}.`,
+      evidence: (l.evidence ?? []).filter((e) => e.kind !== 'heartbeat').map((e) => e.detail).join('; ') || undefined,
+      fix: reap
+        ? { label: `Reap ${baseName(l.path)}`, button: 'Reap', icon: 'unlock', command: 'ledgerlock.reapLock', args: [l.path] }
+        : { label: `Show holder of ${baseName(l.path)}`, button: 'Show Holder', icon: 'person', command: 'ledgerlock.showHolder', args: [l.path] },
+    });
+  }
+  for (const folder of state.damagedSnapshotFolders()) {
+    const lines = snapshotTrouble(state).filter(Boolean);
+    out.push({
+      kind: 'snapshot',
+      key: `snapshot:${folder.uri}:${folder.problems.map((p) => p.hash).join(',')}:${folder.unreadable.length}`,
+      folder: folder.uri,
+      severity: 'error',
+      short: lines[0] ?? `snapshots of ${folder.name} damaged`,
+      noun: ['snapshot problem', 'snapshot problems'],
+      sentence: `${lines.join('; ')}.`,
+      fix: { label: `Verify the snapshots of ${folder.name}`, button: 'Verify', icon: 'check-all', command: 'ledgerlock.verifySnapshot', args: [folder.uri] },
+    });
+  }
+  return out;
+}
+
+/** "1 torn ledger, 2 stale locks" — what and how many, in the views' words, worst first. */
+export function countByKind(problems: Problem[]): string {
+  const order: ProblemKind[] = ['tornTail', 'corruptLedger', 'snapshot', 'staleLock', 'contention'];
+  const counts = new Map<string, { noun: [string, string]; n: number; rank: number }>();
+  for (const p of problems) {
+    const key = p.noun[0];
+    const c = counts.get(key) ?? { noun: p.noun, n: 0, rank: order.indexOf(p.kind) };
+    c.n++;
+    counts.set(key, c);
+  }
+  return [...counts.values()]
+    .sort((a, b) => a.rank - b.rank)
+    .map((c) => `${c.n.toLocaleString('en-US')} ${c.noun[c.n === 1 ? 0 : 1]}`)
+    .join(', ');
+}

@@ -1,0 +1,142 @@
+/**
+ * "Show Timeline": a webview panel per ledger with its event rate over time by type and the
+ * lock hold and wait spans of its workspace folder. The server does the counting; the page
+ * gets bins and spans only. Strict Content-Security-Policy: the page loads only its own
+ * bundled script and stylesheet, the script by nonce; no network.
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { LockSpansRequest, TimelineRequest } from '../protocol';
+import { baseName } from './format';
+import type { ServerState } from './serverState';
+import type { LedgersView } from './views/ledgersView';
+
+type FromPage = { type: 'ready' } | { type: 'reset' } | { type: 'zoom'; from: number; to: number } | { type: 'openBin'; from: number; to: number } | { type: 'painted'; ms: number };
+
+export class TimelinePanels implements vscode.Disposable {
+  private readonly panels = new Map<string, vscode.WebviewPanel>();
+  /** Milliseconds from opening a panel to its chart's first paint, per ledger (tests, the log). */
+  readonly firstPaintMs = new Map<string, number>();
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly client: () => LanguageClient | undefined,
+    private readonly state: ServerState,
+    private readonly ledgers: LedgersView,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  show(ledger: string): vscode.WebviewPanel {
+    const existing = this.panels.get(ledger);
+    if (existing) {
+      existing.reveal();
+      return existing;
+    }
+    const opened = Date.now();
+    const root = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
+    const panel = vscode.window.createWebviewPanel('ledgerlock.timeline', `Timeline: ${baseName(ledger)}`, vscode.ViewColumn.Active, {
+      enableScripts: true,
+      localResourceRoots: [root],
+    });
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'ledgerlock.svg');
+    panel.webview.html = html(panel.webview, root);
+    this.panels.set(ledger, panel);
+    let zoom: { from: number; to: number } | undefined;
+    let disposed = false;
+    const send = async () => {
+      const client = this.client();
+      if (!client) return;
+      try {
+        const folder = this.state.findLedger(ledger)?.folder;
+        const [timeline, spans] = await Promise.all([
+          client.sendRequest(TimelineRequest.type, { ledger, bins: 120, ...(zoom ?? {}) }),
+          folder ? client.sendRequest(LockSpansRequest.type, { folder }).then((r) => r.spans) : Promise.resolve([]),
+        ]);
+        if (disposed) return;
+        void panel.webview.postMessage({ type: 'data', ledger, timeline, spans, zoomed: zoom !== undefined });
+        // The server is still reading older events: ask again for the fuller picture.
+        if (timeline.partial) setTimeout(() => void send(), 500);
+      } catch (err) {
+        void panel.webview.postMessage({ type: 'error', message: `Could not read ${baseName(ledger)}: ${(err as Error).message}` });
+      }
+    };
+    const subscriptions = [
+      panel.webview.onDidReceiveMessage(async (msg: FromPage) => {
+        if (msg.type === 'ready') await send();
+        else if (msg.type === 'reset') {
+          zoom = undefined;
+          await send();
+        } else if (msg.type === 'zoom') {
+          zoom = { from: msg.from, to: msg.to };
+          await send();
+        } else if (msg.type === 'openBin') {
+          await this.ledgers.showTimeRange(ledger, msg.from, msg.to);
+        } else if (msg.type === 'painted') {
+          const ms = Date.now() - opened;
+          this.firstPaintMs.set(ledger, ms);
+          this.log.info(`timeline of ${baseName(ledger)}: first paint ${ms} ms after opening (page script ${msg.ms} ms)`);
+        }
+      }),
+      // New events: the picture follows, re-binned by the server (cheap once read).
+      this.state.onDidChange(() => {
+        const item = this.state.findLedger(ledger);
+        if (item && item.bytes !== lastBytes && panel.visible) {
+          lastBytes = item.bytes;
+          void send();
+        }
+      }),
+    ];
+    let lastBytes = this.state.findLedger(ledger)?.bytes;
+    panel.onDidDispose(() => {
+      disposed = true;
+      subscriptions.forEach((s) => s.dispose());
+      this.panels.delete(ledger);
+    });
+    return panel;
+  }
+
+  dispose(): void {
+    for (const panel of this.panels.values()) panel.dispose();
+  }
+}
+
+function html(webview: vscode.Webview, root: vscode.Uri): string {
+  const nonce = randomBytes(16).toString('base64');
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'timeline.js'));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'timeline.css'));
+  const csp = [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src ${webview.cspSource} 'nonce-${nonce}'`, `img-src ${webview.cspSource} data:`, `font-src ${webview.cspSource}`].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style}">
+<style nonce="${nonce}">
+  body { color: var(--vscode-foreground); background: var(--vscode-editor-background); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); padding: 8px 16px; }
+  h2 { font-size: 1.1em; font-weight: 600; margin: 12px 0 4px; }
+  #summary, .empty, .hint { color: var(--vscode-descriptionForeground); margin: 4px 0; }
+  #legend { display: flex; flex-wrap: wrap; gap: 4px 14px; margin: 6px 0; }
+  .legend-item { display: inline-flex; align-items: center; gap: 6px; }
+  .swatch { width: 10px; height: 10px; display: inline-block; border-radius: 2px; }
+  #tip { min-height: 1.4em; margin: 2px 0; }
+  #reset { background: var(--vscode-button-secondaryBackground); color: var(--vscode-button-secondaryForeground); border: none; padding: 3px 10px; cursor: pointer; margin-left: 8px; }
+  .u-select { background: var(--vscode-editor-selectionBackground); opacity: 0.5; }
+  svg text { font-size: 12px; }
+</style>
+<title>Ledgerlock Timeline</title>
+</head>
+<body>
+<h2>Events over time <button id="reset" hidden>Reset Zoom</button></h2>
+<div id="summary">Reading the ledger…</div>
+<div id="legend"></div>
+<div id="chart"></div>
+<div id="tip" hidden></div>
+<p class="hint">Drag across the chart to zoom in; click a bar to list its events in the Ledgers view.</p>
+<h2>Lock holds and waits</h2>
+<div id="spans"></div>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+}
