@@ -25,7 +25,7 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 console.log('ledgerlock demo: building');
-execFileSync(process.execPath, ['esbuild.mjs', '--only=engine,cli,server,extension'], { cwd: root, stdio: 'inherit' });
+execFileSync(process.execPath, ['esbuild.mjs', '--only=engine,cli,server,extension,webview'], { cwd: root, stdio: 'inherit' });
 execFileSync('bash', [path.join(root, 'scripts/setup-vscode-runtime.sh')], { cwd: root, stdio: 'inherit' });
 
 // Imported after the build: the fixture helpers load dist/engine.js.
