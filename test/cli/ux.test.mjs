@@ -13,8 +13,10 @@ const ESC = '\x1b[';
 
 /** Runs a shell command line with a pseudo-terminal as its terminal; returns what the terminal showed. */
 function inTerminal(commandLine, { cwd, env = {} }) {
-  const { NO_COLOR: _n, FORCE_COLOR: _f, ...inherited } = process.env;
-  const r = spawnSync('script', ['-qec', commandLine, '/dev/null'], { cwd, encoding: 'utf8', env: { ...inherited, ...env, CLI }, timeout: 60_000 });
+  // A person's terminal: Node decides colour support from TERM and CI (a CI variable without a
+  // known CI name means "no colour"), so those are set as a terminal session would have them.
+  const { NO_COLOR: _n, FORCE_COLOR: _f, CI: _ci, ...inherited } = process.env;
+  const r = spawnSync('script', ['-qec', commandLine, '/dev/null'], { cwd, encoding: 'utf8', env: { ...inherited, TERM: 'xterm-256color', ...env, CLI }, timeout: 60_000 });
   return { code: r.status, screen: r.stdout };
 }
 
