@@ -330,9 +330,19 @@ export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ct
 
 /** Who holds a lock, from the strongest evidence: the process the kernel sees, else what the lock names. */
 export function describeLockHolder(info: Pick<LockInfo, 'evidence' | 'holder'>): string {
-  const witness = info.evidence.find((e) => e.pid !== undefined && e.kind !== 'waiter');
-  if (witness?.pid !== undefined && witness.kind !== 'pid') return `pid ${witness.pid}${witness.command ? ` (${witness.command})` : ''}`;
+  const witness = holderWitness(info);
+  if (witness !== undefined && witness.kind !== 'pid') return processWords(witness);
   return describeHolder(info.holder);
+}
+
+/** The evidence entry naming the holder's process (a kernel lock, an open handle, the named pid), if any. */
+export function holderWitness(info: Pick<LockInfo, 'evidence'>): (LockEvidence & { pid: number }) | undefined {
+  return info.evidence.find((e): e is LockEvidence & { pid: number } => e.pid !== undefined && e.kind !== 'waiter');
+}
+
+/** "pid 4242 (python3 -m pip …)" */
+export function processWords(e: { pid: number; command?: string }): string {
+  return `pid ${e.pid}${e.command ? ` (${e.command})` : ''}`;
 }
 
 const KERNEL_WORDS: Record<KernelLockKind, string> = { flock: 'flock', posix: 'POSIX (fcntl)', ofd: 'open-file-description (OFD)' };

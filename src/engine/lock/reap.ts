@@ -12,7 +12,7 @@ import { fsl } from '../fs';
 import { backoffDelay, sleep } from '../options';
 import { storePathsOf } from '../store';
 import { emitTelemetry, type TelemetryTarget } from '../telemetry';
-import { judgeLock, type LockInfo } from './classify';
+import { holderWitness, judgeLock, processWords, type LockInfo } from './classify';
 import { createLockFile, newOwnerId, nativeLockContent, removeIfOwned, restore, trashPathFor } from './file';
 import { describeHolder } from './holder';
 import { inspectLock, observeLock, sameIdentity, type ObservedLock } from './inspect';
@@ -73,8 +73,8 @@ function refuseUnlessBreakable(info: LockInfo, force: boolean): void {
   if (breakable(info, force)) return;
   const details = { path: info.path, state: info.state, holder: info.holder, ageMs: info.ageMs, reason: info.reason };
   if (info.alive === true) {
-    const witness = info.evidence.find((e) => e.kind !== 'heartbeat' && e.kind !== 'content' && e.kind !== 'waiter');
-    const who = witness?.pid !== undefined ? `pid ${witness.pid}${witness.command ? ` (${witness.command})` : ''}` : describeHolder(info.holder);
+    const witness = holderWitness(info);
+    const who = witness !== undefined ? processWords(witness) : describeHolder(info.holder);
     throw new LedgerlockError(
       ErrorCode.LockHeldByLiveProcess,
       `${info.path} is held by ${who}, which is running (${info.reason}); a live holder's lock is never broken`,

@@ -12,7 +12,7 @@ import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import { fsl } from '../fs';
 import { backoffDelay, sleep } from '../options';
 import type { TelemetryTarget } from '../telemetry';
-import type { LockInfo } from './classify';
+import { holderWitness, processWords, type LockInfo } from './classify';
 import { restore, trashPathFor } from './file';
 import { describeHolder } from './holder';
 import { inspectLock } from './inspect';
@@ -102,8 +102,8 @@ async function waitUntilFree(lockPath: string, guard: GuardLock, opts: ToolLockO
 }
 
 function refusal(lockPath: string, guard: GuardLock, info: LockInfo): LedgerlockError {
-  const witness = info.evidence.find((e) => e.pid !== undefined && e.kind !== 'waiter');
-  const who = witness?.pid !== undefined ? `pid ${witness.pid}${witness.command ? ` (${witness.command})` : ''}` : describeHolder(info.holder);
+  const witness = holderWitness(info);
+  const who = witness !== undefined ? processWords(witness) : describeHolder(info.holder);
   const details = { path: lockPath, tool: guard.tool, state: info.state, holder: info.holder, evidence: info.evidence, reason: info.reason };
   if (info.alive === true) {
     return new LedgerlockError(ErrorCode.LockHeldByLiveProcess, `${guard.tool}'s lock ${lockPath} is held by ${who}, which is running (${info.reason}); try again when it is done`, details);
