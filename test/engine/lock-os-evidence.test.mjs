@@ -156,6 +156,24 @@ test('a lock file a live process keeps open is held ("open by pid"), though it n
   await rejectsWithCode(reapLock(lock), 'E_LOCK_LIVE_HOLDER');
 });
 
+test('a process that opens a lock file just after a verdict is seen by the next one: no process table older than the look at the lock is reused', { skip: !linux && 'Linux /proc' }, async (t) => {
+  const dir = tempDir(t);
+  const lock = join(dir, 'build.lock');
+  writeFileSync(lock, '');
+  setAge(lock, HOUR);
+  for (let round = 0; round < 5; round++) {
+    // A verdict now reads the process table; the holder opens the file right after it.
+    assert.equal((await inspectLock(lock)).state, 'stale');
+    const child = spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(lock)}, 'r'); console.log('open'); setInterval(() => {}, 1000)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve) => child.stdout.on('data', (c) => String(c).includes('open') && resolve()));
+    const info = await inspectLock(lock);
+    child.kill('SIGKILL');
+    await exited(child);
+    assert.equal(info.state, 'held', `round ${round}: ${info.reason}`);
+    assert.equal(info.evidence.find((e) => e.kind === 'open')?.pid, child.pid);
+  }
+});
+
 test('a blocked flock waiter makes the lock contended; without it a long hold is only long-held', { skip: !hasFlock && 'needs Linux and flock(1)' }, async (t) => {
   const dir = tempDir(t);
   const lock = join(dir, 'busy.lock');

@@ -54,12 +54,15 @@ export const NO_OS_EVIDENCE: OsEvidence = {
 /**
  * One look at the system for the files in `paths`: /proc/locks for all of them, and the
  * descriptors of every process (but this one, whose own reads of lock files are not holds)
- * that point at one of them, confirmed by device and inode. The process table is read at most
- * every FD_TABLE_TTL_MS, so judging a thousand locks costs one scan, not a thousand.
+ * that point at one of them, confirmed by device and inode. Call it after the locks were
+ * observed: every table it consults was read after this call began, so a holder that had the
+ * file open when it was observed is seen. One scan serves all the paths of one call, and
+ * concurrent calls share a scan that started after both began.
  */
 export function collectOsEvidence(pathList: Iterable<string>, opts: { proc?: string; selfPid?: number } = {}): OsEvidence {
   const proc = opts.proc ?? '/proc';
   if (process.platform !== 'linux' && opts.proc === undefined) return NO_OS_EVIDENCE;
+  const since = performance.now();
   const paths = [...pathList];
   let locksText: string;
   try {
@@ -68,13 +71,12 @@ export function collectOsEvidence(pathList: Iterable<string>, opts: { proc?: str
     return NO_OS_EVIDENCE;
   }
   const kernel = parseProcLocks(locksText);
-  // The process table is read only when a verdict needs it (see classify.ts), and shared for
-  // FD_TABLE_TTL_MS across verdicts.
+  // The process table is read only when a verdict needs it (see classify.ts).
   let openers: Map<string, FileOpener[]> | undefined;
   let complete = true;
   const openersOf = (): Map<string, FileOpener[]> => {
     if (openers !== undefined) return openers;
-    const table = fdTable(proc, opts.selfPid ?? process.pid);
+    const table = fdTable(proc, opts.selfPid ?? process.pid, since);
     complete = table.complete;
     openers = openersIn(table, paths);
     return openers;
@@ -122,9 +124,9 @@ function openersIn(table: FdTable, paths: Iterable<string>): Map<string, FileOpe
   return openers;
 }
 
-const FD_TABLE_TTL_MS = 200;
 interface FdTable {
-  at: number;
+  /** performance.now() when the scan began: a descriptor opened before then is in the table. */
+  startedAt: number;
   proc: string;
   selfPid: number;
   complete: boolean;
@@ -133,9 +135,14 @@ interface FdTable {
 }
 let lastTable: FdTable | undefined;
 
-function fdTable(proc: string, selfPid: number): FdTable {
-  const now = Date.now();
-  if (lastTable && lastTable.proc === proc && lastTable.selfPid === selfPid && now - lastTable.at < FD_TABLE_TTL_MS) return lastTable;
+/**
+ * The descriptors of every process, read by a scan that began no earlier than `since`. A table
+ * read before the caller looked at its locks could miss a holder that opened one since, so an
+ * older table is never reused.
+ */
+function fdTable(proc: string, selfPid: number, since: number): FdTable {
+  if (lastTable && lastTable.proc === proc && lastTable.selfPid === selfPid && lastTable.startedAt >= since) return lastTable;
+  const startedAt = performance.now();
   const byTarget = new Map<string, { pid: number; fd: number; link: string }[]>();
   let complete = true;
   let pids: string[] = [];
@@ -172,7 +179,7 @@ function fdTable(proc: string, selfPid: number): FdTable {
       else byTarget.set(target, [entry]);
     }
   }
-  lastTable = { at: Date.now(), proc, selfPid, complete, byTarget };
+  lastTable = { startedAt, proc, selfPid, complete, byTarget };
   return lastTable;
 }
 
