@@ -116,6 +116,36 @@ for (const tool of ['hardkas', 'remnic']) {
   });
 }
 
+test('remnic: an empty <ledger>.lock (created, not yet written) is remnic\'s; held while its creator has it open, stale once nobody does and the grace passed', { skip: !linux && 'Linux /proc' }, async (t) => {
+  const ws = tempDir(t, 'll-remnic-empty-');
+  const ledgerPath = join(ws, LAYOUT.remnic.ledger);
+  const lockPath = join(ws, LAYOUT.remnic.lock);
+  mkdirSync(join(ws, '.remnic', 'state'), { recursive: true });
+  writeFileSync(ledgerPath, '');
+  // A live process between its exclusive create and its write: the open handle is the witness.
+  const holder = spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(lockPath)}, 'wx'); console.log('open'); setInterval(() => {}, 1000)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => holder.kill('SIGKILL'));
+  await new Promise((resolve) => holder.stdout.on('data', (c) => String(c).includes('open') && resolve()));
+  setAge(lockPath, 60_000);
+  let info = await inspectLock(lockPath);
+  assert.equal(info.profile, 'remnic');
+  assert.equal(info.guards, ledgerPath);
+  assert.equal(info.state, 'held', info.reason);
+  assert.equal(info.holder?.pid ?? info.evidence.find((e) => e.kind === 'open')?.pid, holder.pid);
+  holder.kill('SIGKILL');
+  await exited(holder);
+  // Nobody has it open now; within the grace an exclusive creator may still be about to write.
+  setAge(lockPath, 0);
+  assert.equal((await inspectLock(lockPath)).state, 'held');
+  setAge(lockPath, 11_000);
+  info = await inspectLock(lockPath);
+  assert.equal(info.profile, 'remnic');
+  assert.equal(info.state, 'stale', info.reason);
+  // Still stale (not merely orphaned) long past remnic's own 30 s window.
+  setAge(lockPath, 120_000);
+  assert.equal((await inspectLock(lockPath)).state, 'stale');
+});
+
 test('HardKAS: repair refuses while a live HardKAS writer holds its append lock, and cuts nothing', { skip: !linux && 'Linux /proc' }, async (t) => {
   const ws = tempDir(t, 'll-hardkas-live-');
   const writer = spawn(process.execPath, [join(FIXTURES, 'tool-writers.mjs'), 'hardkas', ws, '--tear'], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -4,9 +4,10 @@
  * heartbeat while held. Its own rule: stale when the mtime is older than the caller's window
  * (30 s for its ledgers). The pid rules run first, so a dead holder is stale at once.
  */
+import * as path from 'node:path';
 import type { LockHolderInfo } from '../holder';
 import { formatAge } from '../timing';
-import type { GuardLock, LockProfile } from './types';
+import type { GuardLock, LockProfile, LockSubject } from './types';
 
 const REMNIC_LINE = /^(\d{1,10}) ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) (\d{4}-\d{2}-\d{2}T[0-9:.]+Z)\s*$/i;
 
@@ -20,16 +21,28 @@ export function parseRemnicLine(content: Buffer | null): { pid: number; owner: s
   return { pid, owner: m[2]!, at: new Date(at).toISOString() };
 }
 
+/**
+ * remnic creates its lock with an exclusive open and writes the line after: a writer killed in
+ * between leaves an empty `<file>.lock`. Under a `.remnic` folder, beside the file it guards,
+ * that empty file is remnic's too.
+ */
+function emptyRemnicLock(s: LockSubject): boolean {
+  if (s.type !== 'file' || s.bytes !== 0 || !s.path.endsWith('.lock')) return false;
+  return s.path.split(path.sep).includes('.remnic');
+}
+
 export const remnicProfile: LockProfile = {
   id: 'remnic',
   tool: 'remnic',
-  recognise: (s) => s.type === 'file' && parseRemnicLine(s.content) !== undefined,
+  recognise: (s) => s.type === 'file' && (parseRemnicLine(s.content) !== undefined || emptyRemnicLock(s)),
   holder(s): LockHolderInfo | null {
     const line = parseRemnicLine(s.content);
     return line ? { pid: line.pid, owner: line.owner, acquiredAt: line.at, tool: 'remnic' } : null;
   },
-  rule(_s, facts) {
-    if (!facts.osSaysFree || facts.holder?.pid !== undefined) return undefined;
+  rule(s, facts) {
+    // An empty lock names nobody: the generic rule for a writer that stopped between creating
+    // and writing it decides (with the file's open handles as the witness).
+    if (!facts.osSaysFree || facts.holder?.pid !== undefined || s.bytes === 0) return undefined;
     return facts.heartbeatAgeMs > facts.staleMs
       ? { state: 'orphaned', reason: `remnic lock whose heartbeat stopped ${formatAge(facts.heartbeatAgeMs)} ago (stale after ${formatAge(facts.staleMs)})` }
       : undefined;
