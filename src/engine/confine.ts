@@ -80,7 +80,7 @@ function realRootSync(root: string): string {
  * realpath of the deepest existing ancestor of `p`, with the missing rest appended as named. A
  * dangling symlink on the way counts as where it points, not as missing.
  */
-function realpathOfDeepestSync(p: string, depth = 0): string {
+export function realpathOfDeepestSync(p: string, depth = 0): string {
   const missing: string[] = [];
   for (let at = path.resolve(p); ; at = path.dirname(at)) {
     try {

@@ -2,10 +2,17 @@
  * Where snapshots and blobs live inside a store, and the blob-store config
  * (`.ledgerlock/blobs.json`) that says which directory holds the blobs and whether a
  * relocation is under way. Without a config the blobs live in `.ledgerlock/blobs`.
+ *
+ * The config is part of the workspace, so it is untrusted: a cloned repository's config may
+ * name another project's blob store. A blob root outside the workspace is used only when it
+ * carries an owner file naming this workspace, which `relocate` (a person's act) writes there;
+ * otherwise nothing is read, written or removed there (E_PATH_OUTSIDE_ROOT).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { atomicWriteFile } from '../atomic';
+import { realpathOfDeepestSync } from '../confine';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import { readDocument } from '../fs';
 import { storePaths, type StorePaths } from '../store';
@@ -74,4 +81,87 @@ export async function readBlobsConfig(paths: SnapshotPaths): Promise<BlobsConfig
 export async function writeBlobsConfig(paths: SnapshotPaths, config: BlobsConfig): Promise<void> {
   const checked = BlobsConfigSchema.parse(config);
   await atomicWriteFile(paths.blobsConfig, JSON.stringify(checked, null, 2) + '\n');
+}
+
+/** In a blob root outside the workspace: which workspace the blobs there belong to. */
+export const BLOB_OWNER_FILE = 'ledgerlock-owner.json';
+
+const BlobOwnerSchema = z.object({
+  format: z.literal('ledgerlock-blob-owner'),
+  version: z.literal(1),
+  /** The real path of the workspace whose snapshots these blobs serve. */
+  workspace: z.string().min(1),
+});
+
+function realWorkspace(paths: SnapshotPaths): string {
+  return realpathOfDeepestSync(paths.store.root);
+}
+
+function insideReal(root: string, p: string): boolean {
+  const rel = path.relative(root, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** undefined: no owner file; otherwise the workspace it names (or null when unreadable). */
+async function blobRootOwner(blobRoot: string): Promise<string | null | undefined> {
+  const file = path.join(blobRoot, BLOB_OWNER_FILE);
+  let bytes: Buffer;
+  try {
+    bytes = await readDocument(file, 64 * 1024);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || (err instanceof LedgerlockError && err.code === ErrorCode.NotFound)) return undefined;
+    return null;
+  }
+  try {
+    const where = { path: file };
+    return parseWithSchema(BlobOwnerSchema, parseJson(decodeUtf8(bytes, where), where), where).workspace;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Throws E_PATH_OUTSIDE_ROOT unless `blobRoot` lies inside this workspace (through every
+ * symlink) or its owner file names this workspace. Called before anything reads, writes or
+ * removes blobs there.
+ */
+export async function assertBlobRootOwned(paths: SnapshotPaths, blobRoot: string): Promise<void> {
+  const workspace = realWorkspace(paths);
+  const real = realpathOfDeepestSync(path.resolve(paths.store.root, blobRoot));
+  if (insideReal(workspace, real)) return;
+  const owner = await blobRootOwner(real);
+  if (owner === workspace) return;
+  const why = owner === undefined
+    ? `it has no ${BLOB_OWNER_FILE} naming this workspace`
+    : owner === null
+      ? `its ${BLOB_OWNER_FILE} cannot be read`
+      : `its ${BLOB_OWNER_FILE} says it belongs to ${owner}`;
+  throw new LedgerlockError(
+    ErrorCode.PathOutsideRoot,
+    `${paths.blobsConfig} names the blob store ${blobRoot}, outside the workspace ${paths.store.root}, and ${why}; Ledgerlock never reads, writes or removes blobs there. ` +
+      `If this workspace was moved or copied, remove ${paths.blobsConfig} to start a new blob store inside it, or run relocate from the workspace that owns it`,
+    { path: paths.blobsConfig, blobRoot, root: paths.store.root, owner: owner ?? null },
+  );
+}
+
+/**
+ * Ties a blob root outside the workspace to it, before a relocation copies anything there.
+ * Refused when the directory already serves another workspace or holds blobs nobody claimed.
+ */
+export async function claimBlobRoot(paths: SnapshotPaths, blobRoot: string): Promise<void> {
+  const workspace = realWorkspace(paths);
+  const real = realpathOfDeepestSync(path.resolve(paths.store.root, blobRoot));
+  if (insideReal(workspace, real)) return;
+  const owner = await blobRootOwner(real);
+  if (owner === workspace) return;
+  if (owner !== undefined || fs.existsSync(path.join(real, 'sha256'))) {
+    throw new LedgerlockError(
+      ErrorCode.RelocationConflict,
+      `${blobRoot} already holds a blob store${typeof owner === 'string' ? ` that belongs to ${owner}` : ' that no workspace claims'}; relocate to an empty directory`,
+      { blobRoot, owner: owner ?? null },
+    );
+  }
+  await fs.promises.mkdir(real, { recursive: true });
+  const record = BlobOwnerSchema.parse({ format: 'ledgerlock-blob-owner', version: 1, workspace });
+  await atomicWriteFile(path.join(real, BLOB_OWNER_FILE), JSON.stringify(record, null, 2) + '\n');
 }

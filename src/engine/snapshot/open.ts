@@ -5,7 +5,7 @@
 import { withLock } from '../lock/acquire';
 import type { TelemetryTarget } from '../telemetry';
 import { BlobStore } from './blobs';
-import { readBlobsConfig, type SnapshotPaths } from './layout';
+import { assertBlobRootOwned, readBlobsConfig, type SnapshotPaths } from './layout';
 
 export interface StoreOpOptions {
   /** How long to wait for the store lock (default 10 s); then E_LOCK_TIMEOUT. */
@@ -29,6 +29,7 @@ export async function withStoreLock<T>(paths: SnapshotPaths, fn: () => Promise<T
 
 export async function openBlobStore(paths: SnapshotPaths, options: StoreOpOptions = {}): Promise<BlobStore> {
   const config = await readBlobsConfig(paths);
+  await assertBlobRootOwned(paths, config.root);
   return new BlobStore(config.root, {
     ...(options.maxBlobBytes !== undefined ? { maxBlobBytes: options.maxBlobBytes } : {}),
     telemetry: options.telemetry ?? paths.store.dir,

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { ErrorCode, LedgerlockError } from '../errors';
 import { emitTelemetry } from '../telemetry';
 import { BlobStore } from './blobs';
-import { readBlobsConfig, snapshotPaths, writeBlobsConfig, type BlobsConfig, type Relocation, type SnapshotPaths } from './layout';
+import { assertBlobRootOwned, claimBlobRoot, readBlobsConfig, snapshotPaths, writeBlobsConfig, type BlobsConfig, type Relocation, type SnapshotPaths } from './layout';
 import { withStoreLock, type StoreOpOptions } from './open';
 import { prepareStore } from './prepare';
 
@@ -42,6 +42,7 @@ export async function relocateBlobs(workspaceRoot: string, target: string, optio
     const pending = config.relocation;
     if (pending !== undefined) {
       if (pending.phase === 'copying' && samePath(to, pending.from)) {
+        await assertBlobRootOwned(paths, pending.from);
         await writeBlobsConfig(paths, { format: 'ledgerlock-blobs', version: 1, root: pending.from });
         return { from: pending.from, to: pending.to, copied: 0, verified: 0, removedSource: 0, resumed: false, alreadyThere: false, cancelled: true };
       }
@@ -56,6 +57,8 @@ export async function relocateBlobs(workspaceRoot: string, target: string, optio
     if (isWithin(to, config.root) || isWithin(config.root, to)) {
       throw new LedgerlockError(ErrorCode.BadInput, `cannot relocate the blob store between nested directories ${config.root} and ${to}`, { from: config.root, to });
     }
+    await assertBlobRootOwned(paths, config.root);
+    await claimBlobRoot(paths, to);
     const relocation: Relocation = { from: config.root, to, phase: 'copying', removeSource: options.removeSource ?? false, startedAt: new Date().toISOString() };
     const recorded: BlobsConfig = { ...config, relocation };
     await writeBlobsConfig(paths, recorded);
@@ -79,6 +82,9 @@ export async function resumeRelocation(workspaceRoot: string, options: StoreOpOp
 
 /** The caller holds the store lock. */
 async function runRelocation(paths: SnapshotPaths, relocation: Relocation, resumed: boolean, options: StoreOpOptions): Promise<RelocateResult> {
+  // A recorded relocation is workspace content too: both ends must belong to this workspace.
+  await assertBlobRootOwned(paths, relocation.from);
+  await assertBlobRootOwned(paths, relocation.to);
   const telemetry = options.telemetry ?? paths.store.dir;
   // The cap guards new content; blobs already stored move whatever their size.
   const source = new BlobStore(relocation.from, { maxBlobBytes: Number.MAX_SAFE_INTEGER, telemetry });
