@@ -4,7 +4,7 @@
 // builds what the npm package holds, without source maps. Type declarations come from tsc.
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
@@ -39,11 +39,13 @@ const targets = [
   { name: 'lock-wait-worker', entryPoints: ['src/engine/lock/wait-worker.ts'], outfile: 'dist/lock-wait-worker.js' },
   { name: 'compat-proper-lockfile', entryPoints: ['src/compat/proper-lockfile.ts'], outfile: 'dist/compat/proper-lockfile.js', ...npmFacing },
   { name: 'compat-write-file-atomic', entryPoints: ['src/compat/write-file-atomic.ts'], outfile: 'dist/compat/write-file-atomic.js', ...npmFacing },
-  // The CLI is ES modules split per command, so a run loads only the command it runs; dist/cli.js
-  // is a CommonJS shim that `node dist/cli.js` and the package's bin can start.
+  // The CLI is one CommonJS file: each command's modules are evaluated only when it runs (esbuild
+  // wraps what `import()` reaches in lazy initialisers), and Node's CommonJS loader starts it
+  // 15-20 ms sooner than ES modules split per command did (no async loader, no chunk graph).
   {
-    name: 'cli', entryPoints: ['src/cli/main.ts'], outdir: 'dist/cli', format: 'esm', splitting: true,
-    outExtension: { '.js': '.mjs' }, chunkNames: 'chunks/[name]-[hash]',
+    name: 'cli', entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js',
+    banner: { js: '#!/usr/bin/env node' },
+    footer: { js: 'if (require.main === module) module.exports.main();' },
   },
   { name: 'server', entryPoints: ['src/server/server.ts'], outfile: 'dist/server.js' },
   { name: 'extension', entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
@@ -52,15 +54,6 @@ const targets = [
 ]
   .filter((t) => existsSync(t.entryPoints[0]))
   .filter((t) => only === undefined || only.includes(t.name) || (t.name === 'lock-wait-worker' && (only.includes('engine') || only.includes('cli'))));
-
-const CLI_SHIM = `#!/usr/bin/env node
-'use strict';
-// The CLI is ES modules split per command; this starts it from CommonJS.
-import('./cli/main.mjs').then((m) => m.main(), (err) => {
-  process.stderr.write('ledgerlock: cannot start: ' + (err && err.stack || err) + '\\n');
-  process.exitCode = 1;
-});
-`;
 
 /** An ES module beside each CommonJS entry, naming its exports, so `import` and `require` share one instance. */
 function writeEsmWrapper(cjsFile) {
@@ -74,7 +67,7 @@ function writeEsmWrapper(cjsFile) {
 }
 
 function afterBuild(names) {
-  if (names.includes('cli')) writeFileSync('dist/cli.js', CLI_SHIM, { mode: 0o755 });
+  if (names.includes('cli')) chmodSync('dist/cli.js', 0o755);
   if (watch) return;
   for (const t of targets) if (t.outfile !== undefined && t.external === npmFacing.external) writeEsmWrapper(t.outfile);
 }
@@ -86,7 +79,7 @@ function emitDeclarations() {
 }
 
 const options = targets.map(({ name, ...o }) => ({ ...common, ...o }));
-// Split chunks are content-hashed: clear the old ones so the package holds only this build's.
+// Earlier builds split the CLI into ES-module chunks under dist/cli/: never ship those.
 if (only === undefined || only.includes('cli')) rmSync('dist/cli', { recursive: true, force: true });
 if (forPackage) rmSync('dist/compat', { recursive: true, force: true });
 
