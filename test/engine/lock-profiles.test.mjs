@@ -4,8 +4,8 @@
 // authmux (test/fixtures/tool-writers.mjs), the real claude-flow EventStore (npm package) and
 // the real proper-lockfile and git.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -309,7 +309,13 @@ test("proper-lockfile through Ledgerlock's adapter: the holder record beside the
   const dead = await inspectLock(lockDir);
   assert.equal(dead.state, 'stale', dead.reason);
   assert.match(dead.reason, new RegExp(`pid ${child.pid} is no longer running`));
+  assert.ok(existsSync(`${lockDir}.holder`));
   assert.equal((await reapLock(lockDir)).reaped, true);
+  assert.equal(existsSync(`${lockDir}.holder`), false, 'the dead holder\'s record goes with its directory');
+  assert.deepEqual(readdirSync(dir).sort(), ['registry.json']);
+  // The adapter takes the lock again at once.
+  const again = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(adapter)}).lock(${JSON.stringify(file)}).then((release) => release()).then(() => console.log('ok'))`], { encoding: 'utf8' });
+  assert.equal(again.stdout.trim(), 'ok', again.stderr);
 });
 
 // ---- git ------------------------------------------------------------------------------------------

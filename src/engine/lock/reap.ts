@@ -13,7 +13,7 @@ import { backoffDelay, sleep } from '../options';
 import { storePathsOf } from '../store';
 import { emitTelemetry, type TelemetryTarget } from '../telemetry';
 import { holderWitness, judgeLock, processWords, type LockInfo } from './classify';
-import { createLockFile, newOwnerId, nativeLockContent, removeIfOwned, restore, trashPathFor } from './file';
+import { createLockFile, newOwnerId, nativeLockContent, removeIfOwned, removeIfOwnedSync, restore, trashPathFor } from './file';
 import { describeHolder } from './holder';
 import { inspectLock, observeLock, sameIdentity, type ObservedLock } from './inspect';
 import { collectOsEvidence } from './os-evidence';
@@ -121,6 +121,15 @@ export async function breakLock(lockPath: string, timing: ResolvedTiming, teleme
       data: { lock: lockPath, reason: info.reason, ageMs: info.ageMs, holder: info.holder ? { ...info.holder } : null },
     });
     const kept = await disposeTrash(moved.trash, lockPath);
+    // The drop-in proper-lockfile adapter's holder record beside the directory: it named this
+    // very directory (the profile checked its identity), so it goes with it.
+    if (observed.type === 'directory' && info.profile === 'proper-lockfile' && info.holder?.owner !== undefined) {
+      try {
+        removeIfOwnedSync(`${lockPath}.holder`, info.holder.owner);
+      } catch {
+        // a record we cannot remove names a dead holder of a directory that no longer exists: harmless
+      }
+    }
     await fsl().syncDir(path.dirname(lockPath)).catch(() => undefined);
     return { kind: 'reaped', info, ...(kept !== undefined ? { trash: kept } : {}) };
   } finally {
