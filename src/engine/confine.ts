@@ -258,8 +258,10 @@ export function confine(inner: FileSystem): FileSystem {
 
 /**
  * Reads a whole document of at most `maxBytes`: opened confined and non-blocking, checked to
- * be a regular file, and its size checked on the descriptor before a byte is read. Files that
- * report no size (procfs) are read in chunks up to the limit.
+ * be a regular file, and its size checked on the descriptor before a byte is read. It reads
+ * the size the descriptor reported (bytes appended after that are not part of this read; a
+ * file that shrank meanwhile gives what is left). Files that report no size (procfs, empty
+ * files) are read in chunks up to the limit.
  */
 export async function readBounded(
   open: (p: string, flags: string, mode: number | undefined, options: OpenOptions | undefined) => Promise<OpenFile>,
@@ -271,10 +273,21 @@ export async function readBounded(
     const st = await file.stat();
     if (!st.isFile()) throw notRegularFile(p, st);
     if (st.size > maxBytes) throw documentTooLarge(p, st.size, maxBytes);
+    if (st.size > 0) {
+      // The document as its descriptor's size says: one buffer of that size, one read as a rule.
+      const buf = Buffer.allocUnsafe(st.size);
+      let total = 0;
+      while (total < buf.length) {
+        const n = await file.read(buf, total, buf.length - total, total);
+        if (n === 0) break;
+        total += n;
+      }
+      return total === buf.length ? buf : buf.subarray(0, total);
+    }
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
-      const buf = Buffer.allocUnsafe(Math.min(Math.max(st.size - total, 64 * 1024), maxBytes + 1 - total));
+      const buf = Buffer.allocUnsafe(Math.min(64 * 1024, maxBytes + 1 - total));
       const n = await file.read(buf, 0, buf.length, total);
       if (n === 0) break;
       chunks.push(buf.subarray(0, n));
@@ -307,10 +320,20 @@ export function readBoundedSync(p: string, maxBytes: number): Buffer {
     checkDescriptor(abs, st, fd);
     if (!st.isFile()) throw notRegularFile(abs, st);
     if (st.size > maxBytes) throw documentTooLarge(abs, st.size, maxBytes);
+    if (st.size > 0) {
+      const buf = Buffer.allocUnsafe(st.size);
+      let total = 0;
+      while (total < buf.length) {
+        const n = nodeFs.readSync(fd, buf, total, buf.length - total, total);
+        if (n === 0) break;
+        total += n;
+      }
+      return total === buf.length ? buf : buf.subarray(0, total);
+    }
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
-      const buf = Buffer.allocUnsafe(Math.min(Math.max(st.size - total, 64 * 1024), maxBytes + 1 - total));
+      const buf = Buffer.allocUnsafe(Math.min(64 * 1024, maxBytes + 1 - total));
       const n = nodeFs.readSync(fd, buf, 0, buf.length, total);
       if (n === 0) break;
       chunks.push(buf.subarray(0, n));
