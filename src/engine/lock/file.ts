@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { syncParentDir, syncParentDirSync } from '../atomic';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
-import { fsl } from '../fs';
+import type { Stats } from 'node:fs';
+import { fsl, type OpenFile } from '../fs';
 import type { TelemetryTarget } from '../telemetry';
 import { LOCK_FORMAT, MAX_LOCK_BYTES, parseLockContent, type NativeLock } from './holder';
 import type { SelfIdentity } from './process';
@@ -149,26 +150,52 @@ export async function removeIfOwned(lockPath: string, owner: string): Promise<{ 
 }
 
 /**
- * Read, rename to a trash name, read what was moved: a lock that is no longer ours is never
+ * Read, rename to a trash name, check what was moved: a lock that is no longer ours is never
  * moved at all (its live holder never sees its path empty), and a replacement that took the
  * path between the read and the rename is put back with `link` (which cannot overwrite a lock
- * taken meanwhile). Synchronous: a release is a handful of tiny syscalls, cheaper than
- * thread-pool hops.
+ * taken meanwhile). The lock is read through a descriptor kept open until after the rename:
+ * while it is open its inode cannot be freed and handed to another file, so the same device
+ * and inode at the trash path prove that what moved is the file just read and found ours.
+ * Synchronous: a release is a handful of tiny syscalls, cheaper than thread-pool hops.
  */
 export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: RemoveOutcome; trash?: string } {
   const fs = fsl();
-  const before = readSmall(lockPath);
-  if (before === 'gone') return { outcome: 'gone' };
-  if (!namesOwner(before, owner)) return { outcome: 'not-ours' };
-  const trash = trashPathFor(lockPath);
+  let file: OpenFile;
   try {
-    fs.renameSync(lockPath, trash);
+    file = fs.openSync(lockPath, 'r');
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return { outcome: 'gone' };
-    throw ioError(lockPath, 'release the lock', err);
+    return errnoCode(err) === 'ENOENT' ? { outcome: 'gone' } : { outcome: 'not-ours' };
   }
-  const moved = readSmall(trash);
-  if (moved !== 'gone' && namesOwner(moved, owner)) {
+  const trash = trashPathFor(lockPath);
+  let same: boolean;
+  try {
+    const st = file.statSync();
+    if (!st.isFile() || st.size === 0 || st.size > MAX_LOCK_BYTES) return { outcome: 'not-ours' };
+    const bytes = Buffer.allocUnsafe(st.size);
+    let total = 0;
+    while (total < bytes.length) {
+      const n = file.readSync(bytes, total, bytes.length - total, total);
+      if (n === 0) break;
+      total += n;
+    }
+    if (!namesOwner(bytes.subarray(0, total), owner)) return { outcome: 'not-ours' };
+    try {
+      fs.renameSync(lockPath, trash);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return { outcome: 'gone' };
+      throw ioError(lockPath, 'release the lock', err);
+    }
+    let moved: Stats | undefined;
+    try {
+      moved = fs.lstatSync(trash);
+    } catch {
+      moved = undefined;
+    }
+    same = moved !== undefined && moved.dev === st.dev && moved.ino === st.ino;
+  } finally {
+    file.closeSync();
+  }
+  if (same) {
     try {
       fs.unlinkSync(trash);
     } catch {
@@ -177,16 +204,6 @@ export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: R
     return { outcome: 'removed' };
   }
   return restoreSync(trash, lockPath) ? { outcome: 'not-ours' } : { outcome: 'not-ours-left', trash };
-}
-
-/** A lock file's bytes (bounded), null when unreadable, 'gone' when missing. */
-function readSmall(p: string): Buffer | null | 'gone' {
-  try {
-    const bytes = fsl().readFileSync(p);
-    return bytes.length > MAX_LOCK_BYTES ? null : bytes;
-  } catch (err) {
-    return errnoCode(err) === 'ENOENT' ? 'gone' : null;
-  }
 }
 
 /** Puts a wrongly moved lock back; false when the path was taken meanwhile (the trash stays). */
