@@ -82,6 +82,12 @@ export function resolveAcquire(opts: AcquireOptions): ResolvedAcquire {
 }
 
 const REJUDGE_EVERY_MS = 100;
+/**
+ * A verdict that does not rest on a named live pid (a lock naming no pid, or one only the
+ * operating system's table of open files shows held) changes with windows of seconds, and
+ * judging it again scans every process's descriptors: such locks are re-judged at this pace.
+ */
+const REJUDGE_SLOW_MS = 1_000;
 const JUDGE_AFTER_MS = 20;
 
 export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): Promise<LockHandle> {
@@ -136,7 +142,7 @@ export class Contention {
     const { target, o } = this;
     // Judging the holder reads its file and /proc; a staleness verdict cannot change faster
     // than the holder's process can die, so waiters woken often re-judge at a bounded rate.
-    if (Date.now() - this.judgedAt >= REJUDGE_EVERY_MS) {
+    if (Date.now() - this.judgedAt >= this.rejudgeEvery()) {
       this.last = await currentHolder(target, o) ?? this.last;
       this.judgedAt = Date.now();
     }
@@ -162,6 +168,18 @@ export class Contention {
 
   close(): void {
     this.watch?.close();
+  }
+
+  /**
+   * A live holder seen through its named pid or a kernel lock is checked again in microseconds
+   * and can die any moment; other verdicts cost a scan of every process's descriptors and
+   * move in seconds.
+   */
+  private rejudgeEvery(): number {
+    const last = this.last;
+    if (last === undefined || last.reapable) return REJUDGE_EVERY_MS;
+    const cheap = last.alive === true && last.evidence.some((e) => e.kind === 'pid' || e.kind === 'flock' || e.kind === 'posix' || e.kind === 'ofd');
+    return cheap ? REJUDGE_EVERY_MS : REJUDGE_SLOW_MS;
   }
 }
 
