@@ -51,6 +51,13 @@ export function isLockProblem(lock: LockItem): boolean {
 
 export function problemsOf(state: ServerState): Problem[] {
   const out: Problem[] = [];
+  // With several folders open, two folders' "events.jsonl is torn" must not read the same:
+  // every sentence, short form and fix names its folder.
+  const folders = state.snapshot.folders;
+  const names = new Map(folders.map((f) => [f.uri, f.name]));
+  const multi = folders.length > 1;
+  const inFolder = (uri: string, text: string): string => (multi && names.has(uri) ? `${names.get(uri)}: ${text}` : text);
+  const fixIn = (uri: string, label: string): string => (multi && names.has(uri) ? `${label} in ${names.get(uri)}` : label);
   for (const l of state.ledgers().filter(isLedgerProblem)) {
     const torn = l.health === 'torn';
     out.push({
@@ -59,14 +66,14 @@ export function problemsOf(state: ServerState): Problem[] {
       folder: l.folder,
       severity: 'error',
       path: l.path,
-      short: `${baseName(l.path)} ${l.health}`,
+      short: inFolder(l.folder, `${baseName(l.path)} ${l.health}`),
       noun: [`${l.health} ledger`, `${l.health} ledgers`],
-      sentence: torn
+      sentence: inFolder(l.folder, torn
         ? `${baseName(l.path)} is torn: ${l.problems[0] ?? 'its last record is incomplete'}.`
-        : `${baseName(l.path)} is corrupt: ${l.problems[0] ?? 'a damaged record'}${l.problems.length > 1 ? ` and ${plural(l.problems.length - 1, 'more problem')}` : ''}.`,
+        : `${baseName(l.path)} is corrupt: ${l.problems[0] ?? 'a damaged record'}${l.problems.length > 1 ? ` and ${plural(l.problems.length - 1, 'more problem')}` : ''}.`),
       fix: torn
-        ? { label: `Repair tail of ${baseName(l.path)}`, button: 'Repair', icon: 'tools', command: 'ledgerlock.repairTail', args: [l.path] }
-        : { label: `Open ${baseName(l.path)} at the damaged record`, button: 'Open', icon: 'go-to-file', command: 'ledgerlock.openLedgerProblem', args: [l.path] },
+        ? { label: fixIn(l.folder, `Repair tail of ${baseName(l.path)}`), button: 'Repair', icon: 'tools', command: 'ledgerlock.repairTail', args: [l.path] }
+        : { label: fixIn(l.folder, `Open ${baseName(l.path)} at the damaged record`), button: 'Open', icon: 'go-to-file', command: 'ledgerlock.openLedgerProblem', args: [l.path] },
     });
   }
   for (const l of state.locks().filter(isLockProblem)) {
@@ -78,13 +85,13 @@ export function problemsOf(state: ServerState): Problem[] {
       folder: l.folder,
       severity: 'warning',
       path: l.path,
-      short: `${baseName(l.path)} ${l.state}`,
+      short: inFolder(l.folder, `${baseName(l.path)} ${l.state}`),
       noun: [`${l.state} lock`, `${l.state} locks`],
-      sentence: `${lockSentence(l)}.`,
+      sentence: inFolder(l.folder, `${lockSentence(l)}.`),
       evidence: (l.evidence ?? []).filter((e) => e.kind !== 'heartbeat').map((e) => e.detail).join('; ') || undefined,
       fix: reap
-        ? { label: `Reap ${baseName(l.path)}`, button: 'Reap', icon: 'unlock', command: 'ledgerlock.reapLock', args: [l.path] }
-        : { label: `Show holder of ${baseName(l.path)}`, button: 'Show Holder', icon: 'person', command: 'ledgerlock.showHolder', args: [l.path] },
+        ? { label: fixIn(l.folder, `Reap ${baseName(l.path)}`), button: 'Reap', icon: 'unlock', command: 'ledgerlock.reapLock', args: [l.path] }
+        : { label: fixIn(l.folder, `Show holder of ${baseName(l.path)}`), button: 'Show Holder', icon: 'person', command: 'ledgerlock.showHolder', args: [l.path] },
     });
   }
   for (const folder of state.damagedSnapshotFolders()) {

@@ -112,7 +112,9 @@ export async function startCodeServer({ trusted = true, env = {}, log = () => {}
       const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
       const payload = [['extensionDevelopmentPath', remote(extensionDevelopmentPath)]];
       if (extensionTestsPath) payload.push(['extensionTestsPath', remote(extensionTestsPath)]);
-      return `${url}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+      // A `.code-workspace` file opens as a (multi-root) workspace, anything else as a folder.
+      const open = folder.endsWith('.code-workspace') ? 'workspace' : 'folder';
+      return `${url}/?${open}=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
     },
     async stop() {
       stopProcessTree(child);

@@ -3,7 +3,7 @@
 // suite in a trusted and in a restricted workspace, then the UI tests, and ends with the
 // line `vscode: N passed, M failed`. Artifacts (screenshots, logs) go to test-results/vscode/.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { root } from './codeServer.mjs';
@@ -50,6 +50,15 @@ try {
     console.log('vscode: extension-host suite, trusted workspace');
     const ws = await makeWorkspace(path.join(scratch, 'trusted-workspace'), { git: true });
     record('extension host', await runExtensionHostSuite({ name: 'extension-host-trusted', workspace: ws.dir, files: ['workspace.test.js', 'snapshots.test.js'], trusted: true, resultsDir }));
+  }
+  if (want('multiroot')) {
+    console.log('vscode: extension-host suite, multi-root workspace');
+    const dir = path.join(scratch, 'multiroot');
+    await makeWorkspace(path.join(dir, 'alpha'), { pagedEvents: 10 });
+    await makeWorkspace(path.join(dir, 'beta'), { pagedEvents: 10 });
+    const file = path.join(dir, 'two-services.code-workspace');
+    writeFileSync(file, JSON.stringify({ folders: [{ path: 'alpha' }, { path: 'beta' }] }, null, 2));
+    record('multi-root', await runExtensionHostSuite({ name: 'extension-host-multiroot', workspace: file, files: ['multiroot.test.js'], trusted: true, resultsDir }));
   }
   if (want('restricted')) {
     console.log('vscode: extension-host suite, restricted mode');
