@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, readdirSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cli, tempDir } from './helpers.mjs';
@@ -108,6 +108,24 @@ test('relocate moves the blobs, and the snapshots still verify from the new plac
   assert.deepEqual(readdirSync(join(dir, '.ledgerlock', 'blobs', 'sha256')).flatMap((d) => readdirSync(join(dir, '.ledgerlock', 'blobs', 'sha256', d))), []);
   assert.equal(cli(['snapshot', 'verify'], { cwd: dir }).code, 0);
   assert.equal(cli(['relocate', '--json'], { cwd: dir }).json().root, target);
+});
+
+test('a moved workspace: its outside blob store is refused (exit 2, E_PATH_OUTSIDE_ROOT) until relocate --claim takes it back', (t) => {
+  const dir = store(t);
+  cli(['snapshot', 'create'], { cwd: dir });
+  const target = join(tempDir(t, 'll-cli-blobs-'), 'blobs');
+  assert.equal(cli(['relocate', target, '--remove-source'], { cwd: dir }).code, 0);
+  const moved = `${dir}-moved`;
+  renameSync(dir, moved);
+  t.after(() => rmSync(moved, { recursive: true, force: true }));
+  const refused = cli(['snapshot', 'verify'], { cwd: moved });
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /E_PATH_OUTSIDE_ROOT/);
+  assert.equal(cli(['relocate', target, '--claim'], { cwd: moved }).code, 2, '--claim takes no TARGET');
+  const claimed = cli(['relocate', '--claim', '--json'], { cwd: moved });
+  assert.equal(claimed.code, 0, claimed.stderr);
+  assert.equal(claimed.json().verified, 1);
+  assert.equal(cli(['snapshot', 'verify'], { cwd: moved }).code, 0);
 });
 
 test('a store lock held by a live process makes snapshot create exit 3 after --timeout', async (t) => {

@@ -135,3 +135,55 @@ test('a blob root inside the workspace needs no owner file, also when reached th
   writeConfig(p.root, { root: path.join(p.root, 'escape', '.ledgerlock', 'blobs') });
   await assert.rejects(e.collectGarbage(p.root, { graceMs: 0, telemetry: false }), { code: 'E_PATH_OUTSIDE_ROOT' });
 });
+
+test('relocate --claim: a moved workspace takes its outside blob store back once every blob its snapshots need is there; never from a workspace that still exists', async (t) => {
+  const original = await project(t, 'll-moving-');
+  const outside = path.join(tempRoot(t, 'll-store-'), 'blobs');
+  await e.relocateBlobs(original.root, outside, { removeSource: true, telemetry: false });
+  // A copy of the workspace while the original still exists: refused, nothing written.
+  const copy = tempRoot(t, 'll-copied-');
+  fs.cpSync(path.join(original.root, '.ledgerlock'), path.join(copy, '.ledgerlock'), { recursive: true });
+  const before = tree(outside);
+  const err = await e.claimBlobStore(copy, { telemetry: false }).catch((x) => x);
+  assert.equal(err.code, 'E_RELOCATION_CONFLICT');
+  assert.match(err.message, /still exists/);
+  assert.deepEqual(tree(outside), before);
+  // The original moved away: its old path is gone, so the copy (the moved workspace) may claim it.
+  const moved = `${original.root}-moved`;
+  fs.renameSync(original.root, moved);
+  t.after(() => fs.rmSync(moved, { recursive: true, force: true }));
+  await assert.rejects(e.verifySnapshots(moved, { telemetry: false }), { code: 'E_PATH_OUTSIDE_ROOT' });
+  const claimed = await e.claimBlobStore(moved, { telemetry: false });
+  assert.equal(claimed.alreadyOurs, false);
+  assert.equal(claimed.previousOwner, original.root);
+  assert.ok(claimed.verified > 0);
+  assert.equal((await e.verifySnapshots(moved, { telemetry: false })).ok, true);
+  assert.equal((await e.claimBlobStore(moved, { telemetry: false })).alreadyOurs, true);
+  // Now the copy cannot take it: its owner (the moved workspace) exists.
+  await assert.rejects(e.claimBlobStore(copy, { telemetry: false }), { code: 'E_RELOCATION_CONFLICT' });
+});
+
+test('relocate --claim refuses another workspace\'s own .ledgerlock store, and a store missing a blob the snapshots need', async (t) => {
+  const victim = await project(t, 'll-victim-');
+  const before = tree(victim.blobs);
+  const hostile = tempRoot(t, 'll-hostile-');
+  fs.cpSync(path.join(victim.root, '.ledgerlock'), path.join(hostile, '.ledgerlock'), { recursive: true });
+  fs.rmSync(path.join(hostile, '.ledgerlock', 'blobs'), { recursive: true });
+  writeConfig(hostile, { root: victim.blobs });
+  const err = await e.claimBlobStore(hostile, { telemetry: false }).catch((x) => x);
+  assert.equal(err.code, 'E_RELOCATION_CONFLICT');
+  assert.match(err.message, /another workspace's \.ledgerlock/);
+  assert.deepEqual(tree(victim.blobs), before);
+  // A store relocated before owner files existed (no owner file), missing one needed blob.
+  const legacy = path.join(tempRoot(t, 'll-legacy-'), 'blobs');
+  fs.cpSync(victim.blobs, legacy, { recursive: true });
+  const [gone] = await new e.BlobStore(legacy).list();
+  fs.rmSync(gone.path);
+  writeConfig(victim.root, { root: legacy });
+  await assert.rejects(e.claimBlobStore(victim.root, { telemetry: false }), { code: 'E_RELOCATION_CONFLICT' });
+  assert.equal(fs.existsSync(path.join(legacy, e.BLOB_OWNER_FILE)), false);
+  // With the blob back it is claimed, and used.
+  fs.cpSync(path.join(victim.blobs, path.relative(legacy, gone.path)), gone.path);
+  assert.equal((await e.claimBlobStore(victim.root, { telemetry: false })).verified > 0, true);
+  assert.equal((await e.verifySnapshots(victim.root, { telemetry: false })).ok, true);
+});

@@ -8,6 +8,6 @@ export { collectGarbage, DEFAULT_GC_GRACE_MS, type GcOptions, type GcResult } fr
 export { snapshotPaths, readBlobsConfig, BlobsConfigSchema, BLOB_OWNER_FILE, type SnapshotPaths, type BlobsConfig, type Relocation } from './layout';
 export { parseManifest, serializeManifest, SnapshotManifestSchema, SNAPSHOT_FORMAT, type SnapshotManifest, type SnapshotFile, type LedgerPosition } from './manifest';
 export { openBlobStore, type StoreOpOptions } from './open';
-export { relocateBlobs, resumeRelocation, type RelocateOptions, type RelocateResult } from './relocate';
+export { claimBlobStore, relocateBlobs, resumeRelocation, type ClaimResult, type RelocateOptions, type RelocateResult } from './relocate';
 export { restoreSnapshot, type RestoreOptions, type RestoreResult } from './restore';
 export { verifySnapshots, type VerifyResult, type BlobProblem } from './verify';

@@ -103,7 +103,7 @@ function insideReal(root: string, p: string): boolean {
 }
 
 /** undefined: no owner file; otherwise the workspace it names (or null when unreadable). */
-async function blobRootOwner(blobRoot: string): Promise<string | null | undefined> {
+export async function blobRootOwner(blobRoot: string): Promise<string | null | undefined> {
   const file = path.join(blobRoot, BLOB_OWNER_FILE);
   let bytes: Buffer;
   try {
@@ -162,6 +162,18 @@ export async function claimBlobRoot(paths: SnapshotPaths, blobRoot: string): Pro
     );
   }
   await fs.promises.mkdir(real, { recursive: true });
-  const record = BlobOwnerSchema.parse({ format: 'ledgerlock-blob-owner', version: 1, workspace });
+  await writeBlobRootOwner(paths, real);
+}
+
+/** Writes the owner file naming this workspace into the (outside) blob root `real`. */
+export async function writeBlobRootOwner(paths: SnapshotPaths, real: string): Promise<void> {
+  const record = BlobOwnerSchema.parse({ format: 'ledgerlock-blob-owner', version: 1, workspace: realWorkspace(paths) });
   await atomicWriteFile(path.join(real, BLOB_OWNER_FILE), JSON.stringify(record, null, 2) + '\n');
+}
+
+/** Where a blob root really is, and whether it lies inside this workspace. */
+export function blobRootPlace(paths: SnapshotPaths, blobRoot: string): { real: string; workspace: string; inside: boolean } {
+  const workspace = realWorkspace(paths);
+  const real = realpathOfDeepestSync(path.resolve(paths.store.root, blobRoot));
+  return { real, workspace, inside: insideReal(workspace, real) };
 }

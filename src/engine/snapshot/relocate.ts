@@ -6,11 +6,13 @@
  * blob at a time. Each phase is idempotent, so a crashed relocation is simply run again: at
  * start-up the one process that wins the store lock resumes it.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorCode, LedgerlockError } from '../errors';
 import { emitTelemetry } from '../telemetry';
 import { BlobStore } from './blobs';
-import { assertBlobRootOwned, claimBlobRoot, readBlobsConfig, snapshotPaths, writeBlobsConfig, type BlobsConfig, type Relocation, type SnapshotPaths } from './layout';
+import { readAllSnapshots } from './catalog';
+import { assertBlobRootOwned, BLOB_OWNER_FILE, blobRootOwner, blobRootPlace, claimBlobRoot, readBlobsConfig, snapshotPaths, writeBlobRootOwner, writeBlobsConfig, type BlobsConfig, type Relocation, type SnapshotPaths } from './layout';
 import { withStoreLock, type StoreOpOptions } from './open';
 import { prepareStore } from './prepare';
 
@@ -135,4 +137,50 @@ function samePath(a: string, b: string): boolean {
 function isWithin(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+export interface ClaimResult {
+  root: string;
+  /** The workspace the owner file named before (null: there was none). */
+  previousOwner: string | null;
+  /** Blobs this workspace's snapshots reference, each found intact there. */
+  verified: number;
+  /** Nothing to do: the store lies inside the workspace or already names it. */
+  alreadyOurs: boolean;
+}
+
+/**
+ * Makes the outside blob store that blobs.json names this workspace's again, for a workspace
+ * that was moved (its owner file names a path that no longer exists) or a store relocated
+ * before owner files existed. Never takes a store from a workspace that still exists, nor
+ * another workspace's own `.ledgerlock` store; and only after every blob this workspace's
+ * snapshots reference was found intact there (read only). A command a person runs: the
+ * editor offers no button for it.
+ */
+export async function claimBlobStore(workspaceRoot: string, options: StoreOpOptions = {}): Promise<ClaimResult> {
+  const paths = snapshotPaths(workspaceRoot);
+  return withStoreLock(paths, async () => {
+    const config = await readBlobsConfig(paths);
+    if (config.relocation !== undefined) {
+      throw new LedgerlockError(ErrorCode.RelocationConflict, `a relocation of the blob store to ${config.relocation.to} is unfinished; finish or cancel it first`, { pending: config.relocation });
+    }
+    const place = blobRootPlace(paths, config.root);
+    const owner = place.inside ? undefined : await blobRootOwner(place.real);
+    if (place.inside || owner === place.workspace) return { root: config.root, previousOwner: owner ?? null, verified: 0, alreadyOurs: true };
+    const refuse = (why: string) => new LedgerlockError(ErrorCode.RelocationConflict, `cannot claim the blob store ${config.root}: ${why}`, { blobRoot: config.root, owner: owner ?? null });
+    if (owner === null) throw refuse(`its ${BLOB_OWNER_FILE} cannot be read`);
+    if (owner !== undefined && fs.existsSync(owner)) throw refuse(`it belongs to ${owner}, which still exists`);
+    if (owner === undefined && place.real.split(path.sep).includes('.ledgerlock')) throw refuse('it is the blob store inside another workspace\'s .ledgerlock');
+    const { manifests, unreadable } = await readAllSnapshots(paths);
+    if (unreadable.length > 0) throw refuse(`${unreadable.length} snapshot manifest(s) cannot be read, so the blobs they need cannot be checked`);
+    const store = new BlobStore(place.real, { maxBlobBytes: Number.MAX_SAFE_INTEGER, telemetry: false });
+    const needed = [...new Set(manifests.flatMap((m) => m.files.map((f) => f.sha256)))];
+    for (const [n, hash] of needed.entries()) {
+      options.onProgress?.(n, needed.length);
+      const health = await store.check(hash);
+      if (health !== 'ok') throw refuse(`blob ${hash}, which this workspace's snapshots need, is ${health} there`);
+    }
+    await writeBlobRootOwner(paths, place.real);
+    return { root: config.root, previousOwner: owner ?? null, verified: needed.length, alreadyOurs: false };
+  }, options);
 }
