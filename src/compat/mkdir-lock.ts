@@ -23,6 +23,7 @@ import { errnoCode } from '../engine/errors';
 import { fsl } from '../engine/fs';
 import { newOwnerId, nativeLockContent, removeIfOwnedSync, trashPathFor } from '../engine/lock/file';
 import { MAX_LOCK_BYTES, parseLockContent, type NativeLock } from '../engine/lock/holder';
+import { adapterHolderPath } from '../engine/lock/profiles/proper-lockfile';
 import { collectOsEvidence } from '../engine/lock/os-evidence';
 import { bootIdSync, isProcessAlive, processStartSync, selfIdentitySync } from '../engine/lock/process';
 
@@ -38,14 +39,12 @@ interface HolderRecord extends NativeLock {
   lockDir: DirIdentity;
 }
 
-export const HOLDER_SUFFIX = '.holder';
 const GUARD_SUFFIX = '.reaping';
 /** A breaker holds the guard for the milliseconds a break takes; one whose guard is older died mid-break. */
 const GUARD_STALE_MS = 10_000;
 
-export function holderPathFor(lockDir: string): string {
-  return `${lockDir}${HOLDER_SUFFIX}`;
-}
+/** Where the holder record lives: the engine's proper-lockfile profile reads it from there. */
+export const holderPathFor = adapterHolderPath;
 
 function identityOf(st: Stats): DirIdentity {
   return { dev: st.dev, ino: st.ino, birthtimeMs: st.birthtimeMs > 0 ? st.birthtimeMs : 0 };

@@ -38,7 +38,7 @@ export function rootOf(p: string): string | undefined {
   return scoped !== undefined && lexicallyInside(scoped, abs) ? scoped : undefined;
 }
 
-function lexicallyInside(root: string, p: string): boolean {
+export function lexicallyInside(root: string, p: string): boolean {
   const rel = path.relative(root, p);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
@@ -300,6 +300,21 @@ export async function readBounded(
   }
 }
 
+/**
+ * `size` bytes from offset 0 through `read` (a pread), in one buffer of that size: one read as
+ * a rule. A file that shrank meanwhile gives what is left.
+ */
+export function readSizeSync(read: (buffer: Buffer, offset: number, length: number, position: number) => number, size: number): Buffer {
+  const buf = Buffer.allocUnsafe(size);
+  let total = 0;
+  while (total < size) {
+    const n = read(buf, total, size - total, total);
+    if (n === 0) break;
+    total += n;
+  }
+  return total === size ? buf : buf.subarray(0, total);
+}
+
 /** The synchronous form of readBounded, for lock files read in exit hooks and tight lock loops. */
 export function readBoundedSync(p: string, maxBytes: number): Buffer {
   const abs = path.resolve(p);
@@ -320,16 +335,7 @@ export function readBoundedSync(p: string, maxBytes: number): Buffer {
     checkDescriptor(abs, st, fd);
     if (!st.isFile()) throw notRegularFile(abs, st);
     if (st.size > maxBytes) throw documentTooLarge(abs, st.size, maxBytes);
-    if (st.size > 0) {
-      const buf = Buffer.allocUnsafe(st.size);
-      let total = 0;
-      while (total < buf.length) {
-        const n = nodeFs.readSync(fd, buf, total, buf.length - total, total);
-        if (n === 0) break;
-        total += n;
-      }
-      return total === buf.length ? buf : buf.subarray(0, total);
-    }
+    if (st.size > 0) return readSizeSync((b, off, len, pos) => nodeFs.readSync(fd, b, off, len, pos), st.size);
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {

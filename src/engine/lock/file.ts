@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { syncParentDir, syncParentDirSync } from '../atomic';
+import { readSizeSync } from '../confine';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import type { Stats } from 'node:fs';
 import { fsl, type OpenFile } from '../fs';
@@ -171,14 +172,7 @@ export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: R
   try {
     const st = file.statSync();
     if (!st.isFile() || st.size === 0 || st.size > MAX_LOCK_BYTES) return { outcome: 'not-ours' };
-    const bytes = Buffer.allocUnsafe(st.size);
-    let total = 0;
-    while (total < bytes.length) {
-      const n = file.readSync(bytes, total, bytes.length - total, total);
-      if (n === 0) break;
-      total += n;
-    }
-    if (!namesOwner(bytes.subarray(0, total), owner)) return { outcome: 'not-ours' };
+    if (!namesOwner(readSizeSync((b, off, len, pos) => file.readSync(b, off, len, pos), st.size), owner)) return { outcome: 'not-ours' };
     try {
       fs.renameSync(lockPath, trash);
     } catch (err) {

@@ -16,6 +16,7 @@ import { holderWitness, judgeLock, processWords, type LockInfo } from './classif
 import { createLockFile, newOwnerId, nativeLockContent, removeIfOwned, removeIfOwnedSync, restore, trashPathFor } from './file';
 import { describeHolder } from './holder';
 import { inspectLock, observeLock, sameIdentity, type ObservedLock } from './inspect';
+import { profileById } from './profiles';
 import { collectOsEvidence } from './os-evidence';
 import { selfIdentity } from './process';
 import { resolveTiming, type LockTiming, type ResolvedTiming } from './timing';
@@ -121,13 +122,12 @@ export async function breakLock(lockPath: string, timing: ResolvedTiming, teleme
       data: { lock: lockPath, reason: info.reason, ageMs: info.ageMs, holder: info.holder ? { ...info.holder } : null },
     });
     const kept = await disposeTrash(moved.trash, lockPath);
-    // The drop-in proper-lockfile adapter's holder record beside the directory: it named this
-    // very directory (the profile checked its identity), so it goes with it.
-    if (observed.type === 'directory' && info.profile === 'proper-lockfile' && info.holder?.owner !== undefined) {
+    // Files the tool keeps beside the lock naming this holder go with it.
+    for (const leftover of profileById(info.profile)?.leftovers?.(lockPath, info.holder) ?? []) {
       try {
-        removeIfOwnedSync(`${lockPath}.holder`, info.holder.owner);
+        removeIfOwnedSync(leftover.path, leftover.owner);
       } catch {
-        // a record we cannot remove names a dead holder of a directory that no longer exists: harmless
+        // one we cannot remove names a dead holder of a lock that no longer exists: harmless
       }
     }
     await fsl().syncDir(path.dirname(lockPath)).catch(() => undefined);

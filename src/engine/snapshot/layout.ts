@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { atomicWriteFile } from '../atomic';
-import { realpathOfDeepestSync } from '../confine';
+import { lexicallyInside, realpathOfDeepestSync } from '../confine';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import { readDocument } from '../fs';
 import { storePaths, type StorePaths } from '../store';
@@ -97,13 +97,8 @@ function realWorkspace(paths: SnapshotPaths): string {
   return realpathOfDeepestSync(paths.store.root);
 }
 
-function insideReal(root: string, p: string): boolean {
-  const rel = path.relative(root, p);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
 /** undefined: no owner file; otherwise the workspace it names (or null when unreadable). */
-export async function blobRootOwner(blobRoot: string): Promise<string | null | undefined> {
+async function blobRootOwner(blobRoot: string): Promise<string | null | undefined> {
   const file = path.join(blobRoot, BLOB_OWNER_FILE);
   let bytes: Buffer;
   try {
@@ -120,17 +115,35 @@ export async function blobRootOwner(blobRoot: string): Promise<string | null | u
   }
 }
 
+/** Where a blob root really is, and whose it is. */
+export interface BlobRootOwnership {
+  /** The root through every symlink. */
+  real: string;
+  /** This workspace's real path. */
+  workspace: string;
+  inside: boolean;
+  /** Outside only: the workspace its owner file names; null when unreadable, undefined when there is none. */
+  owner: string | null | undefined;
+  /** Inside this workspace, or its owner file names this workspace. */
+  ours: boolean;
+}
+
+export async function blobRootOwnership(paths: SnapshotPaths, blobRoot: string): Promise<BlobRootOwnership> {
+  const workspace = realWorkspace(paths);
+  const real = realpathOfDeepestSync(path.resolve(paths.store.root, blobRoot));
+  const inside = lexicallyInside(workspace, real);
+  const owner = inside ? undefined : await blobRootOwner(real);
+  return { real, workspace, inside, owner, ours: inside || owner === workspace };
+}
+
 /**
  * Throws E_PATH_OUTSIDE_ROOT unless `blobRoot` lies inside this workspace (through every
  * symlink) or its owner file names this workspace. Called before anything reads, writes or
  * removes blobs there.
  */
 export async function assertBlobRootOwned(paths: SnapshotPaths, blobRoot: string): Promise<void> {
-  const workspace = realWorkspace(paths);
-  const real = realpathOfDeepestSync(path.resolve(paths.store.root, blobRoot));
-  if (insideReal(workspace, real)) return;
-  const owner = await blobRootOwner(real);
-  if (owner === workspace) return;
+  const { owner, ours } = await blobRootOwnership(paths, blobRoot);
+  if (ours) return;
   const why = owner === undefined
     ? `it has no ${BLOB_OWNER_FILE} naming this workspace`
     : owner === null
@@ -149,11 +162,8 @@ export async function assertBlobRootOwned(paths: SnapshotPaths, blobRoot: string
  * Refused when the directory already serves another workspace or holds blobs nobody claimed.
  */
 export async function claimBlobRoot(paths: SnapshotPaths, blobRoot: string): Promise<void> {
-  const workspace = realWorkspace(paths);
-  const real = realpathOfDeepestSync(path.resolve(paths.store.root, blobRoot));
-  if (insideReal(workspace, real)) return;
-  const owner = await blobRootOwner(real);
-  if (owner === workspace) return;
+  const { real, owner, ours } = await blobRootOwnership(paths, blobRoot);
+  if (ours) return;
   if (owner !== undefined || fs.existsSync(path.join(real, 'sha256'))) {
     throw new LedgerlockError(
       ErrorCode.RelocationConflict,
@@ -169,11 +179,4 @@ export async function claimBlobRoot(paths: SnapshotPaths, blobRoot: string): Pro
 export async function writeBlobRootOwner(paths: SnapshotPaths, real: string): Promise<void> {
   const record = BlobOwnerSchema.parse({ format: 'ledgerlock-blob-owner', version: 1, workspace: realWorkspace(paths) });
   await atomicWriteFile(path.join(real, BLOB_OWNER_FILE), JSON.stringify(record, null, 2) + '\n');
-}
-
-/** Where a blob root really is, and whether it lies inside this workspace. */
-export function blobRootPlace(paths: SnapshotPaths, blobRoot: string): { real: string; workspace: string; inside: boolean } {
-  const workspace = realWorkspace(paths);
-  const real = realpathOfDeepestSync(path.resolve(paths.store.root, blobRoot));
-  return { real, workspace, inside: insideReal(workspace, real) };
 }

@@ -12,7 +12,7 @@ import { ErrorCode, LedgerlockError } from '../errors';
 import { emitTelemetry } from '../telemetry';
 import { BlobStore } from './blobs';
 import { readAllSnapshots } from './catalog';
-import { assertBlobRootOwned, BLOB_OWNER_FILE, blobRootOwner, blobRootPlace, claimBlobRoot, readBlobsConfig, snapshotPaths, writeBlobRootOwner, writeBlobsConfig, type BlobsConfig, type Relocation, type SnapshotPaths } from './layout';
+import { assertBlobRootOwned, BLOB_OWNER_FILE, blobRootOwnership, claimBlobRoot, readBlobsConfig, snapshotPaths, writeBlobRootOwner, writeBlobsConfig, type BlobsConfig, type Relocation, type SnapshotPaths } from './layout';
 import { withStoreLock, type StoreOpOptions } from './open';
 import { prepareStore } from './prepare';
 
@@ -164,9 +164,9 @@ export async function claimBlobStore(workspaceRoot: string, options: StoreOpOpti
     if (config.relocation !== undefined) {
       throw new LedgerlockError(ErrorCode.RelocationConflict, `a relocation of the blob store to ${config.relocation.to} is unfinished; finish or cancel it first`, { pending: config.relocation });
     }
-    const place = blobRootPlace(paths, config.root);
-    const owner = place.inside ? undefined : await blobRootOwner(place.real);
-    if (place.inside || owner === place.workspace) return { root: config.root, previousOwner: owner ?? null, verified: 0, alreadyOurs: true };
+    const place = await blobRootOwnership(paths, config.root);
+    const owner = place.owner;
+    if (place.ours) return { root: config.root, previousOwner: owner ?? null, verified: 0, alreadyOurs: true };
     const refuse = (why: string) => new LedgerlockError(ErrorCode.RelocationConflict, `cannot claim the blob store ${config.root}: ${why}`, { blobRoot: config.root, owner: owner ?? null });
     if (owner === null) throw refuse(`its ${BLOB_OWNER_FILE} cannot be read`);
     if (owner !== undefined && fs.existsSync(owner)) throw refuse(`it belongs to ${owner}, which still exists`);

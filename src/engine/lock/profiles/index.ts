@@ -14,7 +14,7 @@ export type { GuardLock, LockProfile, LockSubject, ProfileId, ProfileVerdict, Ru
 export { gitDirOf } from './git';
 export { parseRemnicLine } from './remnic';
 export { HARDKAS_LOCK_SCHEMA } from './hardkas';
-export { PROPER_LOCKFILE_STALE_MS } from './proper-lockfile';
+export { adapterHolderPath, PROPER_LOCKFILE_STALE_MS } from './proper-lockfile';
 
 /** Content first (a file that says who wrote it), then layout. */
 export const PROFILES: readonly LockProfile[] = [
@@ -28,6 +28,11 @@ export const PROFILES: readonly LockProfile[] = [
 ];
 
 export const PROFILE_IDS: readonly ProfileId[] = ['ledgerlock', 'hardkas', 'authmux', 'claude-flow', 'remnic', 'proper-lockfile', 'git', 'flock', 'generic'];
+
+/** The profile a verdict named. */
+export function profileById(id: ProfileId): LockProfile | undefined {
+  return PROFILES.find((p) => p.id === id);
+}
 
 /** The profile that recognises `subject`; undefined for an unknown producer (the generic rules). */
 export function profileFor(subject: LockSubject): LockProfile | undefined {

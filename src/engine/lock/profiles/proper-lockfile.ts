@@ -15,9 +15,13 @@ import type { LockProfile, LockSubject } from './types';
  * where the original never looks. A record for this very directory names the holder, so a
  * dead one is stale at once and a live one is never broken; the original's locks have none.
  */
+export function adapterHolderPath(lockDir: string): string {
+  return `${lockDir}.holder`;
+}
+
 function adapterHolder(s: LockSubject): LockHolderInfo | null {
   try {
-    const fd = fs.openSync(`${s.path}.holder`, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    const fd = fs.openSync(adapterHolderPath(s.path), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     let bytes: Buffer;
     try {
       const st = fs.fstatSync(fd);
@@ -44,6 +48,8 @@ export const properLockfileProfile: LockProfile = {
   tool: 'proper-lockfile',
   recognise: (s) => s.type === 'directory' && s.path.endsWith('.lock'),
   holder: adapterHolder,
+  // The adapter's record names the directory it was written for (checked by `holder`).
+  leftovers: (lockPath, holder) => (holder?.owner !== undefined ? [{ path: adapterHolderPath(lockPath), owner: holder.owner }] : []),
   rule(_s, facts) {
     if (facts.holder?.pid !== undefined) return undefined; // the adapter's holder: the pid rules already ran
     return facts.heartbeatAgeMs > PROPER_LOCKFILE_STALE_MS

@@ -55,6 +55,11 @@ export interface LockProfile {
   rule?(subject: LockSubject, facts: RuleFacts): ProfileVerdict | undefined;
   /** The file this lock protects, when the tool's layout says. */
   guards?(subject: LockSubject): string | undefined;
+  /**
+   * Files the tool keeps beside a lock that name its holder (by owner token): they go with the
+   * lock when it is reaped, each only while it still names that holder.
+   */
+  leftovers?(lockPath: string, holder: LockHolderInfo | null): { path: string; owner: string }[];
 }
 
 /** A lock some tool takes before it writes a ledger, and how that tool writes it. */
