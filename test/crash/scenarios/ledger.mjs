@@ -44,19 +44,32 @@ function damagedLine(ctx) {
   return text.split('\n').find((l) => l.includes('s2:X'));
 }
 
-export default [
-  {
-    name: 'ledger/append',
-    protocol: 'ledger append',
+/**
+ * A scenario that appends onto the setup ledger: `run` acknowledges what it appended, and the
+ * check expects every acknowledged key, and only issued ones, after recovery.
+ */
+function appendScenario({ name, protocol, issuedKeys, run }) {
+  return {
+    name,
+    protocol,
     requires: ['openLedger'],
     setup: (root, engine) => appendSetupEvents(root, engine, SETUP),
+    run,
+    check: (root, ctx) => recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys })),
+  };
+}
+
+export default [
+  appendScenario({
+    name: 'ledger/append',
+    protocol: 'ledger append',
+    issuedKeys: keys('a', 4),
     async run(root, engine, rec) {
       const ledger = await engine.openLedger(ledgerPath(root), OPEN);
       for (const key of keys('a', 4)) ackOf(rec, await ledger.append('test', payload(key)));
       await ledger.close();
     },
-    check: (root, ctx) => recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: keys('a', 4) })),
-  },
+  }),
   {
     name: 'ledger/append-fresh-store',
     protocol: 'ledger append',
@@ -68,11 +81,10 @@ export default [
     },
     check: (root, ctx) => recoverAndCheck(root, ctx.engine, expectation(ctx, { setupKeys: [], issuedKeys: keys('a', 2) })),
   },
-  {
+  appendScenario({
     name: 'ledger/group-append',
     protocol: 'ledger append (grouped)',
-    requires: ['openLedger'],
-    setup: (root, engine) => appendSetupEvents(root, engine, SETUP),
+    issuedKeys: [...keys('g', 6), ...keys('m', 3)],
     async run(root, engine, rec) {
       const ledger = await engine.openLedger(ledgerPath(root), OPEN);
       // Issued in one tick, so the group committer gathers them into shared writes and fsyncs.
@@ -81,13 +93,11 @@ export default [
       await Promise.all([...singles, many]);
       await ledger.close();
     },
-    check: (root, ctx) => recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: [...keys('g', 6), ...keys('m', 3)] })),
-  },
-  {
+  }),
+  appendScenario({
     name: 'ledger/batch-append',
     protocol: 'ledger append (grouped)',
-    requires: ['openLedger'],
-    setup: (root, engine) => appendSetupEvents(root, engine, SETUP),
+    issuedKeys: keys('b', 6),
     async run(root, engine, rec) {
       // `batch` resolves after a shared, timer-driven fdatasync: still durable when it resolves.
       const ledger = await engine.openLedger(ledgerPath(root), { ...OPEN, durability: 'batch', batchDelayMs: 5 });
@@ -95,26 +105,22 @@ export default [
       ackOf(rec, await ledger.append('test', payload('b6')));
       await ledger.close();
     },
-    check: (root, ctx) => recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: keys('b', 6) })),
-  },
-  {
+  }),
+  appendScenario({
     name: 'ledger/append-sync',
     protocol: 'ledger appendSync',
-    requires: ['openLedger'],
-    setup: (root, engine) => appendSetupEvents(root, engine, SETUP),
+    issuedKeys: [...keys('a', 3), ...keys('m', 2)],
     async run(root, engine, rec) {
       const ledger = await engine.openLedger(ledgerPath(root), OPEN);
       for (const key of keys('a', 3)) ackOf(rec, ledger.appendSync('test', payload(key)));
       for (const e of ledger.appendManySync(keys('m', 2).map((key) => ({ type: 'test', data: payload(key) })))) ackOf(rec, e);
       await ledger.close();
     },
-    check: (root, ctx) => recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: [...keys('a', 3), ...keys('m', 2)] })),
-  },
-  {
+  }),
+  appendScenario({
     name: 'ledger/append-sync-batch',
     protocol: 'ledger appendSync',
-    requires: ['openLedger'],
-    setup: (root, engine) => appendSetupEvents(root, engine, SETUP),
+    issuedKeys: keys('b', 4),
     async run(root, engine, rec) {
       // `batch` mode: an async append waits for the shared fsync; a sync append is fsynced before it returns.
       const ledger = await engine.openLedger(ledgerPath(root), { ...OPEN, durability: 'batch', batchDelayMs: 5 });
@@ -124,8 +130,7 @@ export default [
       ackOf(rec, ledger.appendSync('test', payload('b4')));
       await ledger.close();
     },
-    check: (root, ctx) => recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: keys('b', 4) })),
-  },
+  }),
   {
     name: 'ledger/append-sync-onto-torn-tail',
     protocol: 'ledger appendSync',
