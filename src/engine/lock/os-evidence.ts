@@ -55,14 +55,13 @@ export const NO_OS_EVIDENCE: OsEvidence = {
  * One look at the system for the files in `paths`: /proc/locks for all of them, and the
  * descriptors of every process (but this one, whose own reads of lock files are not holds)
  * that point at one of them, confirmed by device and inode. Call it after the locks were
- * observed: every table it consults was read after this call began, so a holder that had the
- * file open when it was observed is seen. One scan serves all the paths of one call, and
- * concurrent calls share a scan that started after both began.
+ * observed: the descriptors are read when first asked for, after the call, so a holder that
+ * had the file open when it was observed is seen. One scan serves all the paths of one call,
+ * and it keeps only the descriptors that name one of them.
  */
 export function collectOsEvidence(pathList: Iterable<string>, opts: { proc?: string; selfPid?: number } = {}): OsEvidence {
   const proc = opts.proc ?? '/proc';
   if (process.platform !== 'linux' && opts.proc === undefined) return NO_OS_EVIDENCE;
-  const since = performance.now();
   const paths = [...pathList];
   let locksText: string;
   try {
@@ -72,31 +71,28 @@ export function collectOsEvidence(pathList: Iterable<string>, opts: { proc?: str
   }
   const kernel = parseProcLocks(locksText);
   // The process table is read only when a verdict needs it (see classify.ts).
-  let openers: Map<string, FileOpener[]> | undefined;
-  let complete = true;
-  const openersOf = (): Map<string, FileOpener[]> => {
-    if (openers !== undefined) return openers;
-    const table = fdTable(proc, opts.selfPid ?? process.pid, since);
-    complete = table.complete;
-    openers = openersIn(table, paths);
-    return openers;
-  };
+  let scan: { openers: Map<string, FileOpener[]>; complete: boolean } | undefined;
+  const openersOf = () => (scan ??= scanOpeners(proc, opts.selfPid ?? process.pid, paths));
   return {
     supported: true,
     get fdsComplete() {
-      openersOf();
-      return complete;
+      return openersOf().complete;
     },
     kernelLocks: (key) => kernel.get(keyOf(key)) ?? [],
-    openers: (key) => openersOf().get(`${key.dev}:${key.ino}`) ?? [],
+    openers: (key) => openersOf().openers.get(`${key.dev}:${key.ino}`) ?? [],
   };
 }
 
-function openersIn(table: FdTable, paths: Iterable<string>): Map<string, FileOpener[]> {
-  const openers = new Map<string, FileOpener[]>();
+/**
+ * Every process's descriptors that name one of `paths` (as /proc names files: by real path),
+ * keyed by the device and inode they point at now. `complete`: every process could be looked
+ * into (false when some belong to other users).
+ */
+function scanOpeners(proc: string, selfPid: number, paths: readonly string[]): { openers: Map<string, FileOpener[]>; complete: boolean } {
+  const wanted = new Set<string>();
   const realDirs = new Map<string, string>();
   for (const p of paths) {
-    // /proc names files by their real path: resolve the folder's symlinks (not the file's own).
+    // Resolve the folder's symlinks, not the file's own.
     const abs = path.resolve(p);
     const dir = path.dirname(abs);
     let real = realDirs.get(dir);
@@ -108,42 +104,9 @@ function openersIn(table: FdTable, paths: Iterable<string>): Map<string, FileOpe
       }
       realDirs.set(dir, real);
     }
-    for (const link of table.byTarget.get(path.join(real, path.basename(abs))) ?? []) {
-      let st: fs.Stats;
-      try {
-        st = fs.statSync(link.link);
-      } catch {
-        continue;
-      }
-      const key = `${st.dev}:${st.ino}`;
-      const list = openers.get(key) ?? [];
-      if (!list.some((o) => o.pid === link.pid && o.fd === link.fd)) list.push({ pid: link.pid, fd: link.fd });
-      openers.set(key, list);
-    }
+    wanted.add(path.join(real, path.basename(abs)));
   }
-  return openers;
-}
-
-interface FdTable {
-  /** performance.now() when the scan began: a descriptor opened before then is in the table. */
-  startedAt: number;
-  proc: string;
-  selfPid: number;
-  complete: boolean;
-  /** Every open descriptor that names a path, by that path. */
-  byTarget: Map<string, { pid: number; fd: number; link: string }[]>;
-}
-let lastTable: FdTable | undefined;
-
-/**
- * The descriptors of every process, read by a scan that began no earlier than `since`. A table
- * read before the caller looked at its locks could miss a holder that opened one since, so an
- * older table is never reused.
- */
-function fdTable(proc: string, selfPid: number, since: number): FdTable {
-  if (lastTable && lastTable.proc === proc && lastTable.selfPid === selfPid && lastTable.startedAt >= since) return lastTable;
-  const startedAt = performance.now();
-  const byTarget = new Map<string, { pid: number; fd: number; link: string }[]>();
+  const openers = new Map<string, FileOpener[]>();
   let complete = true;
   let pids: string[] = [];
   try {
@@ -163,24 +126,31 @@ function fdTable(proc: string, selfPid: number, since: number): FdTable {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') complete = false;
       continue;
     }
-    for (const fd of fds) {
-      const link = path.join(fdDir, fd);
+    for (const fdText of fds) {
+      const link = path.join(fdDir, fdText);
       let target: string;
       try {
         target = fs.readlinkSync(link);
       } catch {
         continue;
       }
-      if (!target.startsWith('/')) continue; // pipes, sockets, anon inodes
-      if (target.endsWith(' (deleted)')) continue; // unlinked: not the file at any lock path
-      const list = byTarget.get(target);
-      const entry = { pid, fd: Number(fd), link };
-      if (list) list.push(entry);
-      else byTarget.set(target, [entry]);
+      // Pipes, sockets and anonymous inodes do not start with '/'; an unlinked file ends in
+      // " (deleted)": neither is the file at any lock path.
+      if (!wanted.has(target)) continue;
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(link);
+      } catch {
+        continue;
+      }
+      const key = `${st.dev}:${st.ino}`;
+      const fd = Number(fdText);
+      const list = openers.get(key) ?? [];
+      if (!list.some((o) => o.pid === pid && o.fd === fd)) list.push({ pid, fd });
+      openers.set(key, list);
     }
   }
-  lastTable = { startedAt, proc, selfPid, complete, byTarget };
-  return lastTable;
+  return { openers, complete };
 }
 
 /** `/proc/locks` rows by "major:minor:inode" (hex device numbers, decimal inode). */
