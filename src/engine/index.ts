@@ -16,6 +16,7 @@ export { migrateStore, MIGRATIONS, type MigrateOptions, type MigrateResult, type
 export { MIN_STORE_VERSION } from './store';
 export { openLedger, type Ledger, type LedgerOptions, type LedgerEvent, type LedgerHealth, type LedgerProblem, type LedgerProblemKind, type VerifyReport, type RepairResult, type CompactResult, type CompactOptions, type LedgerStats, type Page, type RangeQuery, type Durability, type LedgerFormat } from './ledger';
 export * from './lock';
+export { probeKernelLocks, probeProgram, type KernelProbe, type KernelProbeAnswer, type ProbeOptions } from './lock/probe';
 export { MutationSerializer } from './serializer';
 export { readJsonFile, updateJsonFile, updateJsonFileSync, jsonLockPathFor, type UpdateJsonOptions } from './json-file';
 export { resolveLedgerPath, resolveLockPath, checkStoreName } from './names';
