@@ -127,17 +127,22 @@ test('status --json lists locks and ledgers with the documented fields', (t) => 
 
 test('reap refuses a live holder with exit 1 and removes a dead one', async (t) => {
   const dir = tempDir(t);
-  const holder = cliSpawn(['lock', 'build', '--', process.execPath, '-e', 'setTimeout(() => {}, 30000)'], { cwd: dir });
+  const holder = cliSpawn(['lock', 'build', '--', process.execPath, '-e', "require('fs').writeFileSync('cmd.pid', String(process.pid)); setTimeout(() => {}, 30000)"], { cwd: dir });
   t.after(() => holder.kill('SIGKILL'));
   const lockFile = join(dir, '.ledgerlock/locks/build.lock');
-  for (let i = 0; i < 200 && !existsSync(lockFile); i++) await new Promise((r) => setTimeout(r, 50));
+  const pidFile = join(dir, 'cmd.pid');
+  for (let i = 0; i < 200 && !(existsSync(lockFile) && existsSync(pidFile)); i++) await new Promise((r) => setTimeout(r, 50));
+  const cmdPid = Number(readFileSync(pidFile, 'utf8'));
+  t.after(() => { try { process.kill(cmdPid, 'SIGKILL'); } catch { /* gone */ } });
   const refused = cli(['reap', 'build'], { cwd: dir });
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /E_LOCK_LIVE_HOLDER/);
   holder.kill('SIGKILL');
   await new Promise((r) => holder.once('exit', r));
-  // The CLI process was killed with the lock held, and its own child may still be alive:
-  // the lock names the CLI's pid, which is now dead.
+  // The CLI process was killed with the lock held; the command it handed the lock to keeps
+  // it (see lock-handoff.test.mjs) until it is gone too. Then the lock names a dead pid.
+  process.kill(cmdPid, 'SIGKILL');
+  for (let i = 0; i < 200 && existsSync(`/proc/${cmdPid}/fd/3`); i++) await new Promise((r) => setTimeout(r, 20));
   const reaped = cli(['reap', 'build', '--json'], { cwd: dir });
   assert.equal(reaped.code, 0, reaped.stderr);
   assert.equal(existsSync(lockFile), false);
