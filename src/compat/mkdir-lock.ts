@@ -17,15 +17,14 @@
 import { randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import type { Stats } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { errnoCode } from '../engine/errors';
 import { fsl } from '../engine/fs';
 import { newOwnerId, nativeLockContent, removeIfOwnedSync, trashPathFor } from '../engine/lock/file';
-import { MAX_LOCK_BYTES, parseLockContent, type NativeLock } from '../engine/lock/holder';
-import { adapterHolderPath } from '../engine/lock/profiles/proper-lockfile';
+import { parseLockContent, type NativeLock } from '../engine/lock/holder';
+import { adapterHolderPath, readAdapterRecord } from '../engine/lock/profiles/proper-lockfile';
 import { collectOsEvidence } from '../engine/lock/os-evidence';
-import { bootIdSync, isProcessAlive, processStartSync, selfIdentitySync } from '../engine/lock/process';
+import { judgeNamedProcess, selfIdentitySync, systemProcessView } from '../engine/lock/process';
 
 /** What the holder record says about the directory it belongs to. */
 interface DirIdentity {
@@ -58,35 +57,17 @@ function sameDir(a: DirIdentity, st: Stats): boolean {
 /** Who holds the directory now, by evidence: 'live', 'dead' (provably), or 'unknown' (judge by mtime). */
 export type HolderVerdict = 'live' | 'dead' | 'unknown';
 
-function readRecord(file: string): HolderRecord | undefined {
-  let bytes: Buffer;
-  try {
-    bytes = fsl().readFileSync(file);
-  } catch {
-    return undefined;
-  }
-  if (bytes.length > MAX_LOCK_BYTES) return undefined;
-  const native = parseLockContent(bytes).native as HolderRecord | undefined;
-  const dir = native?.lockDir;
-  if (dir === undefined || typeof dir !== 'object' || typeof dir.ino !== 'number' || typeof dir.dev !== 'number') return undefined;
-  return native;
-}
-
-/** Whether the process a lock record names is still the one that wrote it, on this host. */
+/** Whether the process a lock record names is still the one that wrote it (the engine's one liveness check). */
 export function holderProcess(record: NativeLock): 'live' | 'dead' | 'unknown' {
-  if (record.host !== os.hostname()) return 'unknown';
-  if (record.bootId !== undefined) {
-    const boot = bootIdSync();
-    if (boot !== undefined && boot !== record.bootId) return 'dead';
-  }
-  const alive = isProcessAlive(record.pid);
-  if (alive === false) return 'dead';
-  if (alive === null) return 'unknown';
-  if (record.startTicks !== undefined) {
-    const start = processStartSync(record.pid);
-    if (start !== undefined && start.ticks !== record.startTicks) return 'dead';
-  }
-  return 'live';
+  const found = judgeNamedProcess({
+    pid: record.pid, host: record.host, native: true, acquiredAt: record.acquiredAt,
+    ...(record.pidns !== undefined ? { pidns: record.pidns } : {}),
+    ...(record.startTicks !== undefined ? { startTicks: record.startTicks } : {}),
+    ...(record.startTime !== undefined ? { startTime: record.startTime } : {}),
+    ...(record.bootId !== undefined ? { bootId: record.bootId } : {}),
+    ...(record.platform !== undefined ? { platform: record.platform } : {}),
+  }, systemProcessView());
+  return found.kind === 'live' ? 'live' : found.kind === 'dead' ? 'dead' : 'unknown';
 }
 
 /**
@@ -95,7 +76,7 @@ export function holderProcess(record: NativeLock): 'live' | 'dead' | 'unknown' {
  * creation time, so a reused inode number cannot make a newer lock look abandoned.
  */
 export function judgeHolder(lockDir: string, st: Stats): HolderVerdict {
-  const record = readRecord(holderPathFor(lockDir));
+  const record = readAdapterRecord(lockDir);
   if (record === undefined) return 'unknown';
   const dir = record.lockDir;
   if (dir.dev !== st.dev || dir.ino !== st.ino) return 'unknown';
@@ -232,7 +213,7 @@ function breakStale(lockDir: string, judged: Stats, staleMs: number): BreakResul
       throw err;
     }
     if (!sameDir(identityOf(judged), st) || !st.isDirectory() || !isStale(lockDir, st, staleMs)) return 'not-stale';
-    const holderRecord = readRecord(holderPathFor(lockDir));
+    const holderRecord = readAdapterRecord(lockDir);
     const trash = trashPathFor(lockDir);
     try {
       fs.renameSync(lockDir, trash);

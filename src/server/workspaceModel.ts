@@ -5,7 +5,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { withinRoot, type VerifyReport } from '../engine';
+import { isProcessAlive, withinRoot, type VerifyReport } from '../engine';
 import type { FolderState, LedgerItem, LockItem, WorkspaceState } from '../protocol';
 import { FolderClassifier, SCAN_LIMITS } from './discovery';
 import { summarizeLedger } from './ledgerSummary';
@@ -201,7 +201,7 @@ export class WorkspaceModel {
       for (const e of item.evidence ?? []) if (typeof e.pid === 'number' && e.pid > 0) pids.add(e.pid);
       for (const pid of pids) {
         let live = alive.get(pid);
-        if (live === undefined) alive.set(pid, (live = processExists(pid)));
+        if (live === undefined) alive.set(pid, (live = isProcessAlive(pid) !== false));
         if (!live) {
           due.push(p);
           break;
@@ -316,14 +316,6 @@ function nextDue(item: LockItem, settings: FolderSettings, now: number): number 
   return next === undefined ? Infinity : now + (next - age) + 1;
 }
 
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function lockKey(l: LockItem): string {
   return `${l.state}|${l.reapable}|${l.overThreshold}|${l.longHeld}|${l.holder?.pid}|${l.waiters}|${l.evidence?.map((e) => `${e.kind}:${e.pid}`).join(',')}`;

@@ -99,7 +99,7 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(o.signal, target);
       const owner = newOwnerId();
-      if (await createLockFile(target, nativeLockBytes(self, owner, o.tool), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
+      if (await createLockFile(target, nativeLockBytes(self, owner, o.tool, o.heartbeatMs), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
         if (contention.reported) await waitEnded(o, target, contention.started, 'acquired');
         return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
       }
@@ -196,7 +196,7 @@ export function acquireLockSync(lockPath: string, opts: Omit<AcquireOptions, 'si
   try {
     for (;;) {
       const owner = newOwnerId();
-      if (createLockFileSync(target, nativeLockBytes(self, owner, o.tool), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
+      if (createLockFileSync(target, nativeLockBytes(self, owner, o.tool, o.heartbeatMs), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
         if (waiter?.reported) void waitEnded(o, target, waiter.started, 'acquired').catch(() => undefined);
         return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
       }

@@ -1,24 +1,26 @@
 /**
- * The staleness rules (DESIGN §3), applied to what was observed of one lock, evidence first:
- * the operating system (a kernel lock or an open descriptor on the inode is a live holder),
- * then the holder the lock names (its pid, start time and boot id), then the rule of the tool
- * that wrote it (profiles/), and only then the generic rules. A lock is stale only when its
- * holder is provably gone; orphaned when nobody provably holds it and its heartbeat is old; a
- * live holder is `held` (or `contended` when someone waits), never reapable.
+ * The staleness rules (docs/ARCHITECTURE.md, "How a lock is judged"), applied to what was
+ * observed of one lock in four steps, evidence first: the operating system (a kernel lock or an
+ * open descriptor on the inode is a live holder), then the process the lock names (process.ts,
+ * which knows this judge's vantage), then the rule of the tool that wrote it (profiles/), and
+ * only then the generic rules. A lock is stale only when its holder is provably gone; orphaned
+ * when nobody provably holds it and its heartbeat is old; unknown when nothing this judge can
+ * see decides; a live holder is `held` (or `contended` when someone waits), never reapable.
  */
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeHolder, type LockHolderInfo, type LockKind, type ParsedLock } from './holder';
 import { collectOsEvidence, gitProcessesIn, processCommand, type FileKey, type FileOpener, type KernelLockKind, type OsEvidence } from './os-evidence';
-import { isKernelThread, isProcessAlive, processStart, selfIdentity, type ProcessStart } from './process';
-import { gitDirOf, profileFor, type LockSubject, type ProfileId, type RuleFacts } from './profiles';
+import { probeKernelLocks } from './probe';
+import { judgeNamedProcess, systemProcessView, type NamedProcess, type ProcessVerdict, type ProcessView } from './process';
+import { gitDirOf, profileFor, type LockProfile, type LockSubject, type ProfileId, type RuleFacts } from './profiles';
 import { EMPTY_LOCK_GRACE_MS, formatAge, type ResolvedTiming } from './timing';
 
 export type LockState = 'held' | 'contended' | 'stale' | 'orphaned' | 'unknown';
 
 /** One fact behind a verdict, in words a person can check. */
 export interface LockEvidence {
-  kind: 'pid' | 'flock' | 'posix' | 'ofd' | 'open' | 'waiter' | 'heartbeat' | 'content';
+  /** probe: a non-blocking kernel-lock probe on the file; vantage: what this judge could not see. */
+  kind: 'pid' | 'flock' | 'posix' | 'ofd' | 'open' | 'waiter' | 'heartbeat' | 'content' | 'probe' | 'vantage';
   pid?: number;
   command?: string;
   detail: string;
@@ -65,29 +67,19 @@ export interface LockObservation {
   bytes: number;
   /** Device and inode, for the operating system's evidence. */
   key?: FileKey;
+  /** The file's owner: the user whose process created it. */
+  uid?: number;
   /** The file's first bytes (bounded); null for directories. */
   content?: Buffer | null;
 }
 
-/**
- * A pid alive today that started this long after the lock's recorded time is another process.
- * Generous because foreign lock times and /proc boot time are only second-accurate.
- */
-const REUSE_TOLERANCE_MS = 5_000;
-
-export interface ProcessProbe {
-  host: string;
-  bootId(): Promise<string | undefined>;
-  alive(pid: number): boolean | null;
-  start(pid: number): Promise<ProcessStart | undefined>;
+/** A non-blocking kernel-lock probe on the lock file itself (probe.ts), for judges that cannot read every lock in /proc/locks. */
+export interface KernelLockProbe {
+  flock: 'held' | 'free' | 'unavailable';
+  posix: 'held' | 'free' | 'unavailable';
+  posixPid?: number;
+  detail?: string;
 }
-
-export const systemProbe: ProcessProbe = {
-  host: os.hostname(),
-  bootId: async () => (await selfIdentity()).bootId,
-  alive: isProcessAlive,
-  start: processStart,
-};
 
 /** A Ledgerlock process that reported waiting for a lock and has not stopped waiting. */
 export interface LockWaiter {
@@ -95,18 +87,19 @@ export interface LockWaiter {
   since: number;
 }
 
-/** Everything beyond the lock's own bytes that a verdict may use. */
+/** Everything beyond the lock's own bytes that a verdict may use; tests pass their own. */
 export interface JudgeContext {
-  probe: ProcessProbe;
+  /** Where the judge stands, and the one liveness check (process.ts). */
+  processes: ProcessView;
   os: OsEvidence;
+  /** Probes the file's kernel locks directly; undefined where no probe can run or it is not needed. */
+  kernelProbe?(lockPath: string): Promise<KernelLockProbe | undefined>;
   /** Ledgerlock waiters still waiting for this lock (from the store's telemetry). */
   waiters(lockPath: string): LockWaiter[];
   /** Live git processes working in the repository of this `.git` directory. */
   gitProcesses(gitDir: string): { pid: number; command?: string }[];
   /** A process's command line, for sentences. */
   command(pid: number): string | undefined;
-  /** The pid is a kernel thread (which never holds a lock file). */
-  kernelThread?(pid: number): boolean;
 }
 
 /** One answer per pid for the life of a context (one listing, one verdict). */
@@ -114,16 +107,27 @@ function memo<T>(fn: (pid: number) => T): (pid: number) => T {
   const seen = new Map<number, T>();
   return (pid) => {
     if (!seen.has(pid)) seen.set(pid, fn(pid));
-    return seen.get(pid)!;
+    return seen.get(pid) as T;
   };
 }
 
 /** The system as it is now, gathered for the given lock paths. */
 export function systemContext(paths: Iterable<string>, waiters: (lockPath: string) => LockWaiter[] = () => []): JudgeContext {
+  const list = [...paths];
   const gitCache = new Map<string, { pid: number; command?: string }[]>();
+  const view = systemProcessView();
+  const kernelVisible = view.vantage.initialPidNamespace && view.vantage.procVisible;
+  let probed: Promise<Map<string, KernelLockProbe>> | undefined;
+  const alive = memo((pid) => view.alive(pid));
+  const kthread = memo((pid) => view.kernelThread(pid));
   return {
-    probe: systemProbe,
-    os: collectOsEvidence(paths),
+    processes: { ...view, alive, kernelThread: kthread },
+    os: collectOsEvidence(list),
+    // /proc/locks from the initial namespace shows every kernel lock; elsewhere ask the kernel
+    // about the file itself, once for all the paths of this look.
+    ...(kernelVisible || view.vantage.platform !== 'linux'
+      ? {}
+      : { kernelProbe: async (p: string) => (await (probed ??= probeKernelLocks(list).catch(() => new Map<string, KernelLockProbe>()))).get(p) }),
     waiters,
     gitProcesses(gitDir) {
       let found = gitCache.get(gitDir);
@@ -134,198 +138,326 @@ export function systemContext(paths: Iterable<string>, waiters: (lockPath: strin
       return found;
     },
     command: memo((pid) => processCommand(pid)),
-    kernelThread: memo((pid) => isKernelThread(pid)),
   };
 }
 
+/** What one verdict is being built from: the lock, what was seen of the system, the clock. */
+interface Judging {
+  obs: LockObservation;
+  subject: LockSubject;
+  profile: LockProfile | undefined;
+  holder: LockHolderInfo | null;
+  ctx: JudgeContext;
+  timing: ResolvedTiming;
+  evidence: LockEvidence[];
+  waiters: number;
+  heartbeatAgeMs: number;
+  ageMs: number;
+  /** A kernel lock was found (/proc/locks or the probe): its flavour names the profile. */
+  kernelHeld: boolean;
+  /** The named pid, when nothing this judge can see decides about it. */
+  unseen?: Extract<ProcessVerdict, { kind: 'unseen' }>;
+}
+
 export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ctx: JudgeContext = systemContext([obs.path])): Promise<LockInfo> {
-  const { parsed } = obs;
-  const subject: LockSubject = { path: obs.path, type: obs.type, content: obs.content ?? null, parsed, mtimeMs: obs.mtimeMs, bytes: obs.bytes };
+  const subject: LockSubject = { path: obs.path, type: obs.type, content: obs.content ?? null, parsed: obs.parsed, mtimeMs: obs.mtimeMs, bytes: obs.bytes };
   const profile = profileFor(subject);
-  const evidence: LockEvidence[] = [];
-
-  // 1. The operating system: kernel locks and open descriptors on this very inode.
-  const kernel = obs.key && ctx.os.supported ? ctx.os.kernelLocks(obs.key) : [];
-  const holders = kernel.filter((k) => !k.waiting);
-  // Open handles are looked for unless a kernel lock or the named pid already shows a live
-  // holder: the answer would be the same, and reading every process's descriptors costs.
-  const namedPid = parsed.holder?.pid;
-  const namedPidLive = namedPid !== undefined && (parsed.holder?.host === undefined || parsed.holder.host === ctx.probe.host) && ctx.probe.alive(namedPid) === true && !(ctx.kernelThread ?? isKernelThread)(namedPid);
-  const openers = obs.key && ctx.os.supported && holders.length === 0 && !namedPidLive ? ctx.os.openers(obs.key) : [];
-  const osWaiters = kernel.filter((k) => k.waiting);
-  for (const k of holders) {
-    const command = k.pid > 0 ? ctx.command(k.pid) : undefined;
-    evidence.push({ kind: k.kind, ...(k.pid > 0 ? { pid: k.pid } : {}), ...(command ? { command } : {}), detail: `${k.pid > 0 ? `pid ${k.pid}${command ? ` (${command})` : ''}` : 'an open file description'} holds a ${KERNEL_WORDS[k.kind]} ${k.access} lock on it` });
-  }
-  for (const o of dedupePids(openers)) {
-    const command = ctx.command(o.pid);
-    evidence.push({ kind: 'open', pid: o.pid, ...(command ? { command } : {}), detail: `pid ${o.pid}${command ? ` (${command})` : ''} has it open` });
-  }
-  const holder = profile?.holder ? profile.holder(subject) ?? parsed.holder : parsed.holder;
-  const ledgerlockWaiters = ctx.waiters(obs.path).filter((w) => w.pid !== holder?.pid);
-  for (const k of osWaiters) {
-    const command = k.pid > 0 ? ctx.command(k.pid) : undefined;
-    evidence.push({ kind: 'waiter', ...(k.pid > 0 ? { pid: k.pid } : {}), ...(command ? { command } : {}), detail: `pid ${k.pid}${command ? ` (${command})` : ''} is blocked waiting for its ${KERNEL_WORDS[k.kind]} lock` });
-  }
-  for (const w of ledgerlockWaiters) {
-    evidence.push({ kind: 'waiter', pid: w.pid, detail: `Ledgerlock process ${w.pid} has been waiting for it since ${new Date(w.since).toISOString()}` });
-  }
-
+  const holder = profile?.holder ? profile.holder(subject) ?? obs.parsed.holder : obs.parsed.holder;
   const heartbeatAgeMs = Math.max(0, Math.round(timing.now - obs.mtimeMs));
   const acquiredMs = holder?.acquiredAt !== undefined ? Date.parse(holder.acquiredAt) : NaN;
-  const ageMs = Number.isFinite(acquiredMs) ? Math.max(0, timing.now - acquiredMs) : heartbeatAgeMs;
-  evidence.push({ kind: 'heartbeat', detail: `last modified ${formatAge(heartbeatAgeMs)} ago` });
-  const waiters = osWaiters.length + ledgerlockWaiters.length;
-  const profileId: ProfileId = profile?.id ?? (holders.length > 0 ? 'flock' : 'generic');
-  const guards = profile?.guards ? profile.guards(subject) ?? null : null;
+  const j: Judging = {
+    obs, subject, profile, holder, ctx, timing, evidence: [], waiters: 0, heartbeatAgeMs,
+    ageMs: Number.isFinite(acquiredMs) ? Math.max(0, timing.now - acquiredMs) : heartbeatAgeMs,
+    kernelHeld: false,
+  };
+  return (await byOperatingSystem(j)) ?? byNamedProcess(j) ?? byToolRule(j) ?? byGenericRule(j);
+}
 
-  const info = (state: LockState, reason: string, local: boolean | null = null, alive: boolean | null = null): LockInfo => ({
-    path: obs.path,
-    kind: parsed.kind,
+/** The verdict's shape, from the facts gathered so far. */
+function verdict(j: Judging, state: LockState, reason: string, local: boolean | null = null, alive: boolean | null = null): LockInfo {
+  return {
+    path: j.obs.path,
+    kind: j.obs.parsed.kind,
     state,
     reason,
-    ageMs,
-    heartbeatAgeMs,
-    holder,
+    ageMs: j.ageMs,
+    heartbeatAgeMs: j.heartbeatAgeMs,
+    holder: j.holder,
     reapable: state === 'stale' || state === 'orphaned',
     local,
     alive,
-    bytes: obs.bytes,
-    profile: profileId,
-    evidence,
-    guards,
-    longHeld: (state === 'held' || state === 'contended') && ageMs > timing.contentionMs,
-    waiters,
-  });
-  /** A live holder: contended only when someone waits; a long hold is flagged, not alarmed. */
-  const live = (what: string, local: boolean | null): LockInfo => {
-    const held = `${what}, held for ${formatAge(ageMs)}`;
-    return waiters > 0
-      ? info('contended', `${held}; ${waiters === 1 ? 'a process is' : `${waiters} processes are`} waiting for it`, local, true)
-      : info('held', held, local, true);
+    bytes: j.obs.bytes,
+    profile: j.profile?.id ?? (j.kernelHeld ? 'flock' : 'generic'),
+    evidence: j.evidence,
+    guards: j.profile?.guards ? j.profile.guards(j.subject) ?? null : null,
+    longHeld: (state === 'held' || state === 'contended') && j.ageMs > j.timing.contentionMs,
+    waiters: j.waiters,
   };
+}
 
-  if (obs.type === 'unreadable' && !(obs.key && (holders.length > 0 || openers.length > 0))) {
-    return info('unknown', obs.problem ?? 'the lock cannot be read');
-  }
+/** A holder that something shows alive (`alive` true) or that nothing shows gone (`alive` null). */
+function heldVerdict(j: Judging, what: string, local: boolean | null, alive: true | null): LockInfo {
+  const held = `${what}, held for ${formatAge(j.ageMs)}`;
+  return j.waiters > 0
+    ? verdict(j, 'contended', `${held}; ${j.waiters === 1 ? 'a process is' : `${j.waiters} processes are`} waiting for it`, local, alive)
+    : verdict(j, 'held', held, local, alive);
+}
 
-  if (holders.length > 0) {
-    const h = holders[0]!;
-    const command = h.pid > 0 ? ctx.command(h.pid) : undefined;
-    return live(`held through ${KERNEL_WORDS[h.kind]} by ${h.pid > 0 ? `pid ${h.pid}${command ? ` (${command})` : ''}` : 'an open file description'}`, true);
+/** Step 1: kernel locks and open descriptors on this very inode are a live holder, whatever the bytes say. */
+async function byOperatingSystem(j: Judging): Promise<LockInfo | undefined> {
+  const { obs, ctx, evidence } = j;
+  const supported = obs.key !== undefined && ctx.os.supported;
+  const kernel = supported ? ctx.os.kernelLocks(obs.key!) : [];
+  const holders = kernel.filter((k) => !k.waiting);
+  const osWaiters = kernel.filter((k) => k.waiting);
+  // Open handles are looked for unless a kernel lock or the named pid already shows a live
+  // holder: the answer would be the same, and reading every process's descriptors costs.
+  const namedPid = j.holder?.pid;
+  const namedPidLive = namedPid !== undefined && (j.holder?.host === undefined || j.holder.host === ctx.processes.host)
+    && ctx.processes.alive(namedPid) === true && !ctx.processes.kernelThread(namedPid);
+  const openers = supported && holders.length === 0 && !namedPidLive ? dedupePids(ctx.os.openers(obs.key!)) : [];
+  for (const k of holders) {
+    evidence.push({ kind: k.kind, ...processFields(ctx, k.pid), detail: `${kernelHolderWords(ctx, k.pid)} holds a ${KERNEL_WORDS[k.kind]} ${k.access} lock on it` });
   }
-  if (openers.length > 0) {
-    const o = openers[0]!;
-    const command = ctx.command(o.pid);
-    return live(`open by pid ${o.pid}${command ? ` (${command})` : ''}`, true);
-  }
-  const osSaysFree = ctx.os.supported && obs.key !== undefined;
-  if (osSaysFree) {
-    evidence.push({ kind: 'content', detail: `no process holds a kernel lock on it or has it open${ctx.os.fdsComplete ? '' : ' (processes of other users could not be looked into)'}` });
-  }
+  for (const o of openers) evidence.push({ kind: 'open', ...processFields(ctx, o.pid), detail: `${processWords({ pid: o.pid, ...commandOf(ctx, o.pid) })} has it open` });
+  const ledgerlockWaiters = ctx.waiters(obs.path).filter((w) => w.pid !== j.holder?.pid);
+  for (const k of osWaiters) evidence.push({ kind: 'waiter', ...processFields(ctx, k.pid), detail: `${kernelHolderWords(ctx, k.pid)} is blocked waiting for its ${KERNEL_WORDS[k.kind]} lock` });
+  for (const w of ledgerlockWaiters) evidence.push({ kind: 'waiter', pid: w.pid, detail: `Ledgerlock process ${w.pid} has been waiting for it since ${new Date(w.since).toISOString()}` });
+  j.waiters = osWaiters.length + ledgerlockWaiters.length;
+  evidence.push({ kind: 'heartbeat', detail: `last modified ${formatAge(j.heartbeatAgeMs)} ago` });
 
-  // 2. The holder the lock names: its pid, on this host, with its start time and boot id.
-  const pid = holder?.pid;
-  const otherHost = holder?.host !== undefined && holder.host !== ctx.probe.host;
-  if (pid !== undefined && !otherHost) {
-    const kthread = ctx.probe.alive(pid) === true && (ctx.kernelThread ?? isKernelThread)(pid);
-    const alive = kthread ? false : ctx.probe.alive(pid);
-    const command = alive ? ctx.command(pid) : undefined;
-    if (kthread) {
-      evidence.unshift({ kind: 'pid', pid, detail: `pid ${pid}, named in the lock, is a kernel thread: no process of any tool holds it (the content is likely torn)` });
-      return info('stale', `pid ${pid} named in the lock is a kernel thread, not a lock holder: the lock's content is torn or garbage`, true, false);
-    }
-    if (alive === false) {
-      evidence.unshift({ kind: 'pid', pid, detail: `pid ${pid}, named in the lock, is not running on this host` });
-      return info('stale', `holder pid ${pid} is no longer running on this host${holder?.host === undefined ? ' (the lock names no host: its tool writes locks where it runs)' : ''}`, true, false);
-    }
-    const reused = alive === true ? await pidReuse(pid, parsed, holder!, ctx.probe) : undefined;
-    if (reused !== undefined && namedPidLive && obs.key && ctx.os.supported) {
-      // The open-handle check was skipped for a pid that looked alive; it is owed now.
-      const late = ctx.os.openers(obs.key)[0];
-      if (late !== undefined) {
-        const c = ctx.command(late.pid);
-        evidence.unshift({ kind: 'open', pid: late.pid, ...(c ? { command: c } : {}), detail: `pid ${late.pid}${c ? ` (${c})` : ''} has it open` });
-        return live(`open by pid ${late.pid}${c ? ` (${c})` : ''}`, true);
-      }
-    }
-    if (reused !== undefined) {
-      evidence.unshift({ kind: 'pid', pid, ...(command ? { command } : {}), detail: reused });
-      return info('stale', reused, true, false);
-    }
-    if (alive === true) {
-      evidence.unshift({ kind: 'pid', pid, ...(command ? { command } : {}), detail: `pid ${pid}${command ? ` (${command})` : ''}, named in the lock, is running` });
-      const tool = holder?.tool ? ` (${holder.tool})` : '';
-      return live(`held by live pid ${pid}${tool}${holder?.host === undefined ? ' (the lock names no host)' : ''}`, holder?.host === undefined ? null : true);
-    }
+  if (obs.type === 'unreadable' && holders.length === 0 && openers.length === 0) return verdict(j, 'unknown', obs.problem ?? 'the lock cannot be read');
+  const first = holders[0];
+  if (first !== undefined) {
+    j.kernelHeld = true;
+    return heldVerdict(j, `held through ${KERNEL_WORDS[first.kind]} by ${kernelHolderWords(ctx, first.pid)}`, true, true);
   }
-  if (holder !== null || parsed.kind === 'ledgerlock') {
-    evidence.push({ kind: 'content', detail: `the lock says: ${describeHolder(holder)}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''}` });
-  } else if (parsed.problem) {
-    evidence.push({ kind: 'content', detail: parsed.problem });
+  const opener = openers[0];
+  if (opener !== undefined) return heldVerdict(j, `open by ${processWords({ pid: opener.pid, ...commandOf(ctx, opener.pid) })}`, true, true);
+
+  // Where /proc/locks cannot show every holder, ask the kernel about the file itself.
+  const probe = obs.type !== 'unreadable' && ctx.kernelProbe ? await ctx.kernelProbe(obs.path) : undefined;
+  if (probe !== undefined && (probe.flock === 'held' || probe.posix === 'held')) {
+    const kind: KernelLockKind = probe.flock === 'held' ? 'flock' : 'posix';
+    const who = kind === 'posix' && probe.posixPid !== undefined && probe.posixPid > 0 ? `pid ${probe.posixPid}` : 'a process Ledgerlock cannot see from here';
+    evidence.unshift({ kind: 'probe', detail: `a non-blocking probe found a ${KERNEL_WORDS[kind]} lock on it, held by ${who}` });
+    j.kernelHeld = true;
+    return heldVerdict(j, `held through ${KERNEL_WORDS[kind]} by ${who} (found by probing the file)`, null, true);
   }
+  if (probe !== undefined && probe.flock === 'free' && probe.posix === 'free') {
+    evidence.push({ kind: 'probe', detail: 'a non-blocking probe found no flock or POSIX lock on it' });
+  }
+  for (const blind of blindSpots(j)) evidence.push({ kind: 'vantage', detail: blind });
+  if (osSaysFree(j)) evidence.push({ kind: 'content', detail: 'no process holds a kernel lock on it or has it open' });
+  return undefined;
+}
 
-  const notSeen = (what: string, local: boolean | null): LockInfo => {
-    const held = `${what}, held for ${formatAge(ageMs)}`;
-    return waiters > 0
-      ? info('contended', `${held}; ${waiters === 1 ? 'a process is' : `${waiters} processes are`} waiting for it`, local, null)
-      : info('held', held, local, null);
-  };
+/**
+ * Absence of a kernel lock and of an opener proves nothing held it only where the judge sees
+ * every process that could have: the initial pid namespace, and the descriptors of every process
+ * of the file's owner (the user whose process created it).
+ */
+function osSaysFree(j: Judging): boolean {
+  const v = j.ctx.processes.vantage;
+  return j.obs.key !== undefined && j.ctx.os.supported && v.initialPidNamespace && v.procVisible && j.ctx.os.openersVisibleFor(j.obs.uid);
+}
 
-  // 3. The tool's own rule.
-  if (profile?.rule) {
-    const facts: RuleFacts = {
-      now: timing.now, heartbeatAgeMs, ageMs, staleMs: timing.staleMs, holder, osSaysFree,
-      toolProcesses: () => (profile.id === 'git' ? ctx.gitProcesses(gitDirOf(obs.path)!) : []),
+/** What this judge could not see that bears on this lock, in words. */
+function blindSpots(j: Judging): string[] {
+  const v = j.ctx.processes.vantage;
+  if (v.platform !== 'linux') return j.ctx.os.supported ? [] : v.blindSpots;
+  const out: string[] = [];
+  if (!v.procVisible || !v.initialPidNamespace) out.push(v.blindSpots[0] ?? 'processes outside this pid namespace are invisible from here');
+  else if (j.obs.key !== undefined && j.ctx.os.supported && !j.ctx.os.openersVisibleFor(j.obs.uid)) {
+    out.push(`the file belongs to ${j.obs.uid !== undefined ? `uid ${j.obs.uid}` : 'another user'}, whose processes' open files and working directories Ledgerlock cannot read as this user`);
+  }
+  return out;
+}
+
+/** Step 2: the holder the lock names, by the one liveness check (process.ts). */
+function byNamedProcess(j: Judging): LockInfo | undefined {
+  const { holder, ctx, evidence } = j;
+  const native = j.obs.parsed.native ?? j.profile?.nativeRecord?.(j.subject);
+  if (holder?.pid !== undefined) {
+    const named: NamedProcess = {
+      pid: holder.pid, native: native !== undefined,
+      ...(holder.host !== undefined ? { host: holder.host } : {}),
+      ...(holder.acquiredAt !== undefined ? { acquiredAt: holder.acquiredAt } : {}),
+      ...(native?.pidns !== undefined ? { pidns: native.pidns } : {}),
+      ...(native?.startTicks !== undefined ? { startTicks: native.startTicks } : {}),
+      ...(native?.startTime !== undefined ? { startTime: native.startTime } : {}),
+      ...(native?.bootId !== undefined ? { bootId: native.bootId } : {}),
+      ...(native?.platform !== undefined ? { platform: native.platform } : {}),
     };
-    const verdict = profile.rule(subject, facts);
-    if (verdict !== undefined) {
-      if (verdict.state === 'held' || verdict.state === 'contended') {
-        if (verdict.alive === true) {
-          const running = facts.toolProcesses()[0];
-          if (running) evidence.unshift({ kind: 'pid', pid: running.pid, ...(running.command ? { command: running.command } : {}), detail: verdict.reason });
-          return live(verdict.reason, true);
-        }
-        return notSeen(verdict.reason, otherHost ? false : null);
-      }
-      return info(verdict.state, verdict.reason, otherHost ? false : null, null);
+    const found = judgeNamedProcess(named, ctx.processes);
+    if (found.kind === 'live') {
+      // A live pid that is not the holder's would have been "reused": the open handle owed
+      // when the named pid looked alive is not needed.
+      const command = ctx.command(found.pid);
+      evidence.unshift({ kind: 'pid', pid: found.pid, ...(command ? { command } : {}), detail: command ? `${found.detail} (${command})` : found.detail });
+      const tool = holder.tool ? ` (${holder.tool})` : '';
+      const where = found.pid !== holder.pid ? ` (pid ${found.pid} here)` : '';
+      return heldVerdict(j, `held by live pid ${holder.pid}${where}${tool}${holder.host === undefined ? ' (the lock names no host)' : ''}`, holder.host === undefined ? null : true, true);
     }
+    if (found.kind === 'dead') {
+      const late = lateOpener(j);
+      if (late !== undefined) return late;
+      evidence.unshift({ kind: 'pid', pid: holder.pid, detail: found.detail });
+      return verdict(j, 'stale', staleSentence(found, holder), true, false);
+    }
+    evidence.unshift({ kind: 'pid', pid: holder.pid, detail: found.detail });
+    j.unseen = found;
   }
+  if (holder !== null || j.obs.parsed.kind === 'ledgerlock') {
+    evidence.push({ kind: 'content', detail: `the lock says: ${describeHolder(holder)}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''}` });
+  } else if (j.obs.parsed.problem) {
+    evidence.push({ kind: 'content', detail: j.obs.parsed.problem });
+  }
+  return undefined;
+}
+/** "pid N, named in the lock, …" as the verdict's reason. */
+function staleSentence(found: Extract<ProcessVerdict, { kind: 'dead' }>, holder: LockHolderInfo): string {
+  const pid = holder.pid!;
+  if (found.why === 'kernel-thread') return `pid ${pid} named in the lock is a kernel thread, not a lock holder: the lock's content is torn or garbage`;
+  if (found.why === 'not-running' && found.detail.endsWith('on this host')) {
+    return `holder pid ${pid} is no longer running on this host${holder.host === undefined ? ' (the lock names no host: its tool writes locks where it runs)' : ''}`;
+  }
+  return found.detail;
+}
 
-  // 4. The generic rules, for unknown producers and what a profile leaves open.
-  const heartbeat = `heartbeat ${formatAge(heartbeatAgeMs)} old`;
-  const window = `stale after ${formatAge(timing.staleMs)}`;
+/**
+ * A named pid that looked alive spared the scan of open descriptors; when it then proves to be
+ * another process, that scan is owed before any stale verdict.
+ */
+function lateOpener(j: Judging): LockInfo | undefined {
+  const { obs, ctx } = j;
+  if (obs.key === undefined || !ctx.os.supported || j.evidence.some((e) => e.kind === 'open')) return undefined;
+  const late = ctx.os.openers(obs.key)[0];
+  if (late === undefined) return undefined;
+  const words = processWords({ pid: late.pid, ...commandOf(ctx, late.pid) });
+  j.evidence.unshift({ kind: 'open', ...processFields(ctx, late.pid), detail: `${words} has it open` });
+  return heldVerdict(j, `open by ${words}`, true, true);
+}
+
+/** Step 3: the rule of the tool that wrote the lock. */
+function byToolRule(j: Judging): LockInfo | undefined {
+  const { profile, ctx, obs } = j;
+  if (!profile?.rule) return undefined;
+  const otherHost = j.unseen?.why === 'other-host' || (j.holder?.host !== undefined && j.holder.host !== ctx.processes.host);
+  const free = osSaysFree(j);
+  const facts: RuleFacts = {
+    now: j.timing.now, heartbeatAgeMs: j.heartbeatAgeMs, ageMs: j.ageMs, staleMs: j.timing.staleMs, holder: j.holder,
+    osSaysFree: free,
+    blind: isBlind(j),
+    toolProcesses: () => (profile.id === 'git' ? ctx.gitProcesses(gitDirOf(obs.path)!) : []),
+  };
+  const ruled = profile.rule(j.subject, facts);
+  if (ruled === undefined) return undefined;
+  if (ruled.state === 'held' || ruled.state === 'contended') {
+    if (ruled.alive === true) {
+      const running = facts.toolProcesses()[0];
+      if (running) j.evidence.unshift({ kind: 'pid', pid: running.pid, ...(running.command ? { command: running.command } : {}), detail: ruled.reason });
+      return heldVerdict(j, ruled.reason, true, true);
+    }
+    return heldVerdict(j, ruled.reason, otherHost ? false : null, null);
+  }
+  return verdict(j, ruled.state, ruled.reason, otherHost ? false : null, null);
+}
+
+/**
+ * On Linux, a judge that cannot see every process that could hold this lock: absence (no opener,
+ * no git process, no kernel lock in /proc/locks) proves nothing here, and only positive evidence
+ * decides. Other platforms never had that evidence and keep their documented rules.
+ */
+function isBlind(j: Judging): boolean {
+  return j.ctx.processes.vantage.platform === 'linux' && !osSaysFree(j);
+}
+
+/** How long a lock whose tool refreshes its mtime may go without a refresh. */
+function heartbeatWindow(j: Judging): number {
+  const declared = (j.obs.parsed.native ?? j.profile?.nativeRecord?.(j.subject))?.heartbeatMs ?? j.profile?.heartbeatMs;
+  return declared !== undefined ? Math.max(j.timing.staleMs, 3 * declared) : j.timing.staleMs;
+}
+
+/** Step 4: the generic rules, for unknown producers and what a tool's rule leaves open. */
+function byGenericRule(j: Judging): LockInfo {
+  const { obs, holder } = j;
+  const hb = j.heartbeatAgeMs;
+  const staleMs = j.timing.staleMs;
+  const window = `stale after ${formatAge(staleMs)}`;
+  const blind = isBlind(j);
+  const cannotSee = (what: string) => verdict(j, 'unknown', `${capitalize(what)}; ${blindWords(j)}`);
 
   if (obs.type === 'directory') {
-    return heartbeatAgeMs > timing.staleMs
-      ? info('orphaned', `directory lock not touched for ${formatAge(heartbeatAgeMs)} (${window}); nothing says who holds it`)
-      : notSeen(`directory lock touched ${formatAge(heartbeatAgeMs)} ago`, null);
+    return hb > staleMs
+      ? verdict(j, 'orphaned', `directory lock not touched for ${formatAge(hb)} (${window}); nothing says who holds it`)
+      : heldVerdict(j, `directory lock touched ${formatAge(hb)} ago`, null, null);
   }
 
-  if (parsed.kind === 'empty') {
-    if (heartbeatAgeMs <= EMPTY_LOCK_GRACE_MS) return notSeen(`empty lock file created ${formatAge(heartbeatAgeMs)} ago; its holder may still be writing it`, null);
-    return osSaysFree
-      ? info('stale', `empty lock file ${formatAge(heartbeatAgeMs)} old that no process holds or has open: its holder stopped between creating and writing it`)
-      : info('stale', `empty lock file ${formatAge(heartbeatAgeMs)} old: its holder stopped between creating and writing it (this system cannot show who has files open)`);
+  if (obs.parsed.kind === 'empty') {
+    if (hb <= EMPTY_LOCK_GRACE_MS) return heldVerdict(j, `empty lock file created ${formatAge(hb)} ago; its holder may still be writing it`, null, null);
+    if (osSaysFree(j)) return verdict(j, 'stale', `empty lock file ${formatAge(hb)} old that no process holds or has open: its holder stopped between creating and writing it`);
+    if (blind) return cannotSee(`empty lock file ${formatAge(hb)} old that no process Ledgerlock can see holds or has open`);
+    return verdict(j, 'stale', `empty lock file ${formatAge(hb)} old: its holder stopped between creating and writing it (this system cannot show who has files open)`);
+  }
+
+  const unseen = j.unseen;
+  if (unseen !== undefined && unseen.why !== 'other-host' && unseen.why !== 'other-platform' && unseen.why !== 'no-answer') {
+    // A pid this vantage cannot place: only a tool that refreshes its lock's mtime can still be judged.
+    const beats = obs.parsed.native !== undefined || j.profile?.heartbeatMs !== undefined;
+    if (!beats) return verdict(j, 'unknown', capitalize(unseen.detail));
+    const limit = heartbeatWindow(j);
+    return hb > limit
+      ? verdict(j, 'orphaned', `${capitalize(unseen.detail)}; and its holder has not refreshed it for ${formatAge(hb)} (it refreshes while it holds; ${`stale after ${formatAge(limit)}`})`)
+      : heldVerdict(j, `${capitalize(unseen.detail)}; refreshed ${formatAge(hb)} ago`, null, null);
   }
 
   if (holder === null || (holder.pid === undefined && holder.host === undefined)) {
-    const what = parsed.problem ?? 'the lock names no holder';
-    return heartbeatAgeMs > timing.staleMs
-      ? info('orphaned', `${capitalize(what)}; not touched for ${formatAge(heartbeatAgeMs)} (${window})`)
-      : notSeen(`${capitalize(what)}; touched ${formatAge(heartbeatAgeMs)} ago, so its holder may be alive`, null);
+    const what = obs.parsed.problem ?? 'the lock names no holder';
+    if (blind && hb > staleMs) return cannotSee(`${what}; not touched for ${formatAge(hb)}`);
+    return hb > staleMs
+      ? verdict(j, 'orphaned', `${capitalize(what)}; not touched for ${formatAge(hb)} (${window})`)
+      : heldVerdict(j, `${capitalize(what)}; touched ${formatAge(hb)} ago, so its holder may be alive`, null, null);
   }
 
-  if (otherHost) {
-    return heartbeatAgeMs > timing.staleMs
-      ? info('orphaned', `held from host ${holder.host}, ${heartbeat} (${window}); its process cannot be checked from here`, false)
-      : notSeen(`held from host ${holder.host}, ${heartbeat}`, false);
+  const heartbeat = `heartbeat ${formatAge(hb)} old`;
+  const otherHost = holder.host !== undefined && holder.host !== j.ctx.processes.host;
+  if (otherHost || unseen?.why === 'other-platform') {
+    const limit = heartbeatWindow(j);
+    const from = unseen?.why === 'other-platform' ? unseen.detail : `held from host ${holder.host}`;
+    return hb > limit
+      ? verdict(j, 'orphaned', `${from}, ${heartbeat} (stale after ${formatAge(limit)}); its process cannot be checked from here`, false)
+      : heldVerdict(j, `${from}, ${heartbeat}`, false, null);
   }
 
   // A holder on this host that names no pid, or whose liveness cannot be asked.
-  return heartbeatAgeMs > timing.staleMs
-    ? info('orphaned', `names ${holder.host !== undefined ? 'this host' : 'no host'} but no pid that can be checked; ${heartbeat} (${window})`, holder.host !== undefined ? true : null)
-    : notSeen(`names no pid that can be checked; ${heartbeat}`, holder.host !== undefined ? true : null);
+  const local = holder.host !== undefined ? true : null;
+  if (blind && hb > staleMs) return cannotSee(`the lock names ${holder.host !== undefined ? 'this host' : 'no host'} but no pid that can be checked; ${heartbeat}`);
+  return hb > staleMs
+    ? verdict(j, 'orphaned', `names ${holder.host !== undefined ? 'this host' : 'no host'} but no pid that can be checked; ${heartbeat} (${window})`, local)
+    : heldVerdict(j, `names no pid that can be checked; ${heartbeat}`, local, null);
+}
+
+/** The part of the system a blind verdict could not see, as the end of its sentence. */
+function blindWords(j: Judging): string {
+  const spots = blindSpots(j);
+  return spots.length > 0 ? `Ledgerlock cannot tell from here: ${spots.join('; ')}` : 'Ledgerlock cannot tell from here whether a process holds it';
+}
+
+function processFields(ctx: JudgeContext, pid: number): { pid?: number; command?: string } {
+  if (pid <= 0) return {};
+  const command = ctx.command(pid);
+  return { pid, ...(command ? { command } : {}) };
+}
+
+function commandOf(ctx: JudgeContext, pid: number): { command?: string } {
+  const command = pid > 0 ? ctx.command(pid) : undefined;
+  return command ? { command } : {};
+}
+
+/** "pid 42 (flock x sleep 600)", or the open file description an OFD lock names no pid for. */
+function kernelHolderWords(ctx: JudgeContext, pid: number): string {
+  return pid > 0 ? processWords({ pid, ...commandOf(ctx, pid) }) : 'an open file description';
 }
 
 /** Who holds a lock, from the strongest evidence: the process the kernel sees, else what the lock names. */
@@ -350,32 +482,6 @@ const KERNEL_WORDS: Record<KernelLockKind, string> = { flock: 'flock', posix: 'P
 function dedupePids(openers: FileOpener[]): FileOpener[] {
   const seen = new Set<number>();
   return openers.filter((o) => (seen.has(o.pid) ? false : (seen.add(o.pid), true)));
-}
-
-/** A sentence when the live process named `pid` is provably not the lock's holder. */
-async function pidReuse(pid: number, parsed: ParsedLock, holder: LockHolderInfo, probe: ProcessProbe): Promise<string | undefined> {
-  const native = parsed.native;
-  if (native?.bootId !== undefined) {
-    const boot = await probe.bootId();
-    if (boot !== undefined && boot !== native.bootId) return `the lock was taken before this machine restarted; pid ${pid} is now another process`;
-  }
-  const start = await probe.start(pid);
-  if (start === undefined) return undefined;
-  if (native?.startTicks !== undefined) {
-    return start.ticks !== native.startTicks
-      ? `pid ${pid} was reused: the process running now started at ${iso(start.startedAtMs)}, not when the holder did`
-      : undefined;
-  }
-  const recorded = native?.startTime ?? holder.acquiredAt;
-  const recordedMs = recorded !== undefined ? Date.parse(recorded) : NaN;
-  if (Number.isFinite(recordedMs) && start.startedAtMs > recordedMs + REUSE_TOLERANCE_MS) {
-    return `pid ${pid} was reused: the process running now started at ${iso(start.startedAtMs)}, after the lock was taken at ${recorded}`;
-  }
-  return undefined;
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }
 
 function capitalize(s: string): string {

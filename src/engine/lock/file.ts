@@ -14,13 +14,17 @@ import type { TelemetryTarget } from '../telemetry';
 import { LOCK_FORMAT, MAX_LOCK_BYTES, parseLockContent, type NativeLock } from './holder';
 import type { SelfIdentity } from './process';
 
-export function nativeLockContent(self: SelfIdentity, owner: string, tool: string): NativeLock {
+export function nativeLockContent(self: SelfIdentity, owner: string, tool: string, heartbeatMs?: number): NativeLock {
   const content: NativeLock = {
     format: LOCK_FORMAT, version: 1, pid: self.pid, host: self.host, owner, tool, acquiredAt: new Date().toISOString(),
   };
   if (self.startTime !== undefined) content.startTime = self.startTime;
   if (self.startTicks !== undefined) content.startTicks = self.startTicks;
   if (self.bootId !== undefined) content.bootId = self.bootId;
+  if (self.pidns !== undefined) content.pidns = self.pidns;
+  if (self.uid !== undefined) content.uid = self.uid;
+  content.platform = self.platform;
+  if (heartbeatMs !== undefined) content.heartbeatMs = heartbeatMs;
   return content;
 }
 
@@ -28,16 +32,17 @@ export function nativeLockContent(self: SelfIdentity, owner: string, tool: strin
  * The bytes of `nativeLockContent(self, owner, tool)` as JSON.stringify writes them, from a
  * template serialised once per identity and tool: only the owner id and the time change.
  */
-export function nativeLockBytes(self: SelfIdentity, owner: string, tool: string): Buffer {
-  let t = templates.get(tool);
+export function nativeLockBytes(self: SelfIdentity, owner: string, tool: string, heartbeatMs?: number): Buffer {
+  const key = `${heartbeatMs ?? ''}\u0000${tool}`;
+  let t = templates.get(key);
   if (t === undefined || t.self !== self) {
-    const marker = nativeLockContent(self, '\u0000owner\u0000', tool);
+    const marker = nativeLockContent(self, '\u0000owner\u0000', tool, heartbeatMs);
     marker.acquiredAt = '\u0000at\u0000';
     const parts = JSON.stringify(marker).split(/\\u0000(?:owner|at)\\u0000/);
-    if (parts.length !== 3) return Buffer.from(JSON.stringify(nativeLockContent(self, owner, tool)) + '\n', 'utf8'); // a tool name holding the markers
+    if (parts.length !== 3) return Buffer.from(JSON.stringify(nativeLockContent(self, owner, tool, heartbeatMs)) + '\n', 'utf8'); // a tool name holding the markers
     t = { self, head: parts[0]!, middle: parts[1]!, tail: `${parts[2]!}\n` };
     if (templates.size > 64) templates.clear();
-    templates.set(tool, t);
+    templates.set(key, t);
   }
   return Buffer.from(`${t.head}${owner}${t.middle}${new Date().toISOString()}${t.tail}`, 'utf8');
 }

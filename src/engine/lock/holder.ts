@@ -34,6 +34,14 @@ export const NativeLockSchema = z.object({
   startTicks: z.number().int().nonnegative().optional(),
   /** Linux boot id: a lock from before a reboot names a pid that no longer means its holder. */
   bootId: z.string().optional(),
+  /** The holder's pid namespace inode: a judge in another namespace on the same boot finds it there. */
+  pidns: z.number().int().positive().optional(),
+  /** The holder's effective uid, for sentences and for judges that see only some users. */
+  uid: z.number().int().nonnegative().optional(),
+  /** process.platform of the holder: a pid from another platform (WSL vs Windows) means nothing here. */
+  platform: z.string().max(32).optional(),
+  /** How often the holder refreshes the lock's mtime; absent when it does not (short synchronous holds). */
+  heartbeatMs: z.number().int().positive().optional(),
 }).passthrough();
 export type NativeLock = z.infer<typeof NativeLockSchema>;
 

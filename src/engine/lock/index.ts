@@ -8,6 +8,7 @@ export { inspectLock, inspectLocks } from './inspect';
 export { collectOsEvidence, parseProcLocks, type KernelLock, type OsEvidence } from './os-evidence';
 export { ledgerGuardFor, profileFor, PROFILE_IDS, type GuardLock, type ProfileId } from './profiles';
 export { listLocks, type ListLocksOptions } from './list';
-export { isProcessAlive, processStart, type ProcessStart } from './process';
+export { isProcessAlive, judgeNamedProcess, processStart, systemProcessView, type NamedProcess, type ProcessStart, type ProcessVerdict } from './process';
+export { currentVantage, vantageSummary, type Vantage } from './vantage';
 export { reapLock, type ReapOptions, type ReapResult } from './reap';
 export { DEFAULT_CONTENTION_MS, DEFAULT_STALE_MS, EMPTY_LOCK_GRACE_MS, formatAge, type LockTiming } from './timing';

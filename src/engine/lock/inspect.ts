@@ -66,7 +66,7 @@ export async function observeLock(path: string): Promise<ObservedLock> {
     if (st.isDirectory()) {
       return {
         path, type: 'directory', parsed: { kind: 'directory', holder: null }, mtimeMs: st.mtimeMs, bytes: 0,
-        key: { dev: st.dev, ino: st.ino }, content: null,
+        key: { dev: st.dev, ino: st.ino }, uid: st.uid, content: null,
         identity: { dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, size: 0, content: null },
       };
     }
@@ -78,7 +78,7 @@ export async function observeLock(path: string): Promise<ObservedLock> {
     if ((read.ino !== st.ino || read.dev !== st.dev) && attempt < 3) continue;
     return {
       path, type: 'file', parsed: parseLockContent(read.content!), mtimeMs: read.mtimeMs, bytes: read.size,
-      key: { dev: read.dev, ino: read.ino }, content: read.content, identity: read,
+      key: { dev: read.dev, ino: read.ino }, uid: st.uid, content: read.content, identity: read,
     };
   }
 }
@@ -122,7 +122,7 @@ function unreadable(path: string, problem: string, st?: Stats): ObservedLock {
     path, type: 'unreadable', parsed: { kind: 'unknown', holder: null, problem }, problem,
     mtimeMs: st?.mtimeMs ?? 0, bytes: st?.isFile() ? st.size : 0,
     // A regular file we may not read can still be held: the kernel's evidence needs only its inode.
-    ...(st?.isFile() ? { key: { dev: st.dev, ino: st.ino } } : {}),
+    ...(st?.isFile() ? { key: { dev: st.dev, ino: st.ino }, uid: st.uid } : {}),
   };
 }
 

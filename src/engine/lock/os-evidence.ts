@@ -38,6 +38,11 @@ export interface OsEvidence {
   supported: boolean;
   /** Every process's descriptors could be read (false when some belong to other users). */
   fdsComplete: boolean;
+  /**
+   * Every process that could have created a file owned by `uid` had its descriptors read: none
+   * whose descriptors were hidden runs as that user. Without a uid, every process was read.
+   */
+  openersVisibleFor(uid: number | undefined): boolean;
   kernelLocks(key: FileKey): KernelLock[];
   openers(key: FileKey): FileOpener[];
 }
@@ -47,6 +52,7 @@ const PROC_LOCKS_BUDGET = 4 * 1024 * 1024;
 export const NO_OS_EVIDENCE: OsEvidence = {
   supported: false,
   fdsComplete: false,
+  openersVisibleFor: () => false,
   kernelLocks: () => [],
   openers: () => [],
 };
@@ -71,12 +77,17 @@ export function collectOsEvidence(pathList: Iterable<string>, opts: { proc?: str
   }
   const kernel = parseProcLocks(locksText);
   // The process table is read only when a verdict needs it (see classify.ts).
-  let scan: { openers: Map<string, FileOpener[]>; complete: boolean } | undefined;
+  let scan: OpenerScan | undefined;
   const openersOf = () => (scan ??= scanOpeners(proc, opts.selfPid ?? process.pid, paths));
   return {
     supported: true,
     get fdsComplete() {
       return openersOf().complete;
+    },
+    openersVisibleFor(uid) {
+      const { complete, hiddenUids } = openersOf();
+      if (complete) return true;
+      return uid !== undefined && !hiddenUids.has(uid) && !hiddenUids.has(-1);
     },
     kernelLocks: (key) => kernel.get(keyOf(key)) ?? [],
     openers: (key) => openersOf().openers.get(`${key.dev}:${key.ino}`) ?? [],
@@ -88,7 +99,14 @@ export function collectOsEvidence(pathList: Iterable<string>, opts: { proc?: str
  * keyed by the device and inode they point at now. `complete`: every process could be looked
  * into (false when some belong to other users).
  */
-function scanOpeners(proc: string, selfPid: number, paths: readonly string[]): { openers: Map<string, FileOpener[]>; complete: boolean } {
+interface OpenerScan {
+  openers: Map<string, FileOpener[]>;
+  complete: boolean;
+  /** Effective uids of the processes whose descriptors could not be read (-1: unknown, or /proc unreadable). */
+  hiddenUids: Set<number>;
+}
+
+function scanOpeners(proc: string, selfPid: number, paths: readonly string[]): OpenerScan {
   const wanted = new Set<string>();
   const realDirs = new Map<string, string>();
   for (const p of paths) {
@@ -107,12 +125,14 @@ function scanOpeners(proc: string, selfPid: number, paths: readonly string[]): {
     wanted.add(path.join(real, path.basename(abs)));
   }
   const openers = new Map<string, FileOpener[]>();
+  const hiddenUids = new Set<number>();
   let complete = true;
   let pids: string[] = [];
   try {
     pids = fs.readdirSync(proc).filter((n) => /^\d+$/.test(n));
   } catch {
     complete = false;
+    hiddenUids.add(-1);
   }
   for (const pidText of pids) {
     const pid = Number(pidText);
@@ -123,7 +143,10 @@ function scanOpeners(proc: string, selfPid: number, paths: readonly string[]): {
       fds = fs.readdirSync(fdDir);
     } catch (err) {
       // A process that exited meanwhile is not a holder; one we may not look into might be.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') complete = false;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        complete = false;
+        hiddenUids.add(effectiveUid(proc, pidText));
+      }
       continue;
     }
     for (const fdText of fds) {
@@ -150,7 +173,17 @@ function scanOpeners(proc: string, selfPid: number, paths: readonly string[]): {
       openers.set(key, list);
     }
   }
-  return { openers, complete };
+  return { openers, complete, hiddenUids };
+}
+
+/** A process's effective uid from its status (readable by anyone); -1 when it cannot be read. */
+function effectiveUid(proc: string, pid: string): number {
+  try {
+    const m = /^Uid:\s*\d+\s+(\d+)/m.exec(readBounded(path.join(proc, pid, 'status'), 4096));
+    return m ? Number(m[1]) : -1;
+  } catch {
+    return -1;
+  }
 }
 
 /** `/proc/locks` rows by "major:minor:inode" (hex device numbers, decimal inode). */

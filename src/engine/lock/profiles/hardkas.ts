@@ -40,6 +40,10 @@ export const hardkasProfile: LockProfile = {
     return holderFromJson(obj, command !== undefined ? `HardKAS: ${command}` : 'HardKAS', { host: 'hostname', at: ['createdAt', 'time', 'timestamp'] });
   },
   rule(s, facts) {
+    const host = facts.holder?.host;
+    if (host !== undefined && host !== os.hostname()) {
+      return { state: 'unknown', reason: `held from host ${host}; HardKAS never takes over another host's lock, and neither does Ledgerlock` };
+    }
     if (!facts.osSaysFree) return undefined;
     const append = isAppendLock(s.path);
     const unreadable = s.type === 'unreadable' || s.bytes === 0 || jsonObject(s.content) === undefined;
@@ -48,10 +52,6 @@ export const hardkasProfile: LockProfile = {
       return facts.heartbeatAgeMs > grace
         ? { state: 'stale', reason: `${s.bytes === 0 ? 'empty' : 'unreadable'} HardKAS ${append ? 'append ' : ''}lock ${formatAge(facts.heartbeatAgeMs)} old and no process holds it: its writer stopped before naming itself (HardKAS abandons these after ${formatAge(grace)})` }
         : { state: 'held', reason: `HardKAS lock created ${formatAge(facts.heartbeatAgeMs)} ago; its holder may still be writing it` };
-    }
-    const host = facts.holder?.host;
-    if (host !== undefined && host !== os.hostname()) {
-      return { state: 'unknown', reason: `held from host ${host}; HardKAS never takes over another host's lock, and neither does Ledgerlock` };
     }
     return undefined;
   },

@@ -5,7 +5,7 @@
  * all there is; a lock directory that holds files is not one proper-lockfile made.
  */
 import * as fs from 'node:fs';
-import { parseLockContent, MAX_LOCK_BYTES, type LockHolderInfo } from '../holder';
+import { parseLockContent, MAX_LOCK_BYTES, type LockHolderInfo, type NativeLock } from '../holder';
 import { formatAge } from '../timing';
 import type { LockProfile, LockSubject } from './types';
 
@@ -19,26 +19,48 @@ export function adapterHolderPath(lockDir: string): string {
   return `${lockDir}.holder`;
 }
 
-function adapterHolder(s: LockSubject): LockHolderInfo | null {
+/** The adapter's record beside a lock directory, with the identity of the directory it was written for. */
+export interface AdapterRecord extends NativeLock {
+  lockDir: { dev: number; ino: number; birthtimeMs: number };
+}
+
+/** The one reader of `<dir>.holder` (the profile and the adapter both use it); bounded, never through a link. */
+export function readAdapterRecord(lockDir: string): AdapterRecord | undefined {
   try {
-    const fd = fs.openSync(adapterHolderPath(s.path), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    const fd = fs.openSync(adapterHolderPath(lockDir), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     let bytes: Buffer;
     try {
       const st = fs.fstatSync(fd);
-      if (!st.isFile() || st.size > MAX_LOCK_BYTES) return null;
+      if (!st.isFile() || st.size > MAX_LOCK_BYTES) return undefined;
       bytes = Buffer.alloc(st.size);
       fs.readSync(fd, bytes, 0, bytes.length, 0);
     } finally {
       fs.closeSync(fd);
     }
-    const native = parseLockContent(bytes).native as ({ lockDir?: { dev?: unknown; ino?: unknown } } & NonNullable<ReturnType<typeof parseLockContent>['native']>) | undefined;
-    if (native === undefined) return null;
-    const dir = fs.lstatSync(s.path);
-    if (native.lockDir?.dev !== dir.dev || native.lockDir?.ino !== dir.ino) return null; // a record of an earlier directory
-    return { pid: native.pid, host: native.host, owner: native.owner, tool: native.tool, acquiredAt: native.acquiredAt };
+    const native = parseLockContent(bytes).native as (NativeLock & { lockDir?: Partial<AdapterRecord['lockDir']> }) | undefined;
+    const dir = native?.lockDir;
+    if (native === undefined || dir === undefined || typeof dir !== 'object' || typeof dir.dev !== 'number' || typeof dir.ino !== 'number') return undefined;
+    return { ...native, lockDir: { dev: dir.dev, ino: dir.ino, birthtimeMs: typeof dir.birthtimeMs === 'number' ? dir.birthtimeMs : 0 } };
   } catch {
-    return null;
+    return undefined;
   }
+}
+
+/** The adapter record, only when it names this very directory (not an earlier one at the path). */
+function recordFor(s: LockSubject): AdapterRecord | undefined {
+  const record = readAdapterRecord(s.path);
+  if (record === undefined) return undefined;
+  try {
+    const dir = fs.lstatSync(s.path);
+    return record.lockDir.dev === dir.dev && record.lockDir.ino === dir.ino ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function adapterHolder(s: LockSubject): LockHolderInfo | null {
+  const native = recordFor(s);
+  return native ? { pid: native.pid, host: native.host, owner: native.owner, tool: native.tool, acquiredAt: native.acquiredAt } : null;
 }
 
 export const PROPER_LOCKFILE_STALE_MS = 10_000;
@@ -46,12 +68,16 @@ export const PROPER_LOCKFILE_STALE_MS = 10_000;
 export const properLockfileProfile: LockProfile = {
   id: 'proper-lockfile',
   tool: 'proper-lockfile',
+  heartbeatMs: PROPER_LOCKFILE_STALE_MS / 2,
   recognise: (s) => s.type === 'directory' && s.path.endsWith('.lock'),
   holder: adapterHolder,
+  nativeRecord: recordFor,
   // The adapter's record names the directory it was written for (checked by `holder`).
   leftovers: (lockPath, holder) => (holder?.owner !== undefined ? [{ path: adapterHolderPath(lockPath), owner: holder.owner }] : []),
+  // The original refreshes every stale/2 and calls a lock stale after `stale`: a stopped
+  // heartbeat is its own rule, and evidence from any vantage. An adapter holder record's pid was
+  // judged first; this rule decides when that pid could not be placed from here.
   rule(_s, facts) {
-    if (facts.holder?.pid !== undefined) return undefined; // the adapter's holder: the pid rules already ran
     return facts.heartbeatAgeMs > PROPER_LOCKFILE_STALE_MS
       ? { state: 'stale', reason: `proper-lockfile lock not refreshed for ${formatAge(facts.heartbeatAgeMs)}; its holder refreshes it every ${formatAge(PROPER_LOCKFILE_STALE_MS / 2)} and calls it stale after ${formatAge(PROPER_LOCKFILE_STALE_MS)}` }
       : { state: 'held', reason: `proper-lockfile lock refreshed ${formatAge(facts.heartbeatAgeMs)} ago` };

@@ -34,6 +34,8 @@ function emptyRemnicLock(s: LockSubject): boolean {
 export const remnicProfile: LockProfile = {
   id: 'remnic',
   tool: 'remnic',
+  // It touches a held lock well inside the caller's window (30 s for its ledgers).
+  heartbeatMs: 10_000,
   recognise: (s) => s.type === 'file' && (parseRemnicLine(s.content) !== undefined || emptyRemnicLock(s)),
   holder(s): LockHolderInfo | null {
     const line = parseRemnicLine(s.content);

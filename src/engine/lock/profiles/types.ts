@@ -4,7 +4,7 @@
  * the operating system's evidence and the holder's pid are judged before any profile rule
  * (classify.ts), so no profile can call a lock with a live holder stale.
  */
-import type { LockHolderInfo, ParsedLock } from '../holder';
+import type { LockHolderInfo, NativeLock, ParsedLock } from '../holder';
 import type { LockState } from '../classify';
 
 export type ProfileId = 'ledgerlock' | 'hardkas' | 'authmux' | 'claude-flow' | 'remnic' | 'proper-lockfile' | 'git' | 'flock' | 'generic';
@@ -31,8 +31,13 @@ export interface RuleFacts {
   staleMs: number;
   /** The holder named in the lock. */
   holder: LockHolderInfo | null;
-  /** The operating system could be asked (Linux /proc) and nobody holds or has the file open. */
+  /**
+   * The operating system could be asked (Linux /proc), this judge sees every process that could
+   * hold the file (its vantage), and nobody holds or has it open.
+   */
   osSaysFree: boolean;
+  /** On Linux, this judge cannot see every process that could hold the lock: absence proves nothing. */
+  blind: boolean;
   /** Live processes of this tool that work in the folder the lock belongs to (git). */
   toolProcesses(): { pid: number; command?: string }[];
 }
@@ -48,9 +53,13 @@ export interface LockProfile {
   id: ProfileId;
   /** The producer's name as people know it. */
   tool: string;
+  /** The tool refreshes a held lock's mtime at least this often: a stopped heartbeat is evidence from anywhere. */
+  heartbeatMs?: number;
   recognise(subject: LockSubject): boolean;
   /** The holder as this tool writes it, when the generic reading is not enough. */
   holder?(subject: LockSubject): LockHolderInfo | null;
+  /** A Ledgerlock record kept beside the lock for its holder (the proper-lockfile adapter's), for the process check. */
+  nativeRecord?(subject: LockSubject): NativeLock | undefined;
   /** The tool's own rule, consulted only when no live holder was seen. undefined: the generic rules decide. */
   rule?(subject: LockSubject, facts: RuleFacts): ProfileVerdict | undefined;
   /** The file this lock protects, when the tool's layout says. */
