@@ -18,7 +18,7 @@ export interface LockHolder {
 
 /** One fact behind a lock verdict (a kernel lock, an open handle, the named pid, ...). */
 export interface LockEvidenceItem {
-  kind: 'pid' | 'flock' | 'posix' | 'ofd' | 'open' | 'waiter' | 'heartbeat' | 'content';
+  kind: 'pid' | 'flock' | 'posix' | 'ofd' | 'open' | 'waiter' | 'heartbeat' | 'content' | 'probe' | 'vantage';
   pid?: number;
   command?: string;
   detail: string;

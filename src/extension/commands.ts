@@ -32,7 +32,7 @@ export interface CommandOptions {
   confirmed?: boolean;
 }
 
-const EVIDENCE_ICONS: Record<string, string> = { pid: 'pulse', flock: 'lock', posix: 'lock', ofd: 'lock', open: 'file-binary', waiter: 'watch', heartbeat: 'history', content: 'file-code' };
+const EVIDENCE_ICONS: Record<string, string> = { pid: 'pulse', flock: 'lock', posix: 'lock', ofd: 'lock', open: 'file-binary', waiter: 'watch', heartbeat: 'history', content: 'file-code', probe: 'search', vantage: 'eye-closed' };
 
 export interface CommandContext {
   client: () => LanguageClient | undefined;

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { listLocks, withinRoot } from '../../engine';
-import { defineCommand, Exit } from '../command';
+import { currentVantage, listLocks, vantageSummary, withinRoot } from '../../engine';
+import { defineCommand, Exit, type CommandContext } from '../command';
 import { formatLock } from '../format';
 import { lockTiming, lockTimingFlags } from '../flags';
 
@@ -15,9 +15,17 @@ export const locksCommand = defineCommand({
   async run(ctx) {
     const dir = path.resolve(ctx.io.cwd, ctx.positionals[0] ?? '.');
     const locks = await withinRoot(dir, () => listLocks(dir, lockTiming(ctx.flags)));
-    if (ctx.json) ctx.printJson({ ok: true, dir, locks });
+    if (ctx.json) ctx.printJson({ ok: true, dir, vantage: vantageSummary(), locks });
     else if (locks.length === 0) ctx.print(`no locks under ${ctx.rel(dir)}`);
     else for (const lock of locks) ctx.print(formatLock(lock, ctx.io.cwd, ctx.paint));
+    if (!ctx.json) printVantageNote(ctx);
     return locks.some((l) => l.reapable) ? Exit.Problem : Exit.Ok;
   },
 });
+
+/** Inside a container the listing says once why some locks are `unknown`. */
+export function printVantageNote(ctx: Pick<CommandContext<unknown>, 'print' | 'paint'>): void {
+  const v = currentVantage();
+  if (v.platform !== 'linux' || v.initialPidNamespace) return;
+  ctx.print(ctx.paint('dim', `note: ${v.blindSpots[0] ?? 'Ledgerlock cannot see every process from here'}; locks that only such a process could hold are shown unknown, never stale`));
+}

@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { discoverLedgers, listLocks, withinRoot } from '../../engine';
+import { discoverLedgers, listLocks, vantageSummary, withinRoot } from '../../engine';
+import { printVantageNote } from './locks';
 import { defineCommand, Exit } from '../command';
 import { formatLock, humanBytes, humanCount, oneLine, paintState } from '../format';
 import { lockTiming, lockTimingFlags } from '../flags';
@@ -30,10 +31,11 @@ export const statusCommand = defineCommand({
     progress.end();
     const problems = locks.filter((l) => l.reapable).length + ledgers.filter((l) => l.health !== 'ok').length;
     if (ctx.json) {
-      ctx.printJson({ ok: problems === 0, dir, locks, ledgers });
+      ctx.printJson({ ok: problems === 0, dir, vantage: vantageSummary(), locks, ledgers });
     } else {
       ctx.print(ctx.paint('bold', `locks (${humanCount(locks.length)}):`));
       for (const lock of locks) ctx.print(`  ${formatLock(lock, ctx.io.cwd, ctx.paint)}`);
+      printVantageNote(ctx);
       ctx.print(ctx.paint('bold', `ledgers (${humanCount(ledgers.length)}):`));
       for (const l of ledgers) {
         const detail = l.error ? `${l.error.code}: ${l.error.message}` : l.problems[0] ? l.problems[0].message : '';
