@@ -21,7 +21,8 @@ const holder = z.object({
 const who = { pid: z.number().int(), host: z.string() };
 
 export const TelemetryEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('STALE_LOCK_RECOVERY'), data: z.object({ lock: z.string(), reason: z.string(), ageMs: z.number(), holder: holder.nullable(), ...who }) }),
+  // confirmedUnknown: a person removed a lock nothing could judge, after being told what was unknown.
+  z.object({ type: z.literal('STALE_LOCK_RECOVERY'), data: z.object({ lock: z.string(), reason: z.string(), ageMs: z.number(), holder: holder.nullable(), confirmedUnknown: z.literal(true).optional(), ...who }) }),
   z.object({ type: z.literal('CORRUPT_TAIL_RECOVERY'), data: z.object({ ledger: z.string(), truncatedAt: z.number().int(), bytesRemoved: z.number().int(), quarantine: z.string(), reason: z.string(), ...who }) }),
   z.object({ type: z.literal('CORRUPT_RECORD_QUARANTINED'), data: z.object({ ledger: z.string(), line: z.number().int(), bytesRemoved: z.number().int(), quarantine: z.string(), reason: z.string(), ...who }) }),
   z.object({ type: z.literal('LEDGER_COMPACTED'), data: z.object({ ledger: z.string(), kept: z.number().int(), removed: z.number().int(), bytesBefore: z.number().int(), bytesAfter: z.number().int(), ...who }) }),

@@ -6,14 +6,15 @@ import { oneLine } from '../format';
 
 export const reapCommand = defineCommand({
   name: 'reap',
-  usage: 'reap LOCK [--stale-ms MS]',
-  summary: 'Remove a stale lock (its bytes are kept in quarantine). A live holder is refused with exit 1.',
+  usage: 'reap LOCK [--stale-ms MS] [--unknown]',
+  summary: 'Remove a stale lock (its bytes are kept in quarantine). A live holder is refused with exit 1; an unknown lock only with --unknown.',
   valueFlags: ['stale-ms', 'contention-ms'],
-  flags: z.object(lockTimingFlags).strict(),
+  flags: z.object({ ...lockTimingFlags, unknown: z.boolean().optional() }).strict(),
   positionals: [1, 1],
   async run(ctx) {
     const lockPath = resolveLockPath(ctx.io.cwd, ctx.positionals[0]!);
-    const result = await withinRoot(ctx.io.cwd, () => reapLock(lockPath, lockTiming(ctx.flags)));
+    // --unknown is the explicit, separate confirmation: the person has read why nothing decides.
+    const result = await withinRoot(ctx.io.cwd, () => reapLock(lockPath, { ...lockTiming(ctx.flags), ...(ctx.flags.unknown ? { confirmUnknown: true } : {}) }));
     if (ctx.json) ctx.printJson({ ok: result.reaped, ...result });
     else if (result.reaped) ctx.print(`reaped ${ctx.rel(lockPath)} (${oneLine(result.info.reason)}; was held by ${oneLine(describeHolder(result.info.holder))})`);
     else ctx.print(`not reaped: ${ctx.rel(lockPath)} was replaced by a new holder while it was being broken`);

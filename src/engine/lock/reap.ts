@@ -28,8 +28,20 @@ export interface ReapOptions extends LockTiming {
    * content). A live holder on this host is refused even so.
    */
   force?: boolean;
+  /**
+   * Remove a lock whose state is `unknown` (nothing this judge can see decides: a holder outside
+   * its container, another user's process). Only for an explicit action that showed a person
+   * what is unknown and was confirmed; a lock with a live holder is refused even so.
+   */
+  confirmUnknown?: boolean;
   /** How long to wait for another process that is breaking the same lock. Default 5 s. */
   guardTimeoutMs?: number;
+}
+
+/** What a caller allows beyond a provably stale lock. */
+export interface BreakPermission {
+  force?: boolean;
+  confirmUnknown?: boolean;
 }
 
 export interface ReapResult {
@@ -43,11 +55,11 @@ export interface ReapResult {
 export async function reapLock(lockPath: string, opts: ReapOptions = {}): Promise<ReapResult> {
   await refuseUnsafeReap(lockPath);
   const timing = resolveTiming(opts);
-  const force = opts.force === true;
-  refuseUnlessBreakable(await inspectLock(lockPath, opts), force);
+  const allow: BreakPermission = { force: opts.force === true, confirmUnknown: opts.confirmUnknown === true };
+  refuseUnlessBreakable(await inspectLock(lockPath, opts), allow);
   const deadline = Date.now() + (opts.guardTimeoutMs ?? 5_000);
   for (let attempt = 0; ; attempt++) {
-    const outcome = await breakLock(lockPath, { ...timing, now: Date.now() }, opts.telemetry, force);
+    const outcome = await breakLock(lockPath, { ...timing, now: Date.now() }, opts.telemetry, allow);
     if (outcome.kind === 'busy') {
       if (Date.now() >= deadline) {
         throw new LedgerlockError(ErrorCode.LockTimeout, `another process is breaking ${lockPath} right now; try again`, { path: lockPath });
@@ -58,20 +70,21 @@ export async function reapLock(lockPath: string, opts: ReapOptions = {}): Promis
     if (outcome.kind === 'gone') {
       throw new LedgerlockError(ErrorCode.NotFound, `no lock at ${lockPath} (it was released or reaped meanwhile)`, { path: lockPath });
     }
-    if (outcome.kind === 'not-breakable') refuseUnlessBreakable(outcome.info, force);
+    if (outcome.kind === 'not-breakable') refuseUnlessBreakable(outcome.info, allow);
     const trash = outcome.kind === 'not-breakable' ? undefined : outcome.trash;
     return { reaped: outcome.kind === 'reaped', info: outcome.info, ...(trash !== undefined ? { trash } : {}) };
   }
 }
 
-function breakable(info: LockInfo, force: boolean): boolean {
+function breakable(info: LockInfo, allow: BreakPermission): boolean {
   if (info.alive === true) return false;
   if (info.reapable) return true;
-  return force && info.state !== 'unknown';
+  if (info.state === 'unknown') return allow.confirmUnknown === true;
+  return allow.force === true;
 }
 
-function refuseUnlessBreakable(info: LockInfo, force: boolean): void {
-  if (breakable(info, force)) return;
+function refuseUnlessBreakable(info: LockInfo, allow: BreakPermission): void {
+  if (breakable(info, allow)) return;
   const details = { path: info.path, state: info.state, holder: info.holder, ageMs: info.ageMs, reason: info.reason };
   if (info.alive === true) {
     const witness = holderWitness(info);
@@ -82,7 +95,8 @@ function refuseUnlessBreakable(info: LockInfo, force: boolean): void {
       { ...details, evidence: info.evidence, holderPid: witness?.pid ?? info.holder?.pid },
     );
   }
-  throw new LedgerlockError(ErrorCode.LockNotStale, `${info.path} is not stale (${info.state}): ${info.reason}`, details);
+  const hint = info.state === 'unknown' ? '; removing it anyway needs an explicit confirmation of what is unknown (reap --unknown)' : '';
+  throw new LedgerlockError(ErrorCode.LockNotStale, `${info.path} is not stale (${info.state}): ${info.reason}${hint}`, details);
 }
 
 export type BreakOutcome =
@@ -93,7 +107,7 @@ export type BreakOutcome =
   | { kind: 'busy' };
 
 /** One guarded attempt to break the lock at `lockPath` if it is (still) breakable. */
-export async function breakLock(lockPath: string, timing: ResolvedTiming, telemetry: TelemetryTarget, force = false): Promise<BreakOutcome> {
+export async function breakLock(lockPath: string, timing: ResolvedTiming, telemetry: TelemetryTarget, allow: BreakPermission = {}): Promise<BreakOutcome> {
   const guard = await takeGuard(lockPath, timing);
   if (guard === 'gone') return { kind: 'gone' };
   if (guard === 'busy') return { kind: 'busy' };
@@ -106,7 +120,7 @@ export async function breakLock(lockPath: string, timing: ResolvedTiming, teleme
       throw err;
     }
     const info = await judgeLock(observed, { ...timing, now: Date.now() });
-    if (!breakable(info, force) || observed.identity === undefined) return { kind: 'not-breakable', info };
+    if (!breakable(info, allow) || observed.identity === undefined) return { kind: 'not-breakable', info };
     const moved = await moveAside(lockPath, observed);
     if (moved.kind !== 'moved') return moved.kind === 'gone' ? { kind: 'gone' } : { kind: 'replaced', info, ...(moved.trash ? { trash: moved.trash } : {}) };
     // A holder that locked or opened the file between the verdict and the rename is a live
@@ -119,7 +133,7 @@ export async function breakLock(lockPath: string, timing: ResolvedTiming, teleme
     }
     await emitTelemetry(telemetry, lockPath, {
       type: 'STALE_LOCK_RECOVERY',
-      data: { lock: lockPath, reason: info.reason, ageMs: info.ageMs, holder: info.holder ? { ...info.holder } : null },
+      data: { lock: lockPath, reason: info.reason, ageMs: info.ageMs, holder: info.holder ? { ...info.holder } : null, ...(info.state === 'unknown' ? { confirmedUnknown: true } : {}) },
     });
     const kept = await disposeTrash(moved.trash, lockPath);
     // Files the tool keeps beside the lock naming this holder go with it.

@@ -62,7 +62,7 @@ export function readVantage(proc: string, platform: NodeJS.Platform = process.pl
   const bootId = readSmall('/proc/sys/kernel/random/boot_id');
   const blindSpots: string[] = [];
   if (!procVisible) blindSpots.push('/proc here belongs to another pid namespace, so it cannot show this one\'s processes');
-  else if (!initialPidNamespace) blindSpots.push('Ledgerlock runs in its own pid namespace (a container or WSL): processes outside it, their kernel locks in /proc/locks and their open files are invisible from here');
+  else if (!initialPidNamespace) blindSpots.push('processes outside this container (its own pid namespace, as in a Dev Container or WSL), their kernel locks and their open files are invisible from here');
   if (!otherUsersVisible) blindSpots.push('other users\' open files and working directories cannot be read without CAP_SYS_PTRACE');
   return {
     platform, initialPidNamespace, otherUsersVisible, procVisible, blindSpots,
