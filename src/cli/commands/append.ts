@@ -42,7 +42,8 @@ export const appendCommand = defineCommand({
       // Lines that arrive together go out as one batch (one write, one flush); a batch is cut
       // as soon as stdin has nothing more ready, so a slow producer still sees each id at once.
       // A batch that fails is rolled back whole, so every id printed is on disk and nothing
-      // unprinted is.
+      // unprinted is; the one exception is a batch whose lock was taken away (E_LOCK_COMPROMISED),
+      // which is never printed and whose error says which of its ids are on disk.
       const lines = readLines(ctx.io.stdin, MAX_LINE_BYTES)[Symbol.asyncIterator]();
       let batch: { type: string; data: unknown }[] = [];
       const flush = () => {

@@ -5,23 +5,40 @@
  * write that fails is cut back off, under the same lock, before the batch is rejected: nothing
  * unacknowledged stays behind to be duplicated by a retry.
  *
+ * A batch is acknowledged only if the lock is still ours once it is written (and, where the
+ * flush runs under the lock, flushed): otherwise another writer may have appended meanwhile,
+ * so nothing is cut and the batch is rejected with E_LOCK_COMPROMISED saying which of its ids
+ * are on disk (README, "Guarantees"). The file is written with O_APPEND, so a write that lands
+ * late lands after such a writer's records instead of over them.
+ *
  * Everything under the lock but the write itself is a few tiny synchronous calls (stat,
  * a read of the last record when the cache cannot be trusted), so `append` (one pool hop: the
  * O_DSYNC write) and `appendSync` (nothing async) share one protocol.
  */
-import { ErrorCode, LedgerlockError, codeForErrno, errnoCode } from '../errors';
+import { ErrorCode, LedgerlockError, codeForErrno, errnoCode, isLedgerlockError } from '../errors';
 import { fsl, type OpenFile } from '../fs';
+import type { LockHandle } from '../lock';
+import { HeldLock } from '../lock/handle';
 import type { TelemetryDraft } from '../telemetry';
 import type { LedgerContext } from './context';
 import { GroupCommitter, type WrittenBatch } from './group-commit';
 import { withLedgerLock, withLedgerLockSync } from './ledger-lock';
-import { encodeBatch, type Draft, type EncodedBatch } from './record';
+import { decodeRecord, encodeBatch, type Draft, type EncodedBatch } from './record';
 import { cutTornTail } from './repair';
-import { readBackwardSync } from './reverse';
+import { linesBackwardSync, readBackwardSync } from './reverse';
 import type { LedgerEvent } from './types';
 
 /** In batch mode an fsync runs at once when this much written data is waiting for it. */
 const BATCH_SYNC_BYTES = 1024 * 1024;
+
+/**
+ * Writes go to the end of the file whatever it is by then (O_APPEND). Windows cannot truncate
+ * through an append-only handle, so there the batch is written at the offset it was planned for.
+ */
+const APPEND_MODE = process.platform !== 'win32';
+
+/** A lost lock's report reads back at most this much written after our batch's planned start. */
+const REPORT_SCAN_BYTES = 64 * 1024 * 1024;
 
 
 interface Handle {
@@ -58,16 +75,18 @@ export class Appender {
   appendSync(drafts: Draft[]): LedgerEvent[] {
     const ctx = this.ctx;
     const recoveries: TelemetryDraft[] = [];
-    const events = withLedgerLockSync(ctx.path, ctx.opts, (unchanged) => {
+    const events = withLedgerLockSync(ctx.path, ctx.opts, (unchanged, lock) => {
+      this.refuseIfLost(lock, drafts.length);
       const plan = this.plan(drafts, unchanged);
       recoveries.push(...plan.recoveries);
       try {
-        plan.file.writeSync(plan.bytes, 0, plan.bytes.length, plan.start);
+        plan.file.writeSync(plan.bytes, 0, plan.bytes.length, APPEND_MODE ? null : plan.start);
         // Batch mode promises durability when the call returns; a sync caller is waiting now.
         if (ctx.opts.durability === 'batch') plan.file.datasyncSync();
       } catch (err) {
-        throw this.rollBack(plan, err);
+        throw this.rollBack(plan, err, lock);
       }
+      this.confirmStillOurs(plan, lock);
       return this.committed(plan, ctx.opts.durability !== 'none');
     }, this);
     for (const r of recoveries) void this.emit(r).catch(() => undefined);
@@ -86,14 +105,20 @@ export class Appender {
   private async writeBatch(drafts: Draft[]): Promise<WrittenBatch> {
     const ctx = this.ctx;
     let recoveries: TelemetryDraft[] = [];
-    const events = await withLedgerLock(ctx.path, ctx.opts, async (unchanged) => {
+    const events = await withLedgerLock(ctx.path, ctx.opts, async (unchanged, lock) => {
+      this.refuseIfLost(lock, drafts.length);
       const plan = this.plan(drafts, unchanged);
       recoveries = plan.recoveries;
       try {
         // In fsync mode the file is open with O_DSYNC: this write returns durable.
-        await plan.file.write(plan.bytes, 0, plan.bytes.length, plan.start);
+        await plan.file.write(plan.bytes, 0, plan.bytes.length, APPEND_MODE ? null : plan.start);
       } catch (err) {
-        throw this.rollBack(plan, err);
+        throw await recorded(this.rollBack(plan, err, lock), lock);
+      }
+      try {
+        this.confirmStillOurs(plan, lock);
+      } catch (err) {
+        throw await recorded(err, lock);
       }
       return this.committed(plan, ctx.opts.durability === 'fsync');
     }, this);
@@ -143,11 +168,66 @@ export class Appender {
     return plan.events;
   }
 
+  /** Before anything is cut or written: a lock already known lost is never written under. */
+  private refuseIfLost(lock: LockHandle, events: number): void {
+    if (!lock.compromised) return;
+    this.ctx.tailCache = null;
+    const reason = lock instanceof HeldLock ? lock.compromiseReason : undefined;
+    throw new LedgerlockError(
+      ErrorCode.LockCompromised,
+      `lost ${lock.path} before appending ${events} event(s) to ${this.ctx.path}${reason ? ` (${reason})` : ''}; nothing was written`,
+      { path: this.ctx.path, lock: lock.path, reason, written: false, events, ids: [], onDisk: [] },
+    );
+  }
+
+  /**
+   * After the write (and its flush, where that runs under the lock): the batch is acknowledged
+   * only while the lock file is still the one we created and names us. If not, another writer
+   * may have appended after our bytes, so nothing is cut; the error says which ids are on disk.
+   */
+  private confirmStillOurs(plan: PlannedBatch, lock: LockHandle): void {
+    const reason = lock instanceof HeldLock ? lock.checkOwnedSync() : undefined;
+    if (reason === undefined) return;
+    this.ctx.tailCache = null;
+    throw this.lostLockError(plan, lock, reason, true);
+  }
+
+  /** E_LOCK_COMPROMISED for a batch that reached the file: each id's state, read back from it. */
+  private lostLockError(plan: PlannedBatch, lock: LockHandle, reason: string, wholeWrite: boolean, cause?: unknown): LedgerlockError {
+    const ctx = this.ctx;
+    const onDisk = whatIsOnDisk(plan, ctx.opts.maxLineBytes);
+    const says = onDisk.map((d) => `id ${d.id} ${STATE_WORDS[d.state]}`).join(', ');
+    const failed = cause === undefined ? '' : `; the write itself failed too (${(cause as Error)?.message ?? String(cause)})`;
+    let replaced = false;
+    try {
+      const st = fsl().statSync(ctx.path);
+      replaced = st.ino !== plan.ino;
+    } catch {
+      replaced = true;
+    }
+    const where = replaced ? ' (the ledger path now names another file: these states are for the file that was written)' : '';
+    const errno = cause === undefined ? undefined : errnoCode(cause);
+    return new LedgerlockError(
+      ErrorCode.LockCompromised,
+      `lost ${lock.path} while appending ${plan.events.length} event(s) to ${ctx.path} (${reason}), so none of them is acknowledged: ${says}${where}${failed}; nothing was cut, since another writer may have appended after them (run verify)`,
+      { path: ctx.path, lock: lock.path, reason, written: wholeWrite, events: plan.events.length, ids: plan.events.map((e) => e.id), onDisk, ledgerReplaced: replaced, ...(errno !== undefined ? { errno } : {}) },
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
   /**
    * A failed write (a full disk, an I/O error) may have left part of the batch on disk, even
-   * whole records: they are cut off, durably, before the batch is rejected. Still under the lock.
+   * whole records: they are cut off, durably, before the batch is rejected. Still under the lock,
+   * unless it turns out lost: then nothing is cut, since the bytes after ours may be another
+   * writer's.
    */
-  private rollBack(plan: PlannedBatch, err: unknown): LedgerlockError {
+  private rollBack(plan: PlannedBatch, err: unknown, lock: LockHandle): LedgerlockError {
+    const lost = lock.compromised || !lock.held ? 'the lock was lost' : lock instanceof HeldLock ? lock.checkOwnedSync() : undefined;
+    if (lost !== undefined) {
+      this.ctx.tailCache = null;
+      const reason = (lock instanceof HeldLock ? lock.compromiseReason : undefined) ?? lost;
+      return this.lostLockError(plan, lock, reason, false, err);
+    }
     let rolledBack = false;
     try {
       plan.file.truncateSync(plan.start);
@@ -238,7 +318,7 @@ export class Appender {
       this.handle.file.closeSync();
       this.handle = null;
     }
-    const file = fs.openSync(this.ctx.path, 'r+', undefined, { dsync: this.ctx.opts.durability === 'fsync' });
+    const file = fs.openSync(this.ctx.path, APPEND_MODE ? 'a+' : 'r+', undefined, { dsync: this.ctx.opts.durability === 'fsync' });
     const opened = file.statSync();
     this.handle = { file, ino: opened.ino, dev: opened.dev };
     return { ...this.handle, size: opened.size };
@@ -255,4 +335,55 @@ function appendError(ledgerPath: string, events: number, err: unknown, facts: { 
     ? `none of them was kept (the ledger was cut back to ${facts.truncatedAt} bytes)`
     : `the ledger could not be cut back, so some of them may be on disk from id ${facts.firstId} (run repair or verify)`;
   return new LedgerlockError(code, `appending ${events} event(s) to ${ledgerPath} failed: ${what}; ${outcome}`, { path: ledgerPath, errno, events, ...facts }, { cause: err });
+}
+
+type DiskState = 'written' | 'written-id-duplicated' | 'taken-by-another' | 'missing' | 'unknown';
+
+const STATE_WORDS: Record<DiskState, string> = {
+  written: 'is on disk as written',
+  'written-id-duplicated': 'is on disk as written, and another writer\'s record has the same id',
+  'taken-by-another': 'is not on disk (another writer\'s record has that id)',
+  missing: 'is not on disk',
+  unknown: 'could not be read back',
+};
+
+/**
+ * Which of a batch's records are on disk as we encoded them, and which of its ids another
+ * writer's records also carry: read back from the end of the file we wrote to our batch's
+ * planned start (a late write lands after it, never before), bounded by REPORT_SCAN_BYTES.
+ */
+function whatIsOnDisk(plan: PlannedBatch, maxLineBytes: number): { id: number; state: DiskState }[] {
+  const ours = new Map<number, Buffer>();
+  for (const e of plan.events) ours.set(e.id, plan.bytes.subarray(e.offset - plan.start, e.offset - plan.start + e.length - 1));
+  const mine = new Map<number, number>();
+  const others = new Map<number, number>();
+  let complete = false;
+  try {
+    const end = plan.file.statSync().size;
+    if (end - plan.start <= REPORT_SCAN_BYTES) {
+      for (const raw of linesBackwardSync(plan.file, end, maxLineBytes)) {
+        if (raw.offset + raw.length <= plan.start) break;
+        if (raw.bytes === null || !raw.terminated) continue;
+        const record = decodeRecord(raw.bytes);
+        if (!record.ok || !ours.has(record.value.id)) continue;
+        const id = record.value.id;
+        const tally = ours.get(id)!.equals(raw.bytes) ? mine : others;
+        tally.set(id, (tally.get(id) ?? 0) + 1);
+      }
+      complete = true;
+    }
+  } catch {
+    complete = false;
+  }
+  return plan.events.map(({ id }) => {
+    if (!complete) return { id, state: 'unknown' as const };
+    const state: DiskState = mine.has(id) ? (others.has(id) ? 'written-id-duplicated' : 'written') : others.has(id) ? 'taken-by-another' : 'missing';
+    return { id, state };
+  });
+}
+
+/** Waits for a lost lock's LOCK_COMPROMISED to be recorded before its error reaches the caller. */
+async function recorded(err: unknown, lock: LockHandle): Promise<unknown> {
+  if (lock instanceof HeldLock && isLedgerlockError(err, ErrorCode.LockCompromised)) await lock.compromiseRecorded();
+  return err;
 }

@@ -7,6 +7,7 @@ import { storePathsOf } from '../store';
 import type { TelemetryTarget } from '../telemetry';
 import { ErrorCode, LedgerlockError } from '../errors';
 import { acquireLock, acquireLockSync, type LockHandle } from '../lock';
+import { HeldLock } from '../lock/handle';
 import { ledgerGuardFor } from '../lock/profiles';
 import { withToolLock } from '../lock/tool-lock';
 import type { LedgerFormat } from './types';
@@ -55,9 +56,10 @@ const busy = new Set<string>();
 /**
  * Runs `task` holding the ledger's lock. `task` learns whether `owner` was the last to hold
  * this lock without it being let go in between: then nothing (no other process, no other
- * ledger object or operation here) can have touched the file since `owner`'s last task.
+ * ledger object or operation here) can have touched the file since `owner`'s last task. It
+ * also gets the lock, to confirm it is still ours before it acknowledges anything.
  */
-export async function withLedgerLock<T>(ledgerPath: string, opts: LedgerLockOptions, task: (unchangedSinceOwner: boolean) => Promise<T>, owner?: object): Promise<T> {
+export async function withLedgerLock<T>(ledgerPath: string, opts: LedgerLockOptions, task: (unchangedSinceOwner: boolean, lock: LockHandle) => Promise<T>, owner?: object): Promise<T> {
   const lockPath = ledgerLockPath(ledgerPath);
   const before = inProcess.get(lockPath) ?? Promise.resolve();
   const mine = before.catch(() => undefined).then(() => holdFileLock(lockPath, opts, task, owner));
@@ -87,7 +89,7 @@ interface StickyLock {
 
 const sticky = new Map<string, StickyLock>();
 
-async function holdFileLock<T>(lockPath: string, opts: LedgerLockOptions, task: (unchangedSinceOwner: boolean) => Promise<T>, owner: object | undefined): Promise<T> {
+async function holdFileLock<T>(lockPath: string, opts: LedgerLockOptions, task: (unchangedSinceOwner: boolean, lock: LockHandle) => Promise<T>, owner: object | undefined): Promise<T> {
   let held = lingering(lockPath);
   if (!held) {
     // Ledger locks are held for one write + fsync: poll briefly rather than with the default long backoff.
@@ -100,7 +102,7 @@ async function holdFileLock<T>(lockPath: string, opts: LedgerLockOptions, task: 
   let result: T;
   busy.add(lockPath);
   try {
-    result = await task(unchanged);
+    result = await task(unchanged, held.handle);
   } catch (err) {
     busy.delete(lockPath);
     releaseNow(lockPath, held);
@@ -115,7 +117,7 @@ async function holdFileLock<T>(lockPath: string, opts: LedgerLockOptions, task: 
  * withLedgerLock for the sync forms: the same lock file, the same lingering hold (a loop of
  * appendSync calls pays one lock round trip per STICKY_MAX_MS), waiting without an event loop.
  */
-export function withLedgerLockSync<T>(ledgerPath: string, opts: LedgerLockOptions, task: (unchangedSinceOwner: boolean) => T, owner?: object): T {
+export function withLedgerLockSync<T>(ledgerPath: string, opts: LedgerLockOptions, task: (unchangedSinceOwner: boolean, lock: LockHandle) => T, owner?: object): T {
   const lockPath = ledgerLockPath(ledgerPath);
   if (busy.has(lockPath)) {
     throw new LedgerlockError(ErrorCode.BadInput, `an async operation of this process holds ${lockPath} right now; await it before a sync call on the same ledger`, { path: lockPath });
@@ -130,7 +132,7 @@ export function withLedgerLockSync<T>(ledgerPath: string, opts: LedgerLockOption
   held.lastOwner = owner ?? null;
   let result: T;
   try {
-    result = task(unchanged);
+    result = task(unchanged, held.handle);
   } catch (err) {
     releaseNow(lockPath, held);
     throw err;
@@ -139,14 +141,20 @@ export function withLedgerLockSync<T>(ledgerPath: string, opts: LedgerLockOption
   return result;
 }
 
-/** The lock still held from this process's last task, if it is still ours. */
+/**
+ * The lock still held from this process's last task, if it is still ours: its file is checked
+ * (one stat), since the heartbeat cannot run while a sync caller keeps the event loop busy. One
+ * taken from us meanwhile is not reused (nothing was written under it since the last task
+ * confirmed it); the next task takes the lock afresh and reads the file as it is now.
+ */
 function lingering(lockPath: string): StickyLock | undefined {
   const held = sticky.get(lockPath);
   if (!held) return undefined;
   if (held.timer) clearImmediate(held.timer);
   held.timer = null;
-  if (held.handle.held) return held;
+  if (held.handle.held && !(held.handle instanceof HeldLock && held.handle.checkInodeSync() !== undefined)) return held;
   sticky.delete(lockPath);
+  releaseNow(lockPath, held);
   return undefined;
 }
 

@@ -1,11 +1,12 @@
 /**
  * A held lock: its heartbeat (verify the file still names us, then touch that same inode),
- * compromise reporting, ownership-checked release, and best-effort removal at process exit.
+ * an on-demand ownership check, compromise reporting, ownership-checked release, and
+ * best-effort removal at process exit.
  */
-import { errnoCode } from '../errors';
+import { ErrorCode, errnoCode, isLedgerlockError } from '../errors';
 import { fsl } from '../fs';
 import { emitTelemetry, type TelemetryTarget } from '../telemetry';
-import { ownerIn, removeIfOwnedSync } from './file';
+import { namesOwner, ownerIn, removeIfOwnedSync } from './file';
 import { describeHolder, MAX_LOCK_BYTES, parseLockContent } from './holder';
 
 export interface LockHandle {
@@ -31,8 +32,13 @@ export class HeldLock implements LockHandle {
   private beating = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly callbacks: ((reason: string) => void)[] = [];
+  /** LOCK_COMPROMISED being recorded, once the lock is found lost. */
+  private reported: Promise<void> | undefined;
+  /** The inode we created: a file at our path that is another inode is not our lock, whatever it says. */
+  private readonly identity: { dev: number; ino: number } | undefined;
 
   constructor(readonly path: string, readonly owner: string, heartbeatMs: number, private readonly telemetry: TelemetryTarget) {
+    this.identity = inodeOf(path);
     this.timer = setInterval(() => void this.heartbeat(), heartbeatMs);
     this.timer.unref();
     heldLocks.add(this);
@@ -59,6 +65,72 @@ export class HeldLock implements LockHandle {
   /** Why the lock was lost, if it was. */
   get compromiseReason(): string | undefined {
     return this.lost;
+  }
+
+  /**
+   * Whether the lock is still ours right now: the file at our path is the inode we created and
+   * still names our owner id (an open, an fstat and a read; the inode alone is not enough, since
+   * a freed inode's number is soon given to a new file). A lock found lost is compromised for
+   * good (onCompromised, LOCK_COMPROMISED); returns why, or undefined while it is ours. A file
+   * that cannot be read for another reason (EMFILE, EIO) proves nothing, as in the heartbeat.
+   */
+  checkOwnedSync(): string | undefined {
+    return this.judged(() => this.lossNow());
+  }
+
+  /**
+   * The same in one stat: the path no longer names the inode we created. Cheap enough before
+   * every write under a lingering lock; a pass is not proof (see checkOwnedSync), a failure is.
+   */
+  checkInodeSync(): string | undefined {
+    if (this.identity === undefined) return this.checkOwnedSync();
+    return this.judged(() => {
+      let st;
+      try {
+        st = fsl().statSync(this.path);
+      } catch (err) {
+        return errnoCode(err) === 'ENOENT' ? 'the lock file was removed by someone else' : undefined;
+      }
+      return st.dev === this.identity!.dev && st.ino === this.identity!.ino ? undefined : 'the lock file was replaced by another file';
+    });
+  }
+
+  /** Settles once a lost lock's LOCK_COMPROMISED is recorded (at once when it is not lost). */
+  compromiseRecorded(): Promise<void> {
+    return this.reported ?? Promise.resolve();
+  }
+
+  private judged(look: () => string | undefined): string | undefined {
+    if (this.lost !== undefined) return this.lost;
+    if (this.released) return 'the lock was already released';
+    const lost = look();
+    if (lost !== undefined) void this.compromise(lost);
+    return lost;
+  }
+
+  private lossNow(): string | undefined {
+    let file;
+    try {
+      file = fsl().openSync(this.path, 'r');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' || isLedgerlockError(err, ErrorCode.NotFound)) return 'the lock file was removed by someone else';
+      // A symlink or a non-file put in its place is not the file we created.
+      if (isLedgerlockError(err)) return `the lock file was replaced (${err.message})`;
+      return undefined;
+    }
+    try {
+      const st = file.statSync();
+      if (this.identity !== undefined && (st.dev !== this.identity.dev || st.ino !== this.identity.ino)) {
+        return `the lock file was replaced by another file (it now names ${describeHolder(parseLockContent(readSmall(file, st.size)).holder)})`;
+      }
+      const content = readSmall(file, st.size);
+      if (!namesOwner(content, this.owner)) return `the lock file was replaced (it now names ${describeHolder(parseLockContent(content).holder)})`;
+      return undefined;
+    } catch {
+      return undefined;
+    } finally {
+      file.closeSync();
+    }
   }
 
   async release(): Promise<void> {
@@ -112,7 +184,7 @@ export class HeldLock implements LockHandle {
   }
 
   private async compromise(reason: string): Promise<void> {
-    if (this.lost !== undefined) return;
+    if (this.lost !== undefined) return this.reported;
     this.lost = reason;
     this.stop();
     for (const cb of this.callbacks.splice(0)) {
@@ -122,7 +194,8 @@ export class HeldLock implements LockHandle {
         // a listener's failure must not stop the others from hearing about it
       }
     }
-    await emitTelemetry(this.telemetry, this.path, { type: 'LOCK_COMPROMISED', data: { lock: this.path, reason } });
+    this.reported = emitTelemetry(this.telemetry, this.path, { type: 'LOCK_COMPROMISED', data: { lock: this.path, reason } });
+    await this.reported;
   }
 
   private stop(): void {
@@ -150,6 +223,23 @@ export class UnheldLock implements LockHandle {
   onCompromised(): void {}
   async release(): Promise<void> {}
   releaseSync(): void {}
+}
+
+function inodeOf(lockPath: string): { dev: number; ino: number } | undefined {
+  try {
+    const st = fsl().statSync(lockPath);
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return undefined; // already gone: the first check will say so
+  }
+}
+
+/** A lock file's bytes, read through the open descriptor; more than any lock holds reads as a replacement. */
+function readSmall(file: { readSync(b: Buffer, o: number, l: number, p: number): number }, size: number): Buffer {
+  const buffer = Buffer.alloc(Math.min(size, MAX_LOCK_BYTES + 1));
+  let length = 0;
+  for (let n = -1; n !== 0 && length < buffer.length; length += n) n = file.readSync(buffer, length, buffer.length - length, length);
+  return buffer.subarray(0, length);
 }
 
 function installExitHook(): void {
