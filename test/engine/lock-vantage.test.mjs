@@ -162,6 +162,40 @@ for (const side of SIDES) {
   });
 }
 
+test('a claude-flow writer inside a namespace, mid-line: repair on the host refuses and cuts nothing', { skip: noNamespaces }, async (t) => {
+  const ws = tempDir(t);
+  const store = join(ws, '.claude-flow', 'guidance');
+  mkdirSync(store, { recursive: true });
+  const events = join(store, 'events.ndjson');
+  writeFileSync(events, '{"id":"e1","type":"a","timestamp":1}\n');
+  // Its writer is pid 2 inside the namespace (kthreadd on the host): it takes claude-flow's lock,
+  // writes half a line and is still writing.
+  const writer = `sh -c 'printf "{\\"holder\\":\\"6f1d2c1e-0000-4000-8000-000000000001\\",\\"timestamp\\":%s000,\\"pid\\":%s}" "$(date +%s)" $$ > "$0/.lock"; printf "{\\"id\\":\\"e2\\",\\"ty" >> "$0/events.ndjson"; exec sleep 600' "$0"; wait`;
+  await startInNamespace(t, ['sh', '-c', writer, store], { ready: () => readFileSync(events, 'utf8').endsWith('"ty') && existsSync(join(store, '.lock')) });
+  setAge(join(store, '.lock'), 5 * 60_000);
+  const before = readFileSync(events);
+  const r = spawnSync(process.execPath, [CLI, 'repair', events], { cwd: ws, encoding: 'utf8' });
+  assert.notEqual(r.status, 0, `repair must refuse while the writer may be live: ${r.stdout}`);
+  assert.match(r.stderr, /unknown|held/);
+  assert.deepEqual(readFileSync(events), before, 'not a byte cut');
+  assert.ok(existsSync(join(store, '.lock')), "claude-flow's lock is left to its writer");
+});
+
+test('the proper-lockfile drop-in: a host holder keeps its lock against a caller inside a namespace', { skip: noNamespaces }, async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'db.json');
+  writeFileSync(file, '{}');
+  const child = startHost(t, process.execPath, [join(FIXTURES, 'compat-lock-child.cjs'), 'adapter', 'hold', file, '{}'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await until(() => existsSync(`${file}.lock`) && existsSync(`${file}.lock.holder`), 'the host holder');
+  const adapter = join(FIXTURES, '../../dist/compat/proper-lockfile.js');
+  const attempt = `require(${JSON.stringify(adapter)}).lock(${JSON.stringify(file)}, { retries: 0 }).then(() => { console.log("acquired"); process.exit(0) }, (e) => { console.log(e.code); process.exit(0) })`;
+  for (const side of SIDES) {
+    const r = runInNamespace([process.execPath, '-e', attempt], side);
+    assert.equal(r.stdout.trim(), 'ELOCKED', `${side.name}: a second caller must not take a live holder's lock (${r.stdout}${r.stderr})`);
+  }
+  assert.equal(child.exitCode, null);
+});
+
 test('inside a namespace, a dead holder of that same namespace is stale and reaped from inside', { skip: noNamespaces }, async (t) => {
   const dir = tempDir(t);
   const lock = join(dir, 'inside.lock');
