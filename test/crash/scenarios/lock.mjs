@@ -29,6 +29,20 @@ function lockOfKilledHolder(file, engine) {
   void engine;
 }
 
+/**
+ * The same crashed holder's lock as Ledgerlock wrote it before locks named their pid namespace,
+ * uid, platform and heartbeat: both record formats must be read and judged after a crash.
+ */
+function oldFormatLockOfKilledHolder(file, engine) {
+  lockOfKilledHolder(file, engine);
+  const record = JSON.parse(fs.readFileSync(file, 'utf8'));
+  for (const field of ['pidns', 'uid', 'platform', 'heartbeatMs']) {
+    if (!(field in record)) throw new Error(`a new lock record lacks ${field}: ${JSON.stringify(record)}`);
+    delete record[field];
+  }
+  fs.writeFileSync(file, JSON.stringify(record) + '\n');
+}
+
 /** The killed holder's lock is moved aside when reaped, never deleted: its bytes are still somewhere in the store. */
 function reapedLockKept(root, { recording }) {
   const snap = recording.snapshot;
@@ -115,6 +129,22 @@ export default [
     async setup(root, engine) {
       await engine.ensureStore(root);
       lockOfKilledHolder(lockPath(root), engine);
+    },
+    async run(root, engine, rec) {
+      const handle = await engine.acquireLock(lockPath(root), { ...HOLD, timeoutMs: 3000 });
+      rec.ack('acquired', true);
+      await handle.release();
+      rec.ack('released', true);
+    },
+    check: async (root, ctx) => [...reapedLockKept(root, ctx), ...(await lockIsFree(lockPath(root), ctx.engine))],
+  },
+  {
+    name: 'lock/acquire-over-stale-old-record',
+    protocol: 'lock break (reap)',
+    requires: ['acquireLock'],
+    async setup(root, engine) {
+      await engine.ensureStore(root);
+      oldFormatLockOfKilledHolder(lockPath(root), engine);
     },
     async run(root, engine, rec) {
       const handle = await engine.acquireLock(lockPath(root), { ...HOLD, timeoutMs: 3000 });
