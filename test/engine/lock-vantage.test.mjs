@@ -196,6 +196,29 @@ test('the proper-lockfile drop-in: a host holder keeps its lock against a caller
   assert.equal(child.exitCode, null);
 });
 
+test('two appenders across a namespace boundary, one slow for 2 s: the host appender waits, and every acknowledged id is on disk exactly once', { skip: noNamespaces || (spawnSync('strace', ['-f', '-q', '-o', '/dev/null', 'true']).status !== 0 && 'strace with fault injection is not available'), timeout: 60_000 }, async (t) => {
+  const ws = tempDir(t);
+  assert.equal(spawnSync(process.execPath, [CLI, 'append', 'events', '--data', '{"who":"setup"}'], { cwd: ws }).status, 0);
+  const ledger = join(ws, '.ledgerlock', 'ledgers', 'events.jsonl');
+  const lock = join(ws, '.ledgerlock', 'locks', 'events.lock');
+  // Inside the namespace (same hostname), the appender's writes to the ledger are held for 2 s each.
+  const inner = await startInNamespace(t, ['strace', '-f', '-q', '-o', '/dev/null', '-P', ledger, '-e', 'trace=write,pwrite64', '-e', 'inject=write,pwrite64:delay_enter=2000000', process.execPath, CLI, 'append', 'events', '--data', '{"who":"inside"}'], { cwd: ws, ready: () => existsSync(lock) });
+  let innerOut = '';
+  inner.stdout.on('data', (d) => (innerOut += d));
+  const host = spawnSync(process.execPath, [CLI, 'append', 'events', '--data', '{"who":"host"}'], { cwd: ws, encoding: 'utf8', timeout: 30_000 });
+  await exitOf(inner);
+  assert.equal(inner.exitCode, 0, 'the appender inside acknowledged');
+  assert.equal(host.status, 0, host.stderr);
+  const acked = [Number(innerOut.trim()), Number(host.stdout.trim())];
+  assert.deepEqual([...acked].sort(), [2, 3], `ids acknowledged: ${acked}`);
+  const recs = readFileSync(ledger, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  for (const [id, who] of [[acked[0], 'inside'], [acked[1], 'host']]) {
+    assert.equal(recs.filter((r) => r.id === id).length, 1, `id ${id} once`);
+    assert.equal(recs.find((r) => r.id === id).data.who, who);
+  }
+  assert.equal(JSON.stringify(recs.map((r) => r.id)), JSON.stringify([1, 2, 3]));
+});
+
 test('inside a namespace, a dead holder of that same namespace is stale and reaped from inside', { skip: noNamespaces }, async (t) => {
   const dir = tempDir(t);
   const lock = join(dir, 'inside.lock');
