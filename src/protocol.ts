@@ -78,10 +78,37 @@ export interface FolderState {
   scanning?: boolean;
 }
 
+/**
+ * Where the server judges locks from (README "How a lock is judged", "From another pid
+ * namespace"): inside a container it cannot see processes outside it, so some locks are unknown.
+ */
+export interface VantageInfo {
+  platform: string;
+  /** The server's pid namespace inode (Linux), else null. */
+  pidns: number | null;
+  /** False inside a container (a pid namespace of its own): processes outside it are invisible. */
+  initialPidNamespace: boolean;
+  /** Other users' open files can be read (CAP_SYS_PTRACE). */
+  otherUsersVisible: boolean;
+  bootId: string | null;
+  /** What the server cannot see, in words; empty where it sees everything. */
+  blindSpots: string[];
+}
+
 export interface WorkspaceState {
   folders: FolderState[];
   /** Server time the lock ages were evaluated at. */
   evaluatedAt: number;
+  /** The same for the server's whole life; absent only before its first state arrives. */
+  vantage?: VantageInfo;
+}
+
+/**
+ * Whether Reap is offered for a lock: only a provably dead holder's. An unknown lock is never
+ * reaped by a plain Reap; only "Remove Lock Anyway…" removes it, after a confirmation.
+ */
+export function offersReap(lock: Pick<LockItem, 'reapable' | 'state'>): boolean {
+  return lock.reapable && lock.state !== 'unknown';
 }
 
 export interface EventItem {
@@ -185,7 +212,11 @@ export namespace QuarantineRecordRequest {
 
 export namespace ReapLockRequest {
   export const method = 'ledgerlock/reapLock';
-  export const type = new RequestType<{ lock: string }, ActionResult, void>(method);
+  /**
+   * `confirmUnknown`: the person confirmed removing a lock whose state is unknown ("Remove Lock
+   * Anyway…"); a holder the server can see is refused even so.
+   */
+  export const type = new RequestType<{ lock: string; confirmUnknown?: boolean }, ActionResult, void>(method);
 }
 
 export namespace CompactLedgerRequest {

@@ -1,6 +1,7 @@
 /**
- * The Ledgerlock commands. Destructive ones (repair, quarantine, reap, compact) are refused
- * in restricted mode, confirm with a modal, and show progress while the server works.
+ * The Ledgerlock commands. Destructive ones (repair, quarantine, reap, remove an unknown lock,
+ * compact) are refused in restricted mode, confirm with a modal, and show progress while the
+ * server works.
  * Each returns the server's result so callers (and tests) can see what happened.
  */
 import * as vscode from 'vscode';
@@ -9,6 +10,8 @@ import { reportResult, withCancellableProgress, withProgress } from './feedback'
 import {
   type ActionResult,
   CompactLedgerRequest,
+  type LockItem,
+  offersReap,
   QuarantineRecordRequest,
   ReapLockRequest,
   ProgressNotification,
@@ -24,7 +27,7 @@ import type { ServerState } from './serverState';
 import { pathOf, pickLedger, pickLock } from './targets';
 import { refuseIfUntrusted } from './trust';
 import { EventNode, type LedgersView } from './views/ledgersView';
-import type { LocksView } from './views/locksView';
+import { unknownBlindSpots, type LocksView } from './views/locksView';
 import { RecoveryNode } from './views/recoveriesView';
 
 /** Programmatic callers that already asked the person (or tests) may skip the modal. */
@@ -82,15 +85,38 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 
   async function reapLock(arg?: unknown, options?: CommandOptions): Promise<ActionResult | undefined> {
     if (refuseIfUntrusted('Reap Lock')) return { ok: false, code: 'E_UNTRUSTED', message: 'refused in restricted mode' };
-    const lock = await pickLock(state, arg, (l) => l.reapable, 'Which stale lock should be reaped?');
+    const lock = await pickLock(state, arg, offersReap, 'Which stale lock should be reaped?');
     if (!lock) return undefined;
     const known = state.findLock(lock);
-    // Offered while stale, clicked after it cleared: no question to ask; the server's answer says so quietly.
-    const cleared = state.complete && (!known || !known.reapable);
+    // Offered while stale, clicked after it cleared (or it is unknown): no question to ask; the server's answer says so quietly.
+    const cleared = state.complete && (!known || !offersReap(known));
     const ok = cleared || await confirm(options, `Reap ${baseName(lock)}?`,
       `${known ? `${lockSentence(known)}. Holder: ${holderWords(known)}.\n\n` : ''}The lock file is removed so others can take the lock. A live holder is never broken: if it turns out to be alive, nothing changes.`, 'Reap');
     if (!ok) return undefined;
     return report(await withProgress(`Reaping ${baseName(lock)}…`, () => request(ReapLockRequest.type, { lock })));
+  }
+
+  /**
+   * Removes a lock nothing the server can see decides (state `unknown`), after a modal that
+   * says what is unknown and what removing it risks. Never offered for any other state; the
+   * server still refuses a holder it can see.
+   */
+  async function removeUnknownLock(arg?: unknown, options?: CommandOptions): Promise<ActionResult | undefined> {
+    if (refuseIfUntrusted('Remove Lock Anyway')) return { ok: false, code: 'E_UNTRUSTED', message: 'refused in restricted mode' };
+    const lock = pathOf(arg) ?? ctx.locks.selectedUnknown()?.path;
+    if (!lock) {
+      void vscode.window.showInformationMessage('Ledgerlock: choose an unknown lock in the Locks view to remove it.');
+      return undefined;
+    }
+    const known = state.findLock(lock);
+    if (!known || known.state !== 'unknown') {
+      // Decided meanwhile (released, reaped, or now seen held or stale): nothing unknown to confirm.
+      const now = known ? `it is ${known.state} now: ${known.reason}` : 'it is gone (released or reaped meanwhile)';
+      return report({ ok: true, cleared: true, message: `${baseName(lock)} is no longer unknown; ${now}.` });
+    }
+    const ok = await confirm(options, `Remove ${baseName(lock)} anyway?`, unknownRemovalDetail(known, state.vantage?.blindSpots ?? [], state.inContainer), 'Remove Lock');
+    if (!ok) return undefined;
+    return report(await withProgress(`Removing ${baseName(lock)}…`, () => request(ReapLockRequest.type, { lock, confirmUnknown: true })));
   }
 
   async function compactLedger(arg?: unknown, keepArg?: number, options?: CommandOptions): Promise<ActionResult | undefined> {
@@ -189,7 +215,8 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       ...(lock.evidence ?? []).map((e) => ({ label: `$(${EVIDENCE_ICONS[e.kind] ?? 'info'}) ${e.detail}`, description: e.kind })),
       ...(lock.guards ? [{ label: `$(file) Open the file it guards`, description: vscode.workspace.asRelativePath(lock.guards), run: () => vscode.window.showTextDocument(vscode.Uri.file(lock.guards!)) }] : []),
       ...(lock.kind !== 'directory' ? [{ label: '$(go-to-file) Open the lock file', run: () => vscode.window.showTextDocument(vscode.Uri.file(lock.path)) }] : []),
-      ...(lock.reapable ? [{ label: `$(unlock) Reap ${baseName(lock.path)}`, run: () => reapLock(lock.path) }] : []),
+      ...(offersReap(lock) ? [{ label: `$(unlock) Reap ${baseName(lock.path)}`, run: () => reapLock(lock.path) }] : []),
+      ...(lock.state === 'unknown' && vscode.workspace.isTrusted ? [{ label: `$(trash) Remove ${baseName(lock.path)} anyway…`, description: 'Ledgerlock cannot see whether its holder is alive', run: () => removeUnknownLock(lock.path) }] : []),
     ];
     const picked = await vscode.window.showQuickPick(facts, { title: `${baseName(lock.path)} — ${lock.state}${lock.profile && profileName(lock.profile) ? ` (judged by ${profileName(lock.profile)}'s rules)` : ''}`, placeHolder: 'Who holds this lock, and why Ledgerlock thinks so' });
     await picked?.run?.();
@@ -221,6 +248,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand('ledgerlock.repairTail', repairTail),
     vscode.commands.registerCommand('ledgerlock.quarantineRecord', quarantineRecord),
     vscode.commands.registerCommand('ledgerlock.reapLock', reapLock),
+    vscode.commands.registerCommand('ledgerlock.removeUnknownLock', removeUnknownLock),
     vscode.commands.registerCommand('ledgerlock.compactLedger', compactLedger),
     vscode.commands.registerCommand('ledgerlock.verifyLedger', verifyLedger),
     vscode.commands.registerCommand('ledgerlock.openEvent', openEvent),
@@ -231,4 +259,18 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand('ledgerlock.openLedgerProblem', openLedgerProblem),
     vscode.commands.registerCommand('ledgerlock.loadMore', (ledger: string) => ctx.ledgers.loadMore(ledger)),
   ];
+}
+
+/** The modal's words: what is unknown, what cannot be seen, and what removing it risks. */
+export function unknownRemovalDetail(lock: LockItem, serverBlindSpots: readonly string[], inContainer: boolean): string {
+  const unseen = unknownBlindSpots(lock, serverBlindSpots);
+  const sentence = (s: string) => (/[.!?]$/.test(s) ? s : `${s}.`);
+  const who = inContainer ? 'a process outside this container' : 'a process Ledgerlock cannot see';
+  return [
+    `Ledgerlock cannot tell whether this lock is held. ${sentence(lock.reason)}`,
+    // Said once: an empty file's reason already ends with what cannot be seen.
+    unseen.some((b) => !lock.reason.includes(b)) ? `What it cannot see from here: ${sentence(unseen.join('; '))}` : '',
+    `Holder: ${holderWords(lock)}.`,
+    `If ${who} still holds it, two holders will run at once. Remove it only if you know its holder is gone. A holder Ledgerlock can see is never broken: then nothing changes.`,
+  ].filter(Boolean).join('\n\n');
 }

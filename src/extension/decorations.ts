@@ -57,7 +57,9 @@ export class Decorations implements vscode.FileDecorationProvider, vscode.Dispos
 
 function lockDecoration(lock: LockItem): vscode.FileDecoration {
   const problem = isLockProblem(lock);
-  const d = new vscode.FileDecoration(problem ? 'L!' : 'L', `Ledgerlock: lock ${lock.state}${lock.holder ? `, ${formatHolder(lock.holder)}` : ''}`, problem ? new vscode.ThemeColor('list.warningForeground') : undefined);
+  // Unknown is no problem, but not "fine" either: its own badge, no warning colour.
+  const badge = problem ? 'L!' : lock.state === 'unknown' ? 'L?' : 'L';
+  const d = new vscode.FileDecoration(badge, `Ledgerlock: lock ${lock.state}${lock.holder ? `, ${formatHolder(lock.holder)}` : ''}`, problem ? new vscode.ThemeColor('list.warningForeground') : undefined);
   d.propagate = false;
   return d;
 }

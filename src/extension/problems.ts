@@ -2,7 +2,7 @@
  * What needs the person's attention, as one list: the status bar, the summary notification
  * and "Show Fixes" all read it, so each condition has one name, one word and one fix.
  */
-import type { LedgerItem, LockItem } from '../protocol';
+import { offersReap, type LedgerItem, type LockItem } from '../protocol';
 import { baseName, lockSentence, plural } from './format';
 import type { ServerState } from './serverState';
 import { snapshotTrouble } from './snapshotTrouble';
@@ -44,9 +44,12 @@ export function isLedgerProblem(ledger: LedgerItem): boolean {
   return ledger.health === 'torn' || ledger.health === 'corrupt';
 }
 
-/** A lock needs attention when it can be reaped, or when someone is waiting for it. */
+/**
+ * A lock needs attention when it can be reaped, or when someone is waiting for it. An unknown
+ * lock is neither: it is shown in the Locks view, never announced (README "In VS Code").
+ */
 export function isLockProblem(lock: LockItem): boolean {
-  return lock.reapable || lock.state === 'contended';
+  return offersReap(lock) || lock.state === 'contended';
 }
 
 export function problemsOf(state: ServerState): Problem[] {
@@ -77,7 +80,7 @@ export function problemsOf(state: ServerState): Problem[] {
     });
   }
   for (const l of state.locks().filter(isLockProblem)) {
-    const reap = l.reapable;
+    const reap = offersReap(l);
     out.push({
       kind: reap ? 'staleLock' : 'contention',
       // A new holder (pid, start time) is a new condition, announced again.

@@ -3,7 +3,7 @@
  * render from this one snapshot and listen to its change event.
  */
 import * as vscode from 'vscode';
-import type { LedgerItem, LockItem, SnapshotFolderState, SnapshotsState, WorkspaceState } from '../protocol';
+import type { LedgerItem, LockItem, SnapshotFolderState, SnapshotsState, VantageInfo, WorkspaceState } from '../protocol';
 
 export class ServerState implements vscode.Disposable {
   private current: WorkspaceState = { folders: [], evaluatedAt: 0 };
@@ -18,6 +18,16 @@ export class ServerState implements vscode.Disposable {
 
   get snapshot(): WorkspaceState {
     return this.current;
+  }
+
+  /** Where the server judges locks from; undefined until its first state arrives. */
+  get vantage(): VantageInfo | undefined {
+    return this.current.vantage;
+  }
+
+  /** The server runs in a pid namespace of its own (a Dev Container): processes outside it are invisible to it. */
+  get inContainer(): boolean {
+    return this.current.vantage?.platform === 'linux' && this.current.vantage.initialPidNamespace === false;
   }
 
   /** False until the server's first scan has arrived (views show "Scanning…" meanwhile). */

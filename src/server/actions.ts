@@ -39,18 +39,32 @@ export async function compactLedger(ctx: ActionContext, ledgerPath: string, keep
   });
 }
 
-export async function reapStaleLock(ctx: ActionContext, lockPath: string): Promise<ActionResult> {
+/**
+ * Reaps a stale lock; with `confirmUnknown` (the person confirmed "Remove Lock Anyway…") also
+ * an unknown one. The engine refuses a holder it can see either way.
+ */
+export async function reapStaleLock(ctx: ActionContext, lockPath: string, opts: { confirmUnknown?: boolean } = {}): Promise<ActionResult> {
   if (!ctx.trusted()) return UNTRUSTED;
+  const confirmUnknown = opts.confirmUnknown === true;
   try {
-    const { reaped, info } = await reapLock(lockPath, { staleMs: ctx.staleMsFor(lockPath) });
-    return reaped
-      ? { ok: true, message: `Reaped ${base(lockPath)} (${info.reason}).` }
-      : { ok: false, message: `${base(lockPath)} was not reaped: ${info.reason}` };
+    const { reaped, info } = await reapLock(lockPath, { staleMs: ctx.staleMsFor(lockPath), confirmUnknown });
+    if (!reaped) return { ok: false, message: `${base(lockPath)} was not ${confirmUnknown ? 'removed' : 'reaped'}: ${info.reason}` };
+    return info.state === 'unknown'
+      ? { ok: true, message: `Removed ${base(lockPath)}, whose holder Ledgerlock could not see (${info.reason}).` }
+      : { ok: true, message: `Reaped ${base(lockPath)} (${info.reason}).` };
   } catch (err) {
     const result = failure(err);
     // Gone, or taken by a live holder since it was offered: nothing left to fix, nothing failed.
     if (result.code === 'E_NOT_FOUND') return { ok: true, cleared: true, code: result.code, message: `${base(lockPath)} is already gone (released or reaped meanwhile).` };
-    if (result.code === 'E_LOCK_LIVE_HOLDER' || result.code === 'E_LOCK_NOT_STALE') return { ...result, cleared: true, message: `${base(lockPath)} is no longer stale: ${result.message}` };
+    if (result.code === 'E_LOCK_LIVE_HOLDER') return { ...result, cleared: true, message: `${base(lockPath)} ${confirmUnknown ? 'has a holder Ledgerlock can see now; it was left alone' : 'is no longer stale'}: ${result.message}` };
+    if (result.code === 'E_LOCK_NOT_STALE') {
+      // A plain Reap of a lock that turned unknown: say how the editor removes it, not the CLI.
+      const unknown = (err as { details?: { state?: string } }).details?.state === 'unknown';
+      const message = unknown
+        ? `${base(lockPath)} is unknown, not stale: Ledgerlock cannot see whether its holder is alive. Use "Remove Lock Anyway…" on it in the Locks view if you know it is gone.`
+        : `${base(lockPath)} is no longer stale: ${result.message}`;
+      return { ...result, cleared: true, message };
+    }
     return result;
   }
 }

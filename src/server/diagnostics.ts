@@ -6,7 +6,7 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Diagnostic, DiagnosticSeverity } from 'vscode-languageserver/node';
 import type { VerifyReport } from '../engine';
-import type { LockItem } from '../protocol';
+import { offersReap, type LockItem } from '../protocol';
 
 export const DIAGNOSTIC_SOURCE = 'ledgerlock';
 
@@ -56,14 +56,16 @@ export function filePath(uri: string): string {
  * Reap), or contended (fix: Show Holder). Healthy and merely long-held locks have none.
  */
 export function lockDiagnostics(lock: LockItem | undefined): Diagnostic[] {
-  if (!lock || !(lock.reapable || lock.state === 'contended')) return [];
-  const data: LockProblemData = { lock: lock.path, fix: lock.reapable ? 'reapLock' : 'showHolder' };
+  // An unknown lock is shown in the Locks view, not raised as a problem: nothing says it is one.
+  if (!lock || !(offersReap(lock) || lock.state === 'contended')) return [];
+  const reap = offersReap(lock);
+  const data: LockProblemData = { lock: lock.path, fix: reap ? 'reapLock' : 'showHolder' };
   const name = lock.path.split(/[\\/]/).pop() ?? lock.path;
   return [{
     range: { start: { line: 0, character: 0 }, end: { line: 0, character: 10_000 } },
-    severity: lock.reapable ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
+    severity: reap ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
     source: DIAGNOSTIC_SOURCE,
-    code: lock.reapable ? `E_LOCK_${lock.state.toUpperCase()}` : 'LOCK_CONTENDED',
+    code: reap ? `E_LOCK_${lock.state.toUpperCase()}` : 'LOCK_CONTENDED',
     message: `${name} ${lock.state}: ${lock.reason}`,
     data,
   }];

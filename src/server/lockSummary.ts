@@ -6,7 +6,7 @@
 import * as fs from 'node:fs/promises';
 import { inspectLocks, isLockDirectory, type LockInfo } from '../engine';
 import { refuseLinkOutsideSync } from '../engine/confine';
-import type { LockItem } from '../protocol';
+import { offersReap, type LockItem } from '../protocol';
 import type { FolderSettings } from './settings';
 
 /** Each path's item; undefined for a lock that is gone, or an ordinary folder a glob matched. */
@@ -28,7 +28,7 @@ export async function summarizeLocks(lockPaths: readonly string[], folder: strin
       out.set(lockPath, e.code === 'E_NOT_FOUND' || e.code === 'ENOENT' ? undefined : unknownItem(lockPath, folder, e.message ?? String(err)));
     }
   }
-  const verdicts = await inspectLocks(judged, { staleMs: settings.staleMs, contentionMs: settings.contentionMs });
+  const verdicts = await oneJudgeAtATime(() => inspectLocks(judged, { staleMs: settings.staleMs, contentionMs: settings.contentionMs }));
   for (const lockPath of judged) {
     const verdict = verdicts.get(lockPath);
     if (verdict === undefined || verdict instanceof Error) {
@@ -39,6 +39,19 @@ export async function summarizeLocks(lockPaths: readonly string[], folder: strin
     out.set(lockPath, toItem(verdict, folder));
   }
   return out;
+}
+
+let judging: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `work` once no other lock judgement (or reap) of this server is running. Inside a
+ * container a judgement probes kernel locks through a helper process that holds the lock files
+ * open; a judgement overlapping it would read that helper as every lock's holder.
+ */
+export function oneJudgeAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const run = judging.then(work, work);
+  judging = run.catch(() => undefined);
+  return run;
 }
 
 export async function summarizeLock(lockPath: string, folder: string, settings: FolderSettings): Promise<LockItem | undefined> {
@@ -59,7 +72,8 @@ function toItem(info: LockInfo, folder: string): LockItem {
     reason: info.reason,
     ageMs,
     holder: info.holder ? { ...info.holder } : null,
-    reapable: info.reapable,
+    // Never true for an unknown lock, whatever else says so: only a confirmed removal takes it.
+    reapable: offersReap(info),
     // Only contention (someone waits) is a warning; a long hold is shown, not alarmed.
     overThreshold: info.state === 'contended',
     profile: info.profile,

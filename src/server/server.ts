@@ -44,6 +44,7 @@ import {
 import { compactLedger, failure, quarantineRecord, reapStaleLock, repairTail, verifyLedger, type ActionContext } from './actions';
 import { quickFixes } from './codeActions';
 import { filePath, fileUri, lockDiagnostics, toDiagnostics } from './diagnostics';
+import { oneJudgeAtATime } from './lockSummary';
 import { eventById, eventsPage, lineAt, recentRecoveries } from './events';
 import { fromReport } from './ledgerSummary';
 import { DEFAULT_SETTINGS, readFolderSettings } from './settings';
@@ -257,10 +258,10 @@ connection.onRequest(CompactLedgerRequest.type, async ({ ledger, keep }) => {
   return result;
 });
 
-connection.onRequest(ReapLockRequest.type, async ({ lock }) => {
-  const result = await inFolder(lock, () => reapStaleLock(actions, lock), { changes: true });
+connection.onRequest(ReapLockRequest.type, async ({ lock, confirmUnknown }) => {
+  const result = await inFolder(lock, () => oneJudgeAtATime(() => reapStaleLock(actions, lock, { confirmUnknown: confirmUnknown === true })), { changes: true });
   await model.refreshLock(lock);
-  log('reap', lock, result);
+  log(confirmUnknown === true ? 'remove unknown lock' : 'reap', lock, result);
   return result;
 });
 

@@ -5,7 +5,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isProcessAlive, withinRoot, type VerifyReport } from '../engine';
+import { isProcessAlive, vantageSummary, withinRoot, type VerifyReport } from '../engine';
 import type { FolderState, LedgerItem, LockItem, WorkspaceState } from '../protocol';
 import { FolderClassifier, SCAN_LIMITS } from './discovery';
 import { summarizeLedger } from './ledgerSummary';
@@ -158,7 +158,7 @@ export class WorkspaceModel {
    * One pass of lock re-judging, never two at once (a pass still running makes the next one a
    * no-op). It works in proportion to what can have changed: locks whose local holder process
    * is gone (one kill(pid, 0) per distinct pid), locks whose age crosses a threshold now, and a
-   * small rotation of held locks, at most MAX_JUDGED_PER_PASS in all; the rest wait for the
+   * small rotation of held and unknown locks, at most MAX_JUDGED_PER_PASS in all; the rest wait for the
    * next pass. Locks that only a file event can change are left to the watcher.
    */
   async reevaluateLocks(now = Date.now()): Promise<void> {
@@ -191,6 +191,9 @@ export class WorkspaceModel {
       if (due.length >= MAX_JUDGED_PER_PASS) break;
       if (entry.dueAt <= now) { due.push(p); continue; }
       const { item } = entry;
+      // An unknown lock can become decidable with no file event (a process this server can
+      // see opens or locks it): it joins the rotation, never the pid checks below.
+      if (item.state === 'unknown') { held.push(p); continue; }
       if (item.state !== 'held' && item.state !== 'contended') continue;
       held.push(p);
       // Every process the verdict rests on (the named holder, a kernel-lock holder, an opener,
@@ -252,7 +255,7 @@ export class WorkspaceModel {
 
   snapshot(): WorkspaceState {
     const now = Date.now();
-    return { folders: [...this.folders.values()].map((f) => f.state(now)), evaluatedAt: now };
+    return { folders: [...this.folders.values()].map((f) => f.state(now)), evaluatedAt: now, vantage: vantageSummary() };
   }
 
   dispose(): void {

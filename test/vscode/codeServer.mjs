@@ -43,9 +43,11 @@ export async function freePort() {
 
 /**
  * Starts code-server; `trusted: false` leaves workspace trust on, so folders open in
- * restricted mode (each fresh browser profile has trusted nothing yet).
+ * restricted mode (each fresh browser profile has trusted nothing yet). `prefix` is a command
+ * that runs code-server (and so its extension hosts and language servers), e.g. `unshare …`
+ * to start it inside a pid namespace of its own.
  */
-export async function startCodeServer({ trusted = true, env = {}, log = () => {}, settings = {}, port: wantedPort, vsix } = {}) {
+export async function startCodeServer({ trusted = true, env = {}, log = () => {}, settings = {}, port: wantedPort, vsix, prefix = [] } = {}) {
   if (!existsSync(codeServerBin)) throw new Error(`code-server is not installed: run scripts/setup-vscode-runtime.sh (${codeServerBin} missing)`);
   const port = wantedPort ?? (await freePort());
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ledgerlock-code-server-'));
@@ -69,7 +71,8 @@ export async function startCodeServer({ trusted = true, env = {}, log = () => {}
     '--extensions-dir', extensionsDir,
   ];
   if (trusted) args.push('--disable-workspace-trust');
-  const child = spawn(process.execPath, args, {
+  const [command, ...argv] = [...prefix, process.execPath, ...args];
+  const child = spawn(command, argv, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: process.platform !== 'win32',

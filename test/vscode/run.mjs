@@ -10,6 +10,7 @@ import { root } from './codeServer.mjs';
 import { checkBoundary } from './boundary.mjs';
 import { runExtensionHostSuite } from './extensionHost.mjs';
 import { makeScaleWorkspace, makeWorkspace } from './fixture.mjs';
+import { runContainerUiTests } from './ui/container.mjs';
 import { runEvidenceUiTests } from './ui/evidence.mjs';
 import { runInstalledTests } from './ui/installed.mjs';
 import { runUiTests } from './ui/run.mjs';
@@ -83,6 +84,10 @@ try {
   if (want('evidence')) {
     console.log('vscode: UI tests, locks judged by evidence (flock holder, HardKAS crash)');
     record('ui evidence', await runEvidenceUiTests({ scratch, resultsDir }));
+  }
+  if (want('container')) {
+    console.log('vscode: UI tests, the editor inside a container (code-server in a pid namespace of its own)');
+    record('ui container', await runContainerUiTests({ scratch, resultsDir }));
   }
 } catch (err) {
   failed.push(`runner: ${err.message}`);

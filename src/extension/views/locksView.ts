@@ -1,14 +1,16 @@
 /**
  * The Locks view: locks grouped by workspace folder (as in every Ledgerlock view), each with
  * its state, holder and age, and an inline Reap on stale ones (menus match the
- * `contextValue`).
+ * `contextValue`). An unknown lock (nothing the server can see decides it) says why in its
+ * row, offers no Reap, only "Remove Lock Anyway…" in its context menu; when the server runs
+ * inside a container the view says so in one line.
  *
  * It updates in place: nodes are kept per path, and only a node whose visible state changed
  * is redrawn, so a hover or a selection survives the server's steady state pushes. Rows show
  * ages by the minute, moved on a coarse tick; the tooltip (exact age) is built on hover.
  */
 import * as vscode from 'vscode';
-import type { FolderState, LockItem } from '../../protocol';
+import { offersReap, type FolderState, type LockItem } from '../../protocol';
 import { baseName, formatAge, formatAgeCoarse, holderWords, plural, profileName } from '../format';
 import { isLockProblem } from '../problems';
 import type { ServerState } from '../serverState';
@@ -17,6 +19,11 @@ import { FolderGroups, folderItem } from './folderGroups';
 
 /** How often shown ages move. */
 export const AGE_TICK_MS = 30_000;
+
+/** The view's message when the server cannot see processes outside its container. */
+export const CONTAINER_MESSAGE = 'Running inside a container: locks held from outside it show as unknown';
+/** The context key that shows "Remove Lock Anyway…" in the command palette. */
+export const UNKNOWN_SELECTED_KEY = 'ledgerlock.unknownLockSelected';
 
 export class LockFolderNode {
   constructor(public folder: FolderState) {}
@@ -57,10 +64,30 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   constructor(private readonly state: ServerState) {
     this.view = vscode.window.createTreeView('ledgerlock.locks', { treeDataProvider: this, showCollapseAll: true });
     const tick = setInterval(() => this.tickAges(), AGE_TICK_MS);
-    this.disposables.push(this.view, this.changed, state.onDidChange(() => this.render()), { dispose: () => clearInterval(tick) });
+    this.disposables.push(this.view, this.changed, state.onDidChange(() => this.render()), { dispose: () => clearInterval(tick) }, this.view.onDidChangeSelection(() => this.updateSelectionKey()));
+  }
+
+  /** The unknown lock selected in the view (the palette's "Remove Lock Anyway…" acts on it). */
+  selectedUnknown(): LockItem | undefined {
+    const node = this.view.selection.find((n): n is LockNode => n instanceof LockNode);
+    const lock = node ? this.state.findLock(node.lock.path) : undefined;
+    return lock?.state === 'unknown' ? lock : undefined;
+  }
+
+  private selectionKey: boolean | undefined;
+
+  private updateSelectionKey(): void {
+    const selected = this.selectedUnknown() !== undefined;
+    if (selected === this.selectionKey) return;
+    this.selectionKey = selected;
+    void vscode.commands.executeCommand('setContext', UNKNOWN_SELECTED_KEY, selected);
   }
 
   private render(): void {
+    // Said once, above the locks, and only where it is true.
+    const message = this.state.inContainer ? CONTAINER_MESSAGE : undefined;
+    if (this.view.message !== message) this.view.message = message;
+    this.updateSelectionKey();
     const problems = this.state.locks().filter(isLockProblem).length;
     if (problems !== this.badgeCount) {
       this.badgeCount = problems;
@@ -131,7 +158,7 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     const [icon, color] = STATE_ICONS[lock.state];
     // A long hold is shown (a yellow lock), not alarmed: nobody is waiting for it.
     item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(lock.longHeld && lock.state === 'held' ? 'charts.yellow' : color));
-    item.contextValue = `lock ${lock.state}${lock.reapable ? ' reapable' : ''}${lock.longHeld ? ' longHeld' : ''}`;
+    item.contextValue = `lock ${lock.state}${offersReap(lock) ? ' reapable' : ''}${lock.longHeld ? ' longHeld' : ''}`;
     item.accessibilityInformation = { label: `${baseName(lock.path)}, ${item.description}` };
     if (lock.kind !== 'directory') {
       item.command = { command: 'vscode.open', title: 'Open Lock File', arguments: [vscode.Uri.file(lock.path)] };
@@ -141,7 +168,7 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
 
   /** The tooltip is built on hover, from the state at that moment. */
   resolveTreeItem(item: vscode.TreeItem, node: Node): vscode.TreeItem {
-    if (node instanceof LockNode) item.tooltip = lockTooltip(node);
+    if (node instanceof LockNode) item.tooltip = lockTooltip(node, this.state.vantage?.blindSpots ?? []);
     return item;
   }
 
@@ -152,7 +179,9 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
 
 function description(node: LockNode): string {
   const lock = node.lock;
-  return `${lock.state} · ${witnessPid(lock) ?? lock.kind} · ${formatAgeCoarse(node.ageNow())}`;
+  const row = `${lock.state} · ${witnessPid(lock) ?? lock.kind} · ${formatAgeCoarse(node.ageNow())}`;
+  // Unknown needs its why in sight: the reason sentence follows (the tooltip has it whole).
+  return lock.state === 'unknown' ? `${row} · ${lock.reason}` : row;
 }
 
 /** The holder's pid from the strongest evidence (the kernel's view first), else the pid the lock names. */
@@ -165,15 +194,27 @@ function witnessPid(lock: LockItem): string | undefined {
 /** First line: the age as shown; the rest: everything else the row shows. */
 function rowSignature(node: LockNode, withAge: boolean): string {
   const l = node.lock;
-  const rest = [l.state, l.reapable, l.longHeld, l.kind, witnessPid(l) ?? ''].join('|');
+  // An unknown lock's row shows its reason: a change of its words redraws it, a ticking number does not.
+  const why = l.state === 'unknown' ? l.reason.replace(/\d+(\.\d+)?/g, '#') : '';
+  const rest = [l.state, l.reapable, l.longHeld, l.kind, witnessPid(l) ?? '', why].join('|');
   return withAge ? `${formatAgeCoarse(node.ageNow())}\n${rest}` : rest;
 }
 
-function lockTooltip(node: LockNode): vscode.MarkdownString {
+function lockTooltip(node: LockNode, blindSpots: readonly string[]): vscode.MarkdownString {
   const lock = node.lock;
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${escapeMarkdown(baseName(lock.path))}** — ${lock.state}\n\n`);
   md.appendText(`${lock.reason}\n\n`);
+  const unknown = lock.state === 'unknown';
+  if (unknown) {
+    // What is unknown comes first, before the table: it is why the lock is shown this way.
+    const unseen = unknownBlindSpots(lock, blindSpots);
+    if (unseen.length > 0) {
+      md.appendMarkdown(`**What Ledgerlock cannot see from here**\n\n`);
+      for (const b of unseen) md.appendMarkdown(`- ${escapeMarkdown(b)}\n`);
+    }
+    md.appendMarkdown(`\nLedgerlock never reaps an unknown lock. If you know its holder is gone, use **Remove Lock Anyway…** from its context menu.\n\n`);
+  }
   md.appendMarkdown(`| | |\n|---|---|\n`);
   md.appendMarkdown(`| Holder | ${escapeMarkdown(holderWords(lock))} |\n`);
   const tool = profileName(lock.profile);
@@ -182,13 +223,23 @@ function lockTooltip(node: LockNode): vscode.MarkdownString {
   if (lock.holder?.owner) md.appendMarkdown(`| Owner | \`${escapeMarkdown(lock.holder.owner)}\` |\n`);
   if (lock.holder?.acquiredAt) md.appendMarkdown(`| Acquired | ${escapeMarkdown(lock.holder.acquiredAt)} |\n`);
   md.appendMarkdown(`| Age | ${formatAge(node.ageNow())} |\n| Kind | ${lock.kind} |\n| Path | ${escapeMarkdown(lock.path)} |\n`);
-  const evidence = (lock.evidence ?? []).filter((e) => e.kind !== 'heartbeat');
+  // For an unknown lock the blind spots are listed on their own, not as evidence.
+  const evidence = (lock.evidence ?? []).filter((e) => e.kind !== 'heartbeat' && !(unknown && e.kind === 'vantage'));
   if (evidence.length > 0) {
     md.appendMarkdown(`\n**Evidence**\n\n`);
     for (const e of evidence) md.appendMarkdown(`- ${escapeMarkdown(e.detail)}\n`);
   }
   if (lock.longHeld && lock.state === 'held') md.appendMarkdown(`\nHeld for a long time, and nobody is waiting for it.`);
-  if (lock.reapable) md.appendMarkdown(`\n${lock.state === 'stale' ? 'Stale' : 'Orphaned'}: nothing shows a live holder. Use **Reap Lock** to remove it.`);
+  if (offersReap(lock)) md.appendMarkdown(`\n${lock.state === 'stale' ? 'Stale' : 'Orphaned'}: nothing shows a live holder. Use **Reap Lock** to remove it.`);
   else if (lock.alive) md.appendMarkdown(`\nIts holder is running: Ledgerlock never breaks a live lock.`);
   return md;
+}
+
+/**
+ * What the server cannot see that leaves this lock unknown: the blind spots its verdict names,
+ * else the server's own (both worded by the engine).
+ */
+export function unknownBlindSpots(lock: LockItem, serverBlindSpots: readonly string[]): string[] {
+  const named = (lock.evidence ?? []).filter((e) => e.kind === 'vantage').map((e) => e.detail);
+  return [...new Set(named.length > 0 ? named : serverBlindSpots)];
 }

@@ -77,7 +77,9 @@ export class RecoveriesView implements vscode.TreeDataProvider<Node>, vscode.Dis
   getTreeItem(node: Node): vscode.TreeItem {
     if (node instanceof RecoveryFolderNode) return folderItem('recoveries', node.uri, node.name, plural(node.items.length, 'recovery', 'recoveries'));
     const r = node.recovery;
-    const [title, icon] = TITLES[r.type] ?? [r.type, 'history'];
+    // A lock removed by "Remove Lock Anyway…" was not proven stale: it is not called reaped.
+    const confirmedUnknown = r.type === 'STALE_LOCK_RECOVERY' && (r.data as { confirmedUnknown?: unknown } | null)?.confirmedUnknown === true;
+    const [title, icon] = confirmedUnknown ? ['Unknown lock removed', 'trash'] : TITLES[r.type] ?? [r.type, 'history'];
     const target = subject(r.data);
     const item = new vscode.TreeItem(target ? `${title}: ${baseName(target)}` : title, vscode.TreeItemCollapsibleState.None);
     item.id = `recovery:${r.source}:${r.id}`;

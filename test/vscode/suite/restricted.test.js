@@ -41,12 +41,20 @@ describe('Ledgerlock in an untrusted workspace', () => {
     assert.deepEqual(fs.readFileSync(paths.pagedLedger), before);
   });
 
+  it('refuses Remove Lock Anyway… before it asks anything, and the lock stays', async () => {
+    const removed = await vscode.commands.executeCommand('ledgerlock.removeUnknownLock', paths.deadLock, { confirmed: true });
+    assert.equal(removed.code, 'E_UNTRUSTED');
+    assert.ok(fs.existsSync(paths.deadLock));
+  });
+
   it('the server refuses destructive requests too, whoever sends them', async () => {
     const client = ll.client();
     const repair = await client.sendRequest('ledgerlock/repairTail', { ledger: paths.tornLedger });
     assert.equal(repair.code, 'E_UNTRUSTED');
     const reap = await client.sendRequest('ledgerlock/reapLock', { lock: paths.deadLock });
     assert.equal(reap.code, 'E_UNTRUSTED');
+    const anyway = await client.sendRequest('ledgerlock/reapLock', { lock: paths.deadLock, confirmUnknown: true });
+    assert.equal(anyway.code, 'E_UNTRUSTED');
     assert.ok(fs.existsSync(paths.deadLock));
     assert.ok(!fs.readFileSync(paths.tornLedger, 'utf8').endsWith('\n'), 'still torn');
   });
@@ -74,7 +82,7 @@ describe('Ledgerlock in an untrusted workspace', () => {
 
   it('declares the destructive commands disabled in restricted mode', () => {
     const manifest = vscode.extensions.getExtension('ledgerlock.ledgerlock').packageJSON;
-    for (const id of ['ledgerlock.repairTail', 'ledgerlock.reapLock', 'ledgerlock.compactLedger', 'ledgerlock.quarantineRecord', 'ledgerlock.createSnapshot', 'ledgerlock.restoreSnapshot']) {
+    for (const id of ['ledgerlock.repairTail', 'ledgerlock.reapLock', 'ledgerlock.removeUnknownLock', 'ledgerlock.compactLedger', 'ledgerlock.quarantineRecord', 'ledgerlock.createSnapshot', 'ledgerlock.restoreSnapshot']) {
       const command = manifest.contributes.commands.find((c) => c.command === id);
       assert.equal(command.enablement, 'isWorkspaceTrusted', id);
     }

@@ -326,7 +326,7 @@ function stopChildren(children) {
 }
 
 /** Picks a context-menu entry; a click that lands while the menu is still opening is repeated with Enter. */
-async function pickMenu(page, menu, label) {
+export async function pickMenu(page, menu, label) {
   const item = menu.locator('.action-label', { hasText: label });
   await item.waitFor({ timeout: 10_000 });
   await page.waitForTimeout(200);
