@@ -9,7 +9,7 @@ import { ErrorCode, toLedgerlockError } from '../engine/errors';
 import type { Paint } from './format';
 import type { Progress } from './progress';
 
-/** Exit codes are part of the CLI contract (DESIGN §4). */
+/** Exit codes are part of the CLI contract (docs/ARCHITECTURE.md, "CLI contract"). */
 export const Exit = { Ok: 0, Problem: 1, Usage: 2, LockTimeout: 3 } as const;
 export type ExitCode = (typeof Exit)[keyof typeof Exit];
 

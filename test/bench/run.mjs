@@ -1,8 +1,8 @@
 // `npm run bench`: every path a caller waits on, measured beside the physical limit of the same
 // disk (the same syscalls with no engine around them) and beside the peer tool, in one run, in
 // interleaved rounds after a warm-up; ratios are medians of per-round ratios. Prints a table
-// with each goal from the performance issue (met or missed, never a failure: benchmarks are not
-// tests), syscalls per operation from `strace -c` where strace exists, and writes
+// with each path's goal (met or missed, never a failure: benchmarks are not tests), syscalls
+// per operation from `strace -c` where strace exists, and writes
 // test-results/bench.json and test-results/bench.md (the README's table).
 //
 // The peer SQLite (better-sqlite3, compiled on install) lives in test/bench/package.json, so the

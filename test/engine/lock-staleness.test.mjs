@@ -1,5 +1,5 @@
-// Each staleness rule of DESIGN §3, and each case that must NOT be called stale, judged by the
-// read-only inspectLock against real files and real processes.
+// Each staleness rule (docs/ARCHITECTURE.md, "How a lock is judged"), and each case that must
+// NOT be called stale, judged by the read-only inspectLock against real files and real processes.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';

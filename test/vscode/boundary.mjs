@@ -1,4 +1,4 @@
-// The extension is UI only (DESIGN §1): no engine code and no file I/O in the extension host.
+// The extension is UI only (docs/ARCHITECTURE.md, "Layer rules"): no engine code and no file I/O in the extension host.
 // Checked on the sources and on the built bundle, so a stray import cannot slip in.
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';

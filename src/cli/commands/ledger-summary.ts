@@ -1,4 +1,4 @@
-/** What `status` says of one ledger: DESIGN §4's `path`, `events`, `bytes`, `lastId`, `health`. */
+/** What `status` says of one ledger: `path`, `events`, `bytes`, `lastId`, `health` (docs/ARCHITECTURE.md, "CLI contract"). */
 import { openLedger, type LedgerProblem } from '../../engine';
 import { toLedgerlockError } from '../../engine/errors';
 

@@ -118,7 +118,7 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
  * What a waiter does between two exclusive-create attempts: judge the holder (at a bounded
  * rate), break it if it is stale, report contention once it lasts, give up at the timeout,
  * else sleep until the lock's directory changes or the backoff ends. The async acquire runs it
- * in place; the sync acquire runs it in a worker thread (see lock-wait.ts), so both follow
+ * in place; the sync acquire runs it in a worker thread (sync-wait.ts, wait-worker.ts), so both follow
  * exactly the same rules.
  */
 export class Contention {

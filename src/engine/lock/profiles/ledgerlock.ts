@@ -8,8 +8,8 @@ export const ledgerlockProfile: LockProfile = {
   id: 'ledgerlock',
   tool: 'Ledgerlock',
   recognise: (s) => s.parsed.kind === 'ledgerlock',
-  // Its stale rules are the generic ones (DESIGN §3); the pid, start-time and boot-id checks run
-  // before any profile.
+  // Its stale rules are the generic ones (docs/ARCHITECTURE.md, "How a lock is judged"); the
+  // pid, start-time and boot-id checks run before any profile.
   guards(s) {
     const locksDir = path.dirname(s.path);
     const storeDir = path.dirname(locksDir);
