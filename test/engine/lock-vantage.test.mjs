@@ -219,6 +219,18 @@ test('two appenders across a namespace boundary, one slow for 2 s: the host appe
   assert.equal(JSON.stringify(recs.map((r) => r.id)), JSON.stringify([1, 2, 3]));
 });
 
+test('inside a namespace, verdicts running side by side never take one another\'s kernel-lock probe for a holder', { skip: noNamespaces }, async (t) => {
+  const dir = tempDir(t);
+  const paths = [1, 2, 3].map((i) => join(dir, `l${i}.lock`));
+  for (const p of paths) writeLock(p, '', { ageMs: HOUR });
+  const script = `const e=require(${JSON.stringify(join(FIXTURES, '../../dist/engine.js'))}); const paths=${JSON.stringify(paths)};
+(async () => { let bad = []; for (let i = 0; i < 15; i++) { const rs = await Promise.all([e.inspectLocks(paths), e.inspectLocks(paths), e.inspectLocks(paths)]);
+  for (const r of rs) for (const [p, info] of r) if (info.state !== 'unknown') bad.push(info.reason); } console.log(JSON.stringify(bad)); })();`;
+  const r = runInNamespace([process.execPath, '-e', script]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [], 'every verdict is unknown: no probe helper was named as a holder');
+});
+
 test('inside a namespace, a dead holder of that same namespace is stale and reaped from inside', { skip: noNamespaces }, async (t) => {
   const dir = tempDir(t);
   const lock = join(dir, 'inside.lock');

@@ -49,6 +49,13 @@ export interface OsEvidence {
 
 const PROC_LOCKS_BUDGET = 4 * 1024 * 1024;
 
+/**
+ * An argument every kernel-lock probe helper (probe.ts) carries: a probe holds the files it asks
+ * about open for its few milliseconds, and must never be taken for their holder by a verdict
+ * running beside it (in this process or another judge's).
+ */
+export const PROBE_MARKER = 'ledgerlock-kernel-lock-probe';
+
 export const NO_OS_EVIDENCE: OsEvidence = {
   supported: false,
   fdsComplete: false,
@@ -89,7 +96,8 @@ export function collectOsEvidence(pathList: Iterable<string>, opts: { proc?: str
       if (complete) return true;
       return uid !== undefined && !hiddenUids.has(uid) && !hiddenUids.has(-1);
     },
-    kernelLocks: (key) => kernel.get(keyOf(key)) ?? [],
+    // A probe's own momentary flock is no holder.
+    kernelLocks: (key) => (kernel.get(keyOf(key)) ?? []).filter((k) => k.pid <= 0 || !isProbeHelper(proc, String(k.pid))),
     openers: (key) => openersOf().openers.get(`${key.dev}:${key.ino}`) ?? [],
   };
 }
@@ -166,6 +174,7 @@ function scanOpeners(proc: string, selfPid: number, paths: readonly string[]): O
       } catch {
         continue;
       }
+      if (isProbeHelper(proc, pidText)) continue;
       const key = `${st.dev}:${st.ino}`;
       const fd = Number(fdText);
       const list = openers.get(key) ?? [];
@@ -174,6 +183,21 @@ function scanOpeners(proc: string, selfPid: number, paths: readonly string[]): O
     }
   }
   return { openers, complete, hiddenUids };
+}
+
+/**
+ * A kernel-lock probe helper: its command line carries PROBE_MARKER as an argument, or it is a
+ * flock(1) the shell helper started (its parent carries it).
+ */
+function isProbeHelper(proc: string, pid: string, depth = 0): boolean {
+  try {
+    if (readBounded(path.join(proc, pid, 'cmdline'), 64 * 1024).split('\0').includes(PROBE_MARKER)) return true;
+    if (depth > 0) return false;
+    const ppid = /^PPid:\s*(\d+)$/m.exec(readBounded(path.join(proc, pid, 'status'), 4096))?.[1];
+    return ppid !== undefined && ppid !== '0' && isProbeHelper(proc, ppid, depth + 1);
+  } catch {
+    return false;
+  }
 }
 
 /** A process's effective uid from its status (readable by anyone); -1 when it cannot be read. */

@@ -24,6 +24,7 @@ import * as path from 'node:path';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import { fsl, type OpenFile } from '../fs';
 import { checkDuration } from '../options';
+import { PROBE_MARKER } from './os-evidence';
 
 export type KernelProbeAnswer = 'held' | 'free' | 'unavailable';
 
@@ -231,8 +232,8 @@ interface HelperOutcome {
 function runHelper(program: KernelLockHelper, fds: number[], timeoutMs: number, onExit: () => void): Promise<HelperOutcome> {
   const fdArgs = fds.map((_, i) => String(3 + i));
   const [file, args] = program.kind === 'python3'
-    ? [program.path, ['-I', '-S', '-c', PYTHON_PROBE, String(fds.length)]]
-    : ['/bin/sh', ['-c', FLOCK_PROBE, 'sh', ...fdArgs]];
+    ? [program.path, ['-I', '-S', '-c', PYTHON_PROBE, String(fds.length), PROBE_MARKER]]
+    : ['/bin/sh', ['-c', FLOCK_PROBE, PROBE_MARKER, ...fdArgs]];
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', ...(program.kind === 'flock' ? { FLOCK: program.path } : {}) };
   const budget = fds.length * LINE_BUDGET + 1_024;
   return new Promise((resolve) => {
