@@ -14,7 +14,7 @@ import { BlobStore } from './blobs';
 import { readAllSnapshots } from './catalog';
 import { assertBlobRootOwned, BLOB_OWNER_FILE, blobRootOwnership, claimBlobRoot, readBlobsConfig, snapshotPaths, writeBlobRootOwner, writeBlobsConfig, type BlobsConfig, type Relocation, type SnapshotPaths } from './layout';
 import { withStoreLock, type StoreOpOptions } from './open';
-import { prepareStore } from './prepare';
+import { bootstrapStore } from './bootstrap';
 
 export interface RelocateOptions extends StoreOpOptions {
   /** Delete the source copies once every blob is verified on the target (default false). */
@@ -38,7 +38,7 @@ export interface RelocateResult {
 export async function relocateBlobs(workspaceRoot: string, target: string, options: RelocateOptions = {}): Promise<RelocateResult> {
   const paths = snapshotPaths(workspaceRoot);
   const to = path.resolve(paths.store.root, target);
-  await prepareStore(workspaceRoot, options, { resumeRelocation: false }); // an unfinished relocation is handled below
+  await bootstrapStore(workspaceRoot, options); // an unfinished relocation is handled below
   return withStoreLock(paths, async () => {
     const config = await readBlobsConfig(paths);
     const pending = config.relocation;
