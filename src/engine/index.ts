@@ -22,5 +22,6 @@ export { readJsonFile, updateJsonFile, updateJsonFileSync, jsonLockPathFor, type
 export { resolveLedgerPath, resolveLockPath, checkStoreName } from './names';
 export { discoverLedgers, storeRole, DEFAULT_LEDGER_GLOBS, type DiscoverOptions } from './discover';
 export { isLockDirectory, refuseUnsafeReap } from './reap-guard';
-export { withinRoot, MAX_DOCUMENT_BYTES } from './confine';
+export { withinRoot } from './confine-paths';
+export { MAX_DOCUMENT_BYTES } from './bounded-read';
 export { walk, SKIPPED_DIRS, VCS_DIRS, type WalkOptions, type WalkEntry } from './walk';

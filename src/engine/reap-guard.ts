@@ -7,7 +7,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { confineParentSync, refuseLinkOutsideSync } from './confine';
+import { confineParentSync, refuseLinkOutsideSync } from './confine-paths';
 import { ErrorCode, LedgerlockError } from './errors';
 import { fsl } from './fs';
 

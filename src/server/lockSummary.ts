@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs/promises';
 import { inspectLocks, isLockDirectory, type LockInfo } from '../engine';
-import { refuseLinkOutsideSync } from '../engine/confine';
+import { refuseLinkOutsideSync } from '../engine/confine-paths';
 import { offersReap, type LockItem } from '../protocol';
 import type { FolderSettings } from './settings';
 

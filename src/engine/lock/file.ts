@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { syncParentDir, syncParentDirSync } from '../atomic';
-import { readSizeSync } from '../confine';
+import { readSizeSync } from '../bounded-read';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import type { Stats } from 'node:fs';
 import { fsl, type OpenFile } from '../fs';

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { atomicWriteFile } from '../atomic';
-import { lexicallyInside, realpathOfDeepestSync } from '../confine';
+import { lexicallyInside, realpathOfDeepestSync } from '../confine-paths';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import { readDocument } from '../fs';
 import { storePaths, type StorePaths } from '../store';
