@@ -13,16 +13,10 @@ import { emptyIndex, extendIndex, saveIndex } from './index-file';
 import { withLedgerLock } from './ledger-lock';
 import { copyRange, rewriteLedger } from './repair';
 import { verifyLedger } from './verify';
-import type { CompactResult } from './types';
+import type { CompactOptions, CompactResult } from './types';
 
-export interface CompactOptions {
-  /** Keep the newest N events. */
-  keep?: number;
-  /** Keep the events after this id. */
-  afterId?: number;
-  /** Bytes of the ledger checked so far, while it is read before the rewrite. */
-  onProgress?: (bytes: number, total: number) => void;
-}
+
+export type { CompactOptions } from './types';
 
 export async function compactLedger(ctx: LedgerContext, opts: CompactOptions, emit: (d: TelemetryDraft) => Promise<void>): Promise<CompactResult> {
   if (opts.keep === undefined && opts.afterId === undefined) {

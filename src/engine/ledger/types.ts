@@ -1,6 +1,5 @@
 /** The ledger's public shapes: what callers pass in and what reads, verify and repair hand back. */
 import type { ErrorCode } from '../errors';
-import type { CompactOptions } from './compact';
 import type { TelemetryTarget } from '../telemetry';
 
 /**
@@ -146,4 +145,13 @@ export interface Ledger {
   compact(opts: CompactOptions): Promise<CompactResult>;
   stats(): Promise<LedgerStats>;
   close(): Promise<void>;
+}
+
+export interface CompactOptions {
+  /** Keep the newest N events. */
+  keep?: number;
+  /** Keep the events after this id. */
+  afterId?: number;
+  /** Bytes of the ledger checked so far, while it is read before the rewrite. */
+  onProgress?: (bytes: number, total: number) => void;
 }

@@ -15,7 +15,9 @@ import { judgeNamedProcess, systemProcessView, type NamedProcess, type ProcessVe
 import { gitDirOf, profileFor, type LockProfile, type LockSubject, type ProfileId, type RuleFacts } from './profiles';
 import { EMPTY_LOCK_GRACE_MS, formatAge, type ResolvedTiming } from './timing';
 
-export type LockState = 'held' | 'contended' | 'stale' | 'orphaned' | 'unknown';
+import type { LockState } from './state';
+
+export type { LockState } from './state';
 
 /** One fact behind a verdict, in words a person can check. */
 export interface LockEvidence {

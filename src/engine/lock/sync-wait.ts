@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ErrorCode, LedgerlockError, LockContentionError } from '../errors';
 import type { TelemetryEvent } from '../telemetry';
-import type { AcquireOptions } from './acquire';
+import type { AcquireOptions } from './acquire-options';
 
 /** What the worker says back after each wait. */
 export type WaitReply =

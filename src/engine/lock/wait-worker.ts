@@ -2,7 +2,8 @@
 import { workerData } from 'node:worker_threads';
 import { LedgerlockError, errnoCode } from '../errors';
 import type { TelemetryEvent } from '../telemetry';
-import { Contention, resolveAcquire } from './acquire';
+import { resolveAcquire } from './acquire-options';
+import { Contention } from './contention';
 import type { WaitReply, WaitWorkerData } from './sync-wait';
 
 const { target, options, flag, port } = workerData as WaitWorkerData;

@@ -5,7 +5,7 @@
  * (classify.ts), so no profile can call a lock with a live holder stale.
  */
 import type { LockHolderInfo, NativeLock, ParsedLock } from '../holder';
-import type { LockState } from '../classify';
+import type { LockState } from '../state';
 
 export type ProfileId = 'ledgerlock' | 'hardkas' | 'authmux' | 'claude-flow' | 'remnic' | 'proper-lockfile' | 'git' | 'flock' | 'generic';
 

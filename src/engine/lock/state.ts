@@ -1,0 +1,6 @@
+/**
+ * The five verdicts a lock can get (docs/ARCHITECTURE.md, "How a lock is judged"): held,
+ * contended (someone waits), stale (its holder is provably gone), orphaned (nobody provably
+ * holds it and its heartbeat stopped), unknown (nothing this judge can see decides).
+ */
+export type LockState = 'held' | 'contended' | 'stale' | 'orphaned' | 'unknown';
