@@ -33,12 +33,22 @@ const common = {
 // .vsix has no node_modules.
 const npmFacing = { external: ['zod'] };
 
+// The drop-in adapters name built-ins bare (`fs`, not `node:fs`): jest before 28 resolves no
+// `node:` prefix, and a tool switching from proper-lockfile or write-file-atomic may still run it.
+const bareBuiltins = {
+  name: 'bare-builtins',
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path.slice('node:'.length), external: true }));
+  },
+};
+const compat = { ...npmFacing, plugins: [bareBuiltins] };
+
 const targets = [
   { name: 'engine', entryPoints: ['src/engine/index.ts'], outfile: 'dist/engine.js', ...npmFacing },
   // The worker behind the sync forms' lock waits, loaded from beside the engine and CLI bundles.
   { name: 'lock-wait-worker', entryPoints: ['src/engine/lock/wait-worker.ts'], outfile: 'dist/lock-wait-worker.js' },
-  { name: 'compat-proper-lockfile', entryPoints: ['src/compat/proper-lockfile.ts'], outfile: 'dist/compat/proper-lockfile.js', ...npmFacing },
-  { name: 'compat-write-file-atomic', entryPoints: ['src/compat/write-file-atomic.ts'], outfile: 'dist/compat/write-file-atomic.js', ...npmFacing },
+  { name: 'compat-proper-lockfile', entryPoints: ['src/compat/proper-lockfile.ts'], outfile: 'dist/compat/proper-lockfile.js', ...compat },
+  { name: 'compat-write-file-atomic', entryPoints: ['src/compat/write-file-atomic.ts'], outfile: 'dist/compat/write-file-atomic.js', ...compat },
   // The CLI is one CommonJS file: each command's modules are evaluated only when it runs (esbuild
   // wraps what `import()` reaches in lazy initialisers), and Node's CommonJS loader starts it
   // 15-20 ms sooner than ES modules split per command did (no async loader, no chunk graph).

@@ -12,10 +12,16 @@
  * the holder (/proc/<pid>/fd) to anyone judging the lock, this adapter and Ledgerlock's own
  * lock views alike, whatever the mtime and the holder record say.
  *
- * Every step is a tiny synchronous syscall, so one implementation serves lock() and lockSync().
+ * Each protocol (acquire, heartbeat, release, check) is written once, as a generator that
+ * yields the operations it makes on the lock directory (mkdir, stat, utimes, rmdir, rename,
+ * realpath). A driver carries them out: Ledgerlock's own synchronous file-system layer by
+ * default, or the caller's `fs` option, through its callback methods for lock() and its
+ * `*Sync` methods for lockSync(), as proper-lockfile does. The holder record, the held
+ * descriptor and the OS evidence are used only where the directory the caller's `fs` made is
+ * the one on this machine's disk (same device and inode); elsewhere the mtime rule alone applies.
  */
 import { randomBytes } from 'node:crypto';
-import * as nodeFs from 'node:fs';
+import nodeFsModule = require('node:fs');
 import type { Stats } from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../engine/errors';
@@ -25,6 +31,8 @@ import { parseLockContent, type NativeLock } from '../engine/lock/holder';
 import { adapterHolderPath, readAdapterRecord } from '../engine/lock/profiles/proper-lockfile';
 import { collectOsEvidence } from '../engine/lock/os-evidence';
 import { judgeNamedProcess, selfIdentitySync, systemProcessView } from '../engine/lock/process';
+
+const nodeFs = nodeFsModule;
 
 /** What the holder record says about the directory it belongs to. */
 interface DirIdentity {
@@ -38,6 +46,9 @@ interface HolderRecord extends NativeLock {
   lockDir: DirIdentity;
 }
 
+/** The Stats fields the protocols read; a caller's `fs` may return any object carrying them. */
+export type DirStats = Pick<Stats, 'dev' | 'ino' | 'birthtimeMs' | 'mtime' | 'isDirectory'>;
+
 const GUARD_SUFFIX = '.reaping';
 /** A breaker holds the guard for the milliseconds a break takes; one whose guard is older died mid-break. */
 const GUARD_STALE_MS = 10_000;
@@ -45,14 +56,130 @@ const GUARD_STALE_MS = 10_000;
 /** Where the holder record lives: the engine's proper-lockfile profile reads it from there. */
 export const holderPathFor = adapterHolderPath;
 
-function identityOf(st: Stats): DirIdentity {
+function identityOf(st: DirStats): DirIdentity {
   return { dev: st.dev, ino: st.ino, birthtimeMs: st.birthtimeMs > 0 ? st.birthtimeMs : 0 };
 }
 
-function sameDir(a: DirIdentity, st: Stats): boolean {
+function sameDir(a: DirIdentity, st: DirStats): boolean {
   const b = identityOf(st);
   return a.dev === b.dev && a.ino === b.ino && a.birthtimeMs === b.birthtimeMs;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Operations and drivers
+
+type Op =
+  | { op: 'mkdir'; path: string }
+  | { op: 'stat'; path: string }
+  /** `fd`: the holder's own descriptor on the directory, which the default driver touches instead of the path. */
+  | { op: 'utimes'; path: string; time: Date; fd?: number }
+  | { op: 'rmdir'; path: string }
+  | { op: 'rename'; from: string; to: string }
+  | { op: 'realpath'; path: string };
+
+/** A protocol: yields operations, is resumed with each one's result, or has its error thrown in. */
+export type Steps<T> = Generator<Op, T, any>;
+
+/** The caller's `fs` option: whatever object it passed, looked up at each call (tests swap methods while a lock is held). */
+export type CallerFs = Record<string, any>;
+
+export type Driver =
+  | { kind: 'ledgerlock' }
+  | { kind: 'caller-sync'; fs: CallerFs }
+  | { kind: 'caller-async'; fs: CallerFs };
+
+export const ledgerlockDriver: Driver = { kind: 'ledgerlock' };
+
+/** The driver for an `fs` option: none, or node's own module, is the default layer. */
+export function driverFor(fs: unknown, sync: boolean): Driver {
+  if (fs === undefined || fs === null || fs === nodeFsModule) return ledgerlockDriver;
+  return sync ? { kind: 'caller-sync', fs: fs as CallerFs } : { kind: 'caller-async', fs: fs as CallerFs };
+}
+
+function enoent(p: string, syscall: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`ENOENT: no such file or directory, ${syscall} '${p}'`), { code: 'ENOENT', errno: -2, syscall, path: p });
+}
+
+function doLedgerlock(o: Op): unknown {
+  const fs = fsl();
+  switch (o.op) {
+    case 'mkdir': return fs.mkdirExclusiveSync(o.path);
+    // stat, not lstat: the same call (and the same error text) as the original.
+    case 'stat': return nodeFs.statSync(o.path);
+    case 'utimes': {
+      if (o.fd !== undefined && o.fd >= 0) {
+        nodeFs.futimesSync(o.fd, o.time, o.time);
+        return nodeFs.fstatSync(o.fd);
+      }
+      const touched = fs.touchIfSync(o.path, o.time, () => true);
+      if (touched === 'gone' || touched === 'refused') throw enoent(o.path, 'utime');
+      return touched;
+    }
+    case 'rmdir': return fs.rmdirSync(o.path);
+    case 'rename': return fs.renameSync(o.from, o.to);
+    case 'realpath': return fs.realpathSync(o.path);
+  }
+}
+
+function argsOf(o: Op): unknown[] {
+  switch (o.op) {
+    case 'utimes': return [o.path, o.time, o.time];
+    case 'rename': return [o.from, o.to];
+    default: return [o.path];
+  }
+}
+
+function doCallerSync(fs: CallerFs, o: Op): unknown {
+  const method = `${o.op}Sync`;
+  // A caller's fs without rename (proper-lockfile never renames) renames through node's.
+  if (typeof fs[method] !== 'function' && o.op === 'rename') return doLedgerlock(o);
+  return fs[method](...argsOf(o));
+}
+
+function doCallerAsync(fs: CallerFs, o: Op): Promise<unknown> {
+  if (typeof fs[o.op] !== 'function' && o.op === 'rename') return Promise.resolve(doLedgerlock(o));
+  return new Promise((resolve, reject) => {
+    fs[o.op](...argsOf(o), (err: unknown, value: unknown) => (err ? reject(err) : resolve(value)));
+  });
+}
+
+export function runSync<T>(driver: Driver, steps: Steps<T>): T {
+  let next = steps.next();
+  while (!next.done) {
+    let value: unknown;
+    try {
+      value = driver.kind === 'caller-sync' ? doCallerSync(driver.fs, next.value) : doLedgerlock(next.value);
+    } catch (err) {
+      next = steps.throw(err);
+      continue;
+    }
+    next = steps.next(value);
+  }
+  return next.value;
+}
+
+async function runAsync<T>(fs: CallerFs, steps: Steps<T>): Promise<T> {
+  let next = steps.next();
+  while (!next.done) {
+    let value: unknown;
+    try {
+      value = await doCallerAsync(fs, next.value);
+    } catch (err) {
+      next = steps.throw(err);
+      continue;
+    }
+    next = steps.next(value);
+  }
+  return next.value;
+}
+
+/** Runs a protocol with a driver: synchronously unless the caller's fs is asynchronous. */
+export function run<T>(driver: Driver, steps: Steps<T>): T | Promise<T> {
+  return driver.kind === 'caller-async' ? runAsync(driver.fs, steps) : runSync(driver, steps);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Judging a holder
 
 /** Who holds the directory now, by evidence: 'live', 'dead' (provably), or 'unknown' (judge by mtime). */
 export type HolderVerdict = 'live' | 'dead' | 'unknown';
@@ -75,7 +202,7 @@ export function holderProcess(record: NativeLock): 'live' | 'dead' | 'unknown' {
  * inode identity alone (erring there only makes a waiter wait); a dead one also needs the
  * creation time, so a reused inode number cannot make a newer lock look abandoned.
  */
-export function judgeHolder(lockDir: string, st: Stats): HolderVerdict {
+export function judgeHolder(lockDir: string, st: DirStats): HolderVerdict {
   const record = readAdapterRecord(lockDir);
   if (record === undefined) return 'unknown';
   const dir = record.lockDir;
@@ -85,78 +212,128 @@ export function judgeHolder(lockDir: string, st: Stats): HolderVerdict {
   return verdict;
 }
 
-export function isStale(lockDir: string, st: Stats, staleMs: number, now = Date.now()): boolean {
+/** Stale by Ledgerlock's evidence first, then by the original's rule (mtime older than `stale`). */
+export function isStale(lockDir: string, st: DirStats, staleMs: number, now = Date.now()): boolean {
   const verdict = judgeHolder(lockDir, st);
   if (verdict === 'live') return false;
-  const stale = verdict === 'dead' || st.mtimeMs < now - staleMs;
+  const stale = verdict === 'dead' || st.mtime.getTime() < now - staleMs;
   // Before any "stale" verdict, ask the operating system: a process holding the directory open holds the lock.
   return stale && !openElsewhere(lockDir, st);
 }
 
-function openElsewhere(lockDir: string, st: Stats): boolean {
+function openElsewhere(lockDir: string, st: DirStats): boolean {
   return collectOsEvidence([lockDir]).openers({ dev: st.dev, ino: st.ino }).length > 0;
 }
 
+/** This disk's stat of `lockDir`, when it is the directory `st` (from whichever fs) describes. */
+function onThisDisk(lockDir: string, st: DirStats): Stats | undefined {
+  try {
+    const real = fsl().lstatSync(lockDir);
+    return real.isDirectory() && real.dev === st.dev && real.ino === st.ino ? real : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The stale verdict on what a stat through the driver saw; the mtime rule alone where that is not this disk's directory. */
+function judgedStale(lockDir: string, st: DirStats, staleMs: number): boolean {
+  if (onThisDisk(lockDir, st) === undefined) return st.mtime.getTime() < Date.now() - staleMs;
+  return isStale(lockDir, st, staleMs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Acquire
+
 export interface HeldDir {
   lockDir: string;
+  /** The directory as the driver's stat saw it when it was made. */
   identity: DirIdentity;
-  owner: string;
-  /** The mtime the directory had after our last touch. */
+  /** The holder record's owner id; undefined where no record was written (not this disk). */
+  owner: string | undefined;
+  /** The mtime the heartbeat expects to find: the one it set last (proper-lockfile's rule). */
   mtimeMs: number;
+  /** The file system's mtime precision, probed at acquisition as the original does. */
+  precision: 's' | 'ms';
   /** The directory held open while the lock is ours (evidence for others); -1 where it could not be opened. */
   fd: number;
 }
 
 export type AttemptResult = { kind: 'acquired'; held: HeldDir } | { kind: 'locked' };
 
-/** One try: mkdir, else judge the holder and break a stale lock (guarded) and try again. */
-export function tryAcquire(lockDir: string, staleMs: number, tool: string): AttemptResult {
+/**
+ * One try, as the original: mkdir; on EEXIST judge the holder, break a stale lock and mkdir
+ * once more. Any other mkdir error, or a stat error other than ENOENT, fails the try; a lock
+ * that vanished while judged is retried without judging again.
+ */
+export function* acquireSteps(lockDir: string, staleMs: number, tool: string): Steps<AttemptResult> {
+  let judge = true;
   for (let round = 0; round < 3; round++) {
+    let made = false;
     try {
-      fsl().mkdirExclusiveSync(lockDir);
-      return { kind: 'acquired', held: claim(lockDir, tool) };
+      yield { op: 'mkdir', path: lockDir };
+      made = true;
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
     }
-    let st: Stats;
+    if (made) return { kind: 'acquired', held: yield* claimSteps(lockDir, tool) };
+    if (!judge) return { kind: 'locked' };
+    let st: DirStats;
     try {
-      st = fsl().lstatSync(lockDir);
+      st = yield { op: 'stat', path: lockDir };
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') continue; // released meanwhile
-      throw err;
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      judge = false; // released meanwhile
+      continue;
     }
-    if (!st.isDirectory() || !isStale(lockDir, st, staleMs)) return { kind: 'locked' };
-    const broken = breakStale(lockDir, st, staleMs);
+    if (!st.isDirectory() || !judgedStale(lockDir, st, staleMs)) return { kind: 'locked' };
+    const broken = yield* breakSteps(lockDir, st, staleMs);
     if (broken === 'busy' || broken === 'not-stale') return { kind: 'locked' };
+    judge = false;
   }
   return { kind: 'locked' };
 }
 
-/** Writes the holder record for the directory we just made (atomically: temp file, then rename over any leftover). */
-function claim(lockDir: string, tool: string): HeldDir {
-  const fs = fsl();
-  let st: Stats;
+/**
+ * The directory is ours: probe the mtime precision as the original does (an mtime off the
+ * second, read back), then, where it is this disk's directory, write the holder record and
+ * hold the directory open. Any failure removes the directory again.
+ */
+function* claimSteps(lockDir: string, tool: string): Steps<HeldDir> {
+  let st: DirStats;
+  let fd = -1;
+  let owner: string | undefined;
   try {
-    // proper-lockfile sets the mtime off the second to learn the file system's precision; a
-    // fresh mtime of our own serves the heartbeat's "still ours" check the same way.
-    const now = new Date();
-    const touched = fs.touchIfSync(lockDir, now, () => true);
-    if (touched === 'gone' || touched === 'refused') throw Object.assign(new Error(`lock ${lockDir} vanished right after it was made`), { code: 'ECOMPROMISED' });
-    st = touched;
-    const owner = newOwnerId();
-    const record: HolderRecord = { ...nativeLockContent(selfIdentitySync(), owner, tool), lockDir: identityOf(st) };
-    const holder = holderPathFor(lockDir);
-    const tmp = path.join(path.dirname(holder), `.${path.basename(holder)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    fs.createFileSync(tmp, Buffer.from(JSON.stringify(record) + '\n'), 0o644);
-    try {
-      fs.renameSync(tmp, holder);
-    } catch (err) {
-      try { fs.unlinkSync(tmp); } catch { /* already gone */ }
-      throw err;
+    const probe = new Date(Math.ceil(Date.now() / 1000) * 1000 + 5);
+    // The default layer touches through a descriptor opened without following links and returns its fstat: this disk's directory.
+    const touched: Stats | undefined = yield { op: 'utimes', path: lockDir, time: probe };
+    st = touched ?? (yield { op: 'stat', path: lockDir });
+    const real = touched ?? onThisDisk(lockDir, st);
+    if (real !== undefined) {
+      owner = newOwnerId();
+      writeHolderRecord(lockDir, real, owner, tool);
+      fd = holdOpen(lockDir, identityOf(real));
     }
-    return { lockDir, identity: record.lockDir, owner, mtimeMs: st.mtimeMs, fd: holdOpen(lockDir, record.lockDir) };
   } catch (err) {
-    try { fs.rmdirSync(lockDir); } catch { /* leave it to the mtime rule */ }
+    try {
+      yield { op: 'rmdir', path: lockDir };
+    } catch { /* left to the mtime rule */ }
+    throw err;
+  }
+  const mtimeMs = st.mtime.getTime();
+  return { lockDir, identity: identityOf(st), owner, mtimeMs, precision: mtimeMs % 1000 === 0 ? 's' : 'ms', fd };
+}
+
+/** Writes the holder record for the directory we just made (atomically: temp file, then rename over any leftover). */
+function writeHolderRecord(lockDir: string, st: Stats, owner: string, tool: string): void {
+  const fs = fsl();
+  const record: HolderRecord = { ...nativeLockContent(selfIdentitySync(), owner, tool), lockDir: identityOf(st) };
+  const holder = holderPathFor(lockDir);
+  const tmp = path.join(path.dirname(holder), `.${path.basename(holder)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  fs.createFileSync(tmp, Buffer.from(JSON.stringify(record) + '\n'), 0o644);
+  try {
+    fs.renameSync(tmp, holder);
+  } catch (err) {
+    try { fs.unlinkSync(tmp); } catch { /* already gone */ }
     throw err;
   }
 }
@@ -188,6 +365,7 @@ function closeHeld(held: HeldDir): void {
  */
 export function disownHeld(held: HeldDir): void {
   closeHeld(held);
+  if (held.owner === undefined) return;
   try {
     removeIfOwnedSync(holderPathFor(held.lockDir), held.owner);
   } catch { /* unreadable or gone: nothing of ours to remove */ }
@@ -198,41 +376,32 @@ type BreakResult = 'broken' | 'gone' | 'busy' | 'not-stale';
 /**
  * Removes a stale lock directory without ever removing a fresh one: under a short guard file
  * (so two breakers cannot both act on one verdict), look again, rename the directory aside,
- * check that what moved is the directory judged, and only then remove it.
+ * check that what moved is the directory judged, and only then remove it. Where the directory
+ * is not on this disk (a virtual `fs`), the original's plain rmdir.
  */
-function breakStale(lockDir: string, judged: Stats, staleMs: number): BreakResult {
+function* breakSteps(lockDir: string, judged: DirStats, staleMs: number): Steps<BreakResult> {
+  if (onThisDisk(lockDir, judged) === undefined) {
+    try {
+      yield { op: 'rmdir', path: lockDir };
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+    return 'broken';
+  }
   const guard = takeGuard(lockDir);
   if (guard === undefined) return 'busy';
-  const fs = fsl();
   try {
-    let st: Stats;
+    let st: DirStats;
     try {
-      st = fs.lstatSync(lockDir);
+      st = yield { op: 'stat', path: lockDir };
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return 'gone';
       throw err;
     }
-    if (!sameDir(identityOf(judged), st) || !st.isDirectory() || !isStale(lockDir, st, staleMs)) return 'not-stale';
+    if (!sameDir(identityOf(judged), st) || !st.isDirectory() || !judgedStale(lockDir, st, staleMs)) return 'not-stale';
     const holderRecord = readAdapterRecord(lockDir);
-    const trash = trashPathFor(lockDir);
-    try {
-      fs.renameSync(lockDir, trash);
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return 'gone';
-      throw err;
-    }
-    let moved: Stats | undefined;
-    try {
-      moved = fs.lstatSync(trash);
-    } catch {
-      moved = undefined;
-    }
-    if (moved === undefined || !sameDir(identityOf(st), moved)) {
-      // Someone replaced the lock between our look and our rename: put theirs back if the path is still free.
-      putBack(trash, lockDir);
-      return 'not-stale';
-    }
-    removeDirQuietly(trash);
+    const moved = yield* moveAsideSteps(lockDir, identityOf(st));
+    if (moved !== 'removed') return moved === 'gone' ? 'gone' : 'not-stale';
     if (holderRecord !== undefined && holderRecord.lockDir.ino === st.ino) removeIfOwnedSync(holderPathFor(lockDir), holderRecord.owner);
     return 'broken';
   } finally {
@@ -240,24 +409,51 @@ function breakStale(lockDir: string, judged: Stats, staleMs: number): BreakResul
   }
 }
 
-function putBack(trash: string, lockDir: string): void {
-  const fs = fsl();
+/**
+ * Renames the directory aside, checks that what moved is `identity`, and removes it. A
+ * replacement that moved instead is put back. An rmdir error other than ENOENT is the
+ * caller's, as in the original, after the directory is put back where it was.
+ */
+function* moveAsideSteps(lockDir: string, identity: DirIdentity): Steps<'removed' | 'gone' | 'not-ours'> {
+  const trash = trashPathFor(lockDir);
   try {
-    // mkdir, never rename onto the path: a rename would replace an empty lock directory someone just made.
-    fs.mkdirExclusiveSync(lockDir);
+    yield { op: 'rename', from: lockDir, to: trash };
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return 'gone';
+    throw err;
+  }
+  let moved: DirStats | undefined;
+  try {
+    moved = yield { op: 'stat', path: trash };
+  } catch {
+    moved = undefined;
+  }
+  if (moved === undefined || !sameDir(identity, moved)) {
+    yield* putBackSteps(trash, lockDir, moved);
+    return 'not-ours';
+  }
+  try {
+    yield { op: 'rmdir', path: trash };
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return 'removed';
+    yield* putBackSteps(trash, lockDir, moved);
+    throw err;
+  }
+  return 'removed';
+}
+
+/** Puts a moved directory back by mkdir (never a rename onto the path, which would replace an empty lock someone just made), with its mtime. */
+function* putBackSteps(trash: string, lockDir: string, moved: DirStats | undefined): Steps<void> {
+  try {
+    yield { op: 'mkdir', path: lockDir };
   } catch {
     return; // taken meanwhile: that holder has it; the moved one stays aside under a name nothing lists
   }
   try {
-    const st = fs.lstatSync(trash);
-    fs.touchIfSync(lockDir, st.mtime, () => true);
+    if (moved !== undefined) yield { op: 'utimes', path: lockDir, time: moved.mtime };
   } catch { /* the fresh directory keeps a fresh mtime */ }
-  removeDirQuietly(trash);
-}
-
-function removeDirQuietly(dir: string): void {
   try {
-    fsl().rmdirSync(dir);
+    yield { op: 'rmdir', path: trash };
   } catch {
     // proper-lockfile's directory is empty; one that is not stays aside for a person to look at
   }
@@ -292,49 +488,85 @@ function takeGuard(lockDir: string): { path: string; owner: string } | undefined
   return undefined;
 }
 
-export type TouchResult = { kind: 'touched'; mtimeMs: number } | { kind: 'compromised'; reason: string };
+// ---------------------------------------------------------------------------------------------
+// Heartbeat, release, check
 
-/** The heartbeat: touch the directory only if it is still ours and nobody moved its mtime. */
-export function touchHeld(held: HeldDir): TouchResult {
-  let why = '';
-  const result = fsl().touchIfSync(held.lockDir, new Date(), (st) => {
-    if (!sameDir(held.identity, st)) why = 'the lock directory was replaced by another holder';
-    else if (st.mtimeMs !== held.mtimeMs) why = 'the lock was touched by someone else (it was taken over as stale, or the mtime was changed)';
-    return why === '';
-  });
-  if (result === 'gone') return { kind: 'compromised', reason: 'the lock directory was removed by someone else' };
-  if (result === 'refused') return { kind: 'compromised', reason: why };
-  return { kind: 'touched', mtimeMs: result.mtimeMs };
+export type BeatResult =
+  | { kind: 'touched' }
+  /** A passing error: try again in a second (the original's rule). */
+  | { kind: 'retry' }
+  | { kind: 'released' }
+  | { kind: 'compromised'; error: Error };
+
+function compromisedBy(err: unknown): { kind: 'compromised'; error: Error } {
+  const error = err instanceof Error ? err : new Error(String(err));
+  return { kind: 'compromised', error: Object.assign(error, { code: 'ECOMPROMISED' }) };
 }
 
 /**
- * Removes our directory only if it is still ours: rename it aside, check what moved, and put a
- * replacement back (it was taken over while we held it); then our holder record.
+ * The heartbeat, as the original's: stat the directory; while its mtime is still the one we
+ * set (and it is the same directory), the lock is provably ours however long the process
+ * stalled, so touch it. An mtime or directory not ours, a vanished directory, or an error past
+ * the stale threshold compromises the lock; other errors are retried.
  */
-export function releaseHeld(held: HeldDir): 'released' | 'not-ours' | 'gone' {
-  const fs = fsl();
-  closeHeld(held);
-  let outcome: 'released' | 'not-ours' | 'gone' = 'released';
-  const trash = trashPathFor(held.lockDir);
+export function* beatSteps(held: HeldDir, overThreshold: () => boolean, released: () => boolean): Steps<BeatResult> {
+  let st: DirStats;
   try {
-    fs.renameSync(held.lockDir, trash);
+    st = yield { op: 'stat', path: held.lockDir };
   } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-    outcome = 'gone';
+    if (released()) return { kind: 'released' };
+    return errnoCode(err) === 'ENOENT' || overThreshold() ? compromisedBy(err) : { kind: 'retry' };
   }
-  if (outcome === 'released') {
-    let moved: Stats | undefined;
-    try {
-      moved = fs.lstatSync(trash);
-    } catch {
-      moved = undefined;
-    }
-    if (moved !== undefined && sameDir(held.identity, moved)) removeDirQuietly(trash);
-    else {
-      putBack(trash, held.lockDir);
-      outcome = 'not-ours';
-    }
+  if (released()) return { kind: 'released' };
+  if (!sameDir(held.identity, st) || st.mtime.getTime() !== held.mtimeMs) {
+    return compromisedBy(new Error('Unable to update lock within the stale threshold'));
   }
-  removeIfOwnedSync(holderPathFor(held.lockDir), held.owner);
-  return outcome;
+  const time = mtimeFor(held.precision);
+  let after: DirStats | undefined;
+  try {
+    after = yield { op: 'utimes', path: held.lockDir, time, fd: held.fd };
+  } catch (err) {
+    if (released()) return { kind: 'released' };
+    return errnoCode(err) === 'ENOENT' || overThreshold() ? compromisedBy(err) : { kind: 'retry' };
+  }
+  if (released()) return { kind: 'released' };
+  // Through our own descriptor the time is read back exactly; through a caller's fs it is the one set, as in the original.
+  held.mtimeMs = after !== undefined ? after.mtime.getTime() : time.getTime();
+  return { kind: 'touched' };
+}
+
+function mtimeFor(precision: 's' | 'ms'): Date {
+  const now = Date.now();
+  return new Date(precision === 's' ? Math.ceil(now / 1000) * 1000 : now);
+}
+
+/**
+ * Removes our directory only if it is still ours (rename it aside, check what moved, put a
+ * replacement back); then our holder record. An rmdir error other than ENOENT is reported,
+ * as the original reports it.
+ */
+export function* releaseSteps(held: HeldDir): Steps<'released' | 'not-ours' | 'gone'> {
+  closeHeld(held);
+  try {
+    const moved = yield* moveAsideSteps(held.lockDir, held.identity);
+    return moved === 'removed' ? 'released' : moved;
+  } finally {
+    if (held.owner !== undefined) removeIfOwnedSync(holderPathFor(held.lockDir), held.owner);
+  }
+}
+
+/** Whether `lockDir` is held: absent is not; present is unless judged stale. */
+export function* checkSteps(lockDir: string, staleMs: number): Steps<boolean> {
+  let st: DirStats;
+  try {
+    st = yield { op: 'stat', path: lockDir };
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+  return !judgedStale(lockDir, st, staleMs);
+}
+
+export function* realpathSteps(file: string): Steps<string> {
+  return yield { op: 'realpath', path: file };
 }

@@ -1,15 +1,15 @@
 /**
  * `ledgerlock/compat/proper-lockfile`: proper-lockfile's API — lock, unlock, check and their
- * sync forms, the same options and error codes — on the same `<file>.lock` directory, held with
- * Ledgerlock's evidence (see mkdir-lock.ts). Differences a caller can see: a live holder is
- * never taken over however old its mtime, a provably dead one at once; and a compromised lock
- * is reported to `onCompromised` (default: a process warning), never thrown from a timer.
+ * sync forms, the same options (the `fs` option included) and error codes — on the same
+ * `<file>.lock` directory, held with Ledgerlock's evidence (see mkdir-lock.ts). Differences a
+ * caller can see: a live holder is never taken over however old its mtime, a provably dead one
+ * at once; and a compromised lock is reported to `onCompromised` (default: a process warning),
+ * never thrown from a timer (README.md, "Drop-in adapters").
  */
 import * as path from 'node:path';
-import { errnoCode } from '../engine/errors';
-import { fsl } from '../engine/fs';
 import { ReleaseWatch } from '../engine/lock/release-watch';
-import { disownHeld, isStale, releaseHeld, touchHeld, tryAcquire, type HeldDir } from './mkdir-lock';
+import { onExitCleanup } from './exit-hook';
+import { acquireSteps, beatSteps, checkSteps, disownHeld, driverFor, realpathSteps, releaseSteps, run, runSync, type Driver, type HeldDir } from './mkdir-lock';
 
 /** node-retry's options, which proper-lockfile's `retries` accepts. */
 interface RetryOptions {
@@ -30,7 +30,7 @@ interface LockOptions {
   retries?: number | RetryOptions;
   /** Resolve symlinks with realpath; the file must then exist (default true). */
   realpath?: boolean;
-  /** Accepted for compatibility and not used: the adapter goes through Ledgerlock's file-system layer. */
+  /** The fs the lock directory is made, stated, touched and removed through (callback methods for lock(), `*Sync` for lockSync()), as in the original; default Ledgerlock's own layer. */
   fs?: unknown;
   /** Called with an ECOMPROMISED error if the lock is lost while held (default: a process warning). */
   onCompromised?: (err: Error) => void;
@@ -56,14 +56,16 @@ type ReleaseSync = () => void;
 
 interface Held {
   dir: HeldDir;
+  /** The fs the lock was taken through: its heartbeat and release() use the same one. */
+  driver: Driver;
   released: boolean;
   timer: NodeJS.Timeout | undefined;
   lastUpdate: number;
+  forgetAtExit: () => void;
 }
 
 /** Locks this process holds, by canonical file path (proper-lockfile keys them the same way). */
 const held = new Map<string, Held>();
-let exitHookInstalled = false;
 
 function codedError(code: string, message: string, extra: Record<string, unknown> = {}): Error {
   return Object.assign(new Error(message), { code, ...extra });
@@ -73,8 +75,9 @@ function lockDirOf(file: string, options: { lockfilePath?: string }): string {
   return options.lockfilePath !== undefined ? path.resolve(options.lockfilePath) : `${file}.lock`;
 }
 
-function canonical(file: string, options: { realpath?: boolean }): string {
-  return options.realpath === false ? path.resolve(file) : fsl().realpathSync(file);
+/** proper-lockfile's canonical path: realpath through the caller's fs unless `realpath: false`. */
+function canonical(file: string, options: { realpath?: boolean }, driver: Driver): string | Promise<string> {
+  return options.realpath === false ? path.resolve(file) : run(driver, realpathSteps(file));
 }
 
 function staleOf(options: { stale?: number }): number {
@@ -105,59 +108,73 @@ function hasRetries(retries: LockOptions['retries']): boolean {
   return typeof retries === 'number' ? retries > 0 : typeof retries?.retries === 'number' && retries.retries > 0;
 }
 
-function start(file: string, dir: HeldDir, options: LockOptions, t: { stale: number; update: number }): Held {
-  const entry: Held = { dir, released: false, timer: undefined, lastUpdate: Date.now() };
+/**
+ * Where the original throws from its timer (ending the process), the adapter warns. The holder
+ * has then lost the lock: release() rejects with ERELEASED, unlock() with ENOTACQUIRED, and its
+ * next lock() acquires afresh like anyone else's (README.md, "Drop-in adapters").
+ */
+function warnCompromised(file: string): (err: Error) => void {
+  return (err) => process.emitWarning(err.message, {
+    code: 'ECOMPROMISED',
+    detail: `The lock on ${file} is no longer held by this process: its release() rejects with ERELEASED and its next lock() must acquire it anew.`,
+  });
+}
+
+function start(file: string, dir: HeldDir, driver: Driver, options: LockOptions, t: { stale: number; update: number }): Held {
+  const entry: Held = { dir, driver, released: false, timer: undefined, lastUpdate: Date.now(), forgetAtExit: () => undefined };
   held.set(file, entry);
-  installExitHook();
-  const report = options.onCompromised ?? ((err: Error) => process.emitWarning(err.message, { code: 'ECOMPROMISED', detail: `lock on ${file}` }));
-  const compromised = (reason: string) => {
+  // Like the original, a lock still held when the process exits (or a signal ends it) is removed.
+  entry.forgetAtExit = onExitCleanup(() => {
+    if (entry.released) return;
+    // Nothing asynchronous runs at exit: a caller's fs is used through its *Sync methods, as the original does.
+    const d = entry.driver;
+    releaseEntry(file, entry, d.kind === 'caller-async' ? { kind: 'caller-sync', fs: d.fs } : d);
+  });
+  const report = options.onCompromised ?? warnCompromised(file);
+  const compromised = (err: Error) => {
     entry.released = true;
+    entry.forgetAtExit();
     disownHeld(entry.dir);
     if (held.get(file) === entry) held.delete(file);
-    report(codedError('ECOMPROMISED', `Lock on ${file} was compromised: ${reason}`, { file }));
+    report(err);
   };
-  const beat = () => {
+  const beat = async () => {
     entry.timer = undefined;
     if (entry.released) return;
-    let result;
-    try {
-      result = touchHeld(entry.dir);
-    } catch (err) {
-      // EIO and the like may pass; past the stale window the lock may have been taken meanwhile.
-      if (Date.now() - entry.lastUpdate > t.stale) return compromised(`could not refresh it within the stale window (${errnoCode(err) ?? (err as Error).message})`);
-      return schedule(1000);
-    }
-    if (result.kind === 'compromised') return compromised(result.reason);
-    if (Date.now() - entry.lastUpdate > t.stale) return compromised('it was not refreshed within the stale threshold (the process was stalled)');
-    entry.dir.mtimeMs = result.mtimeMs;
+    const overThreshold = () => entry.lastUpdate + t.stale < Date.now();
+    const result = await run(entry.driver, beatSteps(entry.dir, overThreshold, () => entry.released));
+    if (entry.released || result.kind === 'released') return;
+    if (result.kind === 'compromised') return compromised(result.error);
+    if (result.kind === 'retry') return schedule(1000);
     entry.lastUpdate = Date.now();
     schedule(t.update);
   };
   const schedule = (ms: number) => {
-    entry.timer = setTimeout(beat, ms);
+    entry.timer = setTimeout(() => void beat().catch((err: Error) => compromised(Object.assign(err, { code: 'ECOMPROMISED' }))), ms);
     entry.timer.unref();
   };
   schedule(t.update);
   return entry;
 }
 
-function releaseEntry(file: string, entry: Held): void {
+/** Stops the heartbeat and removes the directory through `driver` (the unlock's fs, as in the original). */
+function releaseEntry(file: string, entry: Held, driver: Driver = entry.driver): void | Promise<void> {
   if (entry.timer !== undefined) clearTimeout(entry.timer);
   entry.released = true;
+  entry.forgetAtExit();
   if (held.get(file) === entry) held.delete(file);
-  releaseHeld(entry.dir);
+  const outcome = run(driver, releaseSteps(entry.dir));
+  return outcome instanceof Promise ? outcome.then(() => undefined) : undefined;
 }
 
-function releaser(file: string, entry: Held): ReleaseSync {
-  return () => {
-    if (entry.released) throw codedError('ERELEASED', 'Lock is already released');
-    releaseEntry(file, entry);
-  };
+function released(): Error {
+  return codedError('ERELEASED', 'Lock is already released');
 }
 
-function attempt(file: string, options: LockOptions, t: { stale: number; update: number }): Held | undefined {
-  const result = tryAcquire(lockDirOf(file, options), t.stale, toolName());
-  return result.kind === 'acquired' ? start(file, result.held, options, t) : undefined;
+function attempt(file: string, options: LockOptions, driver: Driver, t: { stale: number; update: number }): Held | undefined | Promise<Held | undefined> {
+  const settle = (result: { kind: 'acquired'; held: HeldDir } | { kind: 'locked' }) => (result.kind === 'acquired' ? start(file, result.held, driver, options, t) : undefined);
+  const result = run(driver, acquireSteps(lockDirOf(file, options), t.stale, toolName()));
+  return result instanceof Promise ? result.then(settle) : settle(result);
 }
 
 function locked(file: string): Error {
@@ -165,16 +182,26 @@ function locked(file: string): Error {
 }
 
 async function lockFile(file: string, options: LockOptions = {}): Promise<Release> {
+  const driver = driverFor(options.fs, false);
   const t = timing(options);
-  const target = await canonicalAsync(file, options);
+  const target = await canonical(file, options, driver);
   const delays = retryDelays(options.retries);
   let watch: ReleaseWatch | undefined;
   try {
     for (let i = 0; ; i++) {
-      const entry = attempt(target, options, t);
+      let entry: Held | undefined;
+      try {
+        entry = await attempt(target, options, driver, t);
+      } catch (err) {
+        // As with node-retry in the original, an error is retried while retries remain.
+        if (i >= delays.length) throw err;
+      }
       if (entry !== undefined) {
-        const release = releaser(target, entry);
-        return async () => release();
+        const mine = entry;
+        return async () => {
+          if (mine.released) throw released();
+          await releaseEntry(target, mine);
+        };
       }
       if (i >= delays.length) throw locked(target);
       // Wake as soon as the holder removes the lock, not only when the retry delay is up.
@@ -188,82 +215,53 @@ async function lockFile(file: string, options: LockOptions = {}): Promise<Releas
 
 function lockFileSync(file: string, options: LockOptions = {}): ReleaseSync {
   if (hasRetries(options.retries)) throw codedError('ESYNC', 'Cannot use retries with the sync api');
+  const driver = driverFor(options.fs, true);
   const t = timing(options);
-  const target = canonical(file, options);
-  const entry = attempt(target, options, t);
-  if (entry === undefined) throw locked(target);
-  return releaser(target, entry);
+  const target = canonical(file, options, driver) as string;
+  const result = runSync(driver, acquireSteps(lockDirOf(target, options), t.stale, toolName()));
+  if (result.kind !== 'acquired') throw locked(target);
+  const entry = start(target, result.held, driver, options, t);
+  return () => {
+    if (entry.released) throw released();
+    releaseEntry(target, entry);
+  };
+}
+
+function notAcquired(): Error {
+  return codedError('ENOTACQUIRED', 'Lock is not acquired/owned by you');
 }
 
 function unlockFileSync(file: string, options: UnlockOptions = {}): void {
-  const target = canonical(file, options);
+  const driver = driverFor(options.fs, true);
+  const target = canonical(file, options, driver) as string;
   const entry = held.get(target);
-  if (entry === undefined) throw codedError('ENOTACQUIRED', 'Lock is not acquired/owned by you');
-  releaseEntry(target, entry);
+  if (entry === undefined) throw notAcquired();
+  releaseEntry(target, entry, driver);
 }
 
 async function unlockFile(file: string, options: UnlockOptions = {}): Promise<void> {
-  const target = await canonicalAsync(file, options);
-  unlockFileSync(target, { ...options, realpath: false });
+  const driver = driverFor(options.fs, false);
+  const target = await canonical(file, options, driver);
+  const entry = held.get(target);
+  if (entry === undefined) throw notAcquired();
+  await releaseEntry(target, entry, driver);
 }
 
 function checkFileSync(file: string, options: CheckOptions = {}): boolean {
-  const target = canonical(file, options);
-  const lockDir = lockDirOf(target, options);
-  let st;
-  try {
-    st = fsl().lstatSync(lockDir);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
-    throw err;
-  }
-  return !isStale(lockDir, st, staleOf({ stale: options.stale ?? 10_000 }));
+  const driver = driverFor(options.fs, true);
+  const target = canonical(file, options, driver) as string;
+  return runSync(driver, checkSteps(lockDirOf(target, options), staleOf({ stale: options.stale ?? 10_000 })));
 }
 
 async function checkFile(file: string, options: CheckOptions = {}): Promise<boolean> {
-  const target = await canonicalAsync(file, options);
-  return checkFileSync(target, { ...options, realpath: false });
-}
-
-async function canonicalAsync(file: string, options: { realpath?: boolean }): Promise<string> {
-  return options.realpath === false ? path.resolve(file) : fsl().realpath(file);
+  const driver = driverFor(options.fs, false);
+  const target = await canonical(file, options, driver);
+  return run(driver, checkSteps(lockDirOf(target, options), staleOf({ stale: options.stale ?? 10_000 })));
 }
 
 function toolName(): string {
   const script = process.argv[1];
   return `${script ? path.basename(script) : path.basename(process.execPath)} (proper-lockfile API)`;
-}
-
-/**
- * Like the original, locks still held when the process exits are removed, also when a signal
- * ends it (not after SIGKILL: then the holder record names a dead pid, and it is taken over).
- */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', releaseAllAtExit);
-  for (const signal of EXIT_SIGNALS) {
-    const onSignal = () => {
-      // Only where nobody else handles the signal: then its default action, ending the process, is what the program expects.
-      if (process.listenerCount(signal) > 1) return;
-      releaseAllAtExit();
-      process.removeListener(signal, onSignal);
-      process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
-  }
-}
-
-const EXIT_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-function releaseAllAtExit(): void {
-  for (const [file, entry] of [...held]) {
-    try {
-      releaseEntry(file, entry);
-    } catch {
-      // exiting anyway; what is left names a dead pid and is taken over
-    }
-  }
 }
 
 /** proper-lockfile's module is itself `lock`, with the other functions on it. */
@@ -272,7 +270,7 @@ function properLockfile(file: string, options?: LockOptions): Promise<Release> {
 }
 
 namespace properLockfile {
-  export const lock = lockFile;
+  export const lock = properLockfile;
   export const unlock = unlockFile;
   export const check = checkFile;
   export const lockSync = lockFileSync;

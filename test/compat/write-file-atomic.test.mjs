@@ -16,11 +16,11 @@ function workspace(t) {
   return dir;
 }
 
-test('writeFile(file, data, callback) replaces the file and calls back with null', async (t) => {
+test('writeFile(file, data, callback) replaces the file and calls back with no error (undefined, as the original)', async (t) => {
   const file = join(workspace(t), 'a.txt');
   writeFileSync(file, 'old');
   const err = await new Promise((resolve) => writeFileAtomic(file, 'new', resolve));
-  assert.equal(err, null);
+  assert.equal(err, undefined);
   assert.equal(readFileSync(file, 'utf8'), 'new');
 });
 
@@ -29,7 +29,7 @@ test('without a callback it returns a promise; with options and a callback it ca
   await writeFileAtomic(file, 'promised');
   assert.equal(readFileSync(file, 'utf8'), 'promised');
   const err = await new Promise((resolve) => writeFileAtomic(file, 'both', { mode: 0o600 }, resolve));
-  assert.equal(err, null);
+  assert.equal(err, undefined);
   assert.equal(readFileSync(file, 'utf8'), 'both');
 });
 

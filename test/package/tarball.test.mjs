@@ -3,7 +3,7 @@
 // TypeScript against the shipped declarations, and `npx ledgerlock`.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -24,12 +24,12 @@ test('the packed tarball installs offline and works through require, import, tsc
   // Packed from a copy of the sources, so prepack's build never touches this checkout's dist/
   // while other tests run from it.
   const source = join(scratch, 'source');
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'esbuild.mjs', 'tsconfig.json', 'src']) cpSync(join(repo, f), join(source, f), { recursive: true });
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'esbuild.mjs', 'tsconfig.json', 'src', 'compat']) cpSync(join(repo, f), join(source, f), { recursive: true });
   symlinkSync(join(repo, 'node_modules'), join(source, 'node_modules'));
   const [packed] = JSON.parse(run(npm, ['pack', '--json', '--pack-destination', scratch], source));
   const files = packed.files.map((f) => f.path);
   t.diagnostic(`tarball ${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${packed.entryCount} files`);
-  for (const needed of ['dist/engine.js', 'dist/engine.mjs', 'dist/engine.d.ts', 'dist/types/engine/index.d.ts', 'dist/compat/proper-lockfile.js', 'dist/compat/write-file-atomic.mjs', 'dist/types/compat/proper-lockfile.d.ts', 'dist/cli.js', 'package.json', 'README.md', 'LICENSE']) {
+  for (const needed of ['dist/engine.js', 'dist/engine.mjs', 'dist/engine.d.ts', 'dist/types/engine/index.d.ts', 'dist/compat/proper-lockfile.js', 'dist/compat/write-file-atomic.mjs', 'dist/types/compat/proper-lockfile.d.ts', 'compat/proper-lockfile.js', 'compat/proper-lockfile.d.ts', 'compat/write-file-atomic.js', 'compat/write-file-atomic.d.ts', 'dist/cli.js', 'package.json', 'README.md', 'LICENSE']) {
     assert.ok(files.includes(needed), `${needed} is in the tarball`);
   }
   const stray = files.filter((f) => /\.map$|^test\/|^src\/|^scripts\/|dist\/(server|extension)\.js|dist\/types\/(cli|server|extension)\//.test(f));
@@ -100,6 +100,33 @@ test('the packed tarball installs offline and works through require, import, tsc
     files: ['use.mts', 'use.cts'],
   }));
   run(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], project);
+
+  // Old test runners (jest < 28) and TypeScript's node10 resolution ignore `exports`: the
+  // adapters are real files at ledgerlock/compat/*, and their bundles name built-ins bare.
+  const installed = join(project, 'node_modules/ledgerlock');
+  for (const name of ['proper-lockfile', 'write-file-atomic']) {
+    assert.doesNotMatch(readFileSync(join(installed, `dist/compat/${name}.js`), 'utf8'), /require\("node:/, `${name}: no node: built-ins`);
+  }
+  const legacy = JSON.parse(run(process.execPath, ['-e', `
+    const path = require('path');
+    const viaFile = require(path.join(process.cwd(), 'node_modules/ledgerlock/compat/proper-lockfile.js'));
+    const wfa = require(path.join(process.cwd(), 'node_modules/ledgerlock/compat/write-file-atomic.js'));
+    console.log(JSON.stringify({ same: viaFile === require('ledgerlock/compat/proper-lockfile'), lock: viaFile === viaFile.lock, wfa: wfa === require('ledgerlock/compat/write-file-atomic') }));`], project));
+  assert.deepEqual(legacy, { same: true, lock: true, wfa: true });
+  const node10 = join(project, 'node10');
+  mkdirSync(node10);
+  writeFileSync(join(node10, 'use.ts'), `
+    import lockfile = require('ledgerlock/compat/proper-lockfile');
+    import writeFileAtomic = require('ledgerlock/compat/write-file-atomic');
+    const release: Promise<() => Promise<void>> = lockfile('a.json', { fs: require('fs') });
+    writeFileAtomic.sync('a.json', 'x', { mode: '0644' });
+    export const used: unknown = release;
+  `);
+  writeFileSync(join(node10, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { module: 'commonjs', moduleResolution: 'node10', target: 'es2022', strict: true, noEmit: true, types: ['node'], typeRoots: [join(repo, 'node_modules/@types')] },
+    files: ['use.ts'],
+  }));
+  run(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], node10);
 
   const help = run(npx, ['--offline', 'ledgerlock', '--help'], project);
   assert.match(help, /^Usage: ledgerlock <command>/);

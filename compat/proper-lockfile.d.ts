@@ -1,0 +1,2 @@
+import lockfile = require('../dist/types/compat/proper-lockfile');
+export = lockfile;

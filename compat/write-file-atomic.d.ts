@@ -1,0 +1,2 @@
+import writeFileAtomic = require('../dist/types/compat/write-file-atomic');
+export = writeFileAtomic;
