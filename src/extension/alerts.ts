@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import { countByKind, NOTIFICATION_SETTING, problemsOf, type Problem, type ProblemKind } from './problems';
-import type { ServerState } from './serverState';
+import type { ServerState } from './server-state';
 
 const ANNOUNCED_KEY = 'ledgerlock.announced';
 const MUTED_KEY = 'ledgerlock.mutedKinds';

@@ -5,8 +5,8 @@
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { type InitializationOptions, RecoveriesChangedNotification, SnapshotsNotification, StateNotification } from '../protocol';
-import { levelledChannel } from './serverLog';
-import type { ServerState } from './serverState';
+import { levelledChannel } from './server-log';
+import type { ServerState } from './server-state';
 
 export async function startClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, state: ServerState): Promise<LanguageClient> {
   const module = context.asAbsolutePath('dist/server.js');

@@ -20,15 +20,15 @@ import {
   SnapshotsRequest,
   VerifyLedgerRequest,
 } from '../protocol';
-import { eventUri } from './eventDocuments';
+import { eventUri } from './event-documents';
 import { baseName, formatAge, holderWords, lockSentence, profileName } from './format';
 import { problemsOf } from './problems';
-import type { ServerState } from './serverState';
+import type { ServerState } from './server-state';
 import { pathOf, pickLedger, pickLock } from './targets';
 import { refuseIfUntrusted } from './trust';
-import { EventNode, type LedgersView } from './views/ledgersView';
-import { unknownBlindSpots, type LocksView } from './views/locksView';
-import { RecoveryNode } from './views/recoveriesView';
+import { EventNode, type LedgersView } from './views/ledgers-view';
+import { unknownBlindSpots, type LocksView } from './views/locks-view';
+import { RecoveryNode } from './views/recoveries-view';
 
 /** Programmatic callers that already asked the person (or tests) may skip the modal. */
 export interface CommandOptions {

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { LedgerItem, LockItem } from '../protocol';
 import { formatHolder } from './format';
 import { isLedgerProblem, isLockProblem } from './problems';
-import type { ServerState } from './serverState';
+import type { ServerState } from './server-state';
 
 export class Decorations implements vscode.FileDecorationProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri[]>();

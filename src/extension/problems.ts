@@ -4,8 +4,8 @@
  */
 import { offersReap, type LedgerItem, type LockItem } from '../protocol';
 import { baseName, lockSentence, plural } from './format';
-import type { ServerState } from './serverState';
-import { snapshotTrouble } from './snapshotTrouble';
+import type { ServerState } from './server-state';
+import { snapshotTrouble } from './snapshot-trouble';
 
 /** Each kind has its own notification setting and its own "Don't Show Again". */
 export type ProblemKind = 'tornTail' | 'corruptLedger' | 'staleLock' | 'contention' | 'snapshot';

@@ -5,9 +5,9 @@
 import * as vscode from 'vscode';
 import type { LedgerItem, LockItem } from '../protocol';
 import { baseName, formatCount, formatBytes, lockSentence } from './format';
-import type { ServerState } from './serverState';
-import { LedgerNode } from './views/ledgersView';
-import { LockNode } from './views/locksView';
+import type { ServerState } from './server-state';
+import { LedgerNode } from './views/ledgers-view';
+import { LockNode } from './views/locks-view';
 
 export function pathOf(arg: unknown): string | undefined {
   if (arg instanceof LedgerNode) return arg.ledger.path;

@@ -42,16 +42,16 @@ import {
   VerifySnapshotRequest,
 } from '../protocol';
 import { compactLedger, failure, quarantineRecord, reapStaleLock, repairTail, verifyLedger, type ActionContext } from './actions';
-import { quickFixes } from './codeActions';
+import { quickFixes } from './code-actions';
 import { filePath, fileUri, lockDiagnostics, toDiagnostics } from './diagnostics';
-import { oneJudgeAtATime } from './lockSummary';
+import { oneJudgeAtATime } from './lock-item';
 import { eventById, eventsPage, lineAt, recentRecoveries } from './events';
-import { fromReport } from './ledgerSummary';
+import { fromReport } from './ledger-item';
 import { DEFAULT_SETTINGS, readFolderSettings } from './settings';
-import { restoreFolderSnapshot, snapshotChanges, snapshotFileText, takeSnapshot, verifyFolderSnapshots } from './snapshotActions';
-import { SnapshotCatalog } from './snapshotCatalog';
+import { restoreFolderSnapshot, snapshotChanges, snapshotFileText, takeSnapshot, verifyFolderSnapshots } from './snapshot-actions';
+import { SnapshotCatalog } from './snapshot-catalog';
 import { lockSpans, timeline } from './timeline';
-import { WorkspaceModel } from './workspaceModel';
+import { WorkspaceModel } from './workspace-model';
 
 const LOCK_REEVALUATE_MS = 2_000;
 const AGE_ONLY_PUSH_MS = 5_000;

@@ -7,8 +7,8 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { RecoveriesRequest, type RecoveryItem } from '../../protocol';
 import * as path from 'node:path';
 import { baseName, formatTime, plural } from '../format';
-import type { ServerState } from '../serverState';
-import { folderItem } from './folderGroups';
+import type { ServerState } from '../server-state';
+import { folderItem } from './folder-groups';
 
 const LIMIT = 200;
 

@@ -1,6 +1,6 @@
 /** One line per damaged snapshot blob or unreadable manifest, for the status bar and its fixes. */
 import { baseName } from './format';
-import type { ServerState } from './serverState';
+import type { ServerState } from './server-state';
 
 export function snapshotTrouble(state: ServerState): string[] {
   return state.damagedSnapshotFolders().flatMap((f) => [

@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import { isProcessAlive, vantageSummary, withinRoot, type VerifyReport } from '../engine';
 import type { FolderState, LedgerItem, LockItem, WorkspaceState } from '../protocol';
 import { FolderClassifier, SCAN_LIMITS } from './discovery';
-import { summarizeLedger } from './ledgerSummary';
-import { KeyedDebouncer, mapLimit } from './limit';
-import { summarizeLocks } from './lockSummary';
+import { summarizeLedger } from './ledger-item';
+import { KeyedDebouncer, mapLimit } from './concurrency';
+import { summarizeLocks } from './lock-item';
 import type { FolderSettings } from './settings';
 
 export interface ModelListener {

@@ -9,8 +9,8 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { LockSpansRequest, TimelineRequest } from '../protocol';
 import { baseName } from './format';
-import type { ServerState } from './serverState';
-import type { LedgersView } from './views/ledgersView';
+import type { ServerState } from './server-state';
+import type { LedgersView } from './views/ledgers-view';
 
 type FromPage = { type: 'ready' } | { type: 'reset' } | { type: 'zoom'; from: number; to: number } | { type: 'openBin'; from: number; to: number } | { type: 'painted'; ms: number };
 

@@ -5,12 +5,12 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { EventLineRequest, EventRequest, type EventItem } from '../protocol';
-import { eventJson } from './eventDocuments';
+import { eventJson } from './event-documents';
 import { baseName } from './format';
-import type { ServerState } from './serverState';
+import type { ServerState } from './server-state';
 import { pickLedger } from './targets';
-import { EventNode, type LedgersView } from './views/ledgersView';
-import { RecoveryNode } from './views/recoveriesView';
+import { EventNode, type LedgersView } from './views/ledgers-view';
+import { RecoveryNode } from './views/recoveries-view';
 
 export interface EventCommandContext {
   client: () => LanguageClient | undefined;

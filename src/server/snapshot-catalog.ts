@@ -9,7 +9,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { listSnapshots, openBlobStore, readSnapshot, snapshotPaths, STORE_DIR_NAME, type BlobHealth } from '../engine';
 import type { SnapshotFolderState, SnapshotItem, SnapshotsState } from '../protocol';
-import { KeyedDebouncer } from './limit';
+import { KeyedDebouncer } from './concurrency';
 
 const PASS_BUDGET_BYTES = 32 * 1024 * 1024;
 const PASS_BUDGET_BLOBS = 2_000;

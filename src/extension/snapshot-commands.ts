@@ -10,10 +10,10 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { reportResult, withProgress } from './feedback';
 import { type ActionResult, CreateSnapshotRequest, RestoreSnapshotRequest, SnapshotDiffRequest, type SnapshotItem, VerifySnapshotRequest } from '../protocol';
 import { formatTime } from './format';
-import type { ServerState } from './serverState';
-import { snapshotFileUri } from './snapshotDocuments';
+import type { ServerState } from './server-state';
+import { snapshotFileUri } from './snapshot-documents';
 import { refuseIfUntrusted } from './trust';
-import { SnapshotFileNode, SnapshotFolderNode, SnapshotNode } from './views/snapshotsView';
+import { SnapshotFileNode, SnapshotFolderNode, SnapshotNode } from './views/snapshots-view';
 
 export interface SnapshotCommandContext {
   client: () => LanguageClient | undefined;

@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { countByKind, problemsOf, type Problem } from './problems';
-import type { ServerState } from './serverState';
+import type { ServerState } from './server-state';
 
 export class StatusBar implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;

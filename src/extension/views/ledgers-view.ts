@@ -12,8 +12,8 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { EventsPageRequest, type EventFilter, type EventItem, type FolderState, type LedgerItem } from '../../protocol';
 import { baseName, formatBytes, formatCount, formatTime, plural } from '../format';
 import { isLedgerProblem } from '../problems';
-import type { ServerState } from '../serverState';
-import { FolderGroups, folderItem } from './folderGroups';
+import type { ServerState } from '../server-state';
+import { FolderGroups, folderItem } from './folder-groups';
 
 export class LedgerFolderNode {
   constructor(public folder: FolderState) {}

@@ -13,9 +13,9 @@ import * as vscode from 'vscode';
 import { offersReap, type FolderState, type LockItem } from '../../protocol';
 import { baseName, formatAge, formatAgeCoarse, holderWords, plural, profileName } from '../format';
 import { isLockProblem } from '../problems';
-import type { ServerState } from '../serverState';
-import { escapeMarkdown } from '../statusBar';
-import { FolderGroups, folderItem } from './folderGroups';
+import type { ServerState } from '../server-state';
+import { escapeMarkdown } from '../status-bar';
+import { FolderGroups, folderItem } from './folder-groups';
 
 /** How often shown ages move. */
 export const AGE_TICK_MS = 30_000;

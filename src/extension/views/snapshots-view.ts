@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SnapshotFileItem, SnapshotFolderState, SnapshotItem, SnapshotProblem } from '../../protocol';
 import { formatBytes, formatTime } from '../format';
-import type { ServerState } from '../serverState';
+import type { ServerState } from '../server-state';
 
 export class SnapshotFolderNode {
   constructor(readonly folder: SnapshotFolderState) {}
