@@ -4,14 +4,20 @@
  * batches, so one look at /proc serves many of them.
  */
 import * as fs from 'node:fs/promises';
-import { inspectLocks, isLockDirectory, type LockInfo } from '../engine';
+import { inspectLocks, isLockDirectory, verdictChangesIn, type LockInfo } from '../engine';
 import { refuseLinkOutsideSync } from '../engine/confine-paths';
 import { offersReap, type LockItem } from '../protocol';
 import type { FolderSettings } from './settings';
 
+/** A lock's item, and when time alone may change its verdict (ms after it was judged; Infinity: never). */
+export interface JudgedLock {
+  item: LockItem;
+  changesInMs: number;
+}
+
 /** Each path's item; undefined for a lock that is gone, or an ordinary folder a glob matched. */
-export async function summarizeLocks(lockPaths: readonly string[], folder: string, settings: FolderSettings): Promise<Map<string, LockItem | undefined>> {
-  const out = new Map<string, LockItem | undefined>();
+export async function summarizeLocks(lockPaths: readonly string[], folder: string, settings: FolderSettings): Promise<Map<string, JudgedLock | undefined>> {
+  const out = new Map<string, JudgedLock | undefined>();
   const judged: string[] = [];
   for (const lockPath of lockPaths) {
     try {
@@ -28,7 +34,8 @@ export async function summarizeLocks(lockPaths: readonly string[], folder: strin
       out.set(lockPath, e.code === 'E_NOT_FOUND' || e.code === 'ENOENT' ? undefined : unknownItem(lockPath, folder, e.message ?? String(err)));
     }
   }
-  const verdicts = await oneJudgeAtATime(() => inspectLocks(judged, { staleMs: settings.staleMs, contentionMs: settings.contentionMs }));
+  const timing = { staleMs: settings.staleMs, contentionMs: settings.contentionMs };
+  const verdicts = await oneJudgeAtATime(() => inspectLocks(judged, timing));
   for (const lockPath of judged) {
     const verdict = verdicts.get(lockPath);
     if (verdict === undefined || verdict instanceof Error) {
@@ -36,7 +43,7 @@ export async function summarizeLocks(lockPaths: readonly string[], folder: strin
       out.set(lockPath, e.code === 'E_NOT_FOUND' || e.code === 'ENOENT' ? undefined : unknownItem(lockPath, folder, e.message ?? 'the lock could not be examined'));
       continue;
     }
-    out.set(lockPath, toItem(verdict, folder));
+    out.set(lockPath, { item: toItem(verdict, folder), changesInMs: verdictChangesIn(verdict, timing) });
   }
   return out;
 }
@@ -54,12 +61,10 @@ export function oneJudgeAtATime<T>(work: () => Promise<T>): Promise<T> {
   return run;
 }
 
-export async function summarizeLock(lockPath: string, folder: string, settings: FolderSettings): Promise<LockItem | undefined> {
-  return (await summarizeLocks([lockPath], folder, settings)).get(lockPath);
-}
-
-function unknownItem(lockPath: string, folder: string, reason: string): LockItem {
-  return { path: lockPath, folder, kind: 'unknown', state: 'unknown', reason, ageMs: null, holder: null, reapable: false, overThreshold: false, profile: 'generic', evidence: [], guards: null, longHeld: false, waiters: 0 };
+/** A lock that could not be examined: only a change to its file (or the rotation) can tell more. */
+function unknownItem(lockPath: string, folder: string, reason: string): JudgedLock {
+  const item: LockItem = { path: lockPath, folder, kind: 'unknown', state: 'unknown', reason, ageMs: null, holder: null, reapable: false, overThreshold: false, profile: 'generic', evidence: [], guards: null, longHeld: false, waiters: 0 };
+  return { item, changesInMs: Infinity };
 }
 
 function toItem(info: LockInfo, folder: string): LockItem {

@@ -27,7 +27,7 @@ export interface ModelListener {
 export const MAX_JUDGED_PER_PASS = 2_000;
 /** Locks judged against one look at /proc and the telemetry. */
 const LOCK_BATCH = 256;
-/** Held locks re-judged per pass in rotation beyond those due, to catch what no clock or pid check shows. */
+/** Locks re-judged per pass in rotation beyond those due, to catch what no clock or pid check shows. */
 const ROTATION_PER_PASS = 16;
 /** Locks (and ledgers) inspected between two pushes of the first scan, so the view fills as it goes. */
 const SCAN_CHUNK = 1_000;
@@ -36,7 +36,10 @@ const PROGRESS_PUSH_MS = 1_000;
 interface LockEntry {
   item: LockItem;
   judgedAt: number;
-  /** When the verdict can change with no file event (an age threshold passes); Infinity: only a file event changes it. */
+  /**
+   * When the verdict can change with no file event, as the engine says (an age passes a window
+   * of the rules that judged it: verdictChangesIn); Infinity: only a file or process event.
+   */
   dueAt: number;
 }
 
@@ -82,10 +85,6 @@ export class WorkspaceModel {
   private readonly debouncer = new KeyedDebouncer(150);
 
   constructor(private readonly listener: ModelListener) {}
-
-  folderUris(): string[] {
-    return [...this.folders.keys()];
-  }
 
   settingsOf(folderUri: string): FolderSettings | undefined {
     return this.folders.get(folderUri)?.settings;
@@ -158,8 +157,8 @@ export class WorkspaceModel {
    * One pass of lock re-judging, never two at once (a pass still running makes the next one a
    * no-op). It works in proportion to what can have changed: locks whose local holder process
    * is gone (one kill(pid, 0) per distinct pid), locks whose age crosses a threshold now, and a
-   * small rotation of held and unknown locks, at most MAX_JUDGED_PER_PASS in all; the rest wait for the
-   * next pass. Locks that only a file event can change are left to the watcher.
+   * small rotation of every lock, at most MAX_JUDGED_PER_PASS in all; the rest wait for the
+   * next pass.
    */
   async reevaluateLocks(now = Date.now()): Promise<void> {
     if (this.reevaluating) return;
@@ -184,18 +183,18 @@ export class WorkspaceModel {
 
   private dueLocks(folder: FolderModel, now: number): string[] {
     const due: string[] = [];
-    const held: string[] = [];
+    const rotation: string[] = [];
     const alive = new Map<number, boolean>();
     const host = os.hostname();
     for (const [p, entry] of folder.locks) {
       if (due.length >= MAX_JUDGED_PER_PASS) break;
       if (entry.dueAt <= now) { due.push(p); continue; }
       const { item } = entry;
-      // An unknown lock can become decidable with no file event (a process this server can
-      // see opens or locks it): it joins the rotation, never the pid checks below.
-      if (item.state === 'unknown') { held.push(p); continue; }
+      // Every verdict can change with no file event: a process opens or flocks a stale or
+      // unknown lock (a zero-byte lock re-taken by flock keeps its bytes), a holder dies. So
+      // every lock joins the rotation; only held ones name processes worth a pid check.
+      rotation.push(p);
       if (item.state !== 'held' && item.state !== 'contended') continue;
-      held.push(p);
       // Every process the verdict rests on (the named holder, a kernel-lock holder, an opener,
       // a waiter): when one of them is gone, the verdict may have changed.
       const pids = new Set<number>();
@@ -211,8 +210,8 @@ export class WorkspaceModel {
         }
       }
     }
-    for (let i = 0; i < ROTATION_PER_PASS && held.length > 0 && due.length < MAX_JUDGED_PER_PASS; i++) {
-      const p = held[(this.rotation + i) % held.length]!;
+    for (let i = 0; i < ROTATION_PER_PASS && rotation.length > 0 && due.length < MAX_JUDGED_PER_PASS; i++) {
+      const p = rotation[(this.rotation + i) % rotation.length]!;
       if (!due.includes(p)) due.push(p);
     }
     this.rotation += ROTATION_PER_PASS;
@@ -245,10 +244,6 @@ export class WorkspaceModel {
     return this.folderOf(p)?.ledgers.has(p) ?? false;
   }
 
-  isKnownLock(p: string): boolean {
-    return this.folderOf(p)?.locks.has(p) ?? false;
-  }
-
   recoveryLogs(): string[] {
     return [...this.folders.values()].flatMap((f) => [...f.recoveries]);
   }
@@ -271,15 +266,15 @@ export class WorkspaceModel {
     for (let i = 0; i < lockPaths.length; i += LOCK_BATCH) {
       const items = await withinRoot(folder.root, () => summarizeLocks(lockPaths.slice(i, i + LOCK_BATCH), folder.uri, folder.settings));
       const now = Date.now();
-      for (const [lockPath, item] of items) {
-        if (!item) {
+      for (const [lockPath, judged] of items) {
+        if (!judged) {
           folder.locks.delete(lockPath);
           this.listener.lockJudged(lockPath, undefined);
           continue;
         }
         if (!folder.admits(folder.locks, lockPath, SCAN_LIMITS.locks, 'locks')) continue;
-        folder.locks.set(lockPath, { item, judgedAt: now, dueAt: nextDue(item, folder.settings, now) });
-        this.listener.lockJudged(lockPath, item);
+        folder.locks.set(lockPath, { item: judged.item, judgedAt: now, dueAt: now + judged.changesInMs });
+        this.listener.lockJudged(lockPath, judged.item);
       }
     }
   }
@@ -301,24 +296,6 @@ export class WorkspaceModel {
     this.listener.recoveriesChanged();
   }
 }
-
-/**
- * When a lock's verdict can next change with no file event: when its age passes a threshold
- * that applies to it. A stale, orphaned or unreadable lock changes only when its file does
- * (or, for a held one, when its holder dies, which the pid check sees).
- */
-function nextDue(item: LockItem, settings: FolderSettings, now: number): number {
-  if (item.state !== 'held' && item.state !== 'contended') return Infinity;
-  // A live local holder only becomes long-held. Otherwise the thresholds a verdict can cross
-  // with no file event: the tools' creation graces (2 s, 10 s), proper-lockfile's 10 s window,
-  // long-held, and the stale window.
-  const local = typeof item.holder?.pid === 'number' && (item.holder.host === undefined || item.holder.host === os.hostname());
-  const thresholds = local ? [settings.contentionMs] : [2_000, 10_000, settings.contentionMs, settings.staleMs];
-  const age = item.ageMs ?? 0;
-  const next = thresholds.filter((t) => t > age).sort((a, b) => a - b)[0];
-  return next === undefined ? Infinity : now + (next - age) + 1;
-}
-
 
 function lockKey(l: LockItem): string {
   return `${l.state}|${l.reapable}|${l.overThreshold}|${l.longHeld}|${l.holder?.pid}|${l.waiters}|${l.evidence?.map((e) => `${e.kind}:${e.pid}`).join(',')}`;

@@ -11,4 +11,5 @@ export { listLocks, type ListLocksOptions } from './list';
 export { isProcessAlive, judgeNamedProcess, processStart, systemProcessView, type NamedProcess, type ProcessStart, type ProcessVerdict } from './process';
 export { currentVantage, vantageSummary, type Vantage } from './vantage';
 export { reapLock, type ReapOptions, type ReapResult } from './reap';
+export { verdictChangesIn } from './recheck';
 export { DEFAULT_CONTENTION_MS, DEFAULT_STALE_MS, EMPTY_LOCK_GRACE_MS, formatAge, type LockTiming } from './timing';

@@ -22,6 +22,7 @@ function authmuxShape(content: Buffer | null): Record<string, unknown> | undefin
 export const authmuxProfile: LockProfile = {
   id: 'authmux',
   tool: 'authmux',
+  windowsMs: [AUTHMUX_STALE_MS],
   recognise: (s) => s.type !== 'directory' && (path.basename(s.path) === 'registry.json.lock' || authmuxShape(s.content) !== undefined),
   holder(s): LockHolderInfo | null {
     const obj = jsonObject(s.content);

@@ -24,6 +24,7 @@ function isClaudeFlowLockPath(p: string): boolean {
 export const claudeFlowProfile: LockProfile = {
   id: 'claude-flow',
   tool: 'claude-flow',
+  windowsMs: [UNREADABLE_GRACE_MS, CLAUDE_FLOW_STALE_MS],
   recognise: (s) => s.type !== 'directory' && isClaudeFlowLockPath(s.path),
   holder(s): LockHolderInfo | null {
     const obj = jsonObject(s.content);

@@ -20,6 +20,7 @@ export function gitDirOf(lockPath: string): string | undefined {
 export const gitProfile: LockProfile = {
   id: 'git',
   tool: 'git',
+  windowsMs: [EMPTY_LOCK_GRACE_MS],
   recognise: (s) => s.type !== 'directory' && gitDirOf(s.path) !== undefined && s.path.endsWith('.lock'),
   holder: () => ({ tool: 'git' }),
   rule(_s, facts) {

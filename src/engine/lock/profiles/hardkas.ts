@@ -29,6 +29,7 @@ function isAppendLock(p: string): boolean {
 export const hardkasProfile: LockProfile = {
   id: 'hardkas',
   tool: 'HardKAS',
+  windowsMs: [APPEND_CREATION_GRACE_MS, EMPTY_LOCK_GRACE_MS],
   recognise(s) {
     if (inHardkasLocks(s.path) && s.path.endsWith('.lock')) return true;
     return jsonObject(s.content)?.schema === HARDKAS_LOCK_SCHEMA;

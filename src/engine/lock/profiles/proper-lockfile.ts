@@ -69,6 +69,7 @@ export const properLockfileProfile: LockProfile = {
   id: 'proper-lockfile',
   tool: 'proper-lockfile',
   heartbeatMs: PROPER_LOCKFILE_STALE_MS / 2,
+  windowsMs: [PROPER_LOCKFILE_STALE_MS],
   recognise: (s) => s.type === 'directory' && s.path.endsWith('.lock'),
   holder: adapterHolder,
   nativeRecord: recordFor,

@@ -55,6 +55,11 @@ export interface LockProfile {
   tool: string;
   /** The tool refreshes a held lock's mtime at least this often: a stopped heartbeat is evidence from anywhere. */
   heartbeatMs?: number;
+  /**
+   * Every age (since acquisition, or since the last heartbeat) at which `rule` can change its
+   * verdict by time alone: whoever watches locks re-judges one as each passes (recheck.ts).
+   */
+  windowsMs?: readonly number[];
   recognise(subject: LockSubject): boolean;
   /** The holder as this tool writes it, when the generic reading is not enough. */
   holder?(subject: LockSubject): LockHolderInfo | null;
