@@ -193,11 +193,6 @@ function push(s: Series, t: number, type: string): void {
   s.count++;
 }
 
-/** Drops what is cached for a ledger that is gone. */
-export function forgetTimeline(ledgerPath: string): void {
-  cache.delete(ledgerPath);
-}
-
 /**
  * Hold and wait spans from the recovery log (given newest first) and the locks held now. A
  * wait is recorded when it passes the contention threshold (LOCK_CONTENDED) and when it ends

@@ -1,6 +1,7 @@
 /**
- * The command table, in the order `--help` lists them. Each command is loaded only when it
- * runs (a separate chunk of the CLI bundle), so `ledgerlock tail` never parses snapshot code.
+ * The command table, in the order `--help` lists them. Each command's modules are evaluated
+ * only when it runs: the CLI is one CommonJS bundle in which esbuild wraps what `import()`
+ * reaches in a lazy initialiser (esbuild.mjs), so `ledgerlock tail` never runs snapshot code.
  */
 import type { AnyCommand } from '../command';
 
