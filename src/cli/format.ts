@@ -39,7 +39,7 @@ export function relPath(cwd: string, p: string): string {
  * A path as one line of text output: a name holding a newline or another control character
  * (a workspace may hold any name) is printed JSON-quoted, so each entry stays on its line.
  */
-export function displayPath(p: string): string {
+function displayPath(p: string): string {
   return /[\u0000-\u001f\u007f"]/.test(p) ? JSON.stringify(p) : p;
 }
 
@@ -48,7 +48,7 @@ export function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
 }
 
-export type Colour = 'green' | 'yellow' | 'red' | 'dim' | 'bold' | 'cyan';
+type Colour = 'green' | 'yellow' | 'red' | 'dim' | 'bold' | 'cyan';
 export type Paint = (colour: Colour, text: string) => string;
 
 /**

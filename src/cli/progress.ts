@@ -15,7 +15,7 @@ export interface Progress {
 const REDRAW_MS = 100;
 const silent: Progress = { update() {}, end() {} };
 
-export function isTerminal(stream: Writable): boolean {
+function isTerminal(stream: Writable): boolean {
   return (stream as { isTTY?: boolean }).isTTY === true;
 }
 

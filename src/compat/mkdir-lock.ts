@@ -21,6 +21,8 @@
  * the one on this machine's disk (same device and inode); elsewhere the mtime rule alone applies.
  */
 import { randomBytes } from 'node:crypto';
+// The module object itself (not an ES namespace copy): a caller passing `fs: require('fs')` is recognised by identity.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 import nodeFsModule = require('node:fs');
 import type { Stats } from 'node:fs';
 import * as path from 'node:path';
@@ -47,14 +49,14 @@ interface HolderRecord extends NativeLock {
 }
 
 /** The Stats fields the protocols read; a caller's `fs` may return any object carrying them. */
-export type DirStats = Pick<Stats, 'dev' | 'ino' | 'birthtimeMs' | 'mtime' | 'isDirectory'>;
+type DirStats = Pick<Stats, 'dev' | 'ino' | 'birthtimeMs' | 'mtime' | 'isDirectory'>;
 
 const GUARD_SUFFIX = '.reaping';
 /** A breaker holds the guard for the milliseconds a break takes; one whose guard is older died mid-break. */
 const GUARD_STALE_MS = 10_000;
 
 /** Where the holder record lives: the engine's proper-lockfile profile reads it from there. */
-export const holderPathFor = adapterHolderPath;
+const holderPathFor = adapterHolderPath;
 
 function identityOf(st: DirStats): DirIdentity {
   return { dev: st.dev, ino: st.ino, birthtimeMs: st.birthtimeMs > 0 ? st.birthtimeMs : 0 };
@@ -78,17 +80,19 @@ type Op =
   | { op: 'realpath'; path: string };
 
 /** A protocol: yields operations, is resumed with each one's result, or has its error thrown in. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each op's result type differs; the driver and the step agree on it
 export type Steps<T> = Generator<Op, T, any>;
 
 /** The caller's `fs` option: whatever object it passed, looked up at each call (tests swap methods while a lock is held). */
-export type CallerFs = Record<string, any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any fs-like object a caller passes (graceful-fs, memfs, a fault injector)
+type CallerFs = Record<string, any>;
 
 export type Driver =
   | { kind: 'ledgerlock' }
   | { kind: 'caller-sync'; fs: CallerFs }
   | { kind: 'caller-async'; fs: CallerFs };
 
-export const ledgerlockDriver: Driver = { kind: 'ledgerlock' };
+const ledgerlockDriver: Driver = { kind: 'ledgerlock' };
 
 /** The driver for an `fs` option: none, or node's own module, is the default layer. */
 export function driverFor(fs: unknown, sync: boolean): Driver {
@@ -182,10 +186,10 @@ export function run<T>(driver: Driver, steps: Steps<T>): T | Promise<T> {
 // Judging a holder
 
 /** Who holds the directory now, by evidence: 'live', 'dead' (provably), or 'unknown' (judge by mtime). */
-export type HolderVerdict = 'live' | 'dead' | 'unknown';
+type HolderVerdict = 'live' | 'dead' | 'unknown';
 
 /** Whether the process a lock record names is still the one that wrote it (the engine's one liveness check). */
-export function holderProcess(record: NativeLock): 'live' | 'dead' | 'unknown' {
+function holderProcess(record: NativeLock): 'live' | 'dead' | 'unknown' {
   const found = judgeNamedProcess({
     pid: record.pid, host: record.host, native: true, acquiredAt: record.acquiredAt,
     ...(record.pidns !== undefined ? { pidns: record.pidns } : {}),
@@ -202,7 +206,7 @@ export function holderProcess(record: NativeLock): 'live' | 'dead' | 'unknown' {
  * inode identity alone (erring there only makes a waiter wait); a dead one also needs the
  * creation time, so a reused inode number cannot make a newer lock look abandoned.
  */
-export function judgeHolder(lockDir: string, st: DirStats): HolderVerdict {
+function judgeHolder(lockDir: string, st: DirStats): HolderVerdict {
   const record = readAdapterRecord(lockDir);
   if (record === undefined) return 'unknown';
   const dir = record.lockDir;
@@ -213,7 +217,7 @@ export function judgeHolder(lockDir: string, st: DirStats): HolderVerdict {
 }
 
 /** Stale by Ledgerlock's evidence first, then by the original's rule (mtime older than `stale`). */
-export function isStale(lockDir: string, st: DirStats, staleMs: number, now = Date.now()): boolean {
+function isStale(lockDir: string, st: DirStats, staleMs: number, now = Date.now()): boolean {
   const verdict = judgeHolder(lockDir, st);
   if (verdict === 'live') return false;
   const stale = verdict === 'dead' || st.mtime.getTime() < now - staleMs;

@@ -26,7 +26,7 @@ export function withinRoot<T>(root: string, fn: () => T): T {
 }
 
 /** The root `p` must stay inside; undefined: only its last component is checked (against its own folder). */
-export function rootOf(p: string): string | undefined {
+function rootOf(p: string): string | undefined {
   const abs = path.resolve(p);
   const segments = abs.split(path.sep);
   const at = segments.lastIndexOf(STORE_DIR_NAME);
@@ -40,7 +40,7 @@ export function lexicallyInside(root: string, p: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
-export function outsideRoot(p: string, target: string, root: string): LedgerlockError {
+function outsideRoot(p: string, target: string, root: string): LedgerlockError {
   return new LedgerlockError(
     ErrorCode.PathOutsideRoot,
     `${p} links outside the workspace (to ${target}, outside ${root}); Ledgerlock shows it but never reads, writes or removes through it`,

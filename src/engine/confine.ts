@@ -11,7 +11,7 @@ import { checkDescriptor, confineParentSync, refuseLinkOutsideSync } from './con
 import { errnoCode } from './errors';
 import type { FileSystem, OpenFile, OpenOptions } from './fs-types';
 
-export { withinRoot } from './confine-paths';
+
 
 /** Puts confinement in front of `inner`. */
 export function confine(inner: FileSystem): FileSystem {

@@ -10,7 +10,7 @@ import { confine } from './confine';
 
 import type { FileOwner, FileSystem, OpenFile, OpenOptions } from './fs-types';
 
-export type { FileOwner, FileSystem, OpenFile, OpenOptions } from './fs-types';
+export type { FileOwner, FileSystem, OpenFile } from './fs-types';
 
 /**
  * An open file on a raw descriptor: async calls go straight to libuv (one pool hop each, no

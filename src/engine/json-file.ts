@@ -37,7 +37,7 @@ export async function updateJsonFile<T>(
   fn: (current: T | undefined) => T | Promise<T>,
   opts: UpdateJsonOptions = {},
 ): Promise<T> {
-  const { lockPath, mode, ...lockOptions } = opts;
+  const { lockPath, mode: _mode, ...lockOptions } = opts;
   const target = path.resolve(filePath);
   return withLock(lockPath ?? jsonLockPathFor(target), async () => {
     const current = documentIn(await readBytes(target), target, schema);
@@ -56,7 +56,7 @@ export function updateJsonFileSync<T>(
   fn: (current: T | undefined) => T,
   opts: Omit<UpdateJsonOptions, 'signal'> = {},
 ): T {
-  const { lockPath, mode, ...lockOptions } = opts;
+  const { lockPath, mode: _mode, ...lockOptions } = opts;
   const target = path.resolve(filePath);
   return withLockSync(lockPath ?? jsonLockPathFor(target), () => {
     const current = documentIn(readBytesSync(target), target, schema);

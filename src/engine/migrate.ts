@@ -64,7 +64,7 @@ export interface MigrateResult {
   resumed: boolean;
 }
 
-export function migrationJournalPath(paths: StorePaths): string {
+function migrationJournalPath(paths: StorePaths): string {
   return path.join(paths.dir, 'migration.json');
 }
 

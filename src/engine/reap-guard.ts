@@ -12,10 +12,10 @@ import { ErrorCode, LedgerlockError } from './errors';
 import { fsl } from './fs';
 
 /** Names a lock directory may hold besides nothing at all. */
-export const HOLDER_NOTES: ReadonlySet<string> = new Set(['pid', 'owner', 'host', 'holder', 'info', 'lockinfo']);
+const HOLDER_NOTES: ReadonlySet<string> = new Set(['pid', 'owner', 'host', 'holder', 'info', 'lockinfo']);
 /** At most this many notes, each a regular file of at most MAX_NOTE_BYTES. */
-export const MAX_NOTES = 3;
-export const MAX_NOTE_BYTES = 4096;
+const MAX_NOTES = 3;
+const MAX_NOTE_BYTES = 4096;
 
 /** Whether the directory at `dir` holds only what a lock directory holds. Reads at most MAX_NOTES + 1 names. */
 export async function isLockDirectory(dir: string): Promise<boolean> {
@@ -49,7 +49,7 @@ export async function refuseUnsafeReap(p: string): Promise<void> {
 }
 
 /** E_NOT_A_LOCK when `p` is a directory that holds more than a lock directory does. */
-export async function refuseOrdinaryFolder(p: string): Promise<void> {
+async function refuseOrdinaryFolder(p: string): Promise<void> {
   let isDir = false;
   try {
     isDir = (await fsl().lstat(p)).isDirectory();

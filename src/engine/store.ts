@@ -10,13 +10,13 @@ import { fsl, readDocument } from './fs';
 import { decodeUtf8, parseJson, parseWithSchema } from './text';
 
 export const STORE_DIR_NAME = '.ledgerlock';
-export const STORE_FORMAT = 'ledgerlock';
+const STORE_FORMAT = 'ledgerlock';
 /** Version 2 added the blob store and snapshots (see migrate.ts for the steps). */
 export const STORE_VERSION = 2;
 /** The oldest format the migrations in migrate.ts can bring up to STORE_VERSION. */
 export const MIN_STORE_VERSION = 1;
 
-export const StoreManifestSchema = z.object({
+const StoreManifestSchema = z.object({
   format: z.literal(STORE_FORMAT),
   version: z.number().int().positive(),
   createdAt: z.string(),

@@ -1,7 +1,7 @@
 /** How the ledger commands turn LEDGER into an open ledger. */
 import { ensureStore, openLedger, resolveLedgerPath, storePathsOf, withinRoot, type Ledger, type LedgerOptions } from '../../engine';
 
-export async function openLedgerArg(cwd: string, arg: string, options: LedgerOptions & { create: boolean }): Promise<Ledger> {
+async function openLedgerArg(cwd: string, arg: string, options: LedgerOptions & { create: boolean }): Promise<Ledger> {
   const file = resolveLedgerPath(cwd, arg);
   const store = storePathsOf(file);
   if (options.create && store !== undefined) await ensureStore(store.root);

@@ -1,7 +1,7 @@
-import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { discoverLedgers, listLocks, vantageSummary, withinRoot } from '../../engine';
+import { fsl } from '../../engine/fs';
 import { printVantageNote } from './locks';
 import { defineCommand, Exit } from '../command';
 import { formatLock, humanBytes, humanCount, oneLine, paintState } from '../format';
@@ -20,7 +20,7 @@ export const statusCommand = defineCommand({
     const [locks, ledgerPaths] = await withinRoot(dir, () => Promise.all([listLocks(dir, lockTiming(ctx.flags)), discoverLedgers(dir)]));
     const ledgers = [];
     // Progress over the bytes of every ledger, since verifying them is what takes the time.
-    const sizes = await Promise.all(ledgerPaths.map((file) => stat(file).then((s) => s.size, () => 0)));
+    const sizes = await Promise.all(ledgerPaths.map((file) => fsl().stat(file).then((s) => s.size, () => 0)));
     const total = sizes.reduce((a, b) => a + b, 0);
     const progress = ctx.progress('status: verifying ledgers', 'bytes');
     let before = 0;

@@ -85,7 +85,7 @@ export async function compactLedger(ctx: LedgerContext, opts: CompactOptions, em
 }
 
 /** After a rewrite the old index describes bytes that are gone: build a fresh one. */
-export async function rebuildIndex(ctx: LedgerContext): Promise<void> {
+async function rebuildIndex(ctx: LedgerContext): Promise<void> {
   const file = await fsl().open(ctx.path, 'r');
   try {
     const index = await extendIndex(emptyIndex(ctx.format), { file, format: ctx.format, size: (await file.stat()).size, maxLineBytes: ctx.opts.maxLineBytes });

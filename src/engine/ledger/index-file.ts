@@ -13,7 +13,7 @@ import { interpretLine } from './interpret';
 import { scanLineBatches, scanLines } from './scan';
 import type { LedgerFormat } from './types';
 
-export const INDEX_SPACING_BYTES = 64 * 1024;
+const INDEX_SPACING_BYTES = 64 * 1024;
 const HEAD_BYTES = 4096;
 
 /** [key, offset, line, crc of the line's bytes] */

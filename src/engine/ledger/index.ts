@@ -27,7 +27,7 @@ import { verifyLedger } from './verify';
 
 export * from './types';
 export type { CompactOptions } from './compact';
-export { encodeRecord, decodeRecord } from './record';
+
 
 const HEAD_BYTES = 64 * 1024;
 

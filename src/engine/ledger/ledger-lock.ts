@@ -16,7 +16,7 @@ export function ledgerName(ledgerPath: string): string {
   return path.basename(ledgerPath).replace(/\.(jsonl|ndjson)$/i, '');
 }
 
-export function ledgerLockPath(ledgerPath: string): string {
+function ledgerLockPath(ledgerPath: string): string {
   let lockPath = lockPaths.get(ledgerPath);
   if (lockPath === undefined) {
     const store = storePathsOf(ledgerPath);

@@ -14,7 +14,7 @@ import { scanLines } from './scan';
 import type { LedgerEvent, Page, RangeQuery } from './types';
 
 /** The sparse index, validated against the ledger and brought up to its end; rebuilt when it does not match. */
-export async function ensureIndex(ctx: LedgerContext, file: OpenFile, size: number): Promise<SparseIndex> {
+async function ensureIndex(ctx: LedgerContext, file: OpenFile, size: number): Promise<SparseIndex> {
   const ictx = { file, format: ctx.format, size, maxLineBytes: ctx.opts.maxLineBytes };
   let index = ctx.index ?? (ctx.indexPath ? await loadIndex(ctx.indexPath) : undefined);
   let changed = false;

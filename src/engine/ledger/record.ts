@@ -9,8 +9,7 @@ import { z } from 'zod';
 import { ErrorCode, LedgerlockError } from '../errors';
 import type { LedgerEvent, LedgerProblemKind } from './types';
 
-export const CRC_SUFFIX_BYTES = ',"crc":"00000000"}'.length;
-const NEWLINE = 0x0a;
+const CRC_SUFFIX_BYTES = ',"crc":"00000000"}'.length;
 const SUFFIX_HEAD = Buffer.from(',"crc":"');
 const SUFFIX_TAIL = Buffer.from('"}');
 
@@ -37,7 +36,7 @@ export function crcHex(bytes: Uint8Array): string {
 }
 
 /** The JSON text of a payload; refuses what JSON cannot carry faithfully (BigInt, cycles, functions). */
-export function serializeData(data: unknown): string {
+function serializeData(data: unknown): string {
   if (data === undefined) return 'null';
   let json: string | undefined;
   try {
@@ -49,7 +48,7 @@ export function serializeData(data: unknown): string {
   return json;
 }
 
-export function checkEventType(type: unknown): string {
+function checkEventType(type: unknown): string {
   if (typeof type !== 'string' || type.length === 0) {
     throw new LedgerlockError(ErrorCode.BadInput, `event type must be a non-empty string, got ${JSON.stringify(type) ?? typeof type}`, {});
   }
@@ -127,17 +126,10 @@ function digits(n: number): number {
   return d;
 }
 
-/** Encodes a record line including its newline. */
-export function encodeRecord(id: number, ts: string, type: string, dataJson: string): Buffer {
-  const typeJson = JSON.stringify(type);
-  const draft: Draft = { type, data: null, typeJson, dataJson, bodyBytes: Buffer.byteLength(typeJson, 'utf8') + Buffer.byteLength(dataJson, 'utf8') };
-  return encodeBatch([draft], id, ts, 0).bytes;
-}
-
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Strict UTF-8 decoding; most records are ASCII, which decodes several times faster. undefined if invalid. */
-export function decodeLine(line: Uint8Array): string | undefined {
+function decodeLine(line: Uint8Array): string | undefined {
   const buf = Buffer.isBuffer(line) ? line : Buffer.from(line.buffer, line.byteOffset, line.length);
   if (isAscii(buf)) return buf.toString('latin1');
   try {
@@ -211,10 +203,6 @@ function hasCrcSuffix(line: Uint8Array, at: number): boolean {
 /** Whether a line looks like the start of a native record, even when it is damaged or cut short. */
 export function looksNative(line: Uint8Array): boolean {
   return /^\{"id":\d+,"ts":/.test(Buffer.from(line.buffer, line.byteOffset, Math.min(line.length, 40)).toString('latin1'));
-}
-
-export function isNewline(byte: number | undefined): boolean {
-  return byte === NEWLINE;
 }
 
 function bad(kind: LedgerProblemKind, code: ErrorCode, message: string): LineVerdict<never> {

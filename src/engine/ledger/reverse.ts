@@ -8,7 +8,7 @@ import { interpretLine } from './interpret';
 import type { RawLine } from './scan';
 import type { LedgerEvent, LedgerFormat, LedgerProblem } from './types';
 
-export const REVERSE_CHUNK_BYTES = 64 * 1024;
+const REVERSE_CHUNK_BYTES = 64 * 1024;
 
 /** The first read from the end is small: an append needs only the last record, usually a few hundred bytes. */
 const FIRST_CHUNK_BYTES = 8 * 1024;
@@ -17,7 +17,7 @@ const FIRST_CHUNK_BYTES = 8 * 1024;
  * Lines ending at or before `end`, newest first. The first one may be unterminated (a torn
  * write at EOF). `line` is 0: a backward read does not know line numbers.
  */
-export async function* linesBackward(file: OpenFile, end: number, maxLineBytes: number, chunkBytes = REVERSE_CHUNK_BYTES): AsyncGenerator<RawLine> {
+async function* linesBackward(file: OpenFile, end: number, maxLineBytes: number, chunkBytes = REVERSE_CHUNK_BYTES): AsyncGenerator<RawLine> {
   const walk = new BackwardLines(file.path, end, maxLineBytes, chunkBytes);
   for (let chunk = walk.nextChunk(); chunk !== null; chunk = walk.nextChunk()) {
     yield* walk.lines(chunk.buf, chunk.start, await file.read(chunk.buf, 0, chunk.buf.length, chunk.start));

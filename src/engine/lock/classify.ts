@@ -76,7 +76,7 @@ export interface LockObservation {
 }
 
 /** A non-blocking kernel-lock probe on the lock file itself (probe.ts), for judges that cannot read every lock in /proc/locks. */
-export interface KernelLockProbe {
+interface KernelLockProbe {
   flock: 'held' | 'free' | 'unavailable';
   posix: 'held' | 'free' | 'unavailable';
   posixPid?: number;

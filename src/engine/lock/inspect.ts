@@ -84,7 +84,7 @@ export async function observeLock(path: string): Promise<ObservedLock> {
 }
 
 /** Content and stat of the file at `path` through one descriptor; 'gone', or a problem sentence. */
-export async function readIdentity(path: string): Promise<LockIdentity | 'gone' | string> {
+async function readIdentity(path: string): Promise<LockIdentity | 'gone' | string> {
   let file;
   try {
     file = await fsl().open(path, 'r');

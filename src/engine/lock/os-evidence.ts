@@ -56,7 +56,7 @@ const PROC_LOCKS_BUDGET = 4 * 1024 * 1024;
  */
 export const PROBE_MARKER = 'ledgerlock-kernel-lock-probe';
 
-export const NO_OS_EVIDENCE: OsEvidence = {
+const NO_OS_EVIDENCE: OsEvidence = {
   supported: false,
   fdsComplete: false,
   openersVisibleFor: () => false,
@@ -234,7 +234,7 @@ export function parseProcLocks(text: string): Map<string, KernelLock[]> {
 }
 
 /** Linux's dev_t as /proc/locks prints it: major and minor from the glibc encoding. */
-export function keyOf(key: FileKey): string {
+function keyOf(key: FileKey): string {
   const dev = BigInt(key.dev);
   const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
   const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { nsInode } from './vantage';
 
-export interface NamespacedProcess {
+interface NamespacedProcess {
   /** The pid in this judge's /proc. */
   pid: number;
   /** The pid in the process's own (innermost) namespace. */

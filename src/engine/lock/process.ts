@@ -57,7 +57,7 @@ export async function processStart(pid: number): Promise<ProcessStart | undefine
 }
 
 /** processStart with synchronous reads, for lock calls that cannot wait (proper-lockfile's sync API, exit hooks). */
-export function processStartSync(pid: number): ProcessStart | undefined {
+function processStartSync(pid: number): ProcessStart | undefined {
   if (process.platform !== 'linux' || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
   try {
     return startFrom(fsl().readFileSync(`/proc/${pid}/stat`).toString('latin1'), fsl().readFileSync('/proc/stat').toString('latin1'));
@@ -80,7 +80,7 @@ function startFrom(stat: string, procStat: string): ProcessStart | undefined {
  * A kernel thread (PF_KTHREAD in /proc/<pid>/stat) never creates a lock file: a lock naming
  * one was torn or is garbage. false elsewhere and when it cannot be read.
  */
-export function isKernelThread(pid: number): boolean {
+function isKernelThread(pid: number): boolean {
   if (process.platform !== 'linux' || !Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -91,18 +91,7 @@ export function isKernelThread(pid: number): boolean {
   }
 }
 
-/** Linux's per-boot random id; undefined elsewhere. */
-export async function bootId(): Promise<string | undefined> {
-  if (process.platform !== 'linux') return undefined;
-  try {
-    const id = (await fsl().readFile('/proc/sys/kernel/random/boot_id')).toString('latin1').trim();
-    return id.length > 0 ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function bootIdSync(): string | undefined {
+function bootIdSync(): string | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
     const id = fsl().readFileSync('/proc/sys/kernel/random/boot_id').toString('latin1').trim();
@@ -159,7 +148,7 @@ export function selfIdentity(): Promise<SelfIdentity> {
  * the safe mistake (the lock waits for that process to exit). Ledgerlock's own locks record the
  * start in clock ticks since boot and need no margin.
  */
-export const CLOCK_STEP_MARGIN_MS = 1_000_000;
+const CLOCK_STEP_MARGIN_MS = 1_000_000;
 
 /** What a lock says about the process that holds it. */
 export interface NamedProcess {
@@ -189,7 +178,7 @@ export type ProcessVerdict =
  * system, or a pid this vantage cannot place (another namespace, a container's pid of the same
  * number) — the last three leave the lock `unknown` unless its tool heartbeats.
  */
-export type UnseenWhy = 'other-host' | 'other-platform' | 'no-answer' | 'other-namespace' | 'outside-view' | 'nested-pid';
+type UnseenWhy = 'other-host' | 'other-platform' | 'no-answer' | 'other-namespace' | 'outside-view' | 'nested-pid';
 
 /** The system as a process verdict looks at it; tests pass their own. */
 export interface ProcessView {

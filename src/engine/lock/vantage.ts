@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 
 /** The inode of the initial pid namespace (PROC_PID_INIT_INO), fixed by the kernel since Linux 3.8. */
-export const INITIAL_PID_NAMESPACE = 0xeffffffc;
+const INITIAL_PID_NAMESPACE = 0xeffffffc;
 /** Bit 19 of CapEff: reading any process's descriptors and working directory. */
 const CAP_SYS_PTRACE = 19n;
 
@@ -42,7 +42,7 @@ export function currentVantage(): Vantage {
 }
 
 /** The vantage as a given /proc shows it (tests pass a fake tree). */
-export function readVantage(proc: string, platform: NodeJS.Platform = process.platform, selfPid = process.pid): Vantage {
+function readVantage(proc: string, platform: NodeJS.Platform = process.platform, selfPid = process.pid): Vantage {
   const uid = typeof process.geteuid === 'function' ? process.geteuid() : undefined;
   if (platform !== 'linux') {
     return {

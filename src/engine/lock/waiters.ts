@@ -6,7 +6,7 @@
  * telemetry ledger, once per store per look.
  */
 import * as path from 'node:path';
-import * as fs from 'node:fs';
+import { fsl, type OpenFile } from '../fs';
 import { storePathsOf } from '../store';
 import type { LockWaiter } from './classify';
 import { isProcessAlive } from './process';
@@ -58,18 +58,18 @@ async function readWaiters(telemetryPath: string): Promise<Map<string, LockWaite
 
 /** The complete records in the last TAIL_BYTES of a telemetry log, oldest first; [] when unreadable. */
 function tailRecords(file: string): { type?: unknown; ts?: unknown; data?: unknown }[] {
-  let fd: number;
+  let handle: OpenFile;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+    handle = fsl().openSync(file, 'r');
   } catch {
     return [];
   }
   try {
-    const st = fs.fstatSync(fd);
+    const st = handle.statSync();
     if (!st.isFile() || st.size === 0) return [];
     const start = Math.max(0, st.size - TAIL_BYTES);
     const buf = Buffer.alloc(st.size - start);
-    const n = fs.readSync(fd, buf, 0, buf.length, start);
+    const n = handle.readSync(buf, 0, buf.length, start);
     const lines = buf.subarray(0, n).toString('utf8').split('\n');
     if (start > 0) lines.shift(); // a partial first line
     lines.pop(); // the part after the last newline: empty, or a torn record
@@ -86,6 +86,6 @@ function tailRecords(file: string): { type?: unknown; ts?: unknown; data?: unkno
   } catch {
     return [];
   } finally {
-    fs.closeSync(fd);
+    handle.closeSync();
   }
 }

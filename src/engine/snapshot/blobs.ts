@@ -43,7 +43,7 @@ export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export function checkBlobHash(hash: string): string {
+function checkBlobHash(hash: string): string {
   if (!HASH.test(hash)) throw new LedgerlockError(ErrorCode.BadInput, `not a sha256 blob name: ${JSON.stringify(hash)}`, { hash });
   return hash;
 }

@@ -82,7 +82,7 @@ export async function captureSnapshot(paths: SnapshotPaths, blobs: BlobStore, in
 }
 
 /** Bytes and mode from one open handle, so both describe the same file even if it is replaced meanwhile. */
-export async function readWhole(file: string, maxBytes: number): Promise<{ bytes: Buffer; mode: number }> {
+async function readWhole(file: string, maxBytes: number): Promise<{ bytes: Buffer; mode: number }> {
   const handle = await fsl().open(file, 'r');
   try {
     const st = await handle.stat();

@@ -14,7 +14,7 @@ export const SNAPSHOT_MANIFEST_VERSION = 1;
 const SNAPSHOT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 /** A workspace-relative path in `/` form that cannot climb out: no `..`, `.`, empty or absolute parts. */
-export function isSafeRelativePath(p: string): boolean {
+function isSafeRelativePath(p: string): boolean {
   if (p.length === 0 || p.length > 4096 || p.includes('\\') || p.includes('\0') || p.startsWith('/') || /^[A-Za-z]:/.test(p)) return false;
   return p.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
@@ -25,7 +25,7 @@ export function isSnapshotId(id: string): boolean {
 
 const relativePath = z.string().refine(isSafeRelativePath, 'must be a workspace-relative path without ".." or empty parts');
 
-export const SnapshotFileSchema = z.object({
+const SnapshotFileSchema = z.object({
   path: relativePath,
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   size: z.number().int().nonnegative(),
@@ -33,7 +33,7 @@ export const SnapshotFileSchema = z.object({
 });
 export type SnapshotFile = z.infer<typeof SnapshotFileSchema>;
 
-export const LedgerPositionSchema = z.object({
+const LedgerPositionSchema = z.object({
   name: z.string().min(1),
   path: relativePath,
   /** null: the ledger was empty. */

@@ -27,7 +27,7 @@ export async function ledgerPositions(paths: SnapshotPaths): Promise<LedgerPosit
   return out.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
-export async function ledgerPosition(workspaceRoot: string, file: string): Promise<LedgerPosition> {
+async function ledgerPosition(workspaceRoot: string, file: string): Promise<LedgerPosition> {
   const name = path.basename(file, '.jsonl');
   const ledger = await openLedger(file, { create: false, telemetry: false });
   try {

@@ -82,7 +82,7 @@ interface RestorePlan {
 }
 
 /** Files whose bytes differ from the snapshot, and files the snapshot's globs now match that it did not hold. */
-export async function planRestore(paths: SnapshotPaths, manifest: SnapshotManifest): Promise<RestorePlan> {
+async function planRestore(paths: SnapshotPaths, manifest: SnapshotManifest): Promise<RestorePlan> {
   const root = paths.store.root;
   const write = [];
   for (const file of manifest.files) {

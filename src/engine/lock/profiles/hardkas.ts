@@ -14,7 +14,7 @@ import { EMPTY_LOCK_GRACE_MS, formatAge } from '../timing';
 import type { GuardLock, LockProfile } from './types';
 import { holderFromJson, jsonObject, shortText } from './util';
 
-export const HARDKAS_LOCK_SCHEMA = 'hardkas.lock.v1';
+const HARDKAS_LOCK_SCHEMA = 'hardkas.lock.v1';
 const APPEND_CREATION_GRACE_MS = 2_000;
 
 function inHardkasLocks(p: string): boolean {

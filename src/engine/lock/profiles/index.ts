@@ -10,14 +10,11 @@ import { properLockfileProfile } from './proper-lockfile';
 import { besideLedgerGuard, remnicProfile } from './remnic';
 import type { GuardLock, LockProfile, LockSubject, ProfileId } from './types';
 
-export type { GuardLock, LockProfile, LockSubject, ProfileId, ProfileVerdict, RuleFacts } from './types';
+export type { GuardLock, LockProfile, LockSubject, ProfileId, RuleFacts } from './types';
 export { gitDirOf } from './git';
-export { parseRemnicLine } from './remnic';
-export { HARDKAS_LOCK_SCHEMA } from './hardkas';
-export { adapterHolderPath, PROPER_LOCKFILE_STALE_MS } from './proper-lockfile';
 
 /** Content first (a file that says who wrote it), then layout. */
-export const PROFILES: readonly LockProfile[] = [
+const PROFILES: readonly LockProfile[] = [
   ledgerlockProfile,
   hardkasProfile,
   claudeFlowProfile,

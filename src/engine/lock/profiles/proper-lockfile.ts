@@ -4,7 +4,8 @@
  * mtime is older than `stale` (10 s by default). The directory names no holder, so this rule is
  * all there is; a lock directory that holds files is not one proper-lockfile made.
  */
-import * as fs from 'node:fs';
+import { readBoundedSync } from '../../bounded-read';
+import { fsl } from '../../fs';
 import { parseLockContent, MAX_LOCK_BYTES, type LockHolderInfo, type NativeLock } from '../holder';
 import { formatAge } from '../timing';
 import type { LockProfile, LockSubject } from './types';
@@ -27,17 +28,7 @@ export interface AdapterRecord extends NativeLock {
 /** The one reader of `<dir>.holder` (the profile and the adapter both use it); bounded, never through a link. */
 export function readAdapterRecord(lockDir: string): AdapterRecord | undefined {
   try {
-    const fd = fs.openSync(adapterHolderPath(lockDir), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-    let bytes: Buffer;
-    try {
-      const st = fs.fstatSync(fd);
-      if (!st.isFile() || st.size > MAX_LOCK_BYTES) return undefined;
-      bytes = Buffer.alloc(st.size);
-      fs.readSync(fd, bytes, 0, bytes.length, 0);
-    } finally {
-      fs.closeSync(fd);
-    }
-    const native = parseLockContent(bytes).native as (NativeLock & { lockDir?: Partial<AdapterRecord['lockDir']> }) | undefined;
+    const native = parseLockContent(readBoundedSync(adapterHolderPath(lockDir), MAX_LOCK_BYTES)).native as (NativeLock & { lockDir?: Partial<AdapterRecord['lockDir']> }) | undefined;
     const dir = native?.lockDir;
     if (native === undefined || dir === undefined || typeof dir !== 'object' || typeof dir.dev !== 'number' || typeof dir.ino !== 'number') return undefined;
     return { ...native, lockDir: { dev: dir.dev, ino: dir.ino, birthtimeMs: typeof dir.birthtimeMs === 'number' ? dir.birthtimeMs : 0 } };
@@ -51,7 +42,7 @@ function recordFor(s: LockSubject): AdapterRecord | undefined {
   const record = readAdapterRecord(s.path);
   if (record === undefined) return undefined;
   try {
-    const dir = fs.lstatSync(s.path);
+    const dir = fsl().lstatSync(s.path);
     return record.lockDir.dev === dir.dev && record.lockDir.ino === dir.ino ? record : undefined;
   } catch {
     return undefined;
@@ -63,7 +54,7 @@ function adapterHolder(s: LockSubject): LockHolderInfo | null {
   return native ? { pid: native.pid, host: native.host, owner: native.owner, tool: native.tool, acquiredAt: native.acquiredAt } : null;
 }
 
-export const PROPER_LOCKFILE_STALE_MS = 10_000;
+const PROPER_LOCKFILE_STALE_MS = 10_000;
 
 export const properLockfileProfile: LockProfile = {
   id: 'proper-lockfile',

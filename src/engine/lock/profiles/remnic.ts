@@ -11,7 +11,7 @@ import type { GuardLock, LockProfile, LockSubject } from './types';
 
 const REMNIC_LINE = /^(\d{1,10}) ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) (\d{4}-\d{2}-\d{2}T[0-9:.]+Z)\s*$/i;
 
-export function parseRemnicLine(content: Buffer | null): { pid: number; owner: string; at: string } | undefined {
+function parseRemnicLine(content: Buffer | null): { pid: number; owner: string; at: string } | undefined {
   if (content === null || content.length === 0 || content.length > 256) return undefined;
   const m = REMNIC_LINE.exec(content.toString('utf8'));
   if (!m) return undefined;

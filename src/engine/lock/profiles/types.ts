@@ -42,7 +42,7 @@ export interface RuleFacts {
   toolProcesses(): { pid: number; command?: string }[];
 }
 
-export interface ProfileVerdict {
+interface ProfileVerdict {
   state: LockState;
   reason: string;
   /** The rule saw a live process of the tool (git at work in the repository). */

@@ -1,11 +1,10 @@
-import * as fs from 'node:fs';
+import { fsl } from '../../fs';
 import type { LockHolderInfo } from '../holder';
-import { randomUUID } from 'node:crypto';
 
 /** lstat without following a link: true when something is at `p`. */
 export function existsQuietly(p: string): boolean {
   try {
-    fs.lstatSync(p);
+    fsl().lstatSync(p);
     return true;
   } catch {
     return false;
@@ -23,12 +22,12 @@ export function jsonObject(content: Buffer | null): Record<string, unknown> | un
   }
 }
 
-export function positivePid(v: unknown): number | undefined {
+function positivePid(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 && v <= 2 ** 31 - 1 ? v : undefined;
 }
 
 /** ISO text or epoch milliseconds to ISO; undefined for anything else. */
-export function isoTime(v: unknown): string | undefined {
+function isoTime(v: unknown): string | undefined {
   const ms = typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.length <= 64 ? Date.parse(v) : NaN;
   if (!Number.isFinite(ms) || ms < 946_684_800_000 || ms > 253_402_300_799_000) return undefined;
   return new Date(ms).toISOString();
@@ -36,10 +35,6 @@ export function isoTime(v: unknown): string | undefined {
 
 export function shortText(v: unknown, max = 200): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v.slice(0, max) : undefined;
-}
-
-export function newUuid(): string {
-  return randomUUID();
 }
 
 /** A holder from a tool's JSON record: which of its fields hold the pid, host, owner and time. */
