@@ -1,6 +1,6 @@
 /** Cross-process locks: inspect and list (read-only), acquire/withLock, and reap (stale only). */
 export { acquireLock, acquireLockSync, withLock, withLockSync, type AcquireOptions } from './acquire';
-export { describeLockHolder, type LockEvidence, type LockInfo, type LockState } from './classify';
+export { describeLockHolder, judgeLock, type JudgeContext, type LockEvidence, type LockInfo, type LockObservation, type LockState } from './classify';
 export { DEPENDENCY_LOCKFILES, isDependencyLockfile } from './dependency-lockfiles';
 export type { LockHandle } from './handle';
 export { describeHolder, LOCK_FORMAT, MAX_LOCK_BYTES, NativeLockSchema, parseLockContent, parseNativeLock, type LockHolderInfo, type LockKind, type NativeLock, type ParsedLock } from './holder';
