@@ -9,13 +9,10 @@ import { Alerts } from './alerts';
 import { startClient } from './client';
 import { registerCommands } from './commands';
 import { Decorations } from './decorations';
-import { registerEventCommands } from './event-commands';
 import { EVENT_SCHEME, EventDocuments } from './event-documents';
 import { ServerState } from './server-state';
-import { registerSnapshotCommands } from './snapshot-commands';
 import { SNAPSHOT_SCHEME, SnapshotDocuments } from './snapshot-documents';
 import { StatusBar } from './status-bar';
-import { pickLedger } from './targets';
 import { TimelinePanels } from './timeline-panel';
 import { LedgersView } from './views/ledgers-view';
 import { LocksView } from './views/locks-view';
@@ -69,16 +66,9 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
     alerts,
     decorations,
     timelines,
-    vscode.commands.registerCommand('ledgerlock.showTimeline', async (arg?: unknown) => {
-      const ledger = await pickLedger(state, arg, () => false, 'Show the timeline of which ledger?');
-      return ledger ? timelines.show(ledger) : undefined;
-    }),
-    vscode.commands.registerCommand('ledgerlock.resetNotifications', () => alerts.reset()),
     vscode.workspace.registerTextDocumentContentProvider(EVENT_SCHEME, new EventDocuments(getClient, (l, id) => ledgers.cachedEvent(l, id))),
     vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_SCHEME, new SnapshotDocuments(getClient)),
-    ...registerCommands({ client: getClient, state, log, locks, ledgers }),
-    ...registerSnapshotCommands({ client: getClient, state, log }),
-    ...registerEventCommands({ client: getClient, state, ledgers, log }),
+    ...registerCommands({ client: getClient, state, log, locks, ledgers, alerts, timelines }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void client?.sendNotification(TrustNotification.type, { trusted: true })),
   );
   // The server starts in the background; activation returns at once.
