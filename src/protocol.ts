@@ -176,7 +176,11 @@ export interface EventFilter {
 export namespace EventsPageRequest {
   export const method = 'ledgerlock/eventsPage';
   /** With a filter, a page may hold fewer than `limit` events: the server reads a bounded number per request. */
-  export const type = new RequestType<{ ledger: string; cursor: string | null; limit: number; filter?: EventFilter }, { events: EventItem[]; next: string | null; scanned: number }, void>(method);
+  export const type = new RequestType<
+    { ledger: string; cursor: string | null; limit: number; filter?: EventFilter },
+    { events: EventItem[]; next: string | null; scanned: number },
+    void
+  >(method);
 }
 
 /** The 1-based line of the record that starts at `offset` (Reveal in Ledger File). */
@@ -290,12 +294,18 @@ export namespace CreateSnapshotRequest {
 
 export namespace SnapshotDiffRequest {
   export const method = 'ledgerlock/snapshotDiff';
-  export const type = new RequestType<{ folder: string; id: string }, { files: { path: string; change: 'added' | 'removed' | 'modified' }[]; error?: string }, void>(method);
+  export const type = new RequestType<
+    { folder: string; id: string },
+    { files: { path: string; change: 'added' | 'removed' | 'modified' }[]; error?: string },
+    void
+  >(method);
 }
 
 export namespace RestoreSnapshotRequest {
   export const method = 'ledgerlock/restoreSnapshot';
-  export const type = new RequestType<{ folder: string; id: string }, ActionResult & { written?: string[]; removed?: string[]; backup?: string | null }, void>(method);
+  export const type = new RequestType<{ folder: string; id: string }, ActionResult & { written?: string[]; removed?: string[]; backup?: string | null }, void>(
+    method,
+  );
 }
 
 export namespace VerifySnapshotRequest {

@@ -55,7 +55,7 @@ export function parseArgs(argv: readonly string[], spec: FlagSpec): ParsedArgs {
   for (const token of parsed.tokens) {
     if (token.kind !== 'option') continue;
     const name = aliases[token.name] ?? token.name;
-    if (name in flags) throw usage(`option ${name.length === 1 ? "-" : "--"}${name} was given more than once`);
+    if (name in flags) throw usage(`option ${name.length === 1 ? '-' : '--'}${name} was given more than once`);
     flags[name] = token.value ?? true;
   }
   return { positionals: parsed.positionals, flags, rest };

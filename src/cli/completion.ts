@@ -37,9 +37,12 @@ function specs(commands: readonly AnyCommand[]): Spec[] {
 export function completionScript(shell: Shell, commands: readonly AnyCommand[]): string {
   const all = specs(commands);
   switch (shell) {
-    case 'bash': return bash(all);
-    case 'zsh': return zsh(all);
-    case 'fish': return fish(all);
+    case 'bash':
+      return bash(all);
+    case 'zsh':
+      return zsh(all);
+    case 'fish':
+      return fish(all);
   }
 }
 

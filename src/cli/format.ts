@@ -62,7 +62,14 @@ export function painter(stream: Writable, enabled: boolean): Paint {
 }
 
 const STATE_COLOUR: Record<string, Colour> = {
-  held: 'green', ok: 'green', contended: 'yellow', torn: 'yellow', stale: 'red', orphaned: 'red', corrupt: 'red', unknown: 'yellow',
+  held: 'green',
+  ok: 'green',
+  contended: 'yellow',
+  torn: 'yellow',
+  stale: 'red',
+  orphaned: 'red',
+  corrupt: 'red',
+  unknown: 'yellow',
 };
 
 export function paintState(paint: Paint, state: string, width = 0): string {

@@ -6,10 +6,7 @@ const EXAMPLES: Record<string, string[]> = {
   locks: ['ledgerlock locks', 'ledgerlock locks . --stale-ms 60000'],
   reap: ['ledgerlock reap build', 'ledgerlock reap ./tmp/cache.lock --json'],
   lock: ['ledgerlock lock deploy -- ./deploy.sh', 'ledgerlock lock deploy --timeout 30000 -- make release'],
-  append: [
-    'ledgerlock append events --type job.started --data \'{"job":42}\'',
-    'jq -c \'.[]\' batch.json | ledgerlock append events --type import',
-  ],
+  append: ['ledgerlock append events --type job.started --data \'{"job":42}\'', "jq -c '.[]' batch.json | ledgerlock append events --type import"],
   tail: ['ledgerlock tail events', 'ledgerlock tail events -n 50 --json'],
   read: ['ledgerlock read events --from 100 --to 200', 'ledgerlock read events --from 1 --limit 10 --json'],
   verify: ['ledgerlock verify events', 'ledgerlock verify logs/app.ndjson --json'],
@@ -23,7 +20,11 @@ const EXAMPLES: Record<string, string[]> = {
   ],
   migrate: ['ledgerlock migrate --dry-run', 'ledgerlock migrate'],
   relocate: ['ledgerlock relocate /mnt/big/ledgerlock-blobs', 'ledgerlock relocate'],
-  completion: ['ledgerlock completion bash > ~/.local/share/bash-completion/completions/ledgerlock', 'ledgerlock completion zsh > "${fpath[1]}/_ledgerlock"', 'ledgerlock completion fish > ~/.config/fish/completions/ledgerlock.fish'],
+  completion: [
+    'ledgerlock completion bash > ~/.local/share/bash-completion/completions/ledgerlock',
+    'ledgerlock completion zsh > "${fpath[1]}/_ledgerlock"',
+    'ledgerlock completion fish > ~/.config/fish/completions/ledgerlock.fish',
+  ],
 };
 
 const EXIT_CODES = 'Exit codes: 0 ok, 1 problem found or refused, 2 usage or bad input, 3 timed out waiting for a lock.';

@@ -50,7 +50,9 @@ async function help(args: string[], io: CliIO): Promise<number> {
     return Exit.Ok;
   }
   if (topic === 'completion') {
-    io.stdout.write(['Usage: ledgerlock completion bash|zsh|fish', '', 'Print a completion script for the shell.', ...examplesOf('completion')].join('\n') + '\n');
+    io.stdout.write(
+      ['Usage: ledgerlock completion bash|zsh|fish', '', 'Print a completion script for the shell.', ...examplesOf('completion')].join('\n') + '\n',
+    );
     return Exit.Ok;
   }
   const entry = commands.find((c) => c.name === topic);
@@ -91,7 +93,11 @@ async function runCommand(command: AnyCommand, args: string[], io: CliIO, json: 
   if (!flags.success) {
     const issue = flags.error.issues[0]!;
     const flag = issue.path.length > 0 ? `--${issue.path.join('.')}` : 'options';
-    throw usage(issue.code === 'unrecognized_keys' ? `unknown option(s) ${issue.keys.map((k) => `--${k}`).join(', ')} for "${command.name}"` : `${flag}: ${issue.message}`);
+    throw usage(
+      issue.code === 'unrecognized_keys'
+        ? `unknown option(s) ${issue.keys.map((k) => `--${k}`).join(', ')} for "${command.name}"`
+        : `${flag}: ${issue.message}`,
+    );
   }
   return command.run({
     io,
@@ -110,9 +116,7 @@ async function runCommand(command: AnyCommand, args: string[], io: CliIO, json: 
 function reportError(err: unknown, io: CliIO, json: boolean, commandName: string | undefined): number {
   const code = exitCodeFor(err);
   const known = toLedgerlockError(err); // an errno gets its stable code (E_NO_SPACE, E_PERMISSION, …)
-  const error = known !== undefined
-    ? known.toJSON()
-    : { code: 'E_INTERNAL', message: err instanceof Error ? err.message : String(err), details: {} };
+  const error = known !== undefined ? known.toJSON() : { code: 'E_INTERNAL', message: err instanceof Error ? err.message : String(err), details: {} };
   const command = commandName !== undefined && commands.some((c) => c.name === commandName) ? commandName : null;
   if (json) io.stdout.write(JSON.stringify({ ok: false, command, error }, null, 2) + '\n');
   io.stderr.write(`ledgerlock: ${error.code}: ${oneLine(error.message)}\n`);
@@ -128,7 +132,12 @@ function oneLine(text: string): string {
 export function main(): void {
   const io: CliIO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd() };
   runCli(process.argv.slice(2), io).then(
-    (code) => { process.exitCode = code; },
-    (err) => { process.stderr.write(`ledgerlock: internal error: ${(err as Error)?.stack ?? err}\n`); process.exitCode = Exit.Problem; },
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`ledgerlock: internal error: ${(err as Error)?.stack ?? err}\n`);
+      process.exitCode = Exit.Problem;
+    },
   );
 }

@@ -90,7 +90,7 @@ function startWrite(target: string, data: string | Uint8Array, options: AtomicWr
 
 function chownTemp(file: OpenFile, owner: FileOwner): void {
   try {
-    if (file.fd === undefined) throw Object.assign(new Error('this file system cannot change a file\'s owner'), { code: 'ENOSYS' });
+    if (file.fd === undefined) throw Object.assign(new Error("this file system cannot change a file's owner"), { code: 'ENOSYS' });
     fsNode.fchownSync(file.fd, owner.uid, owner.gid);
   } catch (err) {
     if (!chownFailureAllowed(err, owner)) throw err;

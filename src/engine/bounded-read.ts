@@ -12,8 +12,6 @@ import type { OpenFile, OpenOptions } from './fs-types';
 /** The most a document (store.json, a manifest, an index, a lock file) may hold before it is read. */
 export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 
-
-
 /**
  * Reads a whole document of at most `maxBytes`: opened confined and non-blocking, checked to
  * be a regular file, and its size checked on the descriptor before a byte is read. It reads

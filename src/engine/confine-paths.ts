@@ -17,7 +17,6 @@ import { ErrorCode, LedgerlockError, errnoCode } from './errors';
 /** store.ts's STORE_DIR_NAME; repeated here because the store reaches the disk through this layer. */
 const STORE_DIR_NAME = '.ledgerlock';
 
-
 const scope = new AsyncLocalStorage<string>();
 
 /** Runs `fn` (and everything it starts) with `root` as the root of paths that lie under it and in no store. */
@@ -47,8 +46,6 @@ function outsideRoot(p: string, target: string, root: string): LedgerlockError {
     { path: p, target, root },
   );
 }
-
-
 
 /**
  * Real paths of roots, cached: a root is what the user opened, so it does not move under us
@@ -150,10 +147,24 @@ export function checkDescriptor(p: string, st: nodeFs.Stats, fd: number | undefi
 }
 
 export function notRegularFile(p: string, st: nodeFs.Stats): LedgerlockError {
-  const kind = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isDirectory() ? 'a directory' : 'not a regular file';
+  const kind = st.isFIFO()
+    ? 'a FIFO'
+    : st.isSocket()
+      ? 'a socket'
+      : st.isCharacterDevice()
+        ? 'a character device'
+        : st.isBlockDevice()
+          ? 'a block device'
+          : st.isDirectory()
+            ? 'a directory'
+            : 'not a regular file';
   return new LedgerlockError(ErrorCode.NotRegularFile, `${p} is ${kind}, not a regular file`, { path: p, kind });
 }
 
 export function documentTooLarge(p: string, bytes: number, limit: number): LedgerlockError {
-  return new LedgerlockError(ErrorCode.DocumentTooLarge, `${p} is ${bytes === Infinity ? 'larger than' : `${bytes} bytes, over`} the limit of ${limit} bytes for a document; it was not read`, { path: p, bytes: Number.isFinite(bytes) ? bytes : null, limit });
+  return new LedgerlockError(
+    ErrorCode.DocumentTooLarge,
+    `${p} is ${bytes === Infinity ? 'larger than' : `${bytes} bytes, over`} the limit of ${limit} bytes for a document; it was not read`,
+    { path: p, bytes: Number.isFinite(bytes) ? bytes : null, limit },
+  );
 }

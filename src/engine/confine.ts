@@ -11,8 +11,6 @@ import { checkDescriptor, confineParentSync, refuseLinkOutsideSync } from './con
 import { errnoCode } from './errors';
 import type { FileSystem, OpenFile, OpenOptions } from './fs-types';
 
-
-
 /** Puts confinement in front of `inner`. */
 export function confine(inner: FileSystem): FileSystem {
   const checked = async (p: string, flags: string, mode: number | undefined, options: OpenOptions | undefined): Promise<OpenFile> => {
@@ -80,32 +78,96 @@ export function confine(inner: FileSystem): FileSystem {
     async readFile(p) {
       return readBounded(checked, p, MAX_DOCUMENT_BYTES);
     },
-    async rename(from, to) { mutating(from); mutating(to); return inner.rename(from, to); },
-    async link(existing, newPath) { mutating(existing); mutating(newPath); return inner.link(existing, newPath); },
-    async unlink(p) { mutating(p); return inner.unlink(p); },
+    async rename(from, to) {
+      mutating(from);
+      mutating(to);
+      return inner.rename(from, to);
+    },
+    async link(existing, newPath) {
+      mutating(existing);
+      mutating(newPath);
+      return inner.link(existing, newPath);
+    },
+    async unlink(p) {
+      mutating(p);
+      return inner.unlink(p);
+    },
     async truncate(p, length) {
       const file = await checked(p, 'r+', undefined, undefined);
-      try { await file.truncate(length); } finally { await file.close(); }
+      try {
+        await file.truncate(length);
+      } finally {
+        await file.close();
+      }
     },
-    async mkdir(p) { mutating(p); return inner.mkdir(p); },
-    async rmdir(p) { mutating(p); return inner.rmdir(p); },
-    async readdir(p) { mutating(p); return inner.readdir(p); },
-    async utimes(p, atime, mtime) { mutating(p); return inner.utimes(p, atime, mtime); },
-    async syncDir(p) { mutating(p); return inner.syncDir(p); },
-    createFileSync(p, data, mode) { confineParentSync(p); return inner.createFileSync(p, data, mode); },
-    renameSync(from, to) { mutating(from); mutating(to); return inner.renameSync(from, to); },
-    linkSync(existing, newPath) { mutating(existing); mutating(newPath); return inner.linkSync(existing, newPath); },
-    unlinkSync(p) { mutating(p); return inner.unlinkSync(p); },
-    readFileSync(p) { return readBoundedSync(p, MAX_DOCUMENT_BYTES); },
-    mkdirExclusiveSync(p) { mutating(p); return inner.mkdirExclusiveSync(p); },
-    rmdirSync(p) { mutating(p); return inner.rmdirSync(p); },
+    async mkdir(p) {
+      mutating(p);
+      return inner.mkdir(p);
+    },
+    async rmdir(p) {
+      mutating(p);
+      return inner.rmdir(p);
+    },
+    async readdir(p) {
+      mutating(p);
+      return inner.readdir(p);
+    },
+    async utimes(p, atime, mtime) {
+      mutating(p);
+      return inner.utimes(p, atime, mtime);
+    },
+    async syncDir(p) {
+      mutating(p);
+      return inner.syncDir(p);
+    },
+    createFileSync(p, data, mode) {
+      confineParentSync(p);
+      return inner.createFileSync(p, data, mode);
+    },
+    renameSync(from, to) {
+      mutating(from);
+      mutating(to);
+      return inner.renameSync(from, to);
+    },
+    linkSync(existing, newPath) {
+      mutating(existing);
+      mutating(newPath);
+      return inner.linkSync(existing, newPath);
+    },
+    unlinkSync(p) {
+      mutating(p);
+      return inner.unlinkSync(p);
+    },
+    readFileSync(p) {
+      return readBoundedSync(p, MAX_DOCUMENT_BYTES);
+    },
+    mkdirExclusiveSync(p) {
+      mutating(p);
+      return inner.mkdirExclusiveSync(p);
+    },
+    rmdirSync(p) {
+      mutating(p);
+      return inner.rmdirSync(p);
+    },
     realpathSync: (p) => inner.realpathSync(p),
-    touchIfSync(p, time, check) { mutating(p); return inner.touchIfSync(p, time, check); },
-    writeNewFileSync(p, data, options) { confineParentSync(p); return inner.writeNewFileSync(p, data, options); },
+    touchIfSync(p, time, check) {
+      mutating(p);
+      return inner.touchIfSync(p, time, check);
+    },
+    writeNewFileSync(p, data, options) {
+      confineParentSync(p);
+      return inner.writeNewFileSync(p, data, options);
+    },
     openSync: checkedSync,
     statSync: (p) => inner.statSync(p),
     lstatSync: (p) => inner.lstatSync(p),
-    mkdirSync(p) { mutating(p); return inner.mkdirSync(p); },
-    syncDirSync(p) { mutating(p); return inner.syncDirSync(p); },
+    mkdirSync(p) {
+      mutating(p);
+      return inner.mkdirSync(p);
+    },
+    syncDirSync(p) {
+      mutating(p);
+      return inner.syncDirSync(p);
+    },
   };
 }

@@ -17,7 +17,10 @@ export type { FileOwner, FileSystem, OpenFile } from './fs-types';
  * FileHandle promise machinery), sync calls straight to the kernel.
  */
 class NodeOpenFile implements OpenFile {
-  constructor(readonly path: string, readonly fd: number) {}
+  constructor(
+    readonly path: string,
+    readonly fd: number,
+  ) {}
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
     return new Promise((resolve, reject) => fs.read(this.fd, buffer, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
   }
@@ -25,37 +28,65 @@ class NodeOpenFile implements OpenFile {
     let done = 0;
     while (done < length) {
       const at = position === null ? null : position + done;
-      const n = await new Promise<number>((resolve, reject) => fs.write(this.fd, buffer, offset + done, length - done, at, (err, w) => (err ? reject(err) : resolve(w))));
+      const n = await new Promise<number>((resolve, reject) =>
+        fs.write(this.fd, buffer, offset + done, length - done, at, (err, w) => (err ? reject(err) : resolve(w))),
+      );
       if (n <= 0) throw shortWrite(this.path);
       done += n;
     }
   }
-  sync(): Promise<void> { return callback((cb) => fs.fsync(this.fd, cb)); }
-  datasync(): Promise<void> { return callback((cb) => fs.fdatasync(this.fd, cb)); }
-  truncate(length: number): Promise<void> { return callback((cb) => fs.ftruncate(this.fd, length, cb)); }
-  chmod(mode: number): Promise<void> { return callback((cb) => fs.fchmod(this.fd, mode, cb)); }
-  chown(uid: number, gid: number): Promise<void> { return callback((cb) => fs.fchown(this.fd, uid, gid, cb)); }
-  utimes(atime: Date, mtime: Date): Promise<void> { return callback((cb) => fs.futimes(this.fd, atime, mtime, cb)); }
+  sync(): Promise<void> {
+    return callback((cb) => fs.fsync(this.fd, cb));
+  }
+  datasync(): Promise<void> {
+    return callback((cb) => fs.fdatasync(this.fd, cb));
+  }
+  truncate(length: number): Promise<void> {
+    return callback((cb) => fs.ftruncate(this.fd, length, cb));
+  }
+  chmod(mode: number): Promise<void> {
+    return callback((cb) => fs.fchmod(this.fd, mode, cb));
+  }
+  chown(uid: number, gid: number): Promise<void> {
+    return callback((cb) => fs.fchown(this.fd, uid, gid, cb));
+  }
+  utimes(atime: Date, mtime: Date): Promise<void> {
+    return callback((cb) => fs.futimes(this.fd, atime, mtime, cb));
+  }
   stat(): Promise<fs.Stats> {
     return new Promise((resolve, reject) => fs.fstat(this.fd, (err, st) => (err ? reject(err) : resolve(st))));
   }
-  close(): Promise<void> { return callback((cb) => fs.close(this.fd, cb)); }
+  close(): Promise<void> {
+    return callback((cb) => fs.close(this.fd, cb));
+  }
   readSync(buffer: Buffer, offset: number, length: number, position: number): number {
     return fs.readSync(this.fd, buffer, offset, length, position);
   }
   writeSync(buffer: Buffer, offset: number, length: number, position: number | null): void {
-    for (let done = 0; done < length; ) {
+    for (let done = 0; done < length;) {
       const n = fs.writeSync(this.fd, buffer, offset + done, length - done, position === null ? null : position + done);
       if (n <= 0) throw shortWrite(this.path);
       done += n;
     }
   }
-  syncSync(): void { fs.fsyncSync(this.fd); }
-  datasyncSync(): void { fs.fdatasyncSync(this.fd); }
-  truncateSync(length: number): void { fs.ftruncateSync(this.fd, length); }
-  chmodSync(mode: number): void { fs.fchmodSync(this.fd, mode); }
-  statSync(): fs.Stats { return fs.fstatSync(this.fd); }
-  closeSync(): void { fs.closeSync(this.fd); }
+  syncSync(): void {
+    fs.fsyncSync(this.fd);
+  }
+  datasyncSync(): void {
+    fs.fdatasyncSync(this.fd);
+  }
+  truncateSync(length: number): void {
+    fs.ftruncateSync(this.fd, length);
+  }
+  chmodSync(mode: number): void {
+    fs.fchmodSync(this.fd, mode);
+  }
+  statSync(): fs.Stats {
+    return fs.fstatSync(this.fd);
+  }
+  closeSync(): void {
+    fs.closeSync(this.fd);
+  }
 }
 
 function callback(start: (cb: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> {
@@ -68,20 +99,24 @@ function shortWrite(path: string): NodeJS.ErrnoException {
 
 function openFlags(flags: string, options: OpenOptions | undefined): string | number {
   const c = fs.constants;
-  const extra = (options?.dsync ? c.O_DSYNC : 0) | (options?.noFollow ? c.O_NOFOLLOW ?? 0 : 0) | (options?.nonBlock ? c.O_NONBLOCK ?? 0 : 0);
+  const extra = (options?.dsync ? c.O_DSYNC : 0) | (options?.noFollow ? (c.O_NOFOLLOW ?? 0) : 0) | (options?.nonBlock ? (c.O_NONBLOCK ?? 0) : 0);
   return extra !== 0 ? numericFlags(flags) | extra : flags;
 }
 
 export const nodeFileSystem: FileSystem = {
   open(path, flags, mode, options) {
-    return new Promise((resolve, reject) => fs.open(path, openFlags(flags, options), mode, (err, fd) => (err ? reject(err) : resolve(new NodeOpenFile(path, fd)))));
+    return new Promise((resolve, reject) =>
+      fs.open(path, openFlags(flags, options), mode, (err, fd) => (err ? reject(err) : resolve(new NodeOpenFile(path, fd)))),
+    );
   },
   readFile: (path) => fsp.readFile(path),
   rename: (from, to) => fsp.rename(from, to),
   link: (existing, newPath) => fsp.link(existing, newPath),
   unlink: (path) => fsp.unlink(path),
   truncate: (path, length) => fsp.truncate(path, length),
-  async mkdir(path) { await fsp.mkdir(path, { recursive: true }); },
+  async mkdir(path) {
+    await fsp.mkdir(path, { recursive: true });
+  },
   rmdir: (path) => fsp.rmdir(path),
   readdir: (path) => fsp.readdir(path, { withFileTypes: true }),
   stat: (path) => fsp.stat(path),
@@ -95,7 +130,7 @@ export const nodeFileSystem: FileSystem = {
   createFileSync(path, data, mode) {
     const fd = fs.openSync(path, 'wx', mode);
     try {
-      for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done, data.length - done, done);
+      for (let done = 0; done < data.length;) done += fs.writeSync(fd, data, done, data.length - done, done);
     } finally {
       fs.closeSync(fd);
     }
@@ -105,7 +140,9 @@ export const nodeFileSystem: FileSystem = {
   linkSync: (existing, newPath) => fs.linkSync(existing, newPath),
   unlinkSync: (path) => fs.unlinkSync(path),
   readFileSync: (path) => fs.readFileSync(path),
-  mkdirSync(path) { fs.mkdirSync(path, { recursive: true }); },
+  mkdirSync(path) {
+    fs.mkdirSync(path, { recursive: true });
+  },
   statSync: (path) => fs.statSync(path),
   lstatSync: (path) => fs.lstatSync(path),
   mkdirExclusiveSync: (path) => fs.mkdirSync(path),
@@ -138,13 +175,15 @@ export const nodeFileSystem: FileSystem = {
         }
       }
       fs.fchmodSync(fd, options.mode);
-      for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done, data.length - done, done);
+      for (let done = 0; done < data.length;) done += fs.writeSync(fd, data, done, data.length - done, done);
       if (options.fsync) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
   },
-  syncDirSync(path) { fs.fsyncSync(directoryFd(path)); },
+  syncDirSync(path) {
+    fs.fsyncSync(directoryFd(path));
+  },
 };
 
 /**
@@ -233,7 +272,10 @@ export function useFileSystem(next: FileSystem): () => void {
   const previous = current;
   current = next;
   confined = confine(next);
-  return () => { current = previous; confined = confine(previous); };
+  return () => {
+    current = previous;
+    confined = confine(previous);
+  };
 }
 
 /**

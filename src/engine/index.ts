@@ -8,13 +8,49 @@ useRecoverySink(storeRecoveryLog);
 export * from './errors';
 export { atomicWriteFile, atomicWriteFileSync, syncParentDir, mkdirDurable, type AtomicWriteOptions, type AtomicWriteResult } from './atomic';
 export { useFileSystem, nodeFileSystem, type FileSystem, type OpenFile, type FileOwner } from './fs';
-export { onTelemetry, useRecoverySink, TelemetryEventSchema, TELEMETRY_TYPES, type RecoverySink, type TelemetryEvent, type TelemetryType, type TelemetryTarget } from './telemetry';
+export {
+  onTelemetry,
+  useRecoverySink,
+  TelemetryEventSchema,
+  TELEMETRY_TYPES,
+  type RecoverySink,
+  type TelemetryEvent,
+  type TelemetryType,
+  type TelemetryTarget,
+} from './telemetry';
 export { storeRecoveryLog } from './recovery-log';
-export { ensureStore, findStoreDir, readStoreManifest, storePaths, storePathsOf, STORE_DIR_NAME, STORE_VERSION, type StorePaths, type StoreManifest } from './store';
+export {
+  ensureStore,
+  findStoreDir,
+  readStoreManifest,
+  storePaths,
+  storePathsOf,
+  STORE_DIR_NAME,
+  STORE_VERSION,
+  type StorePaths,
+  type StoreManifest,
+} from './store';
 export * from './snapshot';
 export { migrateStore, MIGRATIONS, type MigrateOptions, type MigrateResult, type MigrationStep } from './migrate';
 export { MIN_STORE_VERSION } from './store';
-export { openLedger, type Ledger, type LedgerOptions, type LedgerEvent, type LedgerHealth, type LedgerProblem, type LedgerProblemKind, type VerifyReport, type RepairResult, type CompactResult, type CompactOptions, type LedgerStats, type Page, type RangeQuery, type Durability, type LedgerFormat } from './ledger';
+export {
+  openLedger,
+  type Ledger,
+  type LedgerOptions,
+  type LedgerEvent,
+  type LedgerHealth,
+  type LedgerProblem,
+  type LedgerProblemKind,
+  type VerifyReport,
+  type RepairResult,
+  type CompactResult,
+  type CompactOptions,
+  type LedgerStats,
+  type Page,
+  type RangeQuery,
+  type Durability,
+  type LedgerFormat,
+} from './ledger';
 export * from './lock';
 export { probeKernelLocks, probeProgram, type KernelProbe, type KernelProbeAnswer, type ProbeOptions } from './lock/probe';
 export { MutationSerializer } from './serializer';

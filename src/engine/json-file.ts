@@ -39,14 +39,18 @@ export async function updateJsonFile<T>(
 ): Promise<T> {
   const { lockPath, mode: _mode, ...lockOptions } = opts;
   const target = path.resolve(filePath);
-  return withLock(lockPath ?? jsonLockPathFor(target), async () => {
-    const current = documentIn(await readBytes(target), target, schema);
-    const next = parseWithSchema(schema, await fn(current), { path: target, what: `new content of ${target}` });
-    const store = storePathsOf(target);
-    if (store !== undefined) await fsl().mkdir(store.tmp);
-    await atomicWriteFile(target, serialize(next), writeOptions(store, opts));
-    return next;
-  }, lockOptions);
+  return withLock(
+    lockPath ?? jsonLockPathFor(target),
+    async () => {
+      const current = documentIn(await readBytes(target), target, schema);
+      const next = parseWithSchema(schema, await fn(current), { path: target, what: `new content of ${target}` });
+      const store = storePathsOf(target);
+      if (store !== undefined) await fsl().mkdir(store.tmp);
+      await atomicWriteFile(target, serialize(next), writeOptions(store, opts));
+      return next;
+    },
+    lockOptions,
+  );
 }
 
 /** updateJsonFile, synchronously (for CLIs, git hooks and short-lived scripts); `fn` must be synchronous. */
@@ -58,19 +62,23 @@ export function updateJsonFileSync<T>(
 ): T {
   const { lockPath, mode: _mode, ...lockOptions } = opts;
   const target = path.resolve(filePath);
-  return withLockSync(lockPath ?? jsonLockPathFor(target), () => {
-    const current = documentIn(readBytesSync(target), target, schema);
-    const produced = fn(current);
-    if (produced instanceof Promise) {
-      produced.catch(() => undefined);
-      throw new LedgerlockError(ErrorCode.BadInput, `updateJsonFileSync(${target}) was given an async function (use updateJsonFile)`, { path: target });
-    }
-    const next = parseWithSchema(schema, produced, { path: target, what: `new content of ${target}` });
-    const store = storePathsOf(target);
-    if (store !== undefined) fsl().mkdirSync(store.tmp);
-    atomicWriteFileSync(target, serialize(next), writeOptions(store, opts));
-    return next;
-  }, lockOptions);
+  return withLockSync(
+    lockPath ?? jsonLockPathFor(target),
+    () => {
+      const current = documentIn(readBytesSync(target), target, schema);
+      const produced = fn(current);
+      if (produced instanceof Promise) {
+        produced.catch(() => undefined);
+        throw new LedgerlockError(ErrorCode.BadInput, `updateJsonFileSync(${target}) was given an async function (use updateJsonFile)`, { path: target });
+      }
+      const next = parseWithSchema(schema, produced, { path: target, what: `new content of ${target}` });
+      const store = storePathsOf(target);
+      if (store !== undefined) fsl().mkdirSync(store.tmp);
+      atomicWriteFileSync(target, serialize(next), writeOptions(store, opts));
+      return next;
+    },
+    lockOptions,
+  );
 }
 
 function serialize(doc: unknown): string {

@@ -73,35 +73,50 @@ export async function migrateStore(workspaceRoot: string, options: MigrateOption
   const paths = storePaths(path.resolve(workspaceRoot));
   const before = await requireStore(paths);
   const pending = await readJournal(paths);
-  if (before.version === STORE_VERSION && pending === undefined) return { store: paths.dir, from: before.version, to: before.version, steps: [], resumed: false };
+  if (before.version === STORE_VERSION && pending === undefined)
+    return { store: paths.dir, from: before.version, to: before.version, steps: [], resumed: false };
   checkMigratable(paths, before);
   if (options.dryRun) {
     return { store: paths.dir, from: before.version, to: STORE_VERSION, steps: stepsFrom(before.version).map(describe), resumed: pending !== undefined };
   }
   const lock = path.join(paths.locks, 'store.lock');
-  return withLock(lock, async () => {
-    const manifest = await requireStore(paths); // another process may have migrated while we waited
-    checkMigratable(paths, manifest);
-    const journal = await readJournal(paths);
-    const start = manifest.version;
-    const steps = [];
-    let current: StoreManifest = manifest;
-    const todo = stepsFrom(start);
-    for (const step of todo) {
-      options.onProgress?.(steps.length, todo.length);
-      await writeJournal(paths, { format: 'ledgerlock-migration', from: journal?.from ?? start, to: STORE_VERSION, step: step.from, startedAt: journal?.startedAt ?? new Date().toISOString(), pid: process.pid });
-      await step.run(paths);
-      current = { ...current, version: step.from + 1, migratedAt: new Date().toISOString() };
-      await atomicWriteFile(paths.manifest, JSON.stringify(current, null, 2) + '\n', { telemetry: false });
-      steps.push(describe(step));
-    }
-    await removeJournal(paths);
-    const result = { store: paths.dir, from: journal?.from ?? start, to: STORE_VERSION, steps, resumed: journal !== undefined };
-    if (steps.length > 0 || journal !== undefined) {
-      await emitTelemetry(paths.dir, paths.dir, { type: 'STORE_MIGRATED', data: { store: paths.dir, from: result.from, to: result.to, resumed: result.resumed } });
-    }
-    return result;
-  }, { timeoutMs: options.lockTimeoutMs ?? 10_000, tool: options.tool ?? 'ledgerlock migrate' });
+  return withLock(
+    lock,
+    async () => {
+      const manifest = await requireStore(paths); // another process may have migrated while we waited
+      checkMigratable(paths, manifest);
+      const journal = await readJournal(paths);
+      const start = manifest.version;
+      const steps = [];
+      let current: StoreManifest = manifest;
+      const todo = stepsFrom(start);
+      for (const step of todo) {
+        options.onProgress?.(steps.length, todo.length);
+        await writeJournal(paths, {
+          format: 'ledgerlock-migration',
+          from: journal?.from ?? start,
+          to: STORE_VERSION,
+          step: step.from,
+          startedAt: journal?.startedAt ?? new Date().toISOString(),
+          pid: process.pid,
+        });
+        await step.run(paths);
+        current = { ...current, version: step.from + 1, migratedAt: new Date().toISOString() };
+        await atomicWriteFile(paths.manifest, JSON.stringify(current, null, 2) + '\n', { telemetry: false });
+        steps.push(describe(step));
+      }
+      await removeJournal(paths);
+      const result = { store: paths.dir, from: journal?.from ?? start, to: STORE_VERSION, steps, resumed: journal !== undefined };
+      if (steps.length > 0 || journal !== undefined) {
+        await emitTelemetry(paths.dir, paths.dir, {
+          type: 'STORE_MIGRATED',
+          data: { store: paths.dir, from: result.from, to: result.to, resumed: result.resumed },
+        });
+      }
+      return result;
+    },
+    { timeoutMs: options.lockTimeoutMs ?? 10_000, tool: options.tool ?? 'ledgerlock migrate' },
+  );
 }
 
 function stepsFrom(version: number): MigrationStep[] {

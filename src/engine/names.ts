@@ -28,7 +28,10 @@ export function checkStoreName(name: string, what: string): string {
  */
 function checkPathArg(arg: string, extensions: string[], what: string): void {
   if (arg.split(/[\\/]/).includes('..')) {
-    throw new LedgerlockError(ErrorCode.PathTraversal, `${what} path ${JSON.stringify(arg)} climbs out with '..'; give an absolute path instead`, { path: arg, what });
+    throw new LedgerlockError(ErrorCode.PathTraversal, `${what} path ${JSON.stringify(arg)} climbs out with '..'; give an absolute path instead`, {
+      path: arg,
+      what,
+    });
   }
   if (!extensions.some((ext) => arg.endsWith(ext))) {
     throw new LedgerlockError(ErrorCode.BadInput, `${what} path ${JSON.stringify(arg)} must end with ${extensions.join(' or ')}`, { path: arg, what });
@@ -66,9 +69,5 @@ export function resolveLockPath(root: string, arg: string): string {
 export function assertInside(root: string, resolvedCandidate: string, resolvedRoot: string): void {
   const rel = path.relative(resolvedRoot, resolvedCandidate);
   if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) return;
-  throw new LedgerlockError(
-    ErrorCode.PathOutsideRoot,
-    `${resolvedCandidate} is outside ${root}`,
-    { path: resolvedCandidate, root },
-  );
+  throw new LedgerlockError(ErrorCode.PathOutsideRoot, `${resolvedCandidate} is outside ${root}`, { path: resolvedCandidate, root });
 }

@@ -23,11 +23,10 @@ export function checkDuration(name: string, value: unknown, { allowZero = false 
 /** A positive safe integer (counts, sizes). */
 export function checkCount(name: string, value: unknown, { allowZero = false } = {}): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || (allowZero ? value < 0 : value <= 0)) {
-    throw new LedgerlockError(
-      ErrorCode.BadOption,
-      `option ${name} must be a whole number ${allowZero ? '>= 0' : '> 0'}, got ${describe(value)}`,
-      { option: name, value: describe(value) },
-    );
+    throw new LedgerlockError(ErrorCode.BadOption, `option ${name} must be a whole number ${allowZero ? '>= 0' : '> 0'}, got ${describe(value)}`, {
+      option: name,
+      value: describe(value),
+    });
   }
   return value;
 }

@@ -9,9 +9,11 @@ export class MutationSerializer {
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     // Forget the key before the caller hears the result, unless another task queued behind it.
-    const result = previous.then(() => task()).finally(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
+    const result = previous
+      .then(() => task())
+      .finally(() => {
+        if (this.tails.get(key) === tail) this.tails.delete(key);
+      });
     const tail: Promise<void> = result.then(settled, settled);
     this.tails.set(key, tail);
     return result;

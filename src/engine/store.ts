@@ -16,11 +16,13 @@ export const STORE_VERSION = 2;
 /** The oldest format the migrations in migrate.ts can bring up to STORE_VERSION. */
 export const MIN_STORE_VERSION = 1;
 
-const StoreManifestSchema = z.object({
-  format: z.literal(STORE_FORMAT),
-  version: z.number().int().positive(),
-  createdAt: z.string(),
-}).passthrough();
+const StoreManifestSchema = z
+  .object({
+    format: z.literal(STORE_FORMAT),
+    version: z.number().int().positive(),
+    createdAt: z.string(),
+  })
+  .passthrough();
 export type StoreManifest = z.infer<typeof StoreManifestSchema>;
 
 export interface StorePaths {

@@ -11,31 +11,88 @@
 import * as os from 'node:os';
 import { z } from 'zod';
 
-const holder = z.object({
-  pid: z.number().int().optional(),
-  host: z.string().optional(),
-  owner: z.string().optional(),
-  tool: z.string().optional(),
-}).passthrough();
+const holder = z
+  .object({
+    pid: z.number().int().optional(),
+    host: z.string().optional(),
+    owner: z.string().optional(),
+    tool: z.string().optional(),
+  })
+  .passthrough();
 
 const who = { pid: z.number().int(), host: z.string() };
 
 export const TelemetryEventSchema = z.discriminatedUnion('type', [
   // confirmedUnknown: a person removed a lock nothing could judge, after being told what was unknown.
-  z.object({ type: z.literal('STALE_LOCK_RECOVERY'), data: z.object({ lock: z.string(), reason: z.string(), ageMs: z.number(), holder: holder.nullable(), confirmedUnknown: z.literal(true).optional(), ...who }) }),
-  z.object({ type: z.literal('CORRUPT_TAIL_RECOVERY'), data: z.object({ ledger: z.string(), truncatedAt: z.number().int(), bytesRemoved: z.number().int(), quarantine: z.string(), reason: z.string(), ...who }) }),
-  z.object({ type: z.literal('CORRUPT_RECORD_QUARANTINED'), data: z.object({ ledger: z.string(), line: z.number().int(), bytesRemoved: z.number().int(), quarantine: z.string(), reason: z.string(), ...who }) }),
-  z.object({ type: z.literal('LEDGER_COMPACTED'), data: z.object({ ledger: z.string(), kept: z.number().int(), removed: z.number().int(), bytesBefore: z.number().int(), bytesAfter: z.number().int(), ...who }) }),
+  z.object({
+    type: z.literal('STALE_LOCK_RECOVERY'),
+    data: z.object({
+      lock: z.string(),
+      reason: z.string(),
+      ageMs: z.number(),
+      holder: holder.nullable(),
+      confirmedUnknown: z.literal(true).optional(),
+      ...who,
+    }),
+  }),
+  z.object({
+    type: z.literal('CORRUPT_TAIL_RECOVERY'),
+    data: z.object({ ledger: z.string(), truncatedAt: z.number().int(), bytesRemoved: z.number().int(), quarantine: z.string(), reason: z.string(), ...who }),
+  }),
+  z.object({
+    type: z.literal('CORRUPT_RECORD_QUARANTINED'),
+    data: z.object({ ledger: z.string(), line: z.number().int(), bytesRemoved: z.number().int(), quarantine: z.string(), reason: z.string(), ...who }),
+  }),
+  z.object({
+    type: z.literal('LEDGER_COMPACTED'),
+    data: z.object({
+      ledger: z.string(),
+      kept: z.number().int(),
+      removed: z.number().int(),
+      bytesBefore: z.number().int(),
+      bytesAfter: z.number().int(),
+      ...who,
+    }),
+  }),
   z.object({ type: z.literal('DIR_FSYNC_UNSUPPORTED'), data: z.object({ dir: z.string(), errno: z.string(), ...who }) }),
   z.object({ type: z.literal('LOCK_COMPROMISED'), data: z.object({ lock: z.string(), reason: z.string(), ...who }) }),
-  z.object({ type: z.literal('LOCK_CONTENDED'), data: z.object({ lock: z.string(), holder: holder.nullable(), waiterPid: z.number().int(), waitedMs: z.number(), ...who }) }),
-  z.object({ type: z.literal('LOCK_WAIT_ENDED'), data: z.object({ lock: z.string(), waiterPid: z.number().int(), waitedMs: z.number(), outcome: z.enum(['acquired', 'aborted']), ...who }) }),
-  z.object({ type: z.literal('LOCK_CONTENTION_TIMEOUT'), data: z.object({ lock: z.string(), holder: holder.nullable(), waiterPid: z.number().int(), waitedMs: z.number(), ...who }) }),
-  z.object({ type: z.literal('SNAPSHOT_RESTORED'), data: z.object({ snapshot: z.string(), written: z.number().int(), removed: z.number().int(), backup: z.string().nullable(), ...who }) }),
+  z.object({
+    type: z.literal('LOCK_CONTENDED'),
+    data: z.object({ lock: z.string(), holder: holder.nullable(), waiterPid: z.number().int(), waitedMs: z.number(), ...who }),
+  }),
+  z.object({
+    type: z.literal('LOCK_WAIT_ENDED'),
+    data: z.object({ lock: z.string(), waiterPid: z.number().int(), waitedMs: z.number(), outcome: z.enum(['acquired', 'aborted']), ...who }),
+  }),
+  z.object({
+    type: z.literal('LOCK_CONTENTION_TIMEOUT'),
+    data: z.object({ lock: z.string(), holder: holder.nullable(), waiterPid: z.number().int(), waitedMs: z.number(), ...who }),
+  }),
+  z.object({
+    type: z.literal('SNAPSHOT_RESTORED'),
+    data: z.object({ snapshot: z.string(), written: z.number().int(), removed: z.number().int(), backup: z.string().nullable(), ...who }),
+  }),
   z.object({ type: z.literal('BLOB_CORRUPT'), data: z.object({ blob: z.string(), path: z.string(), reason: z.string(), ...who }) }),
-  z.object({ type: z.literal('GC_SWEPT'), data: z.object({ swept: z.number().int(), bytes: z.number().int(), kept: z.number().int(), graceMs: z.number(), ...who }) }),
-  z.object({ type: z.literal('STORE_MIGRATED'), data: z.object({ store: z.string(), from: z.number().int(), to: z.number().int(), resumed: z.boolean(), ...who }) }),
-  z.object({ type: z.literal('BLOBS_RELOCATED'), data: z.object({ from: z.string(), to: z.string(), copied: z.number().int(), verified: z.number().int(), removedSource: z.boolean(), resumed: z.boolean(), ...who }) }),
+  z.object({
+    type: z.literal('GC_SWEPT'),
+    data: z.object({ swept: z.number().int(), bytes: z.number().int(), kept: z.number().int(), graceMs: z.number(), ...who }),
+  }),
+  z.object({
+    type: z.literal('STORE_MIGRATED'),
+    data: z.object({ store: z.string(), from: z.number().int(), to: z.number().int(), resumed: z.boolean(), ...who }),
+  }),
+  z.object({
+    type: z.literal('BLOBS_RELOCATED'),
+    data: z.object({
+      from: z.string(),
+      to: z.string(),
+      copied: z.number().int(),
+      verified: z.number().int(),
+      removedSource: z.boolean(),
+      resumed: z.boolean(),
+      ...who,
+    }),
+  }),
 ]);
 export type TelemetryEvent = z.infer<typeof TelemetryEventSchema>;
 export type TelemetryType = TelemetryEvent['type'];

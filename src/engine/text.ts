@@ -41,11 +41,10 @@ export function parseWithSchema<T>(schema: ZodType<T>, value: unknown, where: Re
   if (!result.success) {
     const issue = result.error.issues[0];
     const at = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-    throw new LedgerlockError(
-      ErrorCode.SchemaMismatch,
-      `${describeWhere(where)} does not match its schema${at}: ${issue?.message ?? 'invalid'}`,
-      { ...where, issues: result.error.issues.slice(0, 5).map((i) => ({ path: i.path.join('.'), message: i.message })) },
-    );
+    throw new LedgerlockError(ErrorCode.SchemaMismatch, `${describeWhere(where)} does not match its schema${at}: ${issue?.message ?? 'invalid'}`, {
+      ...where,
+      issues: result.error.issues.slice(0, 5).map((i) => ({ path: i.path.join('.'), message: i.message })),
+    });
   }
   return result.data;
 }

@@ -77,4 +77,3 @@ export const appendCommand = defineCommand({
     return Exit.Ok;
   },
 });
-

@@ -22,7 +22,10 @@ export const compactCommand = defineCommand({
     );
     progress.end();
     if (ctx.json) ctx.printJson({ ok: true, ...result });
-    else ctx.print(`kept ${plural(result.kept, 'event')}, removed ${plural(result.removed, 'event')}; ${humanBytes(result.bytesBefore)} → ${humanBytes(result.bytesAfter)}`);
+    else
+      ctx.print(
+        `kept ${plural(result.kept, 'event')}, removed ${plural(result.removed, 'event')}; ${humanBytes(result.bytesBefore)} → ${humanBytes(result.bytesAfter)}`,
+      );
     return Exit.Ok;
   },
 });

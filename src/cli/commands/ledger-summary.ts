@@ -18,13 +18,30 @@ export async function summarizeLedger(file: string, onProgress?: (bytes: number,
     const ledger = await openLedger(file, { create: false, telemetry: false });
     try {
       const report = await ledger.verify(onProgress !== undefined ? { onProgress } : {});
-      return { path: file, format: report.format, events: report.events, bytes: report.bytes, lastId: report.lastId, health: report.health, problems: report.problems };
+      return {
+        path: file,
+        format: report.format,
+        events: report.events,
+        bytes: report.bytes,
+        lastId: report.lastId,
+        health: report.health,
+        problems: report.problems,
+      };
     } finally {
       await ledger.close();
     }
   } catch (err) {
     const known = toLedgerlockError(err);
     if (known === undefined) throw err;
-    return { path: file, format: null, events: 0, bytes: 0, lastId: null, health: 'corrupt', problems: [], error: { code: known.code, message: known.message } };
+    return {
+      path: file,
+      format: null,
+      events: 0,
+      bytes: 0,
+      lastId: null,
+      health: 'corrupt',
+      problems: [],
+      error: { code: known.code, message: known.message },
+    };
   }
 }

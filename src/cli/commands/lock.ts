@@ -52,11 +52,13 @@ export const lockCommand = defineCommand({
     const lockPath = resolveLockPath(ctx.io.cwd, ctx.positionals[0]!);
     const store = storePathsOf(lockPath);
     if (store !== undefined) await ensureStore(store.root);
-    const lock = await withinRoot(ctx.io.cwd, () => acquireLock(lockPath, {
-      tool: ctx.flags.tool ?? 'ledgerlock lock',
-      timeoutMs: ctx.flags.timeout ?? 10_000,
-      ...lockTiming(ctx.flags),
-    }));
+    const lock = await withinRoot(ctx.io.cwd, () =>
+      acquireLock(lockPath, {
+        tool: ctx.flags.tool ?? 'ledgerlock lock',
+        timeoutMs: ctx.flags.timeout ?? 10_000,
+        ...lockTiming(ctx.flags),
+      }),
+    );
     lock.onCompromised((reason) => ctx.io.stderr.write(`ledgerlock: warning: lost ${lockPath} while running: ${reason}\n`));
     const warn = (text: string) => ctx.io.stderr.write(`ledgerlock: warning: ${text}\n`);
     try {
@@ -102,7 +104,9 @@ async function openOwnLock(lockPath: string, owner: string, warn: (text: string)
   try {
     file = await fsl().open(lockPath, 'r');
   } catch (err) {
-    warn(`cannot open ${lockPath} to hand it to the command (${(err as Error).message}); if ledgerlock is killed, the lock no longer shows the command as its holder`);
+    warn(
+      `cannot open ${lockPath} to hand it to the command (${(err as Error).message}); if ledgerlock is killed, the lock no longer shows the command as its holder`,
+    );
     return undefined;
   }
   try {
@@ -143,7 +147,9 @@ async function handOff(cmd: string, args: string[], file: OpenFile | undefined, 
     const taken = await flockWithHelper(helper.path, file.fd!);
     if (taken !== true) warn(`no kernel flock on ${file.path} for ${cmd} (${taken}); it holds the lock through its open descriptor only`);
   } else {
-    warn(`neither python3 nor flock(1) is installed: ${cmd} holds ${file.path} through its open descriptor only, which a container's separate process table cannot see`);
+    warn(
+      `neither python3 nor flock(1) is installed: ${cmd} holds ${file.path} through its open descriptor only, which a container's separate process table cannot see`,
+    );
   }
   return { file: cmd, args, stdio };
 }

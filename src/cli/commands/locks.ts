@@ -27,5 +27,10 @@ export const locksCommand = defineCommand({
 export function printVantageNote(ctx: Pick<CommandContext<unknown>, 'print' | 'paint'>): void {
   const v = currentVantage();
   if (v.platform !== 'linux' || v.initialPidNamespace) return;
-  ctx.print(ctx.paint('dim', `note: ${v.blindSpots[0] ?? 'Ledgerlock cannot see every process from here'}; locks that only such a process could hold are shown unknown, never stale`));
+  ctx.print(
+    ctx.paint(
+      'dim',
+      `note: ${v.blindSpots[0] ?? 'Ledgerlock cannot see every process from here'}; locks that only such a process could hold are shown unknown, never stale`,
+    ),
+  );
 }

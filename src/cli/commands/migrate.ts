@@ -22,7 +22,9 @@ export const migrateCommand = defineCommand({
     if (ctx.json) ctx.printJson({ ok: true, dryRun: ctx.flags['dry-run'] === true, ...r });
     else if (r.steps.length === 0 && !r.resumed) ctx.print(`${ctx.rel(r.store)} is at format ${r.to}; nothing to migrate`);
     else {
-      ctx.print(`${ctx.rel(r.store)}: ${ctx.flags['dry-run'] ? 'would migrate' : 'migrated'} format ${r.from} → ${r.to}${r.resumed ? ' (resumed an interrupted migration)' : ''}`);
+      ctx.print(
+        `${ctx.rel(r.store)}: ${ctx.flags['dry-run'] ? 'would migrate' : 'migrated'} format ${r.from} → ${r.to}${r.resumed ? ' (resumed an interrupted migration)' : ''}`,
+      );
       for (const s of r.steps) ctx.print(`  ${s.from} → ${s.to}: ${s.summary}`);
     }
     return Exit.Ok;

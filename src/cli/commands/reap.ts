@@ -16,7 +16,8 @@ export const reapCommand = defineCommand({
     // --unknown is the explicit, separate confirmation: the person has read why nothing decides.
     const result = await withinRoot(ctx.io.cwd, () => reapLock(lockPath, { ...lockTiming(ctx.flags), ...(ctx.flags.unknown ? { confirmUnknown: true } : {}) }));
     if (ctx.json) ctx.printJson({ ok: result.reaped, ...result });
-    else if (result.reaped) ctx.print(`reaped ${ctx.rel(lockPath)} (${oneLine(result.info.reason)}; was held by ${oneLine(describeHolder(result.info.holder))})`);
+    else if (result.reaped)
+      ctx.print(`reaped ${ctx.rel(lockPath)} (${oneLine(result.info.reason)}; was held by ${oneLine(describeHolder(result.info.holder))})`);
     else ctx.print(`not reaped: ${ctx.rel(lockPath)} was replaced by a new holder while it was being broken`);
     return result.reaped ? Exit.Ok : Exit.Problem;
   },

@@ -9,7 +9,8 @@ import { workspaceRoot } from './workspace';
 export const relocateCommand = defineCommand({
   name: 'relocate',
   usage: 'relocate [TARGET] [--remove-source] [--claim] [--root DIR] [--timeout MS]',
-  summary: 'Move the blob store to TARGET: copy, verify every blob, then switch; idempotent and resumable. Without TARGET, finish an interrupted relocation or show where the blobs live. --claim: make the outside blob store this (moved) workspace\'s again.',
+  summary:
+    "Move the blob store to TARGET: copy, verify every blob, then switch; idempotent and resumable. Without TARGET, finish an interrupted relocation or show where the blobs live. --claim: make the outside blob store this (moved) workspace's again.",
   valueFlags: ['root', 'timeout'],
   flags: z.object({ root: z.string().min(1).optional(), 'remove-source': bool, claim: bool, timeout: millis.optional() }).strict(),
   positionals: [0, 1],
@@ -17,10 +18,16 @@ export const relocateCommand = defineCommand({
     const root = await workspaceRoot(ctx.io.cwd, ctx.flags.root);
     if (ctx.flags.claim === true) {
       if (ctx.positionals[0] !== undefined || ctx.flags['remove-source'] === true) throw usage('--claim takes no TARGET and no --remove-source');
-      const claimed = await claimBlobStore(root, { ...(ctx.flags.timeout !== undefined ? { lockTimeoutMs: ctx.flags.timeout } : {}), tool: 'ledgerlock relocate' });
+      const claimed = await claimBlobStore(root, {
+        ...(ctx.flags.timeout !== undefined ? { lockTimeoutMs: ctx.flags.timeout } : {}),
+        tool: 'ledgerlock relocate',
+      });
       if (ctx.json) ctx.printJson({ ok: true, ...claimed });
       else if (claimed.alreadyOurs) ctx.print(`the blob store ${ctx.rel(claimed.root)} already belongs to this workspace`);
-      else ctx.print(`claimed the blob store ${ctx.rel(claimed.root)} for this workspace${claimed.previousOwner !== null ? ` (it named ${claimed.previousOwner}, which no longer exists)` : ''}: ${humanCount(claimed.verified)} blobs the snapshots need found intact`);
+      else
+        ctx.print(
+          `claimed the blob store ${ctx.rel(claimed.root)} for this workspace${claimed.previousOwner !== null ? ` (it named ${claimed.previousOwner}, which no longer exists)` : ''}: ${humanCount(claimed.verified)} blobs the snapshots need found intact`,
+        );
       return Exit.Ok;
     }
     const progress = ctx.progress('relocate: copying and verifying blobs', 'items');
@@ -41,7 +48,10 @@ export const relocateCommand = defineCommand({
     if (ctx.json) ctx.printJson({ ok: true, ...result });
     else if (result.cancelled) ctx.print(`cancelled the unfinished relocation to ${ctx.rel(result.to)}; blobs stay in ${ctx.rel(result.from)}`);
     else if (result.alreadyThere) ctx.print(`blobs already live in ${ctx.rel(result.to)}`);
-    else ctx.print(`${result.resumed ? 'resumed and finished' : 'finished'} relocating blobs ${ctx.rel(result.from)} → ${ctx.rel(result.to)}: ${humanCount(result.copied)} copied, ${humanCount(result.verified)} verified${options.removeSource ? `, ${humanCount(result.removedSource)} source copies removed` : ''}`);
+    else
+      ctx.print(
+        `${result.resumed ? 'resumed and finished' : 'finished'} relocating blobs ${ctx.rel(result.from)} → ${ctx.rel(result.to)}: ${humanCount(result.copied)} copied, ${humanCount(result.verified)} verified${options.removeSource ? `, ${humanCount(result.removedSource)} source copies removed` : ''}`,
+      );
     return Exit.Ok;
   },
 });

@@ -16,17 +16,21 @@ export const repairCommand = defineCommand({
       if (ctx.flags['remove-corrupt']) {
         // Remove from the end backwards so earlier offsets stay valid.
         const report = await ledger.verify();
-        const corrupt = report.problems.filter((p) => p.kind !== 'torn-tail').map((p) => p.offset).sort((a, b) => b - a);
+        const corrupt = report.problems
+          .filter((p) => p.kind !== 'torn-tail')
+          .map((p) => p.offset)
+          .sort((a, b) => b - a);
         for (const offset of new Set(corrupt)) quarantined.push({ offset, ...(await ledger.quarantineRecord(offset)) });
       }
       const result = await ledger.repair();
       if (ctx.json) {
         ctx.printJson({ ok: true, ...result, quarantined });
       } else {
-        for (const q of quarantined) ctx.print(`quarantined the corrupt record at byte ${humanCount(q.offset)} (${humanBytes(q.removedBytes)}) → ${ctx.rel(q.quarantine)}`);
+        for (const q of quarantined)
+          ctx.print(`quarantined the corrupt record at byte ${humanCount(q.offset)} (${humanBytes(q.removedBytes)}) → ${ctx.rel(q.quarantine)}`);
         ctx.print(
           result.repaired
-            ? `repaired: cut ${humanBytes(result.bytesRemoved)} at byte ${humanCount(result.truncatedAt)} → ${result.quarantine !== undefined ? ctx.rel(result.quarantine) : "(not kept)"}`
+            ? `repaired: cut ${humanBytes(result.bytesRemoved)} at byte ${humanCount(result.truncatedAt)} → ${result.quarantine !== undefined ? ctx.rel(result.quarantine) : '(not kept)'}`
             : `nothing to repair: the tail is intact (last id ${result.tail.lastId ?? '-'}); "ledgerlock verify" checks every record`,
         );
       }

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import {
-  collectGarbage, createSnapshot, deleteSnapshot, diffSnapshot, listSnapshots, restoreSnapshot, snapshotPaths, verifySnapshots,
-} from '../../engine';
+import { collectGarbage, createSnapshot, deleteSnapshot, diffSnapshot, listSnapshots, restoreSnapshot, snapshotPaths, verifySnapshots } from '../../engine';
 import { usage } from '../args';
 import { defineCommand, Exit, type CommandContext } from '../command';
 import { bool, count, millis } from '../flags';
@@ -28,21 +26,25 @@ function splitGlobs(list: string): string[] {
   return out.map((g) => g.trim()).filter((g) => g.length > 0);
 }
 
-const snapshotFlags = z.object({
-  root: z.string().min(1).optional(),
-  include: z.string().min(1).optional(),
-  label: z.string().max(200).optional(),
-  'grace-ms': count.optional(),
-  timeout: millis.optional(),
-  'max-blob-bytes': count.refine((n) => n > 0, 'must be at least 1').optional(),
-  'dry-run': bool,
-  'no-backup': bool,
-}).strict();
+const snapshotFlags = z
+  .object({
+    root: z.string().min(1).optional(),
+    include: z.string().min(1).optional(),
+    label: z.string().max(200).optional(),
+    'grace-ms': count.optional(),
+    timeout: millis.optional(),
+    'max-blob-bytes': count.refine((n) => n > 0, 'must be at least 1').optional(),
+    'dry-run': bool,
+    'no-backup': bool,
+  })
+  .strict();
 
 export const snapshotCommand = defineCommand({
   name: 'snapshot',
-  usage: 'snapshot create|list|diff|restore|verify|gc|delete [ID] [--root DIR] [--include GLOBS] [--label TEXT] [--grace-ms MS] [--dry-run] [--no-backup] [--timeout MS]',
-  summary: 'Point-in-time copies of the state documents (and --include globs, comma-separated): take, list, diff against now, restore, verify blobs, collect garbage.',
+  usage:
+    'snapshot create|list|diff|restore|verify|gc|delete [ID] [--root DIR] [--include GLOBS] [--label TEXT] [--grace-ms MS] [--dry-run] [--no-backup] [--timeout MS]',
+  summary:
+    'Point-in-time copies of the state documents (and --include globs, comma-separated): take, list, diff against now, restore, verify blobs, collect garbage.',
   valueFlags: ['root', 'include', 'label', 'grace-ms', 'timeout', 'max-blob-bytes'],
   flags: snapshotFlags,
   positionals: [1, 2],
@@ -76,9 +78,25 @@ type StoreOptions = { onProgress: (done: number, total: number) => void; lockTim
 async function runAction(ctx: SnapshotContext, action: Action, root: string, id: string | undefined, options: StoreOptions): Promise<number> {
   switch (action) {
     case 'create': {
-      const r = await createSnapshot(root, { ...options, include: splitGlobs(ctx.flags.include ?? ''), ...(ctx.flags.label !== undefined ? { label: ctx.flags.label } : {}) });
-      if (ctx.json) ctx.printJson({ ok: true, id: r.manifest.id, path: r.path, files: r.manifest.files.length, blobsWritten: r.blobsWritten, bytesWritten: r.bytesWritten, manifest: r.manifest });
-      else ctx.print(`created snapshot ${r.manifest.id}: ${plural(r.manifest.files.length, 'file')}, ${plural(r.blobsWritten, 'new blob')} (${humanBytes(r.bytesWritten)}), ${plural(r.manifest.ledgers.length, 'ledger position')}`);
+      const r = await createSnapshot(root, {
+        ...options,
+        include: splitGlobs(ctx.flags.include ?? ''),
+        ...(ctx.flags.label !== undefined ? { label: ctx.flags.label } : {}),
+      });
+      if (ctx.json)
+        ctx.printJson({
+          ok: true,
+          id: r.manifest.id,
+          path: r.path,
+          files: r.manifest.files.length,
+          blobsWritten: r.blobsWritten,
+          bytesWritten: r.bytesWritten,
+          manifest: r.manifest,
+        });
+      else
+        ctx.print(
+          `created snapshot ${r.manifest.id}: ${plural(r.manifest.files.length, 'file')}, ${plural(r.blobsWritten, 'new blob')} (${humanBytes(r.bytesWritten)}), ${plural(r.manifest.ledgers.length, 'ledger position')}`,
+        );
       return Exit.Ok;
     }
     case 'list': {
@@ -86,7 +104,10 @@ async function runAction(ctx: SnapshotContext, action: Action, root: string, id:
       if (ctx.json) ctx.printJson({ ok: unreadable.length === 0, snapshots, unreadable });
       else {
         if (snapshots.length === 0) ctx.print('no snapshots');
-        for (const s of snapshots) ctx.print(`${s.current ? ctx.paint('green', '*') : ' '} ${s.id}  ${s.createdAt}  ${humanCount(s.files).padStart(5)} files ${humanBytes(s.bytes).padStart(10)}${s.label ? `  ${s.label}` : ''}`);
+        for (const s of snapshots)
+          ctx.print(
+            `${s.current ? ctx.paint('green', '*') : ' '} ${s.id}  ${s.createdAt}  ${humanCount(s.files).padStart(5)} files ${humanBytes(s.bytes).padStart(10)}${s.label ? `  ${s.label}` : ''}`,
+          );
         for (const u of unreadable) ctx.print(`${ctx.paint('red', '!')} ${ctx.rel(u.path)}: ${u.code}: ${u.message}`);
       }
       return unreadable.length === 0 ? Exit.Ok : Exit.Problem;
@@ -106,7 +127,9 @@ async function runAction(ctx: SnapshotContext, action: Action, root: string, id:
       const r = await restoreSnapshot(root, id!, { ...options, backup: ctx.flags['no-backup'] !== true });
       if (ctx.json) ctx.printJson({ ok: true, ...r });
       else {
-        ctx.print(`restored snapshot ${r.snapshot}: ${humanCount(r.written.length)} written, ${humanCount(r.removed.length)} removed, ${humanCount(r.unchanged)} already matched`);
+        ctx.print(
+          `restored snapshot ${r.snapshot}: ${humanCount(r.written.length)} written, ${humanCount(r.removed.length)} removed, ${humanCount(r.unchanged)} already matched`,
+        );
         for (const f of r.written) ctx.print(`  W ${f}`);
         for (const f of r.removed) ctx.print(`  D ${f}`);
         if (r.backup) ctx.print(`the state before the restore is snapshot ${r.backup}`);
@@ -117,16 +140,26 @@ async function runAction(ctx: SnapshotContext, action: Action, root: string, id:
       const r = await verifySnapshots(root, { ...options, ...(id !== undefined ? { snapshot: id } : {}) });
       if (ctx.json) ctx.printJson(r);
       else {
-        ctx.print(`${r.ok ? ctx.paint('green', 'ok') : ctx.paint('red', 'PROBLEMS')}: ${plural(r.snapshots.length, 'snapshot')}, ${plural(r.blobsChecked, 'blob')} re-hashed`);
-        for (const p of r.problems) ctx.print(`  ${ctx.paint('red', p.problem)} blob ${ctx.rel(p.path)} (needed by ${p.usedBy.map((u) => `${u.snapshot}:${u.path}`).join(', ')})`);
+        ctx.print(
+          `${r.ok ? ctx.paint('green', 'ok') : ctx.paint('red', 'PROBLEMS')}: ${plural(r.snapshots.length, 'snapshot')}, ${plural(r.blobsChecked, 'blob')} re-hashed`,
+        );
+        for (const p of r.problems)
+          ctx.print(`  ${ctx.paint('red', p.problem)} blob ${ctx.rel(p.path)} (needed by ${p.usedBy.map((u) => `${u.snapshot}:${u.path}`).join(', ')})`);
         for (const u of r.unreadable) ctx.print(`  unreadable manifest ${ctx.rel(u.path)}: ${u.code}: ${u.message}`);
       }
       return r.ok ? Exit.Ok : Exit.Problem;
     }
     case 'gc': {
-      const r = await collectGarbage(root, { ...options, dryRun: ctx.flags['dry-run'] === true, ...(ctx.flags['grace-ms'] !== undefined ? { graceMs: ctx.flags['grace-ms'] } : {}) });
+      const r = await collectGarbage(root, {
+        ...options,
+        dryRun: ctx.flags['dry-run'] === true,
+        ...(ctx.flags['grace-ms'] !== undefined ? { graceMs: ctx.flags['grace-ms'] } : {}),
+      });
       if (ctx.json) ctx.printJson({ ok: true, ...r });
-      else ctx.print(`${r.dryRun ? 'would sweep' : 'swept'} ${plural(r.swept.length, 'blob')}, ${humanBytes(r.sweptBytes)}; ${humanCount(r.referenced)} referenced, ${humanCount(r.young)} unreferenced but inside the grace period; ${plural(r.tempRemoved, 'temp file')}`);
+      else
+        ctx.print(
+          `${r.dryRun ? 'would sweep' : 'swept'} ${plural(r.swept.length, 'blob')}, ${humanBytes(r.sweptBytes)}; ${humanCount(r.referenced)} referenced, ${humanCount(r.young)} unreferenced but inside the grace period; ${plural(r.tempRemoved, 'temp file')}`,
+        );
       return Exit.Ok;
     }
     case 'delete': {
@@ -137,4 +170,3 @@ async function runAction(ctx: SnapshotContext, action: Action, root: string, id:
     }
   }
 }
-

@@ -20,7 +20,16 @@ export const statusCommand = defineCommand({
     const [locks, ledgerPaths] = await withinRoot(dir, () => Promise.all([listLocks(dir, lockTiming(ctx.flags)), discoverLedgers(dir)]));
     const ledgers = [];
     // Progress over the bytes of every ledger, since verifying them is what takes the time.
-    const sizes = await Promise.all(ledgerPaths.map((file) => fsl().stat(file).then((s) => s.size, () => 0)));
+    const sizes = await Promise.all(
+      ledgerPaths.map((file) =>
+        fsl()
+          .stat(file)
+          .then(
+            (s) => s.size,
+            () => 0,
+          ),
+      ),
+    );
     const total = sizes.reduce((a, b) => a + b, 0);
     const progress = ctx.progress('status: verifying ledgers', 'bytes');
     let before = 0;
@@ -39,7 +48,9 @@ export const statusCommand = defineCommand({
       ctx.print(ctx.paint('bold', `ledgers (${humanCount(ledgers.length)}):`));
       for (const l of ledgers) {
         const detail = l.error ? `${l.error.code}: ${l.error.message}` : l.problems[0] ? l.problems[0].message : '';
-        ctx.print(`  ${paintState(ctx.paint, l.health, 7)} ${humanCount(l.events).padStart(10)} ${l.events === 1 ? 'event ' : 'events'} ${humanBytes(l.bytes).padStart(10)}  last id ${l.lastId ?? '-'}  ${ctx.rel(l.path)}${detail ? ctx.paint('dim', `  — ${oneLine(detail)}`) : ''}`);
+        ctx.print(
+          `  ${paintState(ctx.paint, l.health, 7)} ${humanCount(l.events).padStart(10)} ${l.events === 1 ? 'event ' : 'events'} ${humanBytes(l.bytes).padStart(10)}  last id ${l.lastId ?? '-'}  ${ctx.rel(l.path)}${detail ? ctx.paint('dim', `  — ${oneLine(detail)}`) : ''}`,
+        );
       }
     }
     return problems > 0 ? Exit.Problem : Exit.Ok;

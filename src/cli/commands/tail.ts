@@ -21,7 +21,11 @@ export const tailCommand = defineCommand({
         // until it finds one). Say so instead of printing nothing.
         const stats = await l.stats();
         if (stats.bytes > 0) {
-          throw new LedgerlockError(ErrorCode.NotALedger, `${l.path} holds ${stats.bytes} bytes but no valid ${l.format === 'foreign' ? 'JSON line' : 'record'}: it is not a ledger, or a wholly corrupt one ("ledgerlock verify" lists its lines)`, { path: l.path, bytes: stats.bytes });
+          throw new LedgerlockError(
+            ErrorCode.NotALedger,
+            `${l.path} holds ${stats.bytes} bytes but no valid ${l.format === 'foreign' ? 'JSON line' : 'record'}: it is not a ledger, or a wholly corrupt one ("ledgerlock verify" lists its lines)`,
+            { path: l.path, bytes: stats.bytes },
+          );
         }
       }
       return found;

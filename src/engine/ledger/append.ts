@@ -40,7 +40,6 @@ const APPEND_MODE = process.platform !== 'win32';
 /** A lost lock's report reads back at most this much written after our batch's planned start. */
 const REPORT_SCAN_BYTES = 64 * 1024 * 1024;
 
-
 interface Handle {
   file: OpenFile;
   ino: number;
@@ -65,7 +64,10 @@ export class Appender {
   /** Batch mode: where the oldest written but not yet fsynced batch starts, and the last id before it. */
   private unsynced: { start: number; previousId: number | null; ino: number } | null = null;
 
-  constructor(private readonly ctx: LedgerContext, private readonly emit: (draft: TelemetryDraft) => Promise<void>) {}
+  constructor(
+    private readonly ctx: LedgerContext,
+    private readonly emit: (draft: TelemetryDraft) => Promise<void>,
+  ) {}
 
   submit(drafts: Draft[]): Promise<LedgerEvent[]> {
     return this.committer.submit(drafts);
@@ -75,20 +77,25 @@ export class Appender {
   appendSync(drafts: Draft[]): LedgerEvent[] {
     const ctx = this.ctx;
     const recoveries: TelemetryDraft[] = [];
-    const events = withLedgerLockSync(ctx.path, ctx.opts, (unchanged, lock) => {
-      this.refuseIfLost(lock, drafts.length);
-      const plan = this.plan(drafts, unchanged);
-      recoveries.push(...plan.recoveries);
-      try {
-        plan.file.writeSync(plan.bytes, 0, plan.bytes.length, APPEND_MODE ? null : plan.start);
-        // Batch mode promises durability when the call returns; a sync caller is waiting now.
-        if (ctx.opts.durability === 'batch') plan.file.datasyncSync();
-      } catch (err) {
-        throw this.rollBack(plan, err, lock);
-      }
-      this.confirmStillOurs(plan, lock);
-      return this.committed(plan, ctx.opts.durability !== 'none');
-    }, this);
+    const events = withLedgerLockSync(
+      ctx.path,
+      ctx.opts,
+      (unchanged, lock) => {
+        this.refuseIfLost(lock, drafts.length);
+        const plan = this.plan(drafts, unchanged);
+        recoveries.push(...plan.recoveries);
+        try {
+          plan.file.writeSync(plan.bytes, 0, plan.bytes.length, APPEND_MODE ? null : plan.start);
+          // Batch mode promises durability when the call returns; a sync caller is waiting now.
+          if (ctx.opts.durability === 'batch') plan.file.datasyncSync();
+        } catch (err) {
+          throw this.rollBack(plan, err, lock);
+        }
+        this.confirmStillOurs(plan, lock);
+        return this.committed(plan, ctx.opts.durability !== 'none');
+      },
+      this,
+    );
     for (const r of recoveries) void this.emit(r).catch(() => undefined);
     return events;
   }
@@ -105,23 +112,28 @@ export class Appender {
   private async writeBatch(drafts: Draft[]): Promise<WrittenBatch> {
     const ctx = this.ctx;
     let recoveries: TelemetryDraft[] = [];
-    const events = await withLedgerLock(ctx.path, ctx.opts, async (unchanged, lock) => {
-      this.refuseIfLost(lock, drafts.length);
-      const plan = this.plan(drafts, unchanged);
-      recoveries = plan.recoveries;
-      try {
-        // In fsync mode the file is open with O_DSYNC: this write returns durable.
-        await plan.file.write(plan.bytes, 0, plan.bytes.length, APPEND_MODE ? null : plan.start);
-      } catch (err) {
-        throw await recorded(this.rollBack(plan, err, lock), lock);
-      }
-      try {
-        this.confirmStillOurs(plan, lock);
-      } catch (err) {
-        throw await recorded(err, lock);
-      }
-      return this.committed(plan, ctx.opts.durability === 'fsync');
-    }, this);
+    const events = await withLedgerLock(
+      ctx.path,
+      ctx.opts,
+      async (unchanged, lock) => {
+        this.refuseIfLost(lock, drafts.length);
+        const plan = this.plan(drafts, unchanged);
+        recoveries = plan.recoveries;
+        try {
+          // In fsync mode the file is open with O_DSYNC: this write returns durable.
+          await plan.file.write(plan.bytes, 0, plan.bytes.length, APPEND_MODE ? null : plan.start);
+        } catch (err) {
+          throw await recorded(this.rollBack(plan, err, lock), lock);
+        }
+        try {
+          this.confirmStillOurs(plan, lock);
+        } catch (err) {
+          throw await recorded(err, lock);
+        }
+        return this.committed(plan, ctx.opts.durability === 'fsync');
+      },
+      this,
+    );
     for (const r of recoveries) await this.emit(r);
     return { events, durable: this.durability() };
   }
@@ -135,10 +147,11 @@ export class Appender {
     const ctx = this.ctx;
     const recoveries: TelemetryDraft[] = [];
     const cache = ctx.tailCache;
-    const { file, ino, size: sizeNow } =
-      unchangedSinceUs && this.handle && cache && cache.ino === this.handle.ino
-        ? { ...this.handle, size: cache.size }
-        : this.currentHandle();
+    const {
+      file,
+      ino,
+      size: sizeNow,
+    } = unchangedSinceUs && this.handle && cache && cache.ino === this.handle.ino ? { ...this.handle, size: cache.size } : this.currentHandle();
     let size = sizeNow;
     let lastId: number | null;
     if (cache && cache.size === size && cache.ino === ino) {
@@ -148,7 +161,16 @@ export class Appender {
       lastId = tail.events[0]?.id ?? null;
       if (tail.damagedAfterValid) {
         const cut = cutTornTail(ctx, file, tail.validEnd, size);
-        recoveries.push({ type: 'CORRUPT_TAIL_RECOVERY', data: { ledger: ctx.path, truncatedAt: tail.validEnd, bytesRemoved: size - tail.validEnd, quarantine: cut, reason: 'torn tail found before an append' } });
+        recoveries.push({
+          type: 'CORRUPT_TAIL_RECOVERY',
+          data: {
+            ledger: ctx.path,
+            truncatedAt: tail.validEnd,
+            bytesRemoved: size - tail.validEnd,
+            quarantine: cut,
+            reason: 'torn tail found before an append',
+          },
+        });
         size = tail.validEnd;
       }
     }
@@ -210,7 +232,17 @@ export class Appender {
     return new LedgerlockError(
       ErrorCode.LockCompromised,
       `lost ${lock.path} while appending ${plan.events.length} event(s) to ${ctx.path} (${reason}), so none of them is acknowledged: ${says}${where}${failed}; nothing was cut, since another writer may have appended after them (run verify)`,
-      { path: ctx.path, lock: lock.path, reason, written: wholeWrite, events: plan.events.length, ids: plan.events.map((e) => e.id), onDisk, ledgerReplaced: replaced, ...(errno !== undefined ? { errno } : {}) },
+      {
+        path: ctx.path,
+        lock: lock.path,
+        reason,
+        written: wholeWrite,
+        events: plan.events.length,
+        ids: plan.events.map((e) => e.id),
+        onDisk,
+        ledgerReplaced: replaced,
+        ...(errno !== undefined ? { errno } : {}),
+      },
       cause === undefined ? undefined : { cause },
     );
   }
@@ -275,7 +307,11 @@ export class Appender {
    * ends where our unsynced batches left it, cut them all off. If another writer appended since,
    * their records sit after ours and nothing is cut; the error says so.
    */
-  private async rollBackUnsynced(unsynced: { start: number; previousId: number | null; ino: number } | null, err: unknown, waiting: number): Promise<LedgerlockError> {
+  private async rollBackUnsynced(
+    unsynced: { start: number; previousId: number | null; ino: number } | null,
+    err: unknown,
+    waiting: number,
+  ): Promise<LedgerlockError> {
     const ctx = this.ctx;
     const expected = ctx.tailCache;
     let rolledBack = false;
@@ -326,23 +362,33 @@ export class Appender {
 }
 
 /** The errno's stable code (E_NO_SPACE for a full disk or quota, …); says whether the batch was cut back off. */
-function appendError(ledgerPath: string, events: number, err: unknown, facts: { rolledBack: boolean; truncatedAt: number | null; firstId: number }): LedgerlockError {
+function appendError(
+  ledgerPath: string,
+  events: number,
+  err: unknown,
+  facts: { rolledBack: boolean; truncatedAt: number | null; firstId: number },
+): LedgerlockError {
   if (err instanceof LedgerlockError) return err;
   const errno = errnoCode(err);
   const code = codeForErrno(errno);
-  const what = code === ErrorCode.NoSpace ? 'no space left on the device' : (err as Error)?.message ?? String(err);
+  const what = code === ErrorCode.NoSpace ? 'no space left on the device' : ((err as Error)?.message ?? String(err));
   const outcome = facts.rolledBack
     ? `none of them was kept (the ledger was cut back to ${facts.truncatedAt} bytes)`
     : `the ledger could not be cut back, so some of them may be on disk from id ${facts.firstId} (run repair or verify)`;
-  return new LedgerlockError(code, `appending ${events} event(s) to ${ledgerPath} failed: ${what}; ${outcome}`, { path: ledgerPath, errno, events, ...facts }, { cause: err });
+  return new LedgerlockError(
+    code,
+    `appending ${events} event(s) to ${ledgerPath} failed: ${what}; ${outcome}`,
+    { path: ledgerPath, errno, events, ...facts },
+    { cause: err },
+  );
 }
 
 type DiskState = 'written' | 'written-id-duplicated' | 'taken-by-another' | 'missing' | 'unknown';
 
 const STATE_WORDS: Record<DiskState, string> = {
   written: 'is on disk as written',
-  'written-id-duplicated': 'is on disk as written, and another writer\'s record has the same id',
-  'taken-by-another': 'is not on disk (another writer\'s record has that id)',
+  'written-id-duplicated': "is on disk as written, and another writer's record has the same id",
+  'taken-by-another': "is not on disk (another writer's record has that id)",
   missing: 'is not on disk',
   unknown: 'could not be read back',
 };

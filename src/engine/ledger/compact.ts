@@ -15,7 +15,6 @@ import { copyRange, rewriteLedger } from './repair';
 import { verifyLedger } from './verify';
 import type { CompactOptions, CompactResult } from './types';
 
-
 export type { CompactOptions } from './types';
 
 export async function compactLedger(ctx: LedgerContext, opts: CompactOptions, emit: (d: TelemetryDraft) => Promise<void>): Promise<CompactResult> {
@@ -51,7 +50,11 @@ export async function compactLedger(ctx: LedgerContext, opts: CompactOptions, em
       });
       if (report.health !== 'ok') {
         const code = report.health === 'torn' ? ErrorCode.LedgerTorn : ErrorCode.LedgerCorrupt;
-        throw new LedgerDamageError(code, `${ctx.path} is ${report.health}; repair it before compacting`, { path: ctx.path, health: report.health, problems: report.problems.length });
+        throw new LedgerDamageError(code, `${ctx.path} is ${report.health}; repair it before compacting`, {
+          path: ctx.path,
+          health: report.health,
+          problems: report.problems.length,
+        });
       }
       // Both bounds select a suffix of the events; with both, the shorter suffix wins.
       let cut = 0;

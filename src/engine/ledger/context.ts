@@ -34,7 +34,9 @@ export interface LedgerContext {
 export function resolveOptions(opts: LedgerOptions): ResolvedOptions {
   const durability = opts.durability ?? 'fsync';
   if (!['fsync', 'batch', 'none'].includes(durability)) {
-    throw new LedgerlockError(ErrorCode.BadOption, `option durability must be "fsync", "batch" or "none", got ${JSON.stringify(durability)}`, { option: 'durability' });
+    throw new LedgerlockError(ErrorCode.BadOption, `option durability must be "fsync", "batch" or "none", got ${JSON.stringify(durability)}`, {
+      option: 'durability',
+    });
   }
   return {
     durability,

@@ -46,7 +46,19 @@ export interface IndexContext {
 }
 
 export function emptyIndex(format: LedgerFormat): SparseIndex {
-  return { format: 'ledgerlock-idx', version: 1, ledgerFormat: format, every: INDEX_SPACING_BYTES, size: 0, lines: 0, events: 0, lastId: null, head: '', lastLine: null, entries: [] };
+  return {
+    format: 'ledgerlock-idx',
+    version: 1,
+    ledgerFormat: format,
+    every: INDEX_SPACING_BYTES,
+    size: 0,
+    lines: 0,
+    events: 0,
+    lastId: null,
+    head: '',
+    lastLine: null,
+    entries: [],
+  };
 }
 
 export async function loadIndex(indexPath: string): Promise<SparseIndex | undefined> {
@@ -60,7 +72,16 @@ export async function loadIndex(indexPath: string): Promise<SparseIndex | undefi
 }
 
 function isEntry(e: unknown): e is Entry {
-  return Array.isArray(e) && e.length === 4 && Number.isSafeInteger(e[0]) && Number.isSafeInteger(e[1]) && e[1] >= 0 && Number.isSafeInteger(e[2]) && e[2] > 0 && typeof e[3] === 'string';
+  return (
+    Array.isArray(e) &&
+    e.length === 4 &&
+    Number.isSafeInteger(e[0]) &&
+    Number.isSafeInteger(e[1]) &&
+    e[1] >= 0 &&
+    Number.isSafeInteger(e[2]) &&
+    e[2] > 0 &&
+    typeof e[3] === 'string'
+  );
 }
 
 export async function saveIndex(indexPath: string, index: SparseIndex): Promise<void> {
@@ -159,7 +180,7 @@ export function entryAtOrBeforeOffset(index: SparseIndex, offset: number): { off
 async function crcOfRange(file: OpenFile, start: number, end: number): Promise<string> {
   let crc = 0;
   const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, end - start)));
-  for (let pos = start; pos < end; ) {
+  for (let pos = start; pos < end;) {
     const got = await file.read(buf, 0, Math.min(buf.length, end - pos), pos);
     if (got <= 0) break;
     crc = crc32(buf.subarray(0, got), crc);

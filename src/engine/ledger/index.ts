@@ -28,7 +28,6 @@ import { verifyLedger } from './verify';
 export * from './types';
 export type { CompactOptions } from './compact';
 
-
 const HEAD_BYTES = 64 * 1024;
 
 export async function openLedger(ledgerPath: string, options: LedgerOptions = {}): Promise<Ledger> {
@@ -53,7 +52,15 @@ async function openLedgerFile(ledgerPath: string, options: LedgerOptions): Promi
   }
   const role = storeRole(file.split(path.sep));
   const format = detectFormat(head, store !== undefined, role === 'ledger' || role === 'recoveries');
-  const ctx: LedgerContext = { path: file, format, indexPath: format === 'ledgerlock' ? indexPathFor(file) : null, opts, quarantineDir: await quarantineDirFor(file), tailCache: null, index: undefined };
+  const ctx: LedgerContext = {
+    path: file,
+    format,
+    indexPath: format === 'ledgerlock' ? indexPathFor(file) : null,
+    opts,
+    quarantineDir: await quarantineDirFor(file),
+    tailCache: null,
+    index: undefined,
+  };
   const ledger = new LedgerHandle(ctx);
   if (options.autoCompact) ledger.startAutoCompact(options.autoCompact);
   return ledger;
@@ -150,7 +157,9 @@ class LedgerHandle implements Ledger {
   async verify(opts: { signal?: AbortSignal; onProgress?: (bytes: number, total: number) => void } = {}): Promise<VerifyReport> {
     return withStableErrors(async () => {
       this.checkOpen();
-      const report = await withReader(this.ctx, (file, size) => verifyLedger(file, this.path, this.format, size, { maxLineBytes: this.ctx.opts.maxLineBytes, signal: opts.signal, onProgress: opts.onProgress }));
+      const report = await withReader(this.ctx, (file, size) =>
+        verifyLedger(file, this.path, this.format, size, { maxLineBytes: this.ctx.opts.maxLineBytes, signal: opts.signal, onProgress: opts.onProgress }),
+      );
       this.lastReport = report;
       return report;
     });
@@ -198,7 +207,7 @@ class LedgerHandle implements Ledger {
           bytes: size,
           events: known?.events ?? index?.events ?? null,
           lastId: tail.events[0]?.id ?? null,
-          health: tail.damagedAfterValid ? 'torn' : known?.health ?? 'unknown',
+          health: tail.damagedAfterValid ? 'torn' : (known?.health ?? 'unknown'),
         };
       });
     });

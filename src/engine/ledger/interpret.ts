@@ -5,7 +5,8 @@ import { decodeRecord } from './record';
 import type { RawLine } from './scan';
 import type { LedgerEvent, LedgerFormat, LedgerProblem } from './types';
 
-export type Interpretation = { event: LedgerEvent; problem?: undefined } | { event?: undefined; problem: LedgerProblem } | { event?: undefined; problem?: undefined };
+export type Interpretation =
+  { event: LedgerEvent; problem?: undefined } | { event?: undefined; problem: LedgerProblem } | { event?: undefined; problem?: undefined };
 
 /**
  * `previousId` is the last valid native id before this line when the caller knows it (forward
@@ -15,7 +16,9 @@ export type Interpretation = { event: LedgerEvent; problem?: undefined } | { eve
 export function interpretLine(format: LedgerFormat, raw: RawLine, previousId: number | null): Interpretation {
   const at = { offset: raw.offset, length: raw.length, line: raw.line };
   if (raw.bytes === null) {
-    return { problem: { kind: 'line-too-long', code: ErrorCode.LineTooLong, ...at, message: `line ${raw.line} is ${raw.length} bytes, longer than the reading limit` } };
+    return {
+      problem: { kind: 'line-too-long', code: ErrorCode.LineTooLong, ...at, message: `line ${raw.line} is ${raw.length} bytes, longer than the reading limit` },
+    };
   }
   if (!raw.terminated) {
     const what = isZeroFilled(raw.bytes) ? 'zero-filled bytes' : 'an incomplete record';
@@ -34,7 +37,9 @@ export function interpretLine(format: LedgerFormat, raw: RawLine, previousId: nu
   if (!v.ok) return { problem: { kind: v.kind, code: v.code, ...at, message: `line ${raw.line}: ${v.message}` } };
   const r = v.value;
   if (previousId !== null && r.id <= previousId) {
-    return { problem: { kind: 'id-not-increasing', code: ErrorCode.LedgerCorrupt, ...at, message: `line ${raw.line}: id ${r.id} does not follow id ${previousId}` } };
+    return {
+      problem: { kind: 'id-not-increasing', code: ErrorCode.LedgerCorrupt, ...at, message: `line ${raw.line}: id ${r.id} does not follow id ${previousId}` },
+    };
   }
   const event: LedgerEvent = { id: r.id, ts: r.ts, type: r.type, data: r.data, offset: raw.offset, length: raw.length, crc: r.crc };
   if (raw.line > 0) event.line = raw.line;

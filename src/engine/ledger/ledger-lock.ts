@@ -59,7 +59,12 @@ const busy = new Set<string>();
  * ledger object or operation here) can have touched the file since `owner`'s last task. It
  * also gets the lock, to confirm it is still ours before it acknowledges anything.
  */
-export async function withLedgerLock<T>(ledgerPath: string, opts: LedgerLockOptions, task: (unchangedSinceOwner: boolean, lock: LockHandle) => Promise<T>, owner?: object): Promise<T> {
+export async function withLedgerLock<T>(
+  ledgerPath: string,
+  opts: LedgerLockOptions,
+  task: (unchangedSinceOwner: boolean, lock: LockHandle) => Promise<T>,
+  owner?: object,
+): Promise<T> {
   const lockPath = ledgerLockPath(ledgerPath);
   const before = inProcess.get(lockPath) ?? Promise.resolve();
   const mine = before.catch(() => undefined).then(() => holdFileLock(lockPath, opts, task, owner));
@@ -89,7 +94,12 @@ interface StickyLock {
 
 const sticky = new Map<string, StickyLock>();
 
-async function holdFileLock<T>(lockPath: string, opts: LedgerLockOptions, task: (unchangedSinceOwner: boolean, lock: LockHandle) => Promise<T>, owner: object | undefined): Promise<T> {
+async function holdFileLock<T>(
+  lockPath: string,
+  opts: LedgerLockOptions,
+  task: (unchangedSinceOwner: boolean, lock: LockHandle) => Promise<T>,
+  owner: object | undefined,
+): Promise<T> {
   let held = lingering(lockPath);
   if (!held) {
     // Ledger locks are held for one write + fsync: poll briefly rather than with the default long backoff.
@@ -117,10 +127,19 @@ async function holdFileLock<T>(lockPath: string, opts: LedgerLockOptions, task: 
  * withLedgerLock for the sync forms: the same lock file, the same lingering hold (a loop of
  * appendSync calls pays one lock round trip per STICKY_MAX_MS), waiting without an event loop.
  */
-export function withLedgerLockSync<T>(ledgerPath: string, opts: LedgerLockOptions, task: (unchangedSinceOwner: boolean, lock: LockHandle) => T, owner?: object): T {
+export function withLedgerLockSync<T>(
+  ledgerPath: string,
+  opts: LedgerLockOptions,
+  task: (unchangedSinceOwner: boolean, lock: LockHandle) => T,
+  owner?: object,
+): T {
   const lockPath = ledgerLockPath(ledgerPath);
   if (busy.has(lockPath)) {
-    throw new LedgerlockError(ErrorCode.BadInput, `an async operation of this process holds ${lockPath} right now; await it before a sync call on the same ledger`, { path: lockPath });
+    throw new LedgerlockError(
+      ErrorCode.BadInput,
+      `an async operation of this process holds ${lockPath} right now; await it before a sync call on the same ledger`,
+      { path: lockPath },
+    );
   }
   let held = lingering(lockPath);
   if (!held) {

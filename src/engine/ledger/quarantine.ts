@@ -34,7 +34,7 @@ export function quarantineBytesSync(dir: string, ledgerPath: string, source: Ope
     const out = fs.openSync(partial, 'wx', 0o600);
     try {
       const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, end - start)));
-      for (let pos = start; pos < end; ) {
+      for (let pos = start; pos < end;) {
         const got = source.readSync(buf, 0, Math.min(buf.length, end - pos), pos);
         if (got <= 0) throw Object.assign(new Error(`${source.path} ended at ${pos} while quarantining up to ${end}`), { code: 'EIO' });
         out.writeSync(buf, 0, got, pos - start);

@@ -39,7 +39,7 @@ export async function newlinesBefore(ctx: LedgerContext, file: OpenFile, size: n
   const from = entryAtOrBeforeOffset(index, offset);
   let count = from.line - 1;
   const buf = Buffer.allocUnsafe(1 << 20);
-  for (let pos = from.offset; pos < offset; ) {
+  for (let pos = from.offset; pos < offset;) {
     const got = await file.read(buf, 0, Math.min(buf.length, offset - pos), pos);
     if (got <= 0) break;
     for (let i = buf.indexOf(0x0a, 0); i >= 0 && i < got; i = buf.indexOf(0x0a, i + 1)) count++;
@@ -101,9 +101,15 @@ export async function readPage(ctx: LedgerContext, file: OpenFile, size: number,
  */
 async function locateCursor(ctx: LedgerContext, file: OpenFile, size: number, cursor: Cursor): Promise<number> {
   if (cursor.o < size) {
-    for await (const raw of scanLines(file, { start: cursor.o, startLine: ctx.format === 'foreign' ? cursor.i : 0, end: size, maxLineBytes: ctx.opts.maxLineBytes })) {
+    for await (const raw of scanLines(file, {
+      start: cursor.o,
+      startLine: ctx.format === 'foreign' ? cursor.i : 0,
+      end: size,
+      maxLineBytes: ctx.opts.maxLineBytes,
+    })) {
       const seen = interpretLine(ctx.format, raw, null);
-      if (seen.event && seen.event.id === cursor.i && fingerprint(seen.event) === cursor.c && (cursor.o === 0 || (await byteAt(file, cursor.o - 1)) === 0x0a)) return cursor.o;
+      if (seen.event && seen.event.id === cursor.i && fingerprint(seen.event) === cursor.c && (cursor.o === 0 || (await byteAt(file, cursor.o - 1)) === 0x0a))
+        return cursor.o;
       break;
     }
   }
@@ -147,6 +153,7 @@ export async function readRange(ctx: LedgerContext, file: OpenFile, size: number
 
 function timeOption(name: string, value: unknown): number {
   const t = typeof value === 'string' ? Date.parse(value) : NaN;
-  if (Number.isNaN(t)) throw new LedgerlockError(ErrorCode.BadOption, `option ${name} must be an ISO date-time, got ${JSON.stringify(value)}`, { option: name });
+  if (Number.isNaN(t))
+    throw new LedgerlockError(ErrorCode.BadOption, `option ${name} must be an ISO date-time, got ${JSON.stringify(value)}`, { option: name });
   return t;
 }

@@ -13,13 +13,15 @@ const CRC_SUFFIX_BYTES = ',"crc":"00000000"}'.length;
 const SUFFIX_HEAD = Buffer.from(',"crc":"');
 const SUFFIX_TAIL = Buffer.from('"}');
 
-const RecordSchema = z.object({
-  id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-  ts: z.string(),
-  type: z.string().min(1),
-  data: z.unknown(),
-  crc: z.string(),
-}).strict();
+const RecordSchema = z
+  .object({
+    id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+    ts: z.string(),
+    type: z.string().min(1),
+    data: z.unknown(),
+    crc: z.string(),
+  })
+  .strict();
 
 export interface DecodedRecord {
   id: number;
@@ -83,7 +85,11 @@ export function draftOf(type: unknown, data: unknown, maxRecordBytes: number, le
   const bodyBytes = Buffer.byteLength(typeJson, 'utf8') + Buffer.byteLength(dataJson, 'utf8');
   const bytes = FRAME_BYTES + MAX_ID_DIGITS + ISO_BYTES + bodyBytes;
   if (bytes > maxRecordBytes) {
-    throw new LedgerlockError(ErrorCode.RecordTooLarge, `a ${checked} record would be ${bytes} bytes, over the limit of ${maxRecordBytes}`, { path: ledgerPath, bytes, limit: maxRecordBytes });
+    throw new LedgerlockError(ErrorCode.RecordTooLarge, `a ${checked} record would be ${bytes} bytes, over the limit of ${maxRecordBytes}`, {
+      path: ledgerPath,
+      bytes,
+      limit: maxRecordBytes,
+    });
   }
   return { type: checked, data, typeJson, dataJson, bodyBytes };
 }
@@ -173,7 +179,16 @@ function looksLikeRecord(v: unknown): v is DecodedRecord {
   const r = v as Record<string, unknown>;
   let keys = 0;
   for (const _ in r) keys++;
-  return keys === 5 && Number.isSafeInteger(r.id) && (r.id as number) > 0 && typeof r.ts === 'string' && typeof r.type === 'string' && r.type.length > 0 && 'data' in r && typeof r.crc === 'string';
+  return (
+    keys === 5 &&
+    Number.isSafeInteger(r.id) &&
+    (r.id as number) > 0 &&
+    typeof r.ts === 'string' &&
+    typeof r.type === 'string' &&
+    r.type.length > 0 &&
+    'data' in r &&
+    typeof r.crc === 'string'
+  );
 }
 
 /** The 8 lowercase hex digits at `at` as a number (hasCrcSuffix checked they are hex). */

@@ -46,9 +46,17 @@ function refuseWithoutRecord(ctx: LedgerContext, file: OpenFile, size: number): 
     const native = raw.bytes !== null && detectFormat(Buffer.concat([raw.bytes, NEWLINE]), false) === 'ledgerlock' && ctx.format === 'ledgerlock';
     const details = { path: ctx.path, bytes: size, offset: raw.offset };
     if (native) {
-      throw new LedgerlockError(ErrorCode.LedgerCorrupt, `${ctx.path} is wholly corrupt: it holds no valid record (the line at offset ${raw.offset} is a damaged one), so there is no tail to cut; nothing was changed`, details);
+      throw new LedgerlockError(
+        ErrorCode.LedgerCorrupt,
+        `${ctx.path} is wholly corrupt: it holds no valid record (the line at offset ${raw.offset} is a damaged one), so there is no tail to cut; nothing was changed`,
+        details,
+      );
     }
-    throw new LedgerlockError(ErrorCode.NotALedger, `${ctx.path} is not a ledger: none of its lines is a ${ctx.format === 'foreign' ? 'JSON value' : 'Ledgerlock record'} (the line at offset ${raw.offset} is not), so nothing was cut`, details);
+    throw new LedgerlockError(
+      ErrorCode.NotALedger,
+      `${ctx.path} is not a ledger: none of its lines is a ${ctx.format === 'foreign' ? 'JSON value' : 'Ledgerlock record'} (the line at offset ${raw.offset} is not), so nothing was cut`,
+      details,
+    );
   }
 }
 
@@ -64,14 +72,29 @@ export async function repairLedger(ctx: LedgerContext, emit: (d: TelemetryDraft)
       }
       const quarantine = cutTornTail(ctx, file, tail.validEnd, size);
       const problems = tail.tailProblems.reverse();
-      return { repaired: true, bytesRemoved: size - tail.validEnd, quarantine, truncatedAt: tail.validEnd, tail: { health: 'torn', lastId, problems } } satisfies RepairResult;
+      return {
+        repaired: true,
+        bytesRemoved: size - tail.validEnd,
+        quarantine,
+        truncatedAt: tail.validEnd,
+        tail: { health: 'torn', lastId, problems },
+      } satisfies RepairResult;
     } finally {
       await file.close();
     }
   });
   if (result.repaired) {
     const kinds = [...new Set(result.tail.problems.map((p) => p.kind))].join(', ');
-    await emit({ type: 'CORRUPT_TAIL_RECOVERY', data: { ledger: ctx.path, truncatedAt: result.truncatedAt, bytesRemoved: result.bytesRemoved, quarantine: result.quarantine!, reason: `torn tail: ${kinds}` } });
+    await emit({
+      type: 'CORRUPT_TAIL_RECOVERY',
+      data: {
+        ledger: ctx.path,
+        truncatedAt: result.truncatedAt,
+        bytesRemoved: result.bytesRemoved,
+        quarantine: result.quarantine!,
+        reason: `torn tail: ${kinds}`,
+      },
+    });
   }
   return result;
 }
@@ -80,7 +103,11 @@ export async function repairLedger(ctx: LedgerContext, emit: (d: TelemetryDraft)
  * Removes the damaged line starting at `offset`: its bytes go to quarantine (durably), then the
  * ledger is rewritten without it through a temp file and a rename. A valid record is refused.
  */
-export async function quarantineRecord(ctx: LedgerContext, offset: number, emit: (d: TelemetryDraft) => Promise<void>): Promise<{ removedBytes: number; quarantine: string }> {
+export async function quarantineRecord(
+  ctx: LedgerContext,
+  offset: number,
+  emit: (d: TelemetryDraft) => Promise<void>,
+): Promise<{ removedBytes: number; quarantine: string }> {
   if (!Number.isSafeInteger(offset) || offset < 0) {
     throw new LedgerlockError(ErrorCode.BadInput, `record offset must be a whole number >= 0, got ${offset}`, { path: ctx.path, offset });
   }
@@ -96,7 +123,11 @@ export async function quarantineRecord(ctx: LedgerContext, offset: number, emit:
         const seen = interpretLine(ctx.format, raw, lastId);
         if (raw.offset === offset) {
           if (!seen.problem) {
-            throw new LedgerlockError(ErrorCode.BadInput, `line ${raw.line} of ${ctx.path} (offset ${offset}) is a valid record; only damaged records are quarantined`, { path: ctx.path, offset, line: raw.line });
+            throw new LedgerlockError(
+              ErrorCode.BadInput,
+              `line ${raw.line} of ${ctx.path} (offset ${offset}) is a valid record; only damaged records are quarantined`,
+              { path: ctx.path, offset, line: raw.line },
+            );
           }
           target = { offset, length: raw.length, line: raw.line, reason: seen.problem.kind };
           break;
@@ -114,7 +145,10 @@ export async function quarantineRecord(ctx: LedgerContext, offset: number, emit:
       await file.close();
     }
   });
-  await emit({ type: 'CORRUPT_RECORD_QUARANTINED', data: { ledger: ctx.path, line: done.line, bytesRemoved: done.length, quarantine: done.quarantine, reason: done.reason } });
+  await emit({
+    type: 'CORRUPT_RECORD_QUARANTINED',
+    data: { ledger: ctx.path, line: done.line, bytesRemoved: done.length, quarantine: done.quarantine, reason: done.reason },
+  });
   return { removedBytes: done.length, quarantine: done.quarantine };
 }
 
@@ -154,7 +188,7 @@ export async function rewriteLedger(ctx: LedgerContext, fill: (out: OpenFile) =>
 
 export async function copyRange(from: OpenFile, to: OpenFile, start: number, end: number, writeAt: number): Promise<number> {
   const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, end - start)));
-  for (let pos = start; pos < end; ) {
+  for (let pos = start; pos < end;) {
     const got = await from.read(buf, 0, Math.min(buf.length, end - pos), pos);
     if (got <= 0) throw new LedgerlockError(ErrorCode.Io, `${from.path} ended at ${pos}, expected ${end} bytes`, { path: from.path });
     await to.write(buf, 0, got, writeAt);

@@ -44,7 +44,12 @@ class BackwardLines {
   private pos: number;
   private chunks = 0;
 
-  constructor(private readonly path: string, end: number, private readonly maxLineBytes: number, private readonly chunkBytes: number) {
+  constructor(
+    private readonly path: string,
+    end: number,
+    private readonly maxLineBytes: number,
+    private readonly chunkBytes: number,
+  ) {
     this.lineEnd = end;
     this.pos = end;
   }
@@ -117,7 +122,14 @@ export interface BackwardRead {
  * (verify reports them). `linesBefore`, when known, is the number of newlines before `end`, so
  * foreign events get their line numbers (their ids) without a forward scan.
  */
-export async function readBackward(file: OpenFile, format: LedgerFormat, end: number, limit: number, maxLineBytes: number, linesBefore?: number): Promise<BackwardRead> {
+export async function readBackward(
+  file: OpenFile,
+  format: LedgerFormat,
+  end: number,
+  limit: number,
+  maxLineBytes: number,
+  linesBefore?: number,
+): Promise<BackwardRead> {
   const seen = new BackwardEvents(format, limit, linesBefore);
   if (limit > 0) {
     for await (const raw of linesBackward(file, end, maxLineBytes)) if (seen.add(raw)) break;
@@ -140,7 +152,11 @@ class BackwardEvents {
   private damagedAfterValid = false;
   private readonly tailProblems: LedgerProblem[] = [];
 
-  constructor(private readonly format: LedgerFormat, private readonly limit: number, private newlines: number | undefined) {}
+  constructor(
+    private readonly format: LedgerFormat,
+    private readonly limit: number,
+    private newlines: number | undefined,
+  ) {}
 
   /** Takes the next line back; true once `limit` events are in. */
   add(raw: RawLine): boolean {

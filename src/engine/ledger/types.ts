@@ -47,14 +47,7 @@ export interface LedgerEvent {
 export type LedgerHealth = 'ok' | 'torn' | 'corrupt';
 
 export type LedgerProblemKind =
-  | 'torn-tail'
-  | 'corrupt-record'
-  | 'checksum-mismatch'
-  | 'id-not-increasing'
-  | 'invalid-utf8'
-  | 'line-too-long'
-  | 'bad-json'
-  | 'schema';
+  'torn-tail' | 'corrupt-record' | 'checksum-mismatch' | 'id-not-increasing' | 'invalid-utf8' | 'line-too-long' | 'bad-json' | 'schema';
 
 export interface LedgerProblem {
   kind: LedgerProblemKind;

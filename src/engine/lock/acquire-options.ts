@@ -49,7 +49,9 @@ export interface ResolvedAcquire {
 export function resolveAcquire(opts: AcquireOptions): ResolvedAcquire {
   const { staleMs, contentionMs } = resolveTiming({ ...opts, now: 0 });
   if (opts.onTimeout !== undefined && opts.onTimeout !== 'throw' && opts.onTimeout !== 'run-without-lock') {
-    throw new LedgerlockError(ErrorCode.BadOption, `option onTimeout must be 'throw' or 'run-without-lock', got ${JSON.stringify(opts.onTimeout)}`, { option: 'onTimeout' });
+    throw new LedgerlockError(ErrorCode.BadOption, `option onTimeout must be 'throw' or 'run-without-lock', got ${JSON.stringify(opts.onTimeout)}`, {
+      option: 'onTimeout',
+    });
   }
   const retryBaseMs = checkDuration('retryBaseMs', opts.retryBaseMs ?? 5);
   return {

@@ -23,7 +23,13 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(o.signal, target);
       const owner = newOwnerId();
-      if (await createLockFile(target, nativeLockBytes(self, owner, o.tool, o.heartbeatMs), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
+      if (
+        await createLockFile(target, nativeLockBytes(self, owner, o.tool, o.heartbeatMs), {
+          createParents: o.createParents,
+          durable: o.durable,
+          telemetry: o.telemetry,
+        })
+      ) {
         if (contention.reported) await waitEnded(o, target, contention.started, 'acquired');
         return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
       }
@@ -51,7 +57,13 @@ export function acquireLockSync(lockPath: string, opts: Omit<AcquireOptions, 'si
   try {
     for (;;) {
       const owner = newOwnerId();
-      if (createLockFileSync(target, nativeLockBytes(self, owner, o.tool, o.heartbeatMs), { createParents: o.createParents, durable: o.durable, telemetry: o.telemetry })) {
+      if (
+        createLockFileSync(target, nativeLockBytes(self, owner, o.tool, o.heartbeatMs), {
+          createParents: o.createParents,
+          durable: o.durable,
+          telemetry: o.telemetry,
+        })
+      ) {
         if (waiter?.reported) void waitEnded(o, target, waiter.started, 'acquired').catch(() => undefined);
         return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
       }
@@ -62,7 +74,6 @@ export function acquireLockSync(lockPath: string, opts: Omit<AcquireOptions, 'si
     waiter?.close();
   }
 }
-
 
 /**
  * Runs `fn` holding the lock and releases it after. If the lock was taken from us while `fn`
@@ -99,7 +110,11 @@ export function withLockSync<T>(lockPath: string, fn: (lock: LockHandle) => T, o
   if (result instanceof Promise) {
     result.catch(() => undefined);
     lock.releaseSync();
-    throw new LedgerlockError(ErrorCode.BadInput, `withLockSync(${lock.path}) was given an async function; its work would run after the lock is released (use withLock)`, { path: lock.path });
+    throw new LedgerlockError(
+      ErrorCode.BadInput,
+      `withLockSync(${lock.path}) was given an async function; its work would run after the lock is released (use withLock)`,
+      { path: lock.path },
+    );
   }
   lock.releaseSync();
   throwIfCompromised(lock);
@@ -108,12 +123,9 @@ export function withLockSync<T>(lockPath: string, fn: (lock: LockHandle) => T, o
 
 function throwIfCompromised(lock: LockHandle): void {
   if (lock instanceof HeldLock && lock.compromised) {
-    throw new LedgerlockError(ErrorCode.LockCompromised, `lost ${lock.path} while the task ran: ${lock.compromiseReason}`, { path: lock.path, reason: lock.compromiseReason });
+    throw new LedgerlockError(ErrorCode.LockCompromised, `lost ${lock.path} while the task ran: ${lock.compromiseReason}`, {
+      path: lock.path,
+      reason: lock.compromiseReason,
+    });
   }
 }
-
-
-
-
-
-

@@ -164,11 +164,19 @@ interface Judging {
 export async function judgeLock(obs: LockObservation, timing: ResolvedTiming, ctx: JudgeContext = systemContext([obs.path])): Promise<LockInfo> {
   const subject: LockSubject = { path: obs.path, type: obs.type, content: obs.content ?? null, parsed: obs.parsed, mtimeMs: obs.mtimeMs, bytes: obs.bytes };
   const profile = profileFor(subject);
-  const holder = profile?.holder ? profile.holder(subject) ?? obs.parsed.holder : obs.parsed.holder;
+  const holder = profile?.holder ? (profile.holder(subject) ?? obs.parsed.holder) : obs.parsed.holder;
   const heartbeatAgeMs = Math.max(0, Math.round(timing.now - obs.mtimeMs));
   const acquiredMs = holder?.acquiredAt !== undefined ? Date.parse(holder.acquiredAt) : NaN;
   const j: Judging = {
-    obs, subject, profile, holder, ctx, timing, evidence: [], waiters: 0, heartbeatAgeMs,
+    obs,
+    subject,
+    profile,
+    holder,
+    ctx,
+    timing,
+    evidence: [],
+    waiters: 0,
+    heartbeatAgeMs,
     ageMs: Number.isFinite(acquiredMs) ? Math.max(0, timing.now - acquiredMs) : heartbeatAgeMs,
     kernelHeld: false,
   };
@@ -191,7 +199,7 @@ function verdict(j: Judging, state: LockState, reason: string, local: boolean | 
     bytes: j.obs.bytes,
     profile: j.profile?.id ?? (j.kernelHeld ? 'flock' : 'generic'),
     evidence: j.evidence,
-    guards: j.profile?.guards ? j.profile.guards(j.subject) ?? null : null,
+    guards: j.profile?.guards ? (j.profile.guards(j.subject) ?? null) : null,
     longHeld: (state === 'held' || state === 'contended') && j.ageMs > j.timing.contentionMs,
     waiters: j.waiters,
   };
@@ -215,16 +223,30 @@ async function byOperatingSystem(j: Judging): Promise<LockInfo | undefined> {
   // Open handles are looked for unless a kernel lock or the named pid already shows a live
   // holder: the answer would be the same, and reading every process's descriptors costs.
   const namedPid = j.holder?.pid;
-  const namedPidLive = namedPid !== undefined && (j.holder?.host === undefined || j.holder.host === ctx.processes.host)
-    && ctx.processes.alive(namedPid) === true && !ctx.processes.kernelThread(namedPid);
+  const namedPidLive =
+    namedPid !== undefined &&
+    (j.holder?.host === undefined || j.holder.host === ctx.processes.host) &&
+    ctx.processes.alive(namedPid) === true &&
+    !ctx.processes.kernelThread(namedPid);
   const openers = supported && holders.length === 0 && !namedPidLive ? dedupePids(ctx.os.openers(obs.key!)) : [];
   for (const k of holders) {
-    evidence.push({ kind: k.kind, ...processFields(ctx, k.pid), detail: `${kernelHolderWords(ctx, k.pid)} holds a ${KERNEL_WORDS[k.kind]} ${k.access} lock on it` });
+    evidence.push({
+      kind: k.kind,
+      ...processFields(ctx, k.pid),
+      detail: `${kernelHolderWords(ctx, k.pid)} holds a ${KERNEL_WORDS[k.kind]} ${k.access} lock on it`,
+    });
   }
-  for (const o of openers) evidence.push({ kind: 'open', ...processFields(ctx, o.pid), detail: `${processWords({ pid: o.pid, ...commandOf(ctx, o.pid) })} has it open` });
+  for (const o of openers)
+    evidence.push({ kind: 'open', ...processFields(ctx, o.pid), detail: `${processWords({ pid: o.pid, ...commandOf(ctx, o.pid) })} has it open` });
   const ledgerlockWaiters = ctx.waiters(obs.path).filter((w) => w.pid !== j.holder?.pid);
-  for (const k of osWaiters) evidence.push({ kind: 'waiter', ...processFields(ctx, k.pid), detail: `${kernelHolderWords(ctx, k.pid)} is blocked waiting for its ${KERNEL_WORDS[k.kind]} lock` });
-  for (const w of ledgerlockWaiters) evidence.push({ kind: 'waiter', pid: w.pid, detail: `Ledgerlock process ${w.pid} has been waiting for it since ${new Date(w.since).toISOString()}` });
+  for (const k of osWaiters)
+    evidence.push({
+      kind: 'waiter',
+      ...processFields(ctx, k.pid),
+      detail: `${kernelHolderWords(ctx, k.pid)} is blocked waiting for its ${KERNEL_WORDS[k.kind]} lock`,
+    });
+  for (const w of ledgerlockWaiters)
+    evidence.push({ kind: 'waiter', pid: w.pid, detail: `Ledgerlock process ${w.pid} has been waiting for it since ${new Date(w.since).toISOString()}` });
   j.waiters = osWaiters.length + ledgerlockWaiters.length;
   evidence.push({ kind: 'heartbeat', detail: `last modified ${formatAge(j.heartbeatAgeMs)} ago` });
 
@@ -271,7 +293,9 @@ function blindSpots(j: Judging): string[] {
   const out: string[] = [];
   if (!v.procVisible || !v.initialPidNamespace) out.push(v.blindSpots[0] ?? 'processes outside this pid namespace are invisible from here');
   else if (j.obs.key !== undefined && j.ctx.os.supported && !j.ctx.os.openersVisibleFor(j.obs.uid)) {
-    out.push(`the file belongs to ${j.obs.uid !== undefined ? `uid ${j.obs.uid}` : 'another user'}, whose processes' open files and working directories Ledgerlock cannot read as this user`);
+    out.push(
+      `the file belongs to ${j.obs.uid !== undefined ? `uid ${j.obs.uid}` : 'another user'}, whose processes' open files and working directories Ledgerlock cannot read as this user`,
+    );
   }
   return out;
 }
@@ -282,7 +306,8 @@ function byNamedProcess(j: Judging): LockInfo | undefined {
   const native = j.obs.parsed.native ?? j.profile?.nativeRecord?.(j.subject);
   if (holder?.pid !== undefined) {
     const named: NamedProcess = {
-      pid: holder.pid, native: native !== undefined,
+      pid: holder.pid,
+      native: native !== undefined,
       ...(holder.host !== undefined ? { host: holder.host } : {}),
       ...(holder.acquiredAt !== undefined ? { acquiredAt: holder.acquiredAt } : {}),
       ...(native?.pidns !== undefined ? { pidns: native.pidns } : {}),
@@ -299,7 +324,12 @@ function byNamedProcess(j: Judging): LockInfo | undefined {
       evidence.unshift({ kind: 'pid', pid: found.pid, ...(command ? { command } : {}), detail: command ? `${found.detail} (${command})` : found.detail });
       const tool = holder.tool ? ` (${holder.tool})` : '';
       const where = found.pid !== holder.pid ? ` (pid ${found.pid} here)` : '';
-      return heldVerdict(j, `held by live pid ${holder.pid}${where}${tool}${holder.host === undefined ? ' (the lock names no host)' : ''}`, holder.host === undefined ? null : true, true);
+      return heldVerdict(
+        j,
+        `held by live pid ${holder.pid}${where}${tool}${holder.host === undefined ? ' (the lock names no host)' : ''}`,
+        holder.host === undefined ? null : true,
+        true,
+      );
     }
     if (found.kind === 'dead') {
       const late = lateOpener(j);
@@ -348,7 +378,11 @@ function byToolRule(j: Judging): LockInfo | undefined {
   const otherHost = j.unseen?.why === 'other-host' || (j.holder?.host !== undefined && j.holder.host !== ctx.processes.host);
   const free = osSaysFree(j);
   const facts: RuleFacts = {
-    now: j.timing.now, heartbeatAgeMs: j.heartbeatAgeMs, ageMs: j.ageMs, staleMs: j.timing.staleMs, holder: j.holder,
+    now: j.timing.now,
+    heartbeatAgeMs: j.heartbeatAgeMs,
+    ageMs: j.ageMs,
+    staleMs: j.timing.staleMs,
+    holder: j.holder,
     osSaysFree: free,
     blind: isBlind(j),
     toolProcesses: () => (profile.id === 'git' ? ctx.gitProcesses(gitDirOf(obs.path)!) : []),
@@ -398,9 +432,14 @@ function byGenericRule(j: Judging): LockInfo {
 
   if (obs.parsed.kind === 'empty') {
     if (hb <= EMPTY_LOCK_GRACE_MS) return heldVerdict(j, `empty lock file created ${formatAge(hb)} ago; its holder may still be writing it`, null, null);
-    if (osSaysFree(j)) return verdict(j, 'stale', `empty lock file ${formatAge(hb)} old that no process holds or has open: its holder stopped between creating and writing it`);
+    if (osSaysFree(j))
+      return verdict(j, 'stale', `empty lock file ${formatAge(hb)} old that no process holds or has open: its holder stopped between creating and writing it`);
     if (blind) return cannotSee(`empty lock file ${formatAge(hb)} old that no process Ledgerlock can see holds or has open`);
-    return verdict(j, 'stale', `empty lock file ${formatAge(hb)} old: its holder stopped between creating and writing it (this system cannot show who has files open)`);
+    return verdict(
+      j,
+      'stale',
+      `empty lock file ${formatAge(hb)} old: its holder stopped between creating and writing it (this system cannot show who has files open)`,
+    );
   }
 
   const unseen = j.unseen;
@@ -410,7 +449,11 @@ function byGenericRule(j: Judging): LockInfo {
     if (!beats) return verdict(j, 'unknown', capitalize(unseen.detail));
     const limit = heartbeatWindow(j);
     return hb > limit
-      ? verdict(j, 'orphaned', `${capitalize(unseen.detail)}; and its holder has not refreshed it for ${formatAge(hb)} (it refreshes while it holds; ${`stale after ${formatAge(limit)}`})`)
+      ? verdict(
+          j,
+          'orphaned',
+          `${capitalize(unseen.detail)}; and its holder has not refreshed it for ${formatAge(hb)} (it refreshes while it holds; ${`stale after ${formatAge(limit)}`})`,
+        )
       : heldVerdict(j, `${capitalize(unseen.detail)}; refreshed ${formatAge(hb)} ago`, null, null);
   }
 
@@ -434,7 +477,8 @@ function byGenericRule(j: Judging): LockInfo {
 
   // A holder on this host that names no pid, or whose liveness cannot be asked.
   const local = holder.host !== undefined ? true : null;
-  if (blind && hb > staleMs) return cannotSee(`the lock names ${holder.host !== undefined ? 'this host' : 'no host'} but no pid that can be checked; ${heartbeat}`);
+  if (blind && hb > staleMs)
+    return cannotSee(`the lock names ${holder.host !== undefined ? 'this host' : 'no host'} but no pid that can be checked; ${heartbeat}`);
   return hb > staleMs
     ? verdict(j, 'orphaned', `names ${holder.host !== undefined ? 'this host' : 'no host'} but no pid that can be checked; ${heartbeat} (${window})`, local)
     : heldVerdict(j, `names no pid that can be checked; ${heartbeat}`, local, null);

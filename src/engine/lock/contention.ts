@@ -39,7 +39,10 @@ export class Contention {
   private watch: ReleaseWatch | undefined;
   private judgedAt: number;
 
-  constructor(private readonly target: string, private readonly o: ResolvedAcquire) {
+  constructor(
+    private readonly target: string,
+    private readonly o: ResolvedAcquire,
+  ) {
     // Most locks met are released within milliseconds (a ledger batch, a document update): a
     // waiter first waits for the release, and judges the holder (lock file, /proc evidence)
     // only once it has kept the lock for JUDGE_AFTER_MS. A crashed holder's lock is broken
@@ -53,7 +56,7 @@ export class Contention {
     // Judging the holder reads its file and /proc; a staleness verdict cannot change faster
     // than the holder's process can die, so waiters woken often re-judge at a bounded rate.
     if (Date.now() - this.judgedAt >= this.rejudgeEvery()) {
-      this.last = await currentHolder(target, o) ?? this.last;
+      this.last = (await currentHolder(target, o)) ?? this.last;
       this.judgedAt = Date.now();
     }
     if (this.last?.reapable) {
@@ -64,10 +67,16 @@ export class Contention {
     const waited = Date.now() - this.started;
     if (!this.reported && waited >= o.contentionMs) {
       this.reported = true;
-      await emitTelemetry(o.telemetry, target, { type: 'LOCK_CONTENDED', data: { lock: target, holder: holderOf(this.last), waiterPid: process.pid, waitedMs: waited } });
+      await emitTelemetry(o.telemetry, target, {
+        type: 'LOCK_CONTENDED',
+        data: { lock: target, holder: holderOf(this.last), waiterPid: process.pid, waitedMs: waited },
+      });
     }
     if (waited >= o.timeoutMs) {
-      await emitTelemetry(o.telemetry, target, { type: 'LOCK_CONTENTION_TIMEOUT', data: { lock: target, holder: holderOf(this.last), waiterPid: process.pid, waitedMs: waited } });
+      await emitTelemetry(o.telemetry, target, {
+        type: 'LOCK_CONTENTION_TIMEOUT',
+        data: { lock: target, holder: holderOf(this.last), waiterPid: process.pid, waitedMs: waited },
+      });
       if (o.runWithoutLock) return new UnheldLock(target);
       throw contentionError(target, waited, this.last);
     }
@@ -95,7 +104,10 @@ export class Contention {
 
 /** A waiter that said it was waiting says when it stops, so nobody counts it as waiting after. */
 export async function waitEnded(o: ResolvedAcquire, target: string, started: number, outcome: 'acquired' | 'aborted'): Promise<void> {
-  await emitTelemetry(o.telemetry, target, { type: 'LOCK_WAIT_ENDED', data: { lock: target, waiterPid: process.pid, waitedMs: Date.now() - started, outcome } });
+  await emitTelemetry(o.telemetry, target, {
+    type: 'LOCK_WAIT_ENDED',
+    data: { lock: target, waiterPid: process.pid, waitedMs: Date.now() - started, outcome },
+  });
 }
 
 async function currentHolder(lockPath: string, o: ResolvedAcquire): Promise<LockInfo | undefined> {
@@ -110,10 +122,13 @@ async function currentHolder(lockPath: string, o: ResolvedAcquire): Promise<Lock
 function contentionError(lockPath: string, waitedMs: number, info: LockInfo | undefined): LockContentionError {
   const who = info ? describeHolder(info.holder) : 'another process';
   const age = info ? `, held for ${formatAge(info.ageMs)}` : '';
-  return new LockContentionError(
-    `timed out after ${formatAge(waitedMs)} waiting for ${lockPath}: held by ${who}${age}${info ? ` (${info.reason})` : ''}`,
-    { path: lockPath, waitedMs, holder: info?.holder ?? null, ageMs: info?.ageMs, state: info?.state },
-  );
+  return new LockContentionError(`timed out after ${formatAge(waitedMs)} waiting for ${lockPath}: held by ${who}${age}${info ? ` (${info.reason})` : ''}`, {
+    path: lockPath,
+    waitedMs,
+    holder: info?.holder ?? null,
+    ageMs: info?.ageMs,
+    state: info?.state,
+  });
 }
 
 function holderOf(info: LockInfo | undefined) {

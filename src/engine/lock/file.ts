@@ -16,7 +16,13 @@ import type { SelfIdentity } from './process';
 
 export function nativeLockContent(self: SelfIdentity, owner: string, tool: string, heartbeatMs?: number): NativeLock {
   const content: NativeLock = {
-    format: LOCK_FORMAT, version: 1, pid: self.pid, host: self.host, owner, tool, acquiredAt: new Date().toISOString(),
+    format: LOCK_FORMAT,
+    version: 1,
+    pid: self.pid,
+    host: self.host,
+    owner,
+    tool,
+    acquiredAt: new Date().toISOString(),
   };
   if (self.startTime !== undefined) content.startTime = self.startTime;
   if (self.startTicks !== undefined) content.startTicks = self.startTicks;
@@ -177,7 +183,13 @@ export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: R
   try {
     const st = file.statSync();
     if (!st.isFile() || st.size === 0 || st.size > MAX_LOCK_BYTES) return { outcome: 'not-ours' };
-    if (!namesOwner(readSizeSync((b, off, len, pos) => file.readSync(b, off, len, pos), st.size), owner)) return { outcome: 'not-ours' };
+    if (
+      !namesOwner(
+        readSizeSync((b, off, len, pos) => file.readSync(b, off, len, pos), st.size),
+        owner,
+      )
+    )
+      return { outcome: 'not-ours' };
     try {
       fs.renameSync(lockPath, trash);
     } catch (err) {
@@ -241,5 +253,10 @@ export function ownerIn(content: Buffer | null): string | undefined {
 
 function ioError(lockPath: string, step: string, err: unknown): LedgerlockError {
   if (err instanceof LedgerlockError) return err;
-  return new LedgerlockError(ErrorCode.Io, `cannot ${step} ${lockPath}: ${(err as Error)?.message ?? String(err)}`, { path: lockPath, step, errno: errnoCode(err) }, { cause: err });
+  return new LedgerlockError(
+    ErrorCode.Io,
+    `cannot ${step} ${lockPath}: ${(err as Error)?.message ?? String(err)}`,
+    { path: lockPath, step, errno: errnoCode(err) },
+    { cause: err },
+  );
 }

@@ -37,7 +37,12 @@ export class HeldLock implements LockHandle {
   /** The inode we created: a file at our path that is another inode is not our lock, whatever it says. */
   private readonly identity: { dev: number; ino: number } | undefined;
 
-  constructor(readonly path: string, readonly owner: string, heartbeatMs: number, private readonly telemetry: TelemetryTarget) {
+  constructor(
+    readonly path: string,
+    readonly owner: string,
+    heartbeatMs: number,
+    private readonly telemetry: TelemetryTarget,
+  ) {
     this.identity = inodeOf(path);
     this.timer = setInterval(() => void this.heartbeat(), heartbeatMs);
     this.timer.unref();

@@ -21,28 +21,34 @@ export interface LockHolderInfo {
   acquiredAt?: string;
 }
 
-export const NativeLockSchema = z.object({
-  format: z.literal(LOCK_FORMAT),
-  version: z.literal(1),
-  pid: z.number().int().positive().max(2 ** 31 - 1),
-  host: z.string().min(1),
-  owner: z.string().min(1),
-  tool: z.string(),
-  acquiredAt: z.string().datetime({ offset: true }),
-  /** When the holder process started (ISO), and the raw Linux start time in clock ticks: pid-reuse detection. */
-  startTime: z.string().datetime({ offset: true }).optional(),
-  startTicks: z.number().int().nonnegative().optional(),
-  /** Linux boot id: a lock from before a reboot names a pid that no longer means its holder. */
-  bootId: z.string().optional(),
-  /** The holder's pid namespace inode: a judge in another namespace on the same boot finds it there. */
-  pidns: z.number().int().positive().optional(),
-  /** The holder's effective uid, for sentences and for judges that see only some users. */
-  uid: z.number().int().nonnegative().optional(),
-  /** process.platform of the holder: a pid from another platform (WSL vs Windows) means nothing here. */
-  platform: z.string().max(32).optional(),
-  /** How often the holder refreshes the lock's mtime; absent when it does not (short synchronous holds). */
-  heartbeatMs: z.number().int().positive().optional(),
-}).passthrough();
+export const NativeLockSchema = z
+  .object({
+    format: z.literal(LOCK_FORMAT),
+    version: z.literal(1),
+    pid: z
+      .number()
+      .int()
+      .positive()
+      .max(2 ** 31 - 1),
+    host: z.string().min(1),
+    owner: z.string().min(1),
+    tool: z.string(),
+    acquiredAt: z.string().datetime({ offset: true }),
+    /** When the holder process started (ISO), and the raw Linux start time in clock ticks: pid-reuse detection. */
+    startTime: z.string().datetime({ offset: true }).optional(),
+    startTicks: z.number().int().nonnegative().optional(),
+    /** Linux boot id: a lock from before a reboot names a pid that no longer means its holder. */
+    bootId: z.string().optional(),
+    /** The holder's pid namespace inode: a judge in another namespace on the same boot finds it there. */
+    pidns: z.number().int().positive().optional(),
+    /** The holder's effective uid, for sentences and for judges that see only some users. */
+    uid: z.number().int().nonnegative().optional(),
+    /** process.platform of the holder: a pid from another platform (WSL vs Windows) means nothing here. */
+    platform: z.string().max(32).optional(),
+    /** How often the holder refreshes the lock's mtime; absent when it does not (short synchronous holds). */
+    heartbeatMs: z.number().int().positive().optional(),
+  })
+  .passthrough();
 export type NativeLock = z.infer<typeof NativeLockSchema>;
 
 export interface ParsedLock {
@@ -57,7 +63,10 @@ export interface ParsedLock {
 /** Strict parse of a Ledgerlock lock file: E_LOCK_UNREADABLE, E_INVALID_UTF8, E_BAD_JSON or E_SCHEMA. */
 export function parseNativeLock(bytes: Uint8Array, where: { path?: string } = {}): NativeLock {
   if (bytes.length > MAX_LOCK_BYTES) {
-    throw new LedgerlockError(ErrorCode.LockUnreadable, `${where.path ?? 'lock file'} is larger than ${MAX_LOCK_BYTES} bytes`, { ...where, bytes: bytes.length });
+    throw new LedgerlockError(ErrorCode.LockUnreadable, `${where.path ?? 'lock file'} is larger than ${MAX_LOCK_BYTES} bytes`, {
+      ...where,
+      bytes: bytes.length,
+    });
   }
   const at = { what: 'lock file', ...where };
   return parseWithSchema(NativeLockSchema, parseJson(decodeUtf8(bytes, at), at), at);

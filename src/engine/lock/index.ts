@@ -3,7 +3,18 @@ export { acquireLock, acquireLockSync, withLock, withLockSync, type AcquireOptio
 export { describeLockHolder, judgeLock, type JudgeContext, type LockEvidence, type LockInfo, type LockObservation, type LockState } from './classify';
 export { DEPENDENCY_LOCKFILES, isDependencyLockfile } from './dependency-lockfiles';
 export type { LockHandle } from './handle';
-export { describeHolder, LOCK_FORMAT, MAX_LOCK_BYTES, NativeLockSchema, parseLockContent, parseNativeLock, type LockHolderInfo, type LockKind, type NativeLock, type ParsedLock } from './holder';
+export {
+  describeHolder,
+  LOCK_FORMAT,
+  MAX_LOCK_BYTES,
+  NativeLockSchema,
+  parseLockContent,
+  parseNativeLock,
+  type LockHolderInfo,
+  type LockKind,
+  type NativeLock,
+  type ParsedLock,
+} from './holder';
 export { inspectLock, inspectLocks } from './inspect';
 export { collectOsEvidence, parseProcLocks, type KernelLock, type OsEvidence } from './os-evidence';
 export { ledgerGuardFor, profileFor, PROFILE_IDS, type GuardLock, type ProfileId } from './profiles';

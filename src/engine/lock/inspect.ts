@@ -43,7 +43,10 @@ export async function inspectLocks(paths: readonly string[], opts: LockTiming = 
     try {
       observed.push(await observeLock(p));
     } catch (err) {
-      out.set(p, err instanceof LedgerlockError ? err : new LedgerlockError(ErrorCode.Io, `cannot examine ${p}: ${(err as Error).message}`, { path: p }, { cause: err }));
+      out.set(
+        p,
+        err instanceof LedgerlockError ? err : new LedgerlockError(ErrorCode.Io, `cannot examine ${p}: ${(err as Error).message}`, { path: p }, { cause: err }),
+      );
     }
   }
   const seen = observed.map((o) => o.path);
@@ -65,8 +68,14 @@ export async function observeLock(path: string): Promise<ObservedLock> {
     if (st.isSymbolicLink()) return unreadable(path, 'the lock is a symbolic link, which Ledgerlock does not follow', st);
     if (st.isDirectory()) {
       return {
-        path, type: 'directory', parsed: { kind: 'directory', holder: null }, mtimeMs: st.mtimeMs, bytes: 0,
-        key: { dev: st.dev, ino: st.ino }, uid: st.uid, content: null,
+        path,
+        type: 'directory',
+        parsed: { kind: 'directory', holder: null },
+        mtimeMs: st.mtimeMs,
+        bytes: 0,
+        key: { dev: st.dev, ino: st.ino },
+        uid: st.uid,
+        content: null,
         identity: { dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, size: 0, content: null },
       };
     }
@@ -77,8 +86,15 @@ export async function observeLock(path: string): Promise<ObservedLock> {
     // Swapped between lstat and open: look again, so content and stat belong to one file.
     if ((read.ino !== st.ino || read.dev !== st.dev) && attempt < 3) continue;
     return {
-      path, type: 'file', parsed: parseLockContent(read.content!), mtimeMs: read.mtimeMs, bytes: read.size,
-      key: { dev: read.dev, ino: read.ino }, uid: st.uid, content: read.content, identity: read,
+      path,
+      type: 'file',
+      parsed: parseLockContent(read.content!),
+      mtimeMs: read.mtimeMs,
+      bytes: read.size,
+      key: { dev: read.dev, ino: read.ino },
+      uid: st.uid,
+      content: read.content,
+      identity: read,
     };
   }
 }
@@ -119,8 +135,12 @@ export function sameIdentity(a: LockIdentity, b: LockIdentity): boolean {
 
 function unreadable(path: string, problem: string, st?: Stats): ObservedLock {
   return {
-    path, type: 'unreadable', parsed: { kind: 'unknown', holder: null, problem }, problem,
-    mtimeMs: st?.mtimeMs ?? 0, bytes: st?.isFile() ? st.size : 0,
+    path,
+    type: 'unreadable',
+    parsed: { kind: 'unknown', holder: null, problem },
+    problem,
+    mtimeMs: st?.mtimeMs ?? 0,
+    bytes: st?.isFile() ? st.size : 0,
     // A regular file we may not read can still be held: the kernel's evidence needs only its inode.
     ...(st?.isFile() ? { key: { dev: st.dev, ino: st.ino }, uid: st.uid } : {}),
   };

@@ -191,7 +191,12 @@ function scanOpeners(proc: string, selfPid: number, paths: readonly string[]): O
  */
 function isProbeHelper(proc: string, pid: string, depth = 0): boolean {
   try {
-    if (readBounded(path.join(proc, pid, 'cmdline'), 64 * 1024).split('\0').includes(PROBE_MARKER)) return true;
+    if (
+      readBounded(path.join(proc, pid, 'cmdline'), 64 * 1024)
+        .split('\0')
+        .includes(PROBE_MARKER)
+    )
+      return true;
     if (depth > 0) return false;
     const ppid = /^PPid:\s*(\d+)$/m.exec(readBounded(path.join(proc, pid, 'status'), 4096))?.[1];
     return ppid !== undefined && ppid !== '0' && isProbeHelper(proc, ppid, depth + 1);
@@ -246,7 +251,12 @@ export function processCommand(pid: number, proc = '/proc'): string | undefined 
   if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
   try {
     const raw = readBounded(path.join(proc, String(pid), 'cmdline'), 4096);
-    const text = raw.split('\0').filter((s) => s.length > 0).join(' ').replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
+    const text = raw
+      .split('\0')
+      .filter((s) => s.length > 0)
+      .join(' ')
+      .replace(/[\u0000-\u001f\u007f]/g, ' ')
+      .trim();
     if (text.length === 0) return undefined;
     return text.length > 120 ? `${text.slice(0, 119)}…` : text;
   } catch {

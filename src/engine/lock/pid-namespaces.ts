@@ -58,7 +58,12 @@ export function readNamespaceTable(proc = '/proc', ownPidns: number | undefined 
     const pidns = pids.length === 1 && ownPidns !== undefined ? ownPidns : nsInode(path.join(proc, name, 'ns', 'pid'));
     // A hidden nested process might be anywhere; one that exited meanwhile hides nothing.
     if (pidns === undefined && !exitedMeanwhile(path.join(proc, name, 'ns', 'pid'))) incomplete = true;
-    const entry: NamespacedProcess = { pid: Number(name), innerPid, ...(pidns !== undefined ? { pidns } : {}), ...(uidMatch ? { uid: Number(uidMatch[1]) } : {}) };
+    const entry: NamespacedProcess = {
+      pid: Number(name),
+      innerPid,
+      ...(pidns !== undefined ? { pidns } : {}),
+      ...(uidMatch ? { uid: Number(uidMatch[1]) } : {}),
+    };
     if (pidns !== undefined) {
       namespaces.add(pidns);
       byKey.set(`${pidns}:${innerPid}`, entry);

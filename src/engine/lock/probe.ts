@@ -157,12 +157,16 @@ done
  */
 export async function probeKernelLocks(paths: readonly string[], opts: ProbeOptions = {}): Promise<Map<string, KernelProbe>> {
   if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string' || p.length === 0)) {
-    throw new LedgerlockError(ErrorCode.BadInput, 'probeKernelLocks expects an array of non-empty paths', { paths: Array.isArray(paths) ? paths.length : typeof paths });
+    throw new LedgerlockError(ErrorCode.BadInput, 'probeKernelLocks expects an array of non-empty paths', {
+      paths: Array.isArray(paths) ? paths.length : typeof paths,
+    });
   }
   const timeoutMs = checkDuration('timeoutMs', opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const result = new Map<string, KernelProbe>();
   const unique = [...new Set(paths)];
-  const unavailable = (detail: string) => { for (const p of unique) result.set(p, { flock: 'unavailable', posix: 'unavailable', detail }); };
+  const unavailable = (detail: string) => {
+    for (const p of unique) result.set(p, { flock: 'unavailable', posix: 'unavailable', detail });
+  };
   if (process.platform !== 'linux') {
     unavailable('kernel lock probes are made on Linux only');
     return result;
@@ -182,19 +186,21 @@ export async function probeKernelLocks(paths: readonly string[], opts: ProbeOpti
 
 async function probeBatch(batch: string[], program: KernelLockHelper, timeoutMs: number, result: Map<string, KernelProbe>): Promise<void> {
   const opened: { path: string; file: OpenFile; fd: number }[] = [];
-  await Promise.all(batch.map(async (p) => {
-    try {
-      const file = await fsl().open(p, 'r');
-      if (file.fd === undefined) {
-        await file.close().catch(() => undefined);
-        result.set(p, { flock: 'unavailable', posix: 'unavailable', detail: 'the file system in use gives no descriptor to probe' });
-        return;
+  await Promise.all(
+    batch.map(async (p) => {
+      try {
+        const file = await fsl().open(p, 'r');
+        if (file.fd === undefined) {
+          await file.close().catch(() => undefined);
+          result.set(p, { flock: 'unavailable', posix: 'unavailable', detail: 'the file system in use gives no descriptor to probe' });
+          return;
+        }
+        opened.push({ path: p, file, fd: file.fd });
+      } catch (err) {
+        result.set(p, { flock: 'unavailable', posix: 'unavailable', detail: openFailure(err) });
       }
-      opened.push({ path: p, file, fd: file.fd });
-    } catch (err) {
-      result.set(p, { flock: 'unavailable', posix: 'unavailable', detail: openFailure(err) });
-    }
-  }));
+    }),
+  );
   if (opened.length === 0) return;
   let closed = false;
   // A flock the helper took lives on the open file description until its last descriptor
@@ -212,7 +218,12 @@ async function probeBatch(batch: string[], program: KernelLockHelper, timeoutMs:
   };
   let outcome: HelperOutcome;
   try {
-    outcome = await runHelper(program, opened.map((o) => o.fd), timeoutMs, closeAll);
+    outcome = await runHelper(
+      program,
+      opened.map((o) => o.fd),
+      timeoutMs,
+      closeAll,
+    );
   } finally {
     closeAll();
   }
@@ -231,9 +242,10 @@ interface HelperOutcome {
 
 function runHelper(program: KernelLockHelper, fds: number[], timeoutMs: number, onExit: () => void): Promise<HelperOutcome> {
   const fdArgs = fds.map((_, i) => String(3 + i));
-  const [file, args] = program.kind === 'python3'
-    ? [program.path, ['-I', '-S', '-c', PYTHON_PROBE, String(fds.length), PROBE_MARKER]]
-    : ['/bin/sh', ['-c', FLOCK_PROBE, PROBE_MARKER, ...fdArgs]];
+  const [file, args] =
+    program.kind === 'python3'
+      ? [program.path, ['-I', '-S', '-c', PYTHON_PROBE, String(fds.length), PROBE_MARKER]]
+      : ['/bin/sh', ['-c', FLOCK_PROBE, PROBE_MARKER, ...fdArgs]];
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', ...(program.kind === 'flock' ? { FLOCK: program.path } : {}) };
   const budget = fds.length * LINE_BUDGET + 1_024;
   return new Promise((resolve) => {
@@ -247,7 +259,7 @@ function runHelper(program: KernelLockHelper, fds: number[], timeoutMs: number, 
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ stdout, ...(failure ?? extra ? { failure: failure ?? extra } : {}) });
+      resolve({ stdout, ...((failure ?? extra) ? { failure: failure ?? extra } : {}) });
     };
     const kill = (why: string) => {
       failure ??= why;
@@ -314,9 +326,11 @@ function parseAnswers(stdout: string, count: number, kind: KernelLockHelper['kin
 function answerOf(word: string, what: string, details: string[]): KernelProbeAnswer {
   if (word === 'held' || word === 'free') return word;
   const code = word.slice(1);
-  details.push(code === 'layout'
-    ? `the ${what} lock query is not made on this architecture (its struct flock layout is not known here)`
-    : `the ${what} probe failed (${code})`);
+  details.push(
+    code === 'layout'
+      ? `the ${what} lock query is not made on this architecture (its struct flock layout is not known here)`
+      : `the ${what} probe failed (${code})`,
+  );
   return 'unavailable';
 }
 

@@ -221,7 +221,8 @@ export function judgeNamedProcess(h: NamedProcess, view: ProcessView): ProcessVe
   // One kernel (the same boot id): its pid namespaces are all on this machine, whatever
   // hostname a container gave itself, so a native record's namespace finds its holder.
   const sameKernel = h.native && h.bootId !== undefined && h.bootId === v.bootId && v.platform === 'linux' && v.procVisible;
-  if (!sameKernel && h.host !== undefined && h.host !== view.host) return { kind: 'unseen', why: 'other-host', otherHost: h.host, detail: `held from host ${h.host}; its process cannot be checked from here` };
+  if (!sameKernel && h.host !== undefined && h.host !== view.host)
+    return { kind: 'unseen', why: 'other-host', otherHost: h.host, detail: `held from host ${h.host}; its process cannot be checked from here` };
   if (h.bootId !== undefined && v.bootId !== undefined && h.bootId !== v.bootId) {
     return { kind: 'dead', why: 'rebooted', detail: `the lock was taken before this machine restarted; pid ${h.pid} is now another process` };
   }
@@ -244,13 +245,15 @@ export function judgeNamedProcess(h: NamedProcess, view: ProcessView): ProcessVe
   }
   if (alive === null) return { kind: 'unseen', why: 'no-answer', detail: `pid ${h.pid} cannot be looked up` };
   if (!seesAll) return outsideView(kthread ? `pid ${h.pid} here is a kernel thread` : `pid ${h.pid} is not running in this container`);
-  return nestedHolder(h, view, sameNamespace) ?? {
-    kind: 'dead',
-    why: kthread ? 'kernel-thread' : 'not-running',
-    detail: kthread
-      ? `pid ${h.pid}, named in the lock, is a kernel thread: no process of any tool holds it (the content is likely torn)`
-      : `pid ${h.pid}, named in the lock, is not running ${v.initialPidNamespace ? 'on this host' : 'in this pid namespace'}`,
-  };
+  return (
+    nestedHolder(h, view, sameNamespace) ?? {
+      kind: 'dead',
+      why: kthread ? 'kernel-thread' : 'not-running',
+      detail: kthread
+        ? `pid ${h.pid}, named in the lock, is a kernel thread: no process of any tool holds it (the content is likely torn)`
+        : `pid ${h.pid}, named in the lock, is not running ${v.initialPidNamespace ? 'on this host' : 'in this pid namespace'}`,
+    }
+  );
 }
 
 /** A native holder in a pid namespace other than the judge's, found through NSpid. */
@@ -259,7 +262,8 @@ function inOtherNamespace(h: NamedProcess, pidns: number, view: ProcessView): Pr
   const found = table.find(pidns, h.pid);
   if (found !== undefined) {
     const reused = reuseOf(h, found.pid, view);
-    if (reused === undefined) return { kind: 'live', pid: found.pid, detail: `pid ${h.pid} in pid namespace ${pidns} (pid ${found.pid} here), named in the lock, is running` };
+    if (reused === undefined)
+      return { kind: 'live', pid: found.pid, detail: `pid ${h.pid} in pid namespace ${pidns} (pid ${found.pid} here), named in the lock, is running` };
     return { kind: 'dead', why: 'reused', detail: `pid ${h.pid} in pid namespace ${pidns} was reused: ${reused}` };
   }
   if (table.hasNamespace(pidns) && !table.incomplete) {
@@ -288,11 +292,19 @@ function nestedHolder(h: NamedProcess, view: ProcessView, sameNamespace: boolean
     }
   }
   const where = nested.map((p) => `pid ${p.pid}`).join(', ');
-  return { kind: 'unseen', why: 'nested-pid', detail: `the lock names pid ${h.pid} without saying in which pid namespace, and a process inside a container has pid ${h.pid} there (${where} here): the pid decides nothing` };
+  return {
+    kind: 'unseen',
+    why: 'nested-pid',
+    detail: `the lock names pid ${h.pid} without saying in which pid namespace, and a process inside a container has pid ${h.pid} there (${where} here): the pid decides nothing`,
+  };
 }
 
 function outsideView(what: string): ProcessVerdict {
-  return { kind: 'unseen', why: 'outside-view', detail: `${what}; the holder may be a process outside this container (the host or another container), which Ledgerlock cannot see from here` };
+  return {
+    kind: 'unseen',
+    why: 'outside-view',
+    detail: `${what}; the holder may be a process outside this container (the host or another container), which Ledgerlock cannot see from here`,
+  };
 }
 
 /** A sentence when the live process `pid` (as this judge sees it) is provably not the holder. */
@@ -300,7 +312,9 @@ function reuseOf(h: NamedProcess, pid: number, view: ProcessView): string | unde
   const start = view.start(pid);
   if (start === undefined) return undefined;
   if (h.startTicks !== undefined) {
-    return start.ticks !== h.startTicks ? `pid ${h.pid} was reused: the process running now started at ${new Date(start.startedAtMs).toISOString()}, not when the holder did` : undefined;
+    return start.ticks !== h.startTicks
+      ? `pid ${h.pid} was reused: the process running now started at ${new Date(start.startedAtMs).toISOString()}, not when the holder did`
+      : undefined;
   }
   const recorded = h.startTime ?? h.acquiredAt;
   const recordedMs = recorded !== undefined ? Date.parse(recorded) : NaN;

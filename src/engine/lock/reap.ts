@@ -129,11 +129,19 @@ export async function breakLock(lockPath: string, timing: ResolvedTiming, teleme
     if (lateHolder !== undefined) {
       const restored = observed.type === 'directory' ? await restoreDirectory(moved.trash, lockPath) : await restore(moved.trash, lockPath);
       const rejudged = await judgeLock(observed, { ...timing, now: Date.now() });
-      return restored ? { kind: 'not-breakable', info: { ...rejudged, alive: true, reapable: false, state: 'held', reason: lateHolder } } : { kind: 'replaced', info, trash: moved.trash };
+      return restored
+        ? { kind: 'not-breakable', info: { ...rejudged, alive: true, reapable: false, state: 'held', reason: lateHolder } }
+        : { kind: 'replaced', info, trash: moved.trash };
     }
     await emitTelemetry(telemetry, lockPath, {
       type: 'STALE_LOCK_RECOVERY',
-      data: { lock: lockPath, reason: info.reason, ageMs: info.ageMs, holder: info.holder ? { ...info.holder } : null, ...(info.state === 'unknown' ? { confirmedUnknown: true } : {}) },
+      data: {
+        lock: lockPath,
+        reason: info.reason,
+        ageMs: info.ageMs,
+        holder: info.holder ? { ...info.holder } : null,
+        ...(info.state === 'unknown' ? { confirmedUnknown: true } : {}),
+      },
     });
     const kept = await disposeTrash(moved.trash, lockPath);
     // Files the tool keeps beside the lock naming this holder go with it.
@@ -144,7 +152,9 @@ export async function breakLock(lockPath: string, timing: ResolvedTiming, teleme
         // one we cannot remove names a dead holder of a lock that no longer exists: harmless
       }
     }
-    await fsl().syncDir(path.dirname(lockPath)).catch(() => undefined);
+    await fsl()
+      .syncDir(path.dirname(lockPath))
+      .catch(() => undefined);
     return { kind: 'reaped', info, ...(kept !== undefined ? { trash: kept } : {}) };
   } finally {
     await guard.release();
@@ -171,7 +181,12 @@ async function moveAside(lockPath: string, judged: ObservedLock): Promise<MoveRe
     await fsl().rename(lockPath, trash);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return { kind: 'gone' };
-    throw new LedgerlockError(ErrorCode.Io, `cannot move stale lock ${lockPath} aside: ${(err as Error).message}`, { path: lockPath, errno: errnoCode(err) }, { cause: err });
+    throw new LedgerlockError(
+      ErrorCode.Io,
+      `cannot move stale lock ${lockPath} aside: ${(err as Error).message}`,
+      { path: lockPath, errno: errnoCode(err) },
+      { cause: err },
+    );
   }
   let moved: ObservedLock | undefined;
   try {
@@ -235,7 +250,11 @@ async function takeGuard(lockPath: string, timing: ResolvedTiming): Promise<Guar
   for (let attempt = 0; attempt < 3; attempt++) {
     let created: boolean;
     try {
-      created = await createLockFile(guardPath, nativeLockContent(self, owner, 'ledgerlock reaper'), { createParents: false, durable: false, telemetry: false });
+      created = await createLockFile(guardPath, nativeLockContent(self, owner, 'ledgerlock reaper'), {
+        createParents: false,
+        durable: false,
+        telemetry: false,
+      });
     } catch (err) {
       if (err instanceof LedgerlockError && err.details.errno === 'ENOENT') return 'gone';
       throw err;
@@ -251,7 +270,10 @@ async function takeGuard(lockPath: string, timing: ResolvedTiming): Promise<Guar
     if (!info.reapable || observed.identity === undefined) return 'busy';
     // A breaker died mid-break: move its guard aside the same careful way, then drop it.
     const moved = await moveAside(guardPath, observed);
-    if (moved.kind === 'moved') await fsl().unlink(moved.trash).catch(() => undefined);
+    if (moved.kind === 'moved')
+      await fsl()
+        .unlink(moved.trash)
+        .catch(() => undefined);
   }
   return 'busy';
 }

@@ -65,7 +65,12 @@ export class SyncWaiter {
     const { telemetry, ...rest } = opts as AcquireOptions;
     delete rest.signal;
     this.onTelemetry = typeof telemetry === 'function' ? telemetry : undefined;
-    const data: WaitWorkerData = { target, options: { ...rest, telemetry: typeof telemetry === 'function' ? 'forward' : telemetry }, flag: this.flag, port: port2 };
+    const data: WaitWorkerData = {
+      target,
+      options: { ...rest, telemetry: typeof telemetry === 'function' ? 'forward' : telemetry },
+      flag: this.flag,
+      port: port2,
+    };
     this.worker = new Worker(workerPath(), { workerData: data, transferList: [port2] });
     this.worker.unref();
   }

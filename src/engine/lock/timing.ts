@@ -28,7 +28,10 @@ export interface ResolvedTiming {
 export function resolveTiming(opts: LockTiming = {}): ResolvedTiming {
   const now = opts.now ?? Date.now();
   if (typeof now !== 'number' || !Number.isFinite(now) || now < 0) {
-    throw new LedgerlockError(ErrorCode.BadOption, `option now must be a finite epoch time in milliseconds, got ${String(now)}`, { option: 'now', value: String(now) });
+    throw new LedgerlockError(ErrorCode.BadOption, `option now must be a finite epoch time in milliseconds, got ${String(now)}`, {
+      option: 'now',
+      value: String(now),
+    });
   }
   return {
     staleMs: checkDuration('staleMs', opts.staleMs ?? DEFAULT_STALE_MS),

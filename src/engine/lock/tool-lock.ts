@@ -59,7 +59,12 @@ async function take(guard: GuardLock, opts: ToolLockOptions, deadline: number): 
         continue;
       }
       if (code !== 'EEXIST') {
-        throw new LedgerlockError(ErrorCode.Io, `cannot create ${guard.tool}'s lock ${guard.path}: ${(err as Error).message}`, { path: guard.path, errno: code }, { cause: err });
+        throw new LedgerlockError(
+          ErrorCode.Io,
+          `cannot create ${guard.tool}'s lock ${guard.path}: ${(err as Error).message}`,
+          { path: guard.path, errno: code },
+          { cause: err },
+        );
       }
     }
     await clearOrWait(guard.path, guard, opts, deadline, attempt);
@@ -106,9 +111,17 @@ function refusal(lockPath: string, guard: GuardLock, info: LockInfo): Ledgerlock
   const who = witness !== undefined ? processWords(witness) : describeHolder(info.holder);
   const details = { path: lockPath, tool: guard.tool, state: info.state, holder: info.holder, evidence: info.evidence, reason: info.reason };
   if (info.alive === true) {
-    return new LedgerlockError(ErrorCode.LockHeldByLiveProcess, `${guard.tool}'s lock ${lockPath} is held by ${who}, which is running (${info.reason}); try again when it is done`, details);
+    return new LedgerlockError(
+      ErrorCode.LockHeldByLiveProcess,
+      `${guard.tool}'s lock ${lockPath} is held by ${who}, which is running (${info.reason}); try again when it is done`,
+      details,
+    );
   }
-  return new LedgerlockError(ErrorCode.LockTimeout, `${guard.tool}'s lock ${lockPath} is ${info.state}, held for ${formatAge(info.ageMs)}: ${info.reason}`, details);
+  return new LedgerlockError(
+    ErrorCode.LockTimeout,
+    `${guard.tool}'s lock ${lockPath} is ${info.state}, held for ${formatAge(info.ageMs)}: ${info.reason}`,
+    details,
+  );
 }
 
 function heldLock(lockPath: string, bytes: Buffer): HeldToolLock {
@@ -124,7 +137,9 @@ function heldLock(lockPath: string, bytes: Buffer): HeldToolLock {
     async touch() {
       if (!ours()) return;
       const now = new Date();
-      await fsl().utimes(lockPath, now, now).catch(() => undefined);
+      await fsl()
+        .utimes(lockPath, now, now)
+        .catch(() => undefined);
     },
     // Remove only the file we wrote: move it aside, check the bytes, put a replacement back.
     release() {

@@ -47,11 +47,15 @@ function readVantage(proc: string, platform: NodeJS.Platform = process.platform,
   if (platform !== 'linux') {
     return {
       // No pid namespaces there: a pid the lock names is a pid of this machine.
-      platform, initialPidNamespace: true, otherUsersVisible: false, procVisible: false,
+      platform,
+      initialPidNamespace: true,
+      otherUsersVisible: false,
+      procVisible: false,
       ...(uid !== undefined ? { uid } : {}),
-      blindSpots: platform === 'win32'
-        ? ['Windows shows no other process\'s open files or locks to Ledgerlock, and a pid in a lock written from WSL or a container means nothing here']
-        : ['this system shows no other process\'s open files or kernel locks to Ledgerlock'],
+      blindSpots:
+        platform === 'win32'
+          ? ["Windows shows no other process's open files or locks to Ledgerlock, and a pid in a lock written from WSL or a container means nothing here"]
+          : ["this system shows no other process's open files or kernel locks to Ledgerlock"],
     };
   }
   const pidns = nsInode(`${proc}/self/ns/pid`);
@@ -61,11 +65,18 @@ function readVantage(proc: string, platform: NodeJS.Platform = process.platform,
   const otherUsersVisible = procVisible && hasCapability(proc, CAP_SYS_PTRACE);
   const bootId = readSmall('/proc/sys/kernel/random/boot_id');
   const blindSpots: string[] = [];
-  if (!procVisible) blindSpots.push('/proc here belongs to another pid namespace, so it cannot show this one\'s processes');
-  else if (!initialPidNamespace) blindSpots.push('processes outside this container (its own pid namespace, as in a Dev Container or WSL), their kernel locks and their open files are invisible from here');
-  if (!otherUsersVisible) blindSpots.push('other users\' open files and working directories cannot be read without CAP_SYS_PTRACE');
+  if (!procVisible) blindSpots.push("/proc here belongs to another pid namespace, so it cannot show this one's processes");
+  else if (!initialPidNamespace)
+    blindSpots.push(
+      'processes outside this container (its own pid namespace, as in a Dev Container or WSL), their kernel locks and their open files are invisible from here',
+    );
+  if (!otherUsersVisible) blindSpots.push("other users' open files and working directories cannot be read without CAP_SYS_PTRACE");
   return {
-    platform, initialPidNamespace, otherUsersVisible, procVisible, blindSpots,
+    platform,
+    initialPidNamespace,
+    otherUsersVisible,
+    procVisible,
+    blindSpots,
     ...(pidns !== undefined ? { pidns } : {}),
     ...(bootId !== undefined ? { bootId } : {}),
     ...(uid !== undefined ? { uid } : {}),
@@ -109,7 +120,14 @@ function readSmall(file: string): string | undefined {
 }
 
 /** The vantage as `locks --json` and the server's state carry it. */
-export function vantageSummary(v: Vantage = currentVantage()): { platform: string; pidns: number | null; initialPidNamespace: boolean; otherUsersVisible: boolean; bootId: string | null; blindSpots: string[] } {
+export function vantageSummary(v: Vantage = currentVantage()): {
+  platform: string;
+  pidns: number | null;
+  initialPidNamespace: boolean;
+  otherUsersVisible: boolean;
+  bootId: string | null;
+  blindSpots: string[];
+} {
   return {
     platform: v.platform,
     pidns: v.pidns ?? null,

@@ -23,7 +23,13 @@ port.on('message', () => {
     (gaveUp) => reply(gaveUp ? { kind: 'run-without-lock' } : { kind: 'retry', reported: contention.reported, started: contention.started }),
     (err: unknown) => {
       if (err instanceof LedgerlockError) reply({ kind: 'error', code: err.code, message: err.message, details: structuredCloneable(err.details) });
-      else reply({ kind: 'error', code: 'E_IO', message: `waiting for ${target} failed: ${(err as Error)?.message ?? String(err)}`, details: { path: target, errno: errnoCode(err) } });
+      else
+        reply({
+          kind: 'error',
+          code: 'E_IO',
+          message: `waiting for ${target} failed: ${(err as Error)?.message ?? String(err)}`,
+          details: { path: target, errno: errnoCode(err) },
+        });
     },
   );
 });

@@ -52,7 +52,10 @@ export class BlobStore {
   readonly maxBlobBytes: number;
   private readonly telemetry: TelemetryTarget;
 
-  constructor(readonly root: string, options: BlobStoreOptions = {}) {
+  constructor(
+    readonly root: string,
+    options: BlobStoreOptions = {},
+  ) {
     this.maxBlobBytes = checkCount('maxBlobBytes', options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES);
     this.telemetry = options.telemetry;
   }
@@ -68,7 +71,10 @@ export class BlobStore {
 
   async put(bytes: Uint8Array): Promise<StoredBlob> {
     if (bytes.byteLength > this.maxBlobBytes) {
-      throw new LedgerlockError(ErrorCode.BlobTooLarge, `blob of ${bytes.byteLength} bytes exceeds the cap of ${this.maxBlobBytes} bytes`, { size: bytes.byteLength, maxBlobBytes: this.maxBlobBytes });
+      throw new LedgerlockError(ErrorCode.BlobTooLarge, `blob of ${bytes.byteLength} bytes exceeds the cap of ${this.maxBlobBytes} bytes`, {
+        size: bytes.byteLength,
+        maxBlobBytes: this.maxBlobBytes,
+      });
     }
     const hash = sha256(bytes);
     const target = this.pathOf(hash);

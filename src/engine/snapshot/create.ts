@@ -41,7 +41,13 @@ export async function createSnapshot(workspaceRoot: string, options: CreateSnaps
 }
 
 /** The snapshot itself; the caller holds the store lock. */
-export async function captureSnapshot(paths: SnapshotPaths, blobs: BlobStore, include: string[], label?: string, onProgress?: (done: number, total: number) => void): Promise<CreateSnapshotResult> {
+export async function captureSnapshot(
+  paths: SnapshotPaths,
+  blobs: BlobStore,
+  include: string[],
+  label?: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<CreateSnapshotResult> {
   const id = newSnapshotId();
   const files: SnapshotFile[] = [];
   let blobsWritten = 0;
@@ -87,7 +93,11 @@ async function readWhole(file: string, maxBytes: number): Promise<{ bytes: Buffe
   try {
     const st = await handle.stat();
     if (st.size > maxBytes) {
-      throw new LedgerlockError(ErrorCode.BlobTooLarge, `${file} is ${st.size} bytes, over the blob cap of ${maxBytes} bytes`, { path: file, size: st.size, maxBlobBytes: maxBytes });
+      throw new LedgerlockError(ErrorCode.BlobTooLarge, `${file} is ${st.size} bytes, over the blob cap of ${maxBytes} bytes`, {
+        path: file,
+        size: st.size,
+        maxBlobBytes: maxBytes,
+      });
     }
     const chunks: Buffer[] = [];
     let position = 0;

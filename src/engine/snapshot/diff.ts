@@ -90,6 +90,7 @@ export async function readSnapshotFile(workspaceRoot: string, ref: string, file:
   const paths = snapshotPaths(workspaceRoot);
   const manifest = await readSnapshot(paths, await resolveSnapshotId(paths, ref));
   const entry = manifest.files.find((f) => f.path === file);
-  if (entry === undefined) throw new LedgerlockError(ErrorCode.NotFound, `snapshot ${manifest.id} holds no file ${file}`, { snapshot: manifest.id, path: file });
+  if (entry === undefined)
+    throw new LedgerlockError(ErrorCode.NotFound, `snapshot ${manifest.id} holds no file ${file}`, { snapshot: manifest.id, path: file });
   return (await openBlobStore(paths)).read(entry.sha256);
 }

@@ -37,46 +37,50 @@ export async function collectGarbage(workspaceRoot: string, options: GcOptions =
   const graceMs = checkDuration('graceMs', options.graceMs ?? DEFAULT_GC_GRACE_MS, { allowZero: true });
   const dryRun = options.dryRun ?? false;
   const paths = await prepareStore(workspaceRoot, options);
-  return withStoreLock(paths, async () => {
-    const { manifests, unreadable } = await readAllSnapshots(paths);
-    if (unreadable.length > 0) {
-      throw new LedgerlockError(
-        ErrorCode.GcRefused,
-        `GC refused: ${unreadable.length} snapshot manifest(s) cannot be read, so the blobs they reference are unknown (first: ${unreadable[0]!.path}: ${unreadable[0]!.message})`,
-        { unreadable },
-      );
-    }
-    const referenced = new Set(manifests.flatMap((m) => m.files.map((f) => f.sha256)));
-    const blobs = await openBlobStore(paths, options);
-    const cutoff = Date.now() - graceMs;
-    const swept: GcResult['swept'] = [];
-    let young = 0;
-    for (const blob of await blobs.list()) {
-      if (referenced.has(blob.hash)) continue;
-      if (blob.mtimeMs > cutoff) {
-        young++;
-        continue;
+  return withStoreLock(
+    paths,
+    async () => {
+      const { manifests, unreadable } = await readAllSnapshots(paths);
+      if (unreadable.length > 0) {
+        throw new LedgerlockError(
+          ErrorCode.GcRefused,
+          `GC refused: ${unreadable.length} snapshot manifest(s) cannot be read, so the blobs they reference are unknown (first: ${unreadable[0]!.path}: ${unreadable[0]!.message})`,
+          { unreadable },
+        );
       }
-      // No directory fsync: a sweep undone by a power loss only brings back garbage.
-      if (!dryRun) await blobs.remove(blob.hash);
-      swept.push({ hash: blob.hash, size: blob.size });
-    }
-    let tempRemoved = 0;
-    const temps = [...(await blobs.listTemp()), ...(await staleManifestTemps(paths.snapshots))];
-    for (const temp of temps) {
-      if (temp.mtimeMs > cutoff) continue;
-      if (!dryRun) await unlinkIfPresent(temp.path);
-      tempRemoved++;
-    }
-    const sweptBytes = swept.reduce((sum, b) => sum + b.size, 0);
-    if (!dryRun && swept.length > 0) {
-      await emitTelemetry(options.telemetry ?? paths.store.dir, paths.store.dir, {
-        type: 'GC_SWEPT',
-        data: { swept: swept.length, bytes: sweptBytes, kept: referenced.size, graceMs },
-      });
-    }
-    return { dryRun, referenced: referenced.size, swept, sweptBytes, young, tempRemoved };
-  }, options);
+      const referenced = new Set(manifests.flatMap((m) => m.files.map((f) => f.sha256)));
+      const blobs = await openBlobStore(paths, options);
+      const cutoff = Date.now() - graceMs;
+      const swept: GcResult['swept'] = [];
+      let young = 0;
+      for (const blob of await blobs.list()) {
+        if (referenced.has(blob.hash)) continue;
+        if (blob.mtimeMs > cutoff) {
+          young++;
+          continue;
+        }
+        // No directory fsync: a sweep undone by a power loss only brings back garbage.
+        if (!dryRun) await blobs.remove(blob.hash);
+        swept.push({ hash: blob.hash, size: blob.size });
+      }
+      let tempRemoved = 0;
+      const temps = [...(await blobs.listTemp()), ...(await staleManifestTemps(paths.snapshots))];
+      for (const temp of temps) {
+        if (temp.mtimeMs > cutoff) continue;
+        if (!dryRun) await unlinkIfPresent(temp.path);
+        tempRemoved++;
+      }
+      const sweptBytes = swept.reduce((sum, b) => sum + b.size, 0);
+      if (!dryRun && swept.length > 0) {
+        await emitTelemetry(options.telemetry ?? paths.store.dir, paths.store.dir, {
+          type: 'GC_SWEPT',
+          data: { swept: swept.length, bytes: sweptBytes, kept: referenced.size, graceMs },
+        });
+      }
+      return { dryRun, referenced: referenced.size, swept, sweptBytes, young, tempRemoved };
+    },
+    options,
+  );
 }
 
 /** Temp files an atomic manifest write left behind when its process died. */

@@ -6,7 +6,15 @@ export { deleteSnapshot } from './delete';
 export { diffSnapshot, readSnapshotFile, type SnapshotDiff, type FileChange, type LedgerChange } from './diff';
 export { collectGarbage, DEFAULT_GC_GRACE_MS, type GcOptions, type GcResult } from './gc';
 export { snapshotPaths, readBlobsConfig, BlobsConfigSchema, BLOB_OWNER_FILE, type SnapshotPaths, type BlobsConfig, type Relocation } from './layout';
-export { parseManifest, serializeManifest, SnapshotManifestSchema, SNAPSHOT_FORMAT, type SnapshotManifest, type SnapshotFile, type LedgerPosition } from './manifest';
+export {
+  parseManifest,
+  serializeManifest,
+  SnapshotManifestSchema,
+  SNAPSHOT_FORMAT,
+  type SnapshotManifest,
+  type SnapshotFile,
+  type LedgerPosition,
+} from './manifest';
 export { openBlobStore, type StoreOpOptions } from './open';
 export { claimBlobStore, relocateBlobs, resumeRelocation, type ClaimResult, type RelocateOptions, type RelocateResult } from './relocate';
 export { restoreSnapshot, type RestoreOptions, type RestoreResult } from './restore';

@@ -57,7 +57,10 @@ export const BlobsConfigSchema = z.object({
   format: z.literal('ledgerlock-blobs'),
   version: z.literal(1),
   /** Absolute directory holding `sha256/` and `tmp/`. */
-  root: z.string().min(1).refine((p) => path.isAbsolute(p), 'must be an absolute path'),
+  root: z
+    .string()
+    .min(1)
+    .refine((p) => path.isAbsolute(p), 'must be an absolute path'),
   relocation: RelocationSchema.optional(),
 });
 export type BlobsConfig = z.infer<typeof BlobsConfigSchema>;
@@ -74,7 +77,9 @@ export async function readBlobsConfig(paths: SnapshotPaths): Promise<BlobsConfig
   try {
     return parseWithSchema(BlobsConfigSchema, parseJson(decodeUtf8(bytes, where), where), where);
   } catch (err) {
-    throw new LedgerlockError(ErrorCode.StoreInvalid, `${paths.blobsConfig} is not a valid blob-store config: ${(err as Error).message}`, where, { cause: err });
+    throw new LedgerlockError(ErrorCode.StoreInvalid, `${paths.blobsConfig} is not a valid blob-store config: ${(err as Error).message}`, where, {
+      cause: err,
+    });
   }
 }
 
@@ -144,11 +149,12 @@ export async function blobRootOwnership(paths: SnapshotPaths, blobRoot: string):
 export async function assertBlobRootOwned(paths: SnapshotPaths, blobRoot: string): Promise<void> {
   const { owner, ours } = await blobRootOwnership(paths, blobRoot);
   if (ours) return;
-  const why = owner === undefined
-    ? `it has no ${BLOB_OWNER_FILE} naming this workspace`
-    : owner === null
-      ? `its ${BLOB_OWNER_FILE} cannot be read`
-      : `its ${BLOB_OWNER_FILE} says it belongs to ${owner}`;
+  const why =
+    owner === undefined
+      ? `it has no ${BLOB_OWNER_FILE} naming this workspace`
+      : owner === null
+        ? `its ${BLOB_OWNER_FILE} cannot be read`
+        : `its ${BLOB_OWNER_FILE} says it belongs to ${owner}`;
   throw new LedgerlockError(
     ErrorCode.PathOutsideRoot,
     `${paths.blobsConfig} names the blob store ${blobRoot}, outside the workspace ${paths.store.root}, and ${why}; Ledgerlock never reads, writes or removes blobs there. ` +

@@ -12,7 +12,19 @@ import { ErrorCode, LedgerlockError } from '../errors';
 import { emitTelemetry } from '../telemetry';
 import { BlobStore } from './blobs';
 import { readAllSnapshots } from './catalog';
-import { assertBlobRootOwned, BLOB_OWNER_FILE, blobRootOwnership, claimBlobRoot, readBlobsConfig, snapshotPaths, writeBlobRootOwner, writeBlobsConfig, type BlobsConfig, type Relocation, type SnapshotPaths } from './layout';
+import {
+  assertBlobRootOwned,
+  BLOB_OWNER_FILE,
+  blobRootOwnership,
+  claimBlobRoot,
+  readBlobsConfig,
+  snapshotPaths,
+  writeBlobRootOwner,
+  writeBlobsConfig,
+  type BlobsConfig,
+  type Relocation,
+  type SnapshotPaths,
+} from './layout';
 import { withStoreLock, type StoreOpOptions } from './open';
 import { bootstrapStore } from './bootstrap';
 
@@ -39,33 +51,50 @@ export async function relocateBlobs(workspaceRoot: string, target: string, optio
   const paths = snapshotPaths(workspaceRoot);
   const to = path.resolve(paths.store.root, target);
   await bootstrapStore(workspaceRoot, options); // an unfinished relocation is handled below
-  return withStoreLock(paths, async () => {
-    const config = await readBlobsConfig(paths);
-    const pending = config.relocation;
-    if (pending !== undefined) {
-      if (pending.phase === 'copying' && samePath(to, pending.from)) {
-        await assertBlobRootOwned(paths, pending.from);
-        await writeBlobsConfig(paths, { format: 'ledgerlock-blobs', version: 1, root: pending.from });
-        return { from: pending.from, to: pending.to, copied: 0, verified: 0, removedSource: 0, resumed: false, alreadyThere: false, cancelled: true };
+  return withStoreLock(
+    paths,
+    async () => {
+      const config = await readBlobsConfig(paths);
+      const pending = config.relocation;
+      if (pending !== undefined) {
+        if (pending.phase === 'copying' && samePath(to, pending.from)) {
+          await assertBlobRootOwned(paths, pending.from);
+          await writeBlobsConfig(paths, { format: 'ledgerlock-blobs', version: 1, root: pending.from });
+          return { from: pending.from, to: pending.to, copied: 0, verified: 0, removedSource: 0, resumed: false, alreadyThere: false, cancelled: true };
+        }
+        if (!samePath(to, pending.to)) {
+          throw new LedgerlockError(
+            ErrorCode.RelocationConflict,
+            `a relocation of the blob store to ${pending.to} is unfinished; finish it, or relocate to ${pending.from} to cancel it`,
+            { pending },
+          );
+        }
+        return runRelocation(paths, pending, true, options);
       }
-      if (!samePath(to, pending.to)) {
-        throw new LedgerlockError(ErrorCode.RelocationConflict, `a relocation of the blob store to ${pending.to} is unfinished; finish it, or relocate to ${pending.from} to cancel it`, { pending });
+      if (samePath(config.root, to)) {
+        return { from: config.root, to, copied: 0, verified: 0, removedSource: 0, resumed: false, alreadyThere: true, cancelled: false };
       }
-      return runRelocation(paths, pending, true, options);
-    }
-    if (samePath(config.root, to)) {
-      return { from: config.root, to, copied: 0, verified: 0, removedSource: 0, resumed: false, alreadyThere: true, cancelled: false };
-    }
-    if (isWithin(to, config.root) || isWithin(config.root, to)) {
-      throw new LedgerlockError(ErrorCode.BadInput, `cannot relocate the blob store between nested directories ${config.root} and ${to}`, { from: config.root, to });
-    }
-    await assertBlobRootOwned(paths, config.root);
-    await claimBlobRoot(paths, to);
-    const relocation: Relocation = { from: config.root, to, phase: 'copying', removeSource: options.removeSource ?? false, startedAt: new Date().toISOString() };
-    const recorded: BlobsConfig = { ...config, relocation };
-    await writeBlobsConfig(paths, recorded);
-    return runRelocation(paths, relocation, false, options);
-  }, options);
+      if (isWithin(to, config.root) || isWithin(config.root, to)) {
+        throw new LedgerlockError(ErrorCode.BadInput, `cannot relocate the blob store between nested directories ${config.root} and ${to}`, {
+          from: config.root,
+          to,
+        });
+      }
+      await assertBlobRootOwned(paths, config.root);
+      await claimBlobRoot(paths, to);
+      const relocation: Relocation = {
+        from: config.root,
+        to,
+        phase: 'copying',
+        removeSource: options.removeSource ?? false,
+        startedAt: new Date().toISOString(),
+      };
+      const recorded: BlobsConfig = { ...config, relocation };
+      await writeBlobsConfig(paths, recorded);
+      return runRelocation(paths, relocation, false, options);
+    },
+    options,
+  );
 }
 
 /**
@@ -75,11 +104,15 @@ export async function relocateBlobs(workspaceRoot: string, target: string, optio
 export async function resumeRelocation(workspaceRoot: string, options: StoreOpOptions = {}): Promise<RelocateResult | undefined> {
   const paths = snapshotPaths(workspaceRoot);
   if ((await readBlobsConfig(paths)).relocation === undefined) return undefined;
-  return withStoreLock(paths, async () => {
-    const config = await readBlobsConfig(paths);
-    if (config.relocation === undefined) return undefined;
-    return runRelocation(paths, config.relocation, true, options);
-  }, options);
+  return withStoreLock(
+    paths,
+    async () => {
+      const config = await readBlobsConfig(paths);
+      if (config.relocation === undefined) return undefined;
+      return runRelocation(paths, config.relocation, true, options);
+    },
+    options,
+  );
 }
 
 /** The caller holds the store lock. */
@@ -106,7 +139,11 @@ async function runRelocation(paths: SnapshotPaths, relocation: Relocation, resum
       options.onProgress?.(work.length + n, work.length * 2);
       const health = await dest.check(blob.hash);
       if (health !== 'ok') {
-        throw new LedgerlockError(health === 'missing' ? ErrorCode.BlobMissing : ErrorCode.BlobCorrupt, `blob ${blob.hash} is ${health} on the relocation target: ${dest.pathOf(blob.hash)}`, { hash: blob.hash, path: dest.pathOf(blob.hash) });
+        throw new LedgerlockError(
+          health === 'missing' ? ErrorCode.BlobMissing : ErrorCode.BlobCorrupt,
+          `blob ${blob.hash} is ${health} on the relocation target: ${dest.pathOf(blob.hash)}`,
+          { hash: blob.hash, path: dest.pathOf(blob.hash) },
+        );
       }
       verified++;
     }
@@ -159,28 +196,41 @@ export interface ClaimResult {
  */
 export async function claimBlobStore(workspaceRoot: string, options: StoreOpOptions = {}): Promise<ClaimResult> {
   const paths = snapshotPaths(workspaceRoot);
-  return withStoreLock(paths, async () => {
-    const config = await readBlobsConfig(paths);
-    if (config.relocation !== undefined) {
-      throw new LedgerlockError(ErrorCode.RelocationConflict, `a relocation of the blob store to ${config.relocation.to} is unfinished; finish or cancel it first`, { pending: config.relocation });
-    }
-    const place = await blobRootOwnership(paths, config.root);
-    const owner = place.owner;
-    if (place.ours) return { root: config.root, previousOwner: owner ?? null, verified: 0, alreadyOurs: true };
-    const refuse = (why: string) => new LedgerlockError(ErrorCode.RelocationConflict, `cannot claim the blob store ${config.root}: ${why}`, { blobRoot: config.root, owner: owner ?? null });
-    if (owner === null) throw refuse(`its ${BLOB_OWNER_FILE} cannot be read`);
-    if (owner !== undefined && fs.existsSync(owner)) throw refuse(`it belongs to ${owner}, which still exists`);
-    if (owner === undefined && place.real.split(path.sep).includes('.ledgerlock')) throw refuse('it is the blob store inside another workspace\'s .ledgerlock');
-    const { manifests, unreadable } = await readAllSnapshots(paths);
-    if (unreadable.length > 0) throw refuse(`${unreadable.length} snapshot manifest(s) cannot be read, so the blobs they need cannot be checked`);
-    const store = new BlobStore(place.real, { maxBlobBytes: Number.MAX_SAFE_INTEGER, telemetry: false });
-    const needed = [...new Set(manifests.flatMap((m) => m.files.map((f) => f.sha256)))];
-    for (const [n, hash] of needed.entries()) {
-      options.onProgress?.(n, needed.length);
-      const health = await store.check(hash);
-      if (health !== 'ok') throw refuse(`blob ${hash}, which this workspace's snapshots need, is ${health} there`);
-    }
-    await writeBlobRootOwner(paths, place.real);
-    return { root: config.root, previousOwner: owner ?? null, verified: needed.length, alreadyOurs: false };
-  }, options);
+  return withStoreLock(
+    paths,
+    async () => {
+      const config = await readBlobsConfig(paths);
+      if (config.relocation !== undefined) {
+        throw new LedgerlockError(
+          ErrorCode.RelocationConflict,
+          `a relocation of the blob store to ${config.relocation.to} is unfinished; finish or cancel it first`,
+          { pending: config.relocation },
+        );
+      }
+      const place = await blobRootOwnership(paths, config.root);
+      const owner = place.owner;
+      if (place.ours) return { root: config.root, previousOwner: owner ?? null, verified: 0, alreadyOurs: true };
+      const refuse = (why: string) =>
+        new LedgerlockError(ErrorCode.RelocationConflict, `cannot claim the blob store ${config.root}: ${why}`, {
+          blobRoot: config.root,
+          owner: owner ?? null,
+        });
+      if (owner === null) throw refuse(`its ${BLOB_OWNER_FILE} cannot be read`);
+      if (owner !== undefined && fs.existsSync(owner)) throw refuse(`it belongs to ${owner}, which still exists`);
+      if (owner === undefined && place.real.split(path.sep).includes('.ledgerlock'))
+        throw refuse("it is the blob store inside another workspace's .ledgerlock");
+      const { manifests, unreadable } = await readAllSnapshots(paths);
+      if (unreadable.length > 0) throw refuse(`${unreadable.length} snapshot manifest(s) cannot be read, so the blobs they need cannot be checked`);
+      const store = new BlobStore(place.real, { maxBlobBytes: Number.MAX_SAFE_INTEGER, telemetry: false });
+      const needed = [...new Set(manifests.flatMap((m) => m.files.map((f) => f.sha256)))];
+      for (const [n, hash] of needed.entries()) {
+        options.onProgress?.(n, needed.length);
+        const health = await store.check(hash);
+        if (health !== 'ok') throw refuse(`blob ${hash}, which this workspace's snapshots need, is ${health} there`);
+      }
+      await writeBlobRootOwner(paths, place.real);
+      return { root: config.root, previousOwner: owner ?? null, verified: needed.length, alreadyOurs: false };
+    },
+    options,
+  );
 }

@@ -39,41 +39,45 @@ export interface RestoreResult {
 
 export async function restoreSnapshot(workspaceRoot: string, ref: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const paths = await prepareStore(workspaceRoot, options);
-  return withStoreLock(paths, async () => {
-    const id = await resolveSnapshotId(paths, ref);
-    const manifest = await readSnapshot(paths, id);
-    const blobs = await openBlobStore(paths, options);
-    const total = manifest.files.length * 2;
-    for (const [n, file] of manifest.files.entries()) {
-      options.onProgress?.(n, total);
-      await blobs.read(file.sha256); // throws E_BLOB_MISSING / E_BLOB_CORRUPT before anything changes
-    }
-    const plan = await planRestore(paths, manifest);
-    let backup: string | null = null;
-    if ((options.backup ?? true) && (plan.write.length > 0 || plan.remove.length > 0)) {
-      backup = (await captureSnapshot(paths, blobs, manifest.include, `before restoring ${id}`)).manifest.id;
-    }
-    for (const [n, file] of plan.write.entries()) {
-      options.onProgress?.(manifest.files.length + n, total);
-      await writeFile(paths, blobs, file);
-    }
-    for (const target of plan.remove) await removeFile(target.abs);
-    await writeCurrent(paths, id);
-    const written = plan.write.map((f) => f.path);
-    const removed = plan.remove.map((f) => f.rel);
-    const ledger = await openLedger(path.join(paths.store.ledgers, 'events.jsonl'), { telemetry: false, tool: 'ledgerlock snapshot restore' });
-    let eventId: number;
-    try {
-      eventId = (await ledger.append('SNAPSHOT_RESTORED', { snapshot: id, written, removed, backup, ledgers: manifest.ledgers })).id;
-    } finally {
-      await ledger.close();
-    }
-    await emitTelemetry(options.telemetry ?? paths.store.dir, paths.store.dir, {
-      type: 'SNAPSHOT_RESTORED',
-      data: { snapshot: id, written: written.length, removed: removed.length, backup },
-    });
-    return { snapshot: id, written, removed, unchanged: manifest.files.length - written.length, backup, eventId };
-  }, options);
+  return withStoreLock(
+    paths,
+    async () => {
+      const id = await resolveSnapshotId(paths, ref);
+      const manifest = await readSnapshot(paths, id);
+      const blobs = await openBlobStore(paths, options);
+      const total = manifest.files.length * 2;
+      for (const [n, file] of manifest.files.entries()) {
+        options.onProgress?.(n, total);
+        await blobs.read(file.sha256); // throws E_BLOB_MISSING / E_BLOB_CORRUPT before anything changes
+      }
+      const plan = await planRestore(paths, manifest);
+      let backup: string | null = null;
+      if ((options.backup ?? true) && (plan.write.length > 0 || plan.remove.length > 0)) {
+        backup = (await captureSnapshot(paths, blobs, manifest.include, `before restoring ${id}`)).manifest.id;
+      }
+      for (const [n, file] of plan.write.entries()) {
+        options.onProgress?.(manifest.files.length + n, total);
+        await writeFile(paths, blobs, file);
+      }
+      for (const target of plan.remove) await removeFile(target.abs);
+      await writeCurrent(paths, id);
+      const written = plan.write.map((f) => f.path);
+      const removed = plan.remove.map((f) => f.rel);
+      const ledger = await openLedger(path.join(paths.store.ledgers, 'events.jsonl'), { telemetry: false, tool: 'ledgerlock snapshot restore' });
+      let eventId: number;
+      try {
+        eventId = (await ledger.append('SNAPSHOT_RESTORED', { snapshot: id, written, removed, backup, ledgers: manifest.ledgers })).id;
+      } finally {
+        await ledger.close();
+      }
+      await emitTelemetry(options.telemetry ?? paths.store.dir, paths.store.dir, {
+        type: 'SNAPSHOT_RESTORED',
+        data: { snapshot: id, written: written.length, removed: removed.length, backup },
+      });
+      return { snapshot: id, written, removed, unchanged: manifest.files.length - written.length, backup, eventId };
+    },
+    options,
+  );
 }
 
 interface RestorePlan {

@@ -23,7 +23,11 @@ export interface SelectedFile {
 export function checkGlob(glob: string): string {
   const parts = glob.split(/[\\/]/);
   if (glob.length === 0 || path.isAbsolute(glob) || /^[A-Za-z]:/.test(glob) || glob.includes('\\') || glob.includes('\0') || parts.includes('..')) {
-    throw new LedgerlockError(ErrorCode.PathTraversal, `snapshot glob ${JSON.stringify(glob)} must be relative to the workspace, use '/', and contain no '..'`, { glob });
+    throw new LedgerlockError(
+      ErrorCode.PathTraversal,
+      `snapshot glob ${JSON.stringify(glob)} must be relative to the workspace, use '/', and contain no '..'`,
+      { glob },
+    );
   }
   return glob;
 }

@@ -32,8 +32,11 @@ export const authmuxProfile: LockProfile = {
   rule(_s, facts) {
     if (!facts.osSaysFree || facts.holder?.pid !== undefined) return undefined;
     return facts.ageMs > AUTHMUX_STALE_MS
-      ? { state: 'stale', reason: `authmux lock naming no pid, ${formatAge(facts.ageMs)} old (authmux calls its locks stale after ${formatAge(AUTHMUX_STALE_MS)}) and no process holds it` }
+      ? {
+          state: 'stale',
+          reason: `authmux lock naming no pid, ${formatAge(facts.ageMs)} old (authmux calls its locks stale after ${formatAge(AUTHMUX_STALE_MS)}) and no process holds it`,
+        }
       : { state: 'held', reason: `authmux lock taken ${formatAge(facts.ageMs)} ago; its holder may still be writing it` };
   },
-  guards: (s) => s.path.endsWith('.lock') ? s.path.slice(0, -'.lock'.length) : undefined,
+  guards: (s) => (s.path.endsWith('.lock') ? s.path.slice(0, -'.lock'.length) : undefined),
 };

@@ -35,12 +35,18 @@ export const claudeFlowProfile: LockProfile = {
     if (!facts.osSaysFree) return undefined;
     if (jsonObject(s.content) === undefined) {
       return facts.heartbeatAgeMs > UNREADABLE_GRACE_MS
-        ? { state: 'stale', reason: `unreadable claude-flow lock, ${formatAge(facts.heartbeatAgeMs)} old, that no process holds (claude-flow removes these itself)` }
+        ? {
+            state: 'stale',
+            reason: `unreadable claude-flow lock, ${formatAge(facts.heartbeatAgeMs)} old, that no process holds (claude-flow removes these itself)`,
+          }
         : { state: 'held', reason: `claude-flow lock written ${formatAge(facts.heartbeatAgeMs)} ago; its holder may still be writing it` };
     }
     if (facts.holder?.pid !== undefined) return undefined; // the pid rules already ran
     return facts.ageMs > CLAUDE_FLOW_STALE_MS
-      ? { state: 'stale', reason: `claude-flow lock ${formatAge(facts.ageMs)} old (claude-flow calls its locks stale after ${formatAge(CLAUDE_FLOW_STALE_MS)}) and no process holds it` }
+      ? {
+          state: 'stale',
+          reason: `claude-flow lock ${formatAge(facts.ageMs)} old (claude-flow calls its locks stale after ${formatAge(CLAUDE_FLOW_STALE_MS)}) and no process holds it`,
+        }
       : undefined;
   },
   guards: (s) => path.join(path.dirname(s.path), EVENTS_FILE),
@@ -51,7 +57,10 @@ export function claudeFlowLedgerGuard(ledgerPath: string): GuardLock | undefined
   if (path.basename(ledgerPath) !== EVENTS_FILE) return undefined;
   const dir = path.dirname(ledgerPath);
   const lock = path.join(dir, '.lock');
-  const known = (path.basename(dir) === 'guidance' && path.basename(path.dirname(dir)) === '.claude-flow') || existsQuietly(lock) || existsQuietly(path.join(dir, 'index.json'));
+  const known =
+    (path.basename(dir) === 'guidance' && path.basename(path.dirname(dir)) === '.claude-flow') ||
+    existsQuietly(lock) ||
+    existsQuietly(path.join(dir, 'index.json'));
   if (!known) return undefined;
   return {
     path: lock,

@@ -26,14 +26,25 @@ export const gitProfile: LockProfile = {
   rule(_s, facts) {
     const running = facts.toolProcesses()[0];
     if (running !== undefined) {
-      return { state: 'held', alive: true, reason: `git process ${running.pid}${running.command ? ` (${running.command})` : ''} is running in this repository` };
+      return {
+        state: 'held',
+        alive: true,
+        reason: `git process ${running.pid}${running.command ? ` (${running.command})` : ''} is running in this repository`,
+      };
     }
     if (facts.blind) {
-      return { state: 'unknown', reason: 'no git process that Ledgerlock can see works in this repository, but git processes outside its view (another container, the host, another user) could; git never removes another process\'s lock, and neither does Ledgerlock from here' };
+      return {
+        state: 'unknown',
+        reason:
+          "no git process that Ledgerlock can see works in this repository, but git processes outside its view (another container, the host, another user) could; git never removes another process's lock, and neither does Ledgerlock from here",
+      };
     }
     if (!facts.osSaysFree) return undefined;
     return facts.heartbeatAgeMs > EMPTY_LOCK_GRACE_MS
-      ? { state: 'stale', reason: `no git process runs in this repository or has the lock open, and it was last written ${formatAge(facts.heartbeatAgeMs)} ago: a git command crashed or was killed` }
+      ? {
+          state: 'stale',
+          reason: `no git process runs in this repository or has the lock open, and it was last written ${formatAge(facts.heartbeatAgeMs)} ago: a git command crashed or was killed`,
+        }
       : { state: 'held', reason: `written ${formatAge(facts.heartbeatAgeMs)} ago; git may be finishing with it` };
   },
   guards(s) {

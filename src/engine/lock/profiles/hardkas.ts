@@ -51,7 +51,10 @@ export const hardkasProfile: LockProfile = {
     if (unreadable && s.type !== 'directory') {
       const grace = append ? APPEND_CREATION_GRACE_MS : EMPTY_LOCK_GRACE_MS;
       return facts.heartbeatAgeMs > grace
-        ? { state: 'stale', reason: `${s.bytes === 0 ? 'empty' : 'unreadable'} HardKAS ${append ? 'append ' : ''}lock ${formatAge(facts.heartbeatAgeMs)} old and no process holds it: its writer stopped before naming itself (HardKAS abandons these after ${formatAge(grace)})` }
+        ? {
+            state: 'stale',
+            reason: `${s.bytes === 0 ? 'empty' : 'unreadable'} HardKAS ${append ? 'append ' : ''}lock ${formatAge(facts.heartbeatAgeMs)} old and no process holds it: its writer stopped before naming itself (HardKAS abandons these after ${formatAge(grace)})`,
+          }
         : { state: 'held', reason: `HardKAS lock created ${formatAge(facts.heartbeatAgeMs)} ago; its holder may still be writing it` };
     }
     return undefined;
@@ -78,9 +81,22 @@ export function hardkasLedgerGuard(ledgerPath: string): GuardLock | undefined {
     profile: 'hardkas',
     tool: 'HardKAS',
     alsoCheck,
-    content: (self) => Buffer.from(JSON.stringify({
-      schema: HARDKAS_LOCK_SCHEMA, name: `append-${file}`, pid: self.pid, command: 'ledgerlock repair', cwd: process.cwd(),
-      hostname: self.host, createdAt: new Date().toISOString(), expiresAt: null,
-    }, null, 2)),
+    content: (self) =>
+      Buffer.from(
+        JSON.stringify(
+          {
+            schema: HARDKAS_LOCK_SCHEMA,
+            name: `append-${file}`,
+            pid: self.pid,
+            command: 'ledgerlock repair',
+            cwd: process.cwd(),
+            hostname: self.host,
+            createdAt: new Date().toISOString(),
+            expiresAt: null,
+          },
+          null,
+          2,
+        ),
+      ),
   };
 }

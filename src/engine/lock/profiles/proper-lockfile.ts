@@ -28,7 +28,8 @@ export interface AdapterRecord extends NativeLock {
 /** The one reader of `<dir>.holder` (the profile and the adapter both use it); bounded, never through a link. */
 export function readAdapterRecord(lockDir: string): AdapterRecord | undefined {
   try {
-    const native = parseLockContent(readBoundedSync(adapterHolderPath(lockDir), MAX_LOCK_BYTES)).native as (NativeLock & { lockDir?: Partial<AdapterRecord['lockDir']> }) | undefined;
+    const native = parseLockContent(readBoundedSync(adapterHolderPath(lockDir), MAX_LOCK_BYTES)).native as
+      (NativeLock & { lockDir?: Partial<AdapterRecord['lockDir']> }) | undefined;
     const dir = native?.lockDir;
     if (native === undefined || dir === undefined || typeof dir !== 'object' || typeof dir.dev !== 'number' || typeof dir.ino !== 'number') return undefined;
     return { ...native, lockDir: { dev: dir.dev, ino: dir.ino, birthtimeMs: typeof dir.birthtimeMs === 'number' ? dir.birthtimeMs : 0 } };
@@ -71,7 +72,10 @@ export const properLockfileProfile: LockProfile = {
   // judged first; this rule decides when that pid could not be placed from here.
   rule(_s, facts) {
     return facts.heartbeatAgeMs > PROPER_LOCKFILE_STALE_MS
-      ? { state: 'stale', reason: `proper-lockfile lock not refreshed for ${formatAge(facts.heartbeatAgeMs)}; its holder refreshes it every ${formatAge(PROPER_LOCKFILE_STALE_MS / 2)} and calls it stale after ${formatAge(PROPER_LOCKFILE_STALE_MS)}` }
+      ? {
+          state: 'stale',
+          reason: `proper-lockfile lock not refreshed for ${formatAge(facts.heartbeatAgeMs)}; its holder refreshes it every ${formatAge(PROPER_LOCKFILE_STALE_MS / 2)} and calls it stale after ${formatAge(PROPER_LOCKFILE_STALE_MS)}`,
+        }
       : { state: 'held', reason: `proper-lockfile lock refreshed ${formatAge(facts.heartbeatAgeMs)} ago` };
   },
   guards: (s) => s.path.slice(0, -'.lock'.length),

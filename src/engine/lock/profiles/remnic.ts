@@ -49,7 +49,7 @@ export const remnicProfile: LockProfile = {
       ? { state: 'orphaned', reason: `remnic lock whose heartbeat stopped ${formatAge(facts.heartbeatAgeMs)} ago (stale after ${formatAge(facts.staleMs)})` }
       : undefined;
   },
-  guards: (s) => s.path.endsWith('.lock') ? s.path.slice(0, -'.lock'.length) : undefined,
+  guards: (s) => (s.path.endsWith('.lock') ? s.path.slice(0, -'.lock'.length) : undefined),
 };
 
 /**
@@ -64,8 +64,17 @@ export function besideLedgerGuard(ledgerPath: string): GuardLock {
     path: `${ledgerPath}.lock`,
     profile: 'remnic',
     tool: 'remnic',
-    content: (self, token) => Buffer.from(JSON.stringify({
-      format: 'ledgerlock-lock', version: 1, pid: self.pid, host: self.host, owner: token, tool: 'ledgerlock repair', acquiredAt: new Date().toISOString(),
-    }) + '\n'),
+    content: (self, token) =>
+      Buffer.from(
+        JSON.stringify({
+          format: 'ledgerlock-lock',
+          version: 1,
+          pid: self.pid,
+          host: self.host,
+          owner: token,
+          tool: 'ledgerlock repair',
+          acquiredAt: new Date().toISOString(),
+        }) + '\n',
+      ),
   };
 }
