@@ -8,7 +8,7 @@ import { EventLineRequest, EventRequest, type EventItem } from '../../protocol';
 import { eventJson, eventUri } from '../event-documents';
 import { baseName } from '../format';
 import { pathOf, pickLedger } from '../targets';
-import { EventNode } from '../views/ledgers-view';
+import { EventNode } from '../views/event-pages';
 import { RecoveryNode } from '../views/recoveries-view';
 import type { Command, CommandContext } from './command';
 
