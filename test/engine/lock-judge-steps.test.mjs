@@ -16,8 +16,24 @@ const timing = { staleMs: 30_000, contentionMs: 10_000, now: NOW };
 /** Where the judge stands: on the host (every process visible) or inside a container. */
 const vantage = {
   host: { platform: 'linux', pidns: HOST_NS, initialPidNamespace: true, otherUsersVisible: true, procVisible: true, bootId: BOOT, uid: 1000, blindSpots: [] },
-  container: { platform: 'linux', pidns: CONTAINER_NS, initialPidNamespace: false, otherUsersVisible: true, procVisible: true, bootId: BOOT, uid: 1000, blindSpots: ['processes outside this container (its own pid namespace) are invisible from here'] },
-  mac: { platform: 'darwin', initialPidNamespace: true, otherUsersVisible: false, procVisible: false, uid: 501, blindSpots: ['this system shows no other process\'s open files or kernel locks'] },
+  container: {
+    platform: 'linux',
+    pidns: CONTAINER_NS,
+    initialPidNamespace: false,
+    otherUsersVisible: true,
+    procVisible: true,
+    bootId: BOOT,
+    uid: 1000,
+    blindSpots: ['processes outside this container (its own pid namespace) are invisible from here'],
+  },
+  mac: {
+    platform: 'darwin',
+    initialPidNamespace: true,
+    otherUsersVisible: false,
+    procVisible: false,
+    uid: 501,
+    blindSpots: ["this system shows no other process's open files or kernel locks"],
+  },
 };
 
 /**
@@ -61,7 +77,21 @@ function observe(path, content, { ageMs = 3_600_000, type = 'file' } = {}) {
 }
 
 function nativeLock(fields) {
-  return { format: 'ledgerlock-lock', version: 1, pid: 1, host: HOST, owner: 'o1', tool: 't', acquiredAt: new Date(NOW - 60_000).toISOString(), bootId: BOOT, startTicks: 500, pidns: HOST_NS, platform: 'linux', heartbeatMs: 10_000, ...fields };
+  return {
+    format: 'ledgerlock-lock',
+    version: 1,
+    pid: 1,
+    host: HOST,
+    owner: 'o1',
+    tool: 't',
+    acquiredAt: new Date(NOW - 60_000).toISOString(),
+    bootId: BOOT,
+    startTicks: 500,
+    pidns: HOST_NS,
+    platform: 'linux',
+    heartbeatMs: 10_000,
+    ...fields,
+  };
 }
 
 test('step 1: a kernel lock on the inode is a live holder, whatever the content says', async () => {
@@ -99,7 +129,11 @@ test('step 2: a namespace table with unreadable entries proves nothing gone: the
   assert.equal((await judgeLock(observe('/w/a.lock', nativeLock({ pidns: CONTAINER_NS }), { ageMs: 5_000 }), timing, ctx)).state, 'held');
   const old = await judgeLock(observe('/w/a.lock', nativeLock({ pidns: CONTAINER_NS }), { ageMs: 31_000 }), timing, ctx);
   assert.equal(old.state, 'orphaned', 'three missed heartbeats of 10 s');
-  assert.equal((await judgeLock(observe('/w/a.lock', nativeLock({ pidns: CONTAINER_NS, heartbeatMs: 20_000 }), { ageMs: 31_000 }), timing, ctx)).state, 'held', 'a holder that beats every 20 s gets 60 s');
+  assert.equal(
+    (await judgeLock(observe('/w/a.lock', nativeLock({ pidns: CONTAINER_NS, heartbeatMs: 20_000 }), { ageMs: 31_000 }), timing, ctx)).state,
+    'held',
+    'a holder that beats every 20 s gets 60 s',
+  );
 });
 
 test('step 2: inside a container a foreign pid it does not run is unknown, with the reason', async () => {
@@ -120,10 +154,14 @@ test('step 2: from the host, a foreign pid that a container also uses decides no
   const info = await judgeLock(observe('/w/registry.json.lock', { pid: 7, at: NOW - 300_000 }), timing, ctx);
   assert.equal(info.state, 'unknown');
   assert.match(info.reason, /without saying in which pid namespace/);
-  assert.equal((await judgeLock(observe('/w/registry.json.lock', { pid: 7, at: NOW - 300_000 }), timing, fakeContext())).state, 'stale', 'no container uses it: dead');
+  assert.equal(
+    (await judgeLock(observe('/w/registry.json.lock', { pid: 7, at: NOW - 300_000 }), timing, fakeContext())).state,
+    'stale',
+    'no container uses it: dead',
+  );
 });
 
-test('step 2: a clock step is no pid reuse — 60 s between the lock\'s time and its holder\'s start is held, hours is reuse', async () => {
+test("step 2: a clock step is no pid reuse — 60 s between the lock's time and its holder's start is held, hours is reuse", async () => {
   // The process started at NOW - 3600 s + 200 ticks (2 s).
   const started = NOW - 3_600_000 + 2_000;
   const ctx = fakeContext({ running: { 4242: 200 } });
