@@ -28,7 +28,7 @@ export async function startClient(context: vscode.ExtensionContext, log: vscode.
   const client = new LanguageClient('ledgerlock', 'Ledgerlock', serverOptions, clientOptions);
   context.subscriptions.push(
     client.onNotification(StateNotification.type, (s) => state.update(s)),
-    client.onNotification(RecoveriesChangedNotification.type, () => state.fireRecoveriesChanged()),
+    client.onNotification(RecoveriesChangedNotification.type, () => state.fireRecoveryLogChanged()),
     client.onNotification(SnapshotsNotification.type, (s) => state.updateSnapshots(s)),
   );
   await client.start();

@@ -16,7 +16,7 @@ import { StatusBar } from './status-bar';
 import { TimelinePanels } from './timeline-panel';
 import { LedgersView } from './views/ledgers-view';
 import { LocksView } from './views/locks-view';
-import { RecoveriesView } from './views/recoveries-view';
+import { RecoveryLogView } from './views/recovery-log-view';
 import { SnapshotsView } from './views/snapshots-view';
 
 let client: LanguageClient | undefined;
@@ -26,7 +26,7 @@ export interface LedgerlockApi {
   state: ServerState;
   locks: LocksView;
   ledgers: LedgersView;
-  recoveries: RecoveriesView;
+  recoveryLog: RecoveryLogView;
   snapshots: SnapshotsView;
   status: vscode.StatusBarItem;
   statusBar: StatusBar;
@@ -49,7 +49,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   const getClient = () => client;
   const locks = new LocksView(state);
   const ledgers = new LedgersView(state, getClient, log);
-  const recoveries = new RecoveriesView(state, getClient);
+  const recoveryLog = new RecoveryLogView(state, getClient);
   const snapshots = new SnapshotsView(state);
   const status = new StatusBar(state);
   const alerts = new Alerts(state, context.workspaceState, log);
@@ -60,7 +60,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
     state,
     locks,
     ledgers,
-    recoveries,
+    recoveryLog,
     snapshots,
     status,
     alerts,
@@ -90,7 +90,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   ready.catch(() => undefined);
   const activationMs = performance.now() - started;
   log.info(`activated in ${activationMs.toFixed(1)} ms (${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`);
-  return { state, locks, ledgers, recoveries, snapshots, status: status.item, statusBar: status, alerts, decorations, timelines, activationMs, activatedAt, ready, client: getClient };
+  return { state, locks, ledgers, recoveryLog, snapshots, status: status.item, statusBar: status, alerts, decorations, timelines, activationMs, activatedAt, ready, client: getClient };
 }
 
 export async function deactivate(): Promise<void> {

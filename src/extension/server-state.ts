@@ -9,9 +9,9 @@ export class ServerState implements vscode.Disposable {
   private current: WorkspaceState = { folders: [], evaluatedAt: 0 };
   private received = false;
   private readonly changed = new vscode.EventEmitter<WorkspaceState>();
-  private readonly recoveriesChanged = new vscode.EventEmitter<void>();
+  private readonly recoveryLogChanged = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
-  readonly onDidChangeRecoveries = this.recoveriesChanged.event;
+  readonly onDidChangeRecoveryLog = this.recoveryLogChanged.event;
   private snapshotState: SnapshotsState = { folders: [] };
   private readonly snapshotsChanged = new vscode.EventEmitter<SnapshotsState>();
   readonly onDidChangeSnapshots = this.snapshotsChanged.event;
@@ -77,8 +77,8 @@ export class ServerState implements vscode.Disposable {
     });
   }
 
-  fireRecoveriesChanged(): void {
-    this.recoveriesChanged.fire();
+  fireRecoveryLogChanged(): void {
+    this.recoveryLogChanged.fire();
   }
 
   locks(): LockItem[] {
@@ -116,7 +116,7 @@ export class ServerState implements vscode.Disposable {
 
   dispose(): void {
     this.changed.dispose();
-    this.recoveriesChanged.dispose();
+    this.recoveryLogChanged.dispose();
     this.snapshotsChanged.dispose();
   }
 }

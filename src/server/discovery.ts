@@ -11,7 +11,7 @@ import { isDependencyLockfile, storeRole } from '../engine';
 import { SKIPPED_DIRS, VCS_DIRS, walk } from '../engine/walk';
 import type { FolderSettings } from './settings';
 
-export type FileRole = 'ledger' | 'lock' | 'recoveries';
+export type FileRole = 'ledger' | 'lock' | 'recovery-log';
 
 /**
  * The scan's budgets, which bound its memory and time: entries walked (names are not kept,
@@ -23,7 +23,7 @@ export const SCAN_LIMITS = { entries: 1_000_000, locks: 20_000, ledgers: 2_000 }
 export interface FolderScan {
   ledgers: string[];
   locks: string[];
-  recoveries: string[];
+  recoveryLogs: string[];
   truncated: boolean;
   /** Where counting stopped, when it did. */
   limit?: string;
@@ -54,7 +54,7 @@ export class FolderClassifier {
     if (parts.slice(0, -1).some((p) => SKIPPED_DIRS.has(p))) return undefined;
     if (this.isExcluded(rel)) return undefined;
     const inStore = storeRole(parts);
-    if (inStore === 'recoveries') return 'recoveries';
+    if (inStore === 'recoveries') return 'recovery-log';
     if (inStore === 'private') return undefined;
     if (this.isLock(rel) && !isDependencyLockfile(name)) return 'lock';
     if (this.isLedger(rel) || inStore === 'ledger') return 'ledger';
@@ -62,7 +62,7 @@ export class FolderClassifier {
   }
 
   async scan(limits = SCAN_LIMITS): Promise<FolderScan> {
-    const result: FolderScan = { ledgers: [], locks: [], recoveries: [], truncated: false };
+    const result: FolderScan = { ledgers: [], locks: [], recoveryLogs: [], truncated: false };
     let seen = 0;
     const vcsDirs: string[] = [];
     for await (const entry of walk(this.root, { maxEntries: limits.entries })) {
@@ -93,7 +93,7 @@ export class FolderClassifier {
 
   /** Adds a match; false (and the scan's limit set) once a budget is reached. */
   private push(scan: FolderScan, role: FileRole, p: string, limits: typeof SCAN_LIMITS): boolean {
-    const list = role === 'ledger' ? scan.ledgers : role === 'lock' ? scan.locks : scan.recoveries;
+    const list = role === 'ledger' ? scan.ledgers : role === 'lock' ? scan.locks : scan.recoveryLogs;
     const cap = role === 'ledger' ? limits.ledgers : role === 'lock' ? limits.locks : limits.ledgers;
     if (list.length >= cap) {
       scan.truncated = true;

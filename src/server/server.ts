@@ -78,7 +78,7 @@ const model = new WorkspaceModel({
   lockJudged(lockPath, item) {
     publishLockDiagnostics(lockPath, item);
   },
-  recoveriesChanged() {
+  recoveryLogChanged() {
     void connection.sendNotification(RecoveriesChangedNotification.type);
   },
 });
@@ -355,7 +355,7 @@ function notAFolder(folder: string): { ok: false; code: string; message: string 
   return { ok: false, code: 'E_NOT_FOUND', message: `${folder} is not an open workspace folder` };
 }
 
-// Recoveries the server itself performs show up at once, before any watcher event.
+// What the server itself records in a recovery log shows up at once, before any watcher event.
 onTelemetry((_event, storeDir) => {
   if (storeDir) model.fileChanged(path.join(storeDir, 'telemetry.jsonl'));
   void connection.sendNotification(RecoveriesChangedNotification.type);

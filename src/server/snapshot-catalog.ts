@@ -3,7 +3,7 @@
  * under `.ledgerlock/snapshots/` and `.ledgerlock/blobs/`. Each refresh also checks the
  * referenced blobs in a bounded pass: a blob is re-hashed only when its file changed since
  * it was last checked (a missing one costs a stat), and at most a byte budget per pass, the
- * rest following in later passes. Observing never writes: checks record no telemetry.
+ * rest following in later passes. Observing never writes: checks record nothing in the recovery log.
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';

@@ -20,12 +20,12 @@ export interface ModelListener {
   ledgerForgotten(ledgerPath: string): void;
   /** A lock was looked at again (undefined: it is gone). */
   lockJudged(lockPath: string, item: LockItem | undefined): void;
-  recoveriesChanged(): void;
+  recoveryLogChanged(): void;
 }
 
 /** Locks re-judged at most per pass, so a pass costs the same with 100k locks as with 5k. */
 export const MAX_JUDGED_PER_PASS = 2_000;
-/** Locks judged against one look at /proc and the telemetry. */
+/** Locks judged against one look at /proc and at the recovery log (its waiters). */
 const LOCK_BATCH = 256;
 /** Locks re-judged per pass in rotation beyond those due, to catch what no clock or pid check shows. */
 const ROTATION_PER_PASS = 16;
@@ -46,7 +46,7 @@ interface LockEntry {
 class FolderModel {
   readonly locks = new Map<string, LockEntry>();
   readonly ledgers = new Map<string, LedgerItem>();
-  readonly recoveries = new Set<string>();
+  readonly recoveryLogs = new Set<string>();
   truncated = false;
   limit: string | undefined;
   scanning = true;
@@ -100,7 +100,7 @@ export class WorkspaceModel {
     if (this.folders.get(uri) !== folder) return; // replaced while scanning
     folder.truncated = scan.truncated;
     folder.limit = scan.limit;
-    scan.recoveries.forEach((p) => folder.recoveries.add(p));
+    scan.recoveryLogs.forEach((p) => folder.recoveryLogs.add(p));
     // What is found so far is shown as it is judged, a chunk at a time, at most once a second
     // (each push serializes the whole state).
     let shown = Date.now();
@@ -122,7 +122,7 @@ export class WorkspaceModel {
     }
     folder.scanning = false;
     this.listener.stateChanged(true);
-    this.listener.recoveriesChanged();
+    this.listener.recoveryLogChanged();
   }
 
   removeFolder(uri: string): void {
@@ -143,7 +143,7 @@ export class WorkspaceModel {
         if (this.folders.get(folder.uri) !== folder) return;
         if (role === 'lock') await this.updateLock(folder, absPath);
         else if (role === 'ledger') await this.updateLedger(folder, absPath);
-        else await this.updateRecoveries(folder, absPath);
+        else await this.updateRecoveryLog(folder, absPath);
         this.listener.stateChanged(true);
       });
       return;
@@ -245,7 +245,7 @@ export class WorkspaceModel {
   }
 
   recoveryLogs(): string[] {
-    return [...this.folders.values()].flatMap((f) => [...f.recoveries]);
+    return [...this.folders.values()].flatMap((f) => [...f.recoveryLogs]);
   }
 
   snapshot(): WorkspaceState {
@@ -261,7 +261,7 @@ export class WorkspaceModel {
     await this.updateLocks(folder, [lockPath]);
   }
 
-  /** In batches: one look at /proc and at the telemetry serves each batch. */
+  /** In batches: one look at /proc and at the recovery log serves each batch. */
   private async updateLocks(folder: FolderModel, lockPaths: readonly string[]): Promise<void> {
     for (let i = 0; i < lockPaths.length; i += LOCK_BATCH) {
       const items = await withinRoot(folder.root, () => summarizeLocks(lockPaths.slice(i, i + LOCK_BATCH), folder.uri, folder.settings));
@@ -291,9 +291,9 @@ export class WorkspaceModel {
     this.listener.ledgerVerified(ledgerPath, report);
   }
 
-  private async updateRecoveries(folder: FolderModel, logPath: string): Promise<void> {
-    folder.recoveries.add(logPath);
-    this.listener.recoveriesChanged();
+  private async updateRecoveryLog(folder: FolderModel, logPath: string): Promise<void> {
+    folder.recoveryLogs.add(logPath);
+    this.listener.recoveryLogChanged();
   }
 }
 

@@ -9,7 +9,7 @@ import { eventJson, eventUri } from '../event-documents';
 import { baseName } from '../format';
 import { pathOf, pickLedger } from '../targets';
 import { EventNode } from '../views/event-pages';
-import { RecoveryNode } from '../views/recoveries-view';
+import { RecoveryNode } from '../views/recovery-log-view';
 import type { Command, CommandContext } from './command';
 
 interface EventRef {
@@ -17,7 +17,7 @@ interface EventRef {
   event: EventItem;
 }
 
-/** The event a command was given (a node of the Ledgers or Recoveries view), else the one selected. */
+/** The event a command was given (a node of the Ledgers or Recovery Log view), else the one selected. */
 function refOf(ctx: CommandContext, arg: unknown): EventRef | undefined {
   if (arg instanceof EventNode) return { ledger: arg.ledger, event: arg.event };
   if (arg instanceof RecoveryNode) {
@@ -38,7 +38,7 @@ async function openEvent(_ctx: CommandContext, arg?: unknown): Promise<vscode.Te
     [ledger, id] = [pathOf(a.ledger), String(a.id)];
   }
   if (!ledger || id === undefined) {
-    void vscode.window.showInformationMessage('Ledgerlock: choose an event in the Ledgers or Recoveries view to open it.');
+    void vscode.window.showInformationMessage('Ledgerlock: choose an event in the Ledgers or Recovery Log view to open it.');
     return undefined;
   }
   const doc = await vscode.workspace.openTextDocument(eventUri(ledger, id));

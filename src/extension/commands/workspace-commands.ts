@@ -10,7 +10,7 @@ async function refresh(ctx: CommandContext): Promise<void> {
     if (!client) return;
     ctx.state.update(await client.sendRequest(RefreshRequest.type));
     ctx.state.updateSnapshots(await client.sendRequest(SnapshotsRequest.type));
-    ctx.state.fireRecoveriesChanged();
+    ctx.state.fireRecoveryLogChanged();
   });
 }
 

@@ -1,6 +1,8 @@
 /**
- * The Recoveries view: what the engine repaired, reaped or degraded, newest first, read
- * from each store's `telemetry.jsonl`, grouped by workspace folder as in every view.
+ * The Recovery Log view: what the engine repaired, reaped or degraded, newest first, read from
+ * each store's recovery log (`telemetry.jsonl` on disk), grouped by workspace folder as in
+ * every view. (The view id `ledgerlock.recoveries` and the protocol's Recoveries messages keep
+ * their older name: they are contracts. docs/ARCHITECTURE.md, "Migration and the recovery log".)
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
@@ -34,7 +36,7 @@ export class RecoveryFolderNode {
 
 type Node = RecoveryFolderNode | RecoveryNode;
 
-export class RecoveriesView implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+export class RecoveryLogView implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
@@ -43,7 +45,7 @@ export class RecoveriesView implements vscode.TreeDataProvider<Node>, vscode.Dis
 
   constructor(private readonly state: ServerState, private readonly client: () => LanguageClient | undefined) {
     this.view = vscode.window.createTreeView('ledgerlock.recoveries', { treeDataProvider: this, showCollapseAll: true });
-    this.disposables.push(this.view, this.changed, state.onDidChangeRecoveries(() => this.changed.fire(undefined)));
+    this.disposables.push(this.view, this.changed, state.onDidChangeRecoveryLog(() => this.changed.fire(undefined)));
   }
 
   /** The recoveries last shown, newest first. */
@@ -75,7 +77,7 @@ export class RecoveriesView implements vscode.TreeDataProvider<Node>, vscode.Dis
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
-    if (node instanceof RecoveryFolderNode) return folderItem('recoveries', node.uri, node.name, plural(node.items.length, 'recovery', 'recoveries'));
+    if (node instanceof RecoveryFolderNode) return folderItem('recovery-log', node.uri, node.name, plural(node.items.length, 'entry', 'entries'));
     const r = node.recovery;
     // A lock removed by "Remove Lock Anyway…" was not proven stale: it is not called reaped.
     const confirmedUnknown = r.type === 'STALE_LOCK_RECOVERY' && (r.data as { confirmedUnknown?: unknown } | null)?.confirmedUnknown === true;

@@ -52,10 +52,10 @@ async function ledgerNodes(ll) {
   return nodes;
 }
 
-/** The recovery nodes of the Recoveries view, across its folder groups, newest first per folder. */
+/** The recovery nodes of the Recovery Log view, across its folder groups, newest first per folder. */
 async function recoveryNodes(ll) {
   const nodes = [];
-  for (const folder of await ll.recoveries.getChildren()) nodes.push(...(await ll.recoveries.getChildren(folder)));
+  for (const folder of await ll.recoveryLog.getChildren()) nodes.push(...(await ll.recoveryLog.getChildren(folder)));
   return nodes;
 }
 

@@ -426,7 +426,7 @@ describe('Ledgerlock in a trusted workspace', () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
-  it('lists the repair and the reap in Recoveries, newest first', async () => {
+  it('lists the repair and the reap in the Recovery Log view, newest first', async () => {
     const nodes = await until('two recoveries', async () => {
       const n = await recoveryNodes(ll);
       return n.length >= 2 ? n : undefined;
@@ -437,7 +437,7 @@ describe('Ledgerlock in a trusted workspace', () => {
     assert.ok(types.includes('CORRUPT_RECORD_QUARANTINED'), types.join());
     assert.ok(types.indexOf('STALE_LOCK_RECOVERY') < types.indexOf('CORRUPT_TAIL_RECOVERY'), 'the reaps came after the repair, so they are listed first');
     assert.equal(types[0], 'CORRUPT_RECORD_QUARANTINED', 'the newest recovery comes first');
-    const labels = nodes.map((n) => ll.recoveries.getTreeItem(n).label);
+    const labels = nodes.map((n) => ll.recoveryLog.getTreeItem(n).label);
     assert.ok(labels.includes('Lock reaped: build.lock'), labels.join());
     assert.ok(labels.includes('Tail repaired: events.jsonl'), labels.join());
     // The Timeline's lock lanes come from the same log: the crashed holder's hold, then its reap.

@@ -1,7 +1,7 @@
 // UI tests: a person's path through the real workbench. A workspace with a dead holder's
 // lock and a torn ledger: the status bar shows the error, the views list both, "Ledgerlock:
 // Repair Tail" from the command palette and the inline Reap fix them (checked on disk), and
-// the Recoveries view shows both events. Screenshots are saved as artifacts.
+// the Recovery Log view shows both events. Screenshots are saved as artifacts.
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -92,9 +92,9 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await until('the lock file is gone', () => !existsSync(ws.deadLock));
       await treeRow(page, 'Locks', 'build.lock').waitFor({ state: 'detached', timeout: 20_000 });
     }],
-    ['the Recoveries view shows the repair and the reap, and the status bar goes quiet', async () => {
-      await treeRow(page, 'Recoveries', 'Tail repaired: events.jsonl').waitFor({ timeout: 20_000 });
-      await treeRow(page, 'Recoveries', 'Lock reaped: build.lock').waitFor({ timeout: 20_000 });
+    ['the Recovery Log view shows the repair and the reap, and the status bar goes quiet', async () => {
+      await treeRow(page, 'Recovery Log', 'Tail repaired: events.jsonl').waitFor({ timeout: 20_000 });
+      await treeRow(page, 'Recovery Log', 'Lock reaped: build.lock').waitFor({ timeout: 20_000 });
       // Healthy: the status bar item is gone.
       await page.locator('.statusbar-item[aria-label^="Ledgerlock:"]').first().waitFor({ state: 'detached', timeout: 20_000 });
       await new Promise((r) => setTimeout(r, 1500)); // let the finished progress toasts close
@@ -123,7 +123,7 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       const older = await treeRow(page, 'Snapshots', 'before the migration').innerText();
       if (/current/.test(older)) throw new Error(`the older snapshot is marked current: ${older}`);
       // Give the Snapshots view the room, as a person would: collapse the other views.
-      for (const title of ['Locks', 'Ledgers', 'Recoveries']) {
+      for (const title of ['Locks', 'Ledgers', 'Recovery Log']) {
         const header = page.locator(`.pane-header:has-text("${title}")`).first();
         if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
       }
@@ -147,7 +147,7 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await shot('ui-5-snapshots.png');
     }],
     ['a lock\'s tooltip appears and stays while its state keeps arriving', async () => {
-      for (const title of ['Snapshots', 'Recoveries']) {
+      for (const title of ['Snapshots', 'Recovery Log']) {
         const header = page.locator(`.pane-header:has-text("${title}")`).first();
         if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
       }
