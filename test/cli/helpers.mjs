@@ -1,8 +1,5 @@
 // Running the real CLI bundle (`dist/cli.js`) as a child process, the way users and CI do.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 export const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
 
@@ -17,8 +14,5 @@ export function cliSpawn(args, { cwd } = {}) {
   return spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
-export function tempDir(t, prefix = 'll-cli-') {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+/** tempDir(t, prefix): test/fixtures/workspace.mjs, re-exported for the CLI tests. */
+export { tempDir } from '../fixtures/workspace.mjs';

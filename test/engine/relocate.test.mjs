@@ -4,22 +4,22 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+
+import { storeWorkspace, tempDir } from '../fixtures/workspace.mjs';
 
 const require = createRequire(import.meta.url);
 const e = require('../../dist/engine.js');
 const CHILD = fileURLToPath(new URL('../fixtures/snapshot-child/run.cjs', import.meta.url));
 
 async function workspace() {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'll-reloc-'));
-  await e.ensureStore(root);
+  const { root } = await storeWorkspace({ prefix: 'll-reloc-' });
   const ids = [];
   for (let i = 0; i < 3; i++) {
     fs.writeFileSync(path.join(root, '.ledgerlock', 'state', `doc${i}.json`), JSON.stringify({ i, body: 'z'.repeat(100 * i) }));
     ids.push((await e.createSnapshot(root)).manifest.id);
   }
-  const target = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'll-reloc-target-')), 'blobs');
+  const target = path.join(tempDir(undefined, 'll-reloc-target-'), 'blobs');
   return { root, ids, target, source: path.join(root, '.ledgerlock', 'blobs') };
 }
 const config = (root) => e.readBlobsConfig(e.snapshotPaths(root));

@@ -2,15 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+
+import { tempDir as sharedTempDir } from '../fixtures/workspace.mjs';
 
 const require = createRequire(import.meta.url);
 const { BlobStore, sha256 } = require('../../dist/engine.js');
 
-function tempDir() {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'll-blobs-'));
-}
+const tempDir = () => sharedTempDir(undefined, 'll-blobs-');
 
 test('a blob is stored under sha256/<2 hex>/<rest> and reads back verified', async () => {
   const blobs = new BlobStore(tempDir());

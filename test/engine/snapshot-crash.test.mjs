@@ -7,8 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+
+import { storeWorkspace } from '../fixtures/workspace.mjs';
 
 const require = createRequire(import.meta.url);
 const e = require('../../dist/engine.js');
@@ -30,15 +31,7 @@ function killPoints(total) {
 const A = { 'a.json': '{"a":1}\n', 'b.json': '{"b":"two"}\n', 'c.json': JSON.stringify({ c: 'x'.repeat(5000) }) };
 const statePath = (root, name) => path.join(root, '.ledgerlock', 'state', name);
 
-async function workspace(docs = A) {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'll-crash-'));
-  await e.ensureStore(root);
-  for (const [name, text] of Object.entries(docs)) fs.writeFileSync(statePath(root, name), text);
-  const ledger = await e.openLedger(path.join(root, '.ledgerlock', 'ledgers', 'events.jsonl'), { telemetry: false });
-  await ledger.append('SEEDED', { docs: Object.keys(docs) });
-  await ledger.close();
-  return root;
-}
+const workspace = async (docs = A) => (await storeWorkspace({ prefix: 'll-crash-', docs, seed: 'SEEDED' })).root;
 
 function stateOf(root) {
   const dir = path.join(root, '.ledgerlock', 'state');

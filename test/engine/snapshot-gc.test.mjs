@@ -4,19 +4,15 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+
+import { storeWorkspace } from '../fixtures/workspace.mjs';
 
 const require = createRequire(import.meta.url);
 const e = require('../../dist/engine.js');
 const CHILD = fileURLToPath(new URL('../fixtures/snapshot-child/run.cjs', import.meta.url));
 
-async function workspace() {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'll-gc-'));
-  await e.ensureStore(root);
-  fs.writeFileSync(path.join(root, '.ledgerlock', 'state', 'a.json'), '{"a":1}');
-  return root;
-}
+const workspace = async () => (await storeWorkspace({ prefix: 'll-gc-', docs: { 'a.json': '{"a":1}' } })).root;
 const ago = (ms) => new Date(Date.now() - ms);
 
 function runChildAsync(spec) {

@@ -2,18 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+
+import { storeWorkspace, tempDir } from '../fixtures/workspace.mjs';
 
 const require = createRequire(import.meta.url);
 const e = require('../../dist/engine.js');
 
-async function workspace(docs = { 'a.json': '{"a":1}\n', 'b.json': '{"b":2}\n' }) {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'll-snap-'));
-  await e.ensureStore(root);
-  for (const [name, text] of Object.entries(docs)) fs.writeFileSync(path.join(root, '.ledgerlock', 'state', name), text);
-  return root;
-}
+const workspace = async (docs = { 'a.json': '{"a":1}\n', 'b.json': '{"b":2}\n' }) => (await storeWorkspace({ prefix: 'll-snap-', docs })).root;
 const statePath = (root, name) => path.join(root, '.ledgerlock', 'state', name);
 const read = (file) => fs.readFileSync(file, 'utf8');
 
@@ -59,7 +55,7 @@ test('extra globs capture workspace files; ".." and absolute globs are refused w
 
 test('a symlink that leaves the workspace is refused with E_PATH_OUTSIDE_ROOT and no snapshot is written', async () => {
   const root = await workspace();
-  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'll-outside-'));
+  const outside = tempDir(undefined, 'll-outside-');
   fs.writeFileSync(path.join(outside, 'secret.json'), '{"secret":true}');
   fs.symlinkSync(path.join(outside, 'secret.json'), statePath(root, 'link.json'));
   await assert.rejects(e.createSnapshot(root), { code: 'E_PATH_OUTSIDE_ROOT' });
@@ -172,7 +168,7 @@ test('a snapshot id with path characters is refused before any file is touched',
 test('restore writes through a symlink inside the workspace but refuses one swapped to point outside', async () => {
   const root = await workspace();
   const { manifest } = await e.createSnapshot(root);
-  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'll-outside-'));
+  const outside = tempDir(undefined, 'll-outside-');
   fs.writeFileSync(path.join(outside, 'a.json'), 'outside, untouched');
   fs.unlinkSync(statePath(root, 'a.json'));
   fs.symlinkSync(path.join(outside, 'a.json'), statePath(root, 'a.json'));
