@@ -30,15 +30,29 @@ function workspacePaths() {
   };
 }
 
-async function until(what, probe, timeoutMs = 20_000) {
+/** Polls `condition` every 100 ms until it returns something truthy (returned), or throws after `timeoutMs`. */
+async function waitFor(condition, timeoutMs = 20_000, what = 'the condition') {
   const deadline = Date.now() + timeoutMs;
-  let last;
   for (;;) {
-    last = await probe();
+    const last = await condition();
     if (last) return last;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+const until = (what, probe, timeoutMs) => waitFor(probe, timeoutMs, what);
+
+/** Waits until `probe`'s value has not changed for `quietMs` (something that was going on stopped), at most `timeoutMs`. */
+async function quiet(probe, quietMs, timeoutMs = 20_000, what = 'quiet') {
+  let value = await probe();
+  let since = Date.now();
+  await waitFor(async () => {
+    const now = await probe();
+    if (now !== value) [value, since] = [now, Date.now()];
+    return Date.now() - since >= quietMs;
+  }, timeoutMs, what);
+  return value;
 }
 
 function metric(name, value, unit) {
@@ -59,4 +73,4 @@ async function recoveryNodes(ll) {
   return nodes;
 }
 
-module.exports = { api, ledgerNodes, recoveryNodes, workspacePaths, until, metric, engine: () => require(path.resolve(__dirname, '../../../dist/engine.js')) };
+module.exports = { api, ledgerNodes, recoveryNodes, workspacePaths, waitFor, until, quiet, metric, engine: () => require(path.resolve(__dirname, '../../../dist/engine.js')) };

@@ -5,7 +5,7 @@ const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const vscode = require('vscode');
-const { api, workspacePaths, until, metric, engine, ledgerNodes, recoveryNodes } = require('./helpers');
+const { api, workspacePaths, until, quiet, metric, engine, ledgerNodes, recoveryNodes } = require('./helpers');
 
 describe('Ledgerlock in a trusted workspace', () => {
   let ll;
@@ -72,7 +72,9 @@ describe('Ledgerlock in a trusted workspace', () => {
 
   it('sums up what it found on open in one notification', async () => {
     await until('the summary', () => ll.alerts.shown.length > 0, 30_000);
-    await new Promise((r) => setTimeout(r, 3000));
+    // A second notification would follow from the same scan: wait until the scan is done and nothing more is shown.
+    await until('the scan done', () => ll.state.complete, 30_000);
+    await quiet(() => ll.alerts.shown.length, 1500, 15_000, 'the notifications to settle');
     assert.deepEqual(ll.alerts.shown, ['Ledgerlock: 3 problems — 1 torn ledger, 2 stale locks.']);
   });
 
@@ -175,7 +177,7 @@ describe('Ledgerlock in a trusted workspace', () => {
     try {
       await ll.client().sendRequest('ledgerlock/verifyLedger', { ledger: bigPath, progressToken: 'cancel-test' }, cancel.token).then(() => undefined, () => undefined);
       // Had the server gone on, it would reach 100 % in a few seconds; it stops at its next chunk.
-      await new Promise((r) => setTimeout(r, 5000));
+      await quiet(() => seen.length, 1500, 15_000, 'progress to stop');
       assert.ok(seen.length > 0, 'verify started');
       assert.ok(Math.max(...seen) < 100, `verify went on after Cancel: ${seen.map((x) => Math.round(x)).join(', ')}`);
     } finally {
@@ -239,7 +241,8 @@ describe('Ledgerlock in a trusted workspace', () => {
       await vscode.commands.executeCommand('workbench.view.extension.ledgerlock');
       await ll.state.waitFor((s) => s.folders[0].locks.some((l) => l.path === lockPath));
       // Past the fixture's 3 s threshold the lock's state settles; then only ages and events move.
-      await new Promise((r) => setTimeout(r, 5000));
+      await until('the lock long-held', () => ll.state.findLock(lockPath)?.longHeld, 20_000);
+      await quiet(() => ll.locks.redraws, 1000, 15_000, 'the Locks view to finish drawing');
       writer = setInterval(() => void ledger.append('noise', {}), 100);
       let rows = 0;
       let pushes = 0;
@@ -250,6 +253,7 @@ describe('Ledgerlock in a trusted workspace', () => {
       };
       const sub = ll.state.onDidChange(() => pushes++);
       try {
+        // A measurement window, not a wait for something: how often the row is drawn in 15 s.
         await new Promise((r) => setTimeout(r, 15_000));
       } finally {
         ll.locks.getTreeItem = original;

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, root, startCodeServer } from '../codeServer.mjs';
-import { runCommand, waitForWorkbench, runSteps } from './workbench.mjs';
+import { quiet, runCommand, waitForWorkbench, runSteps } from './workbench.mjs';
 
 // The dead holder's lock names no host: by the generic rules it is orphaned (a tool profile may call it stale).
 const LOCK_SUMMARY = /1 torn ledger, 1 (stale|orphaned) lock/;
@@ -80,7 +80,8 @@ export async function runInstalledTests({ scratch, resultsDir }) {
     ['one summary notification on open, naming what and how many, with Show Fixes', async () => {
       const summary = toasts().filter({ hasText: '2 problems' });
       await summary.first().waitFor({ timeout: 30_000 });
-      await new Promise((r) => setTimeout(r, 3000));
+      // A second notification would come with the same scan: wait until the toasts stop changing.
+      await quiet(async () => (await toasts().allInnerTexts()).join('|'), 1500, 15_000, 'the notifications to settle');
       const texts = await toasts().allInnerTexts();
       const ours = texts.filter((t) => /Ledgerlock/.test(t));
       if (ours.length !== 1) throw new Error(`expected one Ledgerlock notification, saw ${ours.length}: ${ours.join(' | ')}`);

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, root, startCodeServer } from '../codeServer.mjs';
 import { appendEvents, engine, holdLock, makeWorkspace } from '../fixture.mjs';
-import { dialog, openLedgerlockContainer, runCommand, treeRow, until, waitForWorkbench, runSteps } from './workbench.mjs';
+import { dialog, openLedgerlockContainer, quiet, runCommand, toastCount, treeRow, until, waitForWorkbench, runSteps } from './workbench.mjs';
 
 // Copied into media/ (for the README) when run with --update-media.
 const MEDIA = { 'ui-1-status-and-views.png': 'screenshot-views.png', 'ui-2-repair-confirm.png': 'screenshot-repair.png', 'ui-4-recoveries.png': 'screenshot-recoveries.png', 'ui-0-alerts.png': 'screenshot-alerts.png', 'ui-0-status-fixes.png': 'screenshot-status-fixes.png', 'ui-5-snapshots.png': 'screenshot-snapshots.png', 'ui-8-event-context-menu.png': 'screenshot-events.png', 'ui-10-timeline-dark.png': 'screenshot-timeline.png' };
@@ -97,7 +97,7 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await treeRow(page, 'Recovery Log', 'Lock reaped: build.lock').waitFor({ timeout: 20_000 });
       // Healthy: the status bar item is gone.
       await page.locator('.statusbar-item[aria-label^="Ledgerlock:"]').first().waitFor({ state: 'detached', timeout: 20_000 });
-      await new Promise((r) => setTimeout(r, 1500)); // let the finished progress toasts close
+      await quiet(() => toastCount(page), 500, 10_000, 'the finished progress toasts to close');
       await runCommand(page, 'Notifications: Clear All Notifications');
       await page.mouse.move(800, 700);
       await new Promise((r) => setTimeout(r, 500));
@@ -140,7 +140,7 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 20_000 });
       await page.locator('.monaco-diff-editor .view-line', { hasText: 'light' }).first().waitFor({ timeout: 20_000 });
       await page.locator('.monaco-diff-editor .view-line', { hasText: 'dark' }).first().waitFor({ timeout: 20_000 });
-      await new Promise((r) => setTimeout(r, 1500));
+      await quiet(() => toastCount(page), 500, 10_000, 'the snapshot toasts to settle');
       await runCommand(page, 'Notifications: Clear All Notifications');
       await page.mouse.move(800, 700);
       await new Promise((r) => setTimeout(r, 500));

@@ -36,14 +36,31 @@ export function dialog(page) {
   return page.locator('.monaco-dialog-box');
 }
 
-export async function until(what, probe, timeoutMs = 20_000) {
+/** Polls `condition` every 200 ms until it is truthy, or throws after `timeoutMs`. */
+export async function waitFor(condition, timeoutMs = 20_000, what = 'the condition') {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await probe()) return;
+    if (await condition()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+export const until = (what, probe, timeoutMs) => waitFor(probe, timeoutMs, what);
+
+/** Waits until `probe`'s value has not changed for `quietMs` (toasts done appearing and closing), at most `timeoutMs`. */
+export async function quiet(probe, quietMs, timeoutMs = 20_000, what = 'quiet') {
+  let value = await probe();
+  let since = Date.now();
+  await waitFor(async () => {
+    const now = await probe();
+    if (now !== value) [value, since] = [now, Date.now()];
+    return Date.now() - since >= quietMs;
+  }, timeoutMs, what);
+}
+
+/** The notification toasts on screen. */
+export const toastCount = (page) => page.locator('.notifications-toasts .notification-toast').count();
 
 /**
  * Runs UI steps in order, as a person would: once one fails, the rest are reported as not
