@@ -3,7 +3,7 @@
 // so whoever watches locks re-judges exactly then. Each case judges a real lock file at a
 // chosen `now`, then just before and at the moment the function names.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, utimesSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -78,7 +78,10 @@ test("a proper-lockfile directory changes when its 10 s refresh window passes", 
 test('a lock from another host changes when its heartbeat window passes', async (t) => {
   const dir = tempDir(t);
   const lockPath = join(dir, 'remote.lock');
-  writeLock(lockPath, nativeLock({ host: `not-${hostname()}`, pid: 4242, acquiredAt: new Date(Date.now() - 12_000).toISOString() }), { ageMs: 12_000 });
+  // Taken and last refreshed at the same instant, so its age and its heartbeat's age agree.
+  const at = new Date(Date.now() - 12_000);
+  writeLock(lockPath, nativeLock({ host: `not-${hostname()}`, pid: 4242, acquiredAt: at.toISOString() }));
+  utimesSync(lockPath, at, at);
   const r = await around(lockPath);
   assert.equal(r.info.state, 'held');
   assertChangesAt(r, staleMs - 12_000, 'other-host lock');
