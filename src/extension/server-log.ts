@@ -3,7 +3,7 @@
  * its output channel, all at one level. This channel puts each at its own level in the
  * Ledgerlock log, so the server's debug lines stay out of sight at the default level.
  */
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 
 const LINE = /^\[(Trace|Debug|Info|Warn|Error)\s*- [^\]]*\] ([\s\S]*)$/;
 

@@ -2,7 +2,7 @@
  * Quick fixes for ledger diagnostics. They run the extension's own commands, so a fix from
  * the lightbulb goes through the same trust check and confirmation as one from a view.
  */
-import { CodeAction, CodeActionKind, type CodeActionParams } from 'vscode-languageserver/node';
+import { type CodeAction, CodeActionKind, type CodeActionParams } from 'vscode-languageserver/node';
 import { DIAGNOSTIC_SOURCE, fileUri, type LockProblemData, type ProblemData } from './diagnostics';
 
 export function quickFixes(params: CodeActionParams): CodeAction[] {

@@ -4,7 +4,7 @@
  * middle is quarantined on request, never truncated automatically.
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Diagnostic, DiagnosticSeverity } from 'vscode-languageserver/node';
+import { type Diagnostic, DiagnosticSeverity } from 'vscode-languageserver/node';
 import type { VerifyReport } from '../engine';
 import { offersReap, type LockItem } from '../protocol';
 
