@@ -10,7 +10,7 @@ import { didYouMean } from './suggest';
 
 export interface ParsedArgs {
   positionals: string[];
-  flags: Record<string, string | true>;
+  flags: Record<string, string | true | string[]>;
   /** What followed `--`, for commands that run another command; undefined when there was no `--`. */
   rest: string[] | undefined;
 }
@@ -21,6 +21,8 @@ export interface FlagSpec {
   boolFlags: readonly string[];
   /** Other long names for a flag: `{ lines: 'n' }`. */
   aliases?: Record<string, string>;
+  /** Value flags that may be given more than once; their values arrive as an array. */
+  repeatFlags?: readonly string[];
   /** `-- CMD ARGS` is the command's own (lock); otherwise `--` only ends the flags. */
   takesRest?: boolean;
 }
@@ -51,10 +53,14 @@ export function parseArgs(argv: readonly string[], spec: FlagSpec): ParsedArgs {
   } catch (err) {
     throw usage(explain(err, Object.keys(options)));
   }
-  const flags: Record<string, string | true> = {};
+  const flags: Record<string, string | true | string[]> = {};
   for (const token of parsed.tokens) {
     if (token.kind !== 'option') continue;
     const name = aliases[token.name] ?? token.name;
+    if (spec.repeatFlags?.includes(name) && token.value !== undefined) {
+      flags[name] = [...((flags[name] as string[] | undefined) ?? []), token.value];
+      continue;
+    }
     if (name in flags) throw usage(`option ${name.length === 1 ? '-' : '--'}${name} was given more than once`);
     flags[name] = token.value ?? true;
   }

@@ -46,6 +46,8 @@ export interface Command<F = Record<string, unknown>> {
   summary: string;
   /** Flags that take a value (all others are booleans). `json` and `help` are always allowed. */
   valueFlags?: string[];
+  /** Value flags that may be repeated (`--tool-root A --tool-root B`); the schema sees an array. */
+  repeatFlags?: string[];
   aliases?: Record<string, string>;
   flags: ZodType<F, ZodTypeDef, unknown>;
   /** How many positionals: [min, max]. */
@@ -98,9 +100,9 @@ export function exitCodeFor(err: unknown): ExitCode {
 }
 
 /** The command's flags by kind: value flags as declared, booleans are the rest of its schema's keys. */
-export function flagsOf(command: AnyCommand): { valueFlags: string[]; boolFlags: string[]; aliases: Record<string, string> } {
+export function flagsOf(command: AnyCommand): { valueFlags: string[]; boolFlags: string[]; aliases: Record<string, string>; repeatFlags: string[] } {
   const valueFlags = command.valueFlags ?? [];
   const shape = (command.flags as unknown as { shape?: Record<string, unknown> }).shape ?? {};
   const boolFlags = Object.keys(shape).filter((k) => !valueFlags.includes(k));
-  return { valueFlags, boolFlags, aliases: command.aliases ?? {} };
+  return { valueFlags, boolFlags, aliases: command.aliases ?? {}, repeatFlags: command.repeatFlags ?? [] };
 }

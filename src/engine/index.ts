@@ -61,3 +61,21 @@ export { isLockDirectory, refuseUnsafeReap } from './reap-guard';
 export { withinRoot } from './confine-paths';
 export { MAX_DOCUMENT_BYTES } from './bounded-read';
 export { walk, SKIPPED_DIRS, VCS_DIRS, type WalkOptions, type WalkEntry } from './walk';
+export {
+  findAgentSessions,
+  parseToolRoot,
+  expandToolRoot,
+  toolRootOf,
+  profileForToolRoot,
+  DEFAULT_TOOL_ROOTS,
+  TOOL_IDS,
+  type AgentSession,
+  type AgentSessionsReport,
+  type FindSessionsOptions,
+  type ToolId,
+  type ToolRoot,
+} from './sessions';
+export { liveWritersOf, type LiveWriter } from './ledger/live-writer';
+export { claudeProjectKey } from './ledger/profiles/claude-code';
+export { JSONL_PROFILE_IDS, type JsonlProfileId } from './ledger/profiles';
+export type { ByteRange, LineSalvage, SalvagedLine } from './ledger/types';

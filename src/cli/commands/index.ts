@@ -20,6 +20,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'read', load: async () => (await import('./read')).readCommand },
   { name: 'verify', load: async () => (await import('./verify')).verifyCommand },
   { name: 'repair', load: async () => (await import('./repair')).repairCommand },
+  { name: 'sessions', load: async () => (await import('./sessions')).sessionsCommand },
   { name: 'compact', load: async () => (await import('./compact')).compactCommand },
   { name: 'snapshot', load: async () => (await import('./snapshot')).snapshotCommand },
   { name: 'migrate', load: async () => (await import('./migrate')).migrateCommand },

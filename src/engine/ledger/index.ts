@@ -13,7 +13,7 @@ import { emitTelemetry, type TelemetryDraft } from '../telemetry';
 import { Appender } from './append';
 import { compactLedger, type CompactOptions } from './compact';
 import { indexPathFor, resolveOptions, withReader, type LedgerContext } from './context';
-import { detectFormat, refuseForeign } from './foreign';
+import { detectFormat, firstRecordProfile, profileOf, refuseForeign, type ProfileHolder } from './foreign';
 import { readPage, readRange, readTail, newlinesBefore } from './read';
 import { draftOf, type Draft } from './record';
 import { quarantineRecord, repairLedger } from './repair';
@@ -52,7 +52,8 @@ async function openLedgerFile(ledgerPath: string, options: LedgerOptions): Promi
   }
   const role = storeRole(file.split(path.sep));
   const format = detectFormat(head, store !== undefined, role === 'ledger' || role === 'recoveries');
-  const ctx: LedgerContext = {
+  const ctx: LedgerContext & ProfileHolder = {
+    profile: format === 'foreign' ? firstRecordProfile(head, file, options.profile) : undefined,
     path: file,
     format,
     indexPath: format === 'ledgerlock' ? indexPathFor(file) : null,
@@ -158,7 +159,12 @@ class LedgerHandle implements Ledger {
     return withStableErrors(async () => {
       this.checkOpen();
       const report = await withReader(this.ctx, (file, size) =>
-        verifyLedger(file, this.path, this.format, size, { maxLineBytes: this.ctx.opts.maxLineBytes, signal: opts.signal, onProgress: opts.onProgress }),
+        verifyLedger(file, this.path, this.format, size, {
+          maxLineBytes: this.ctx.opts.maxLineBytes,
+          signal: opts.signal,
+          onProgress: opts.onProgress,
+          profile: profileOf(this.ctx),
+        }),
       );
       this.lastReport = report;
       return report;
@@ -198,7 +204,7 @@ class LedgerHandle implements Ledger {
       this.checkOpen();
       return withReader(this.ctx, async (file, size) => {
         const linesBefore = this.format === 'foreign' ? await newlinesBefore(this.ctx, file, size, size) : undefined;
-        const tail = await readBackward(file, this.format, size, 1, this.ctx.opts.maxLineBytes, linesBefore);
+        const tail = await readBackward(file, this.format, size, 1, this.ctx.opts.maxLineBytes, linesBefore, profileOf(this.ctx));
         const known = this.lastReport?.bytes === size ? this.lastReport : null;
         const index = this.ctx.index?.size === size ? this.ctx.index : null;
         return {

@@ -22,7 +22,14 @@ export async function quarantineDirFor(ledgerPath: string): Promise<string> {
  * its fsyncs are what the truncation after it waits for anyway, and an append (sync or not)
  * that meets a torn tail cuts it this way under the lock.
  */
-export function quarantineBytesSync(dir: string, ledgerPath: string, source: OpenFile, start: number, end: number, why: 'torn-tail' | 'record'): string {
+export function quarantineBytesSync(
+  dir: string,
+  ledgerPath: string,
+  source: OpenFile,
+  start: number,
+  end: number,
+  why: 'torn-tail' | 'record' | 'torn-record' | 'zero-filled',
+): string {
   const fs = fsl();
   mkdirDurableSync(dir, false); // a new `<ledger>.quarantine/` must survive the truncation it backs
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');

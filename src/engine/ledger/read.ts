@@ -8,6 +8,7 @@ import type { OpenFile } from '../fs';
 import { checkCount } from '../options';
 import type { LedgerContext } from './context';
 import { emptyIndex, entryAtOrBefore, entryAtOrBeforeOffset, extendIndex, indexMatches, loadIndex, saveIndex, type SparseIndex } from './index-file';
+import { profileOf } from './foreign';
 import { interpretLine } from './interpret';
 import { readBackward } from './reverse';
 import { scanLines } from './scan';
@@ -51,7 +52,7 @@ export async function newlinesBefore(ctx: LedgerContext, file: OpenFile, size: n
 export async function readTail(ctx: LedgerContext, file: OpenFile, size: number, n: number): Promise<LedgerEvent[]> {
   checkCount('n', n, { allowZero: true });
   const linesBefore = ctx.format === 'foreign' ? await newlinesBefore(ctx, file, size, size) : undefined;
-  const { events } = await readBackward(file, ctx.format, size, n, ctx.opts.maxLineBytes, linesBefore);
+  const { events } = await readBackward(file, ctx.format, size, n, ctx.opts.maxLineBytes, linesBefore, profileOf(ctx));
   return events.reverse();
 }
 
@@ -88,7 +89,7 @@ export async function readPage(ctx: LedgerContext, file: OpenFile, size: number,
     end = await locateCursor(ctx, file, size, cursor);
   }
   if (ctx.format === 'foreign') linesBefore = await newlinesBefore(ctx, file, size, end);
-  const { events } = await readBackward(file, ctx.format, end, limit + 1, ctx.opts.maxLineBytes, linesBefore);
+  const { events } = await readBackward(file, ctx.format, end, limit + 1, ctx.opts.maxLineBytes, linesBefore, profileOf(ctx));
   const more = events.length > limit;
   if (more) events.length = limit;
   return { events, next: more ? encodeCursor(events[events.length - 1]!) : null };
@@ -107,7 +108,7 @@ async function locateCursor(ctx: LedgerContext, file: OpenFile, size: number, cu
       end: size,
       maxLineBytes: ctx.opts.maxLineBytes,
     })) {
-      const seen = interpretLine(ctx.format, raw, null);
+      const seen = interpretLine(ctx.format, raw, null, profileOf(ctx));
       if (seen.event && seen.event.id === cursor.i && fingerprint(seen.event) === cursor.c && (cursor.o === 0 || (await byteAt(file, cursor.o - 1)) === 0x0a))
         return cursor.o;
       break;
@@ -116,7 +117,7 @@ async function locateCursor(ctx: LedgerContext, file: OpenFile, size: number, cu
   const index = await ensureIndex(ctx, file, size);
   const from = entryAtOrBefore(index, cursor.i);
   for await (const raw of scanLines(file, { start: from.offset, startLine: from.line, end: size, maxLineBytes: ctx.opts.maxLineBytes })) {
-    const seen = interpretLine(ctx.format, raw, null);
+    const seen = interpretLine(ctx.format, raw, null, profileOf(ctx));
     if (seen.event && seen.event.id >= cursor.i) return raw.offset;
   }
   return size;
@@ -137,7 +138,7 @@ export async function readRange(ctx: LedgerContext, file: OpenFile, size: number
   if (fromId !== undefined) start = entryAtOrBefore(await ensureIndex(ctx, file, size), fromId);
   const out: LedgerEvent[] = [];
   for await (const raw of scanLines(file, { start: start.offset, startLine: start.line, end: size, maxLineBytes: ctx.opts.maxLineBytes })) {
-    const e = interpretLine(ctx.format, raw, null).event;
+    const e = interpretLine(ctx.format, raw, null, profileOf(ctx)).event;
     if (!e) continue;
     if (fromId !== undefined && e.id < fromId) continue;
     if (toId !== undefined && e.id > toId) break;

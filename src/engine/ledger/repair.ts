@@ -13,13 +13,14 @@ import { fsl, type OpenFile } from '../fs';
 import { storePathsOf } from '../store';
 import type { TelemetryDraft } from '../telemetry';
 import type { LedgerContext } from './context';
-import { detectFormat } from './foreign';
-import { interpretLine } from './interpret';
+import { detectFormat, ForeignWalk, profileOf } from './foreign';
+import { interpretLine, type Interpretation } from './interpret';
+import { refuseWhileWritten } from './live-writer';
 import { withWriterLock } from './ledger-lock';
 import { quarantineBytesSync } from './quarantine';
 import { scanLines } from './scan';
 import { linesBackwardSync, readBackward } from './reverse';
-import type { RepairResult } from './types';
+import type { LedgerProblem, RepairResult, SalvagedLine } from './types';
 
 /** Quarantines [validEnd, size) then truncates to validEnd and fsyncs. Caller holds the lock. */
 export function cutTornTail(ctx: LedgerContext, file: OpenFile, validEnd: number, size: number): string {
@@ -61,6 +62,7 @@ function refuseWithoutRecord(ctx: LedgerContext, file: OpenFile, size: number): 
 }
 
 export async function repairLedger(ctx: LedgerContext, emit: (d: TelemetryDraft) => Promise<void>): Promise<RepairResult> {
+  if (ctx.format === 'foreign') return repairForeign(ctx, emit);
   const result = await withWriterLock(ctx.path, ctx.format, ctx.opts, async () => {
     const file = await fsl().open(ctx.path, 'r+');
     try {
@@ -111,16 +113,20 @@ export async function quarantineRecord(
   if (!Number.isSafeInteger(offset) || offset < 0) {
     throw new LedgerlockError(ErrorCode.BadInput, `record offset must be a whole number >= 0, got ${offset}`, { path: ctx.path, offset });
   }
+  const profile = profileOf(ctx);
+  if (ctx.format === 'foreign') await refuseWhileWritten(ctx.path, profile, 'change');
   const done = await withWriterLock(ctx.path, ctx.format, ctx.opts, async () => {
+    if (ctx.format === 'foreign') await refuseWhileWritten(ctx.path, profile, 'change');
     const fs = fsl();
     const file = await fs.open(ctx.path, 'r');
     try {
       const size = (await file.stat()).size;
       let target: { offset: number; length: number; line: number; reason: string } | undefined;
       let lastId: number | null = null;
+      const walk = ctx.format === 'foreign' ? new ForeignWalk(profile) : undefined;
       for await (const raw of scanLines(file, { end: size, maxLineBytes: ctx.opts.maxLineBytes })) {
         if (raw.offset > offset) break;
-        const seen = interpretLine(ctx.format, raw, lastId);
+        const seen: Interpretation = walk !== undefined && raw.bytes !== null ? walk.see(raw) : interpretLine(ctx.format, raw, lastId);
         if (raw.offset === offset) {
           if (!seen.problem) {
             throw new LedgerlockError(
@@ -128,6 +134,19 @@ export async function quarantineRecord(
               `line ${raw.line} of ${ctx.path} (offset ${offset}) is a valid record; only damaged records are quarantined`,
               { path: ctx.path, offset, line: raw.line },
             );
+          }
+          if (seen.problem.salvage !== undefined) {
+            // A line holding whole records gives them back: only the bytes that are no record leave it.
+            const [salvaged] = await salvageLines(ctx, file, size, [seen.problem], size);
+            ctx.tailCache = null;
+            const first = salvaged!.cut[0];
+            return {
+              quarantine: first?.quarantine ?? '',
+              offset,
+              length: salvaged!.cut.reduce((n, c) => n + c.length, 0),
+              line: raw.line,
+              reason: seen.problem.kind,
+            };
           }
           target = { offset, length: raw.length, line: raw.line, reason: seen.problem.kind };
           break;
@@ -196,4 +215,181 @@ export async function copyRange(from: OpenFile, to: OpenFile, start: number, end
     pos += got;
   }
   return writeAt;
+}
+
+/**
+ * Repair of a foreign ledger (docs/ARCHITECTURE.md, "Torn tail and corruption"): refused while
+ * its tool writes it; then, under the lock its writer takes, one forward walk finds what can be
+ * given back — a torn record's bytes before a glued complete record, zero-filled bytes from a
+ * crash, a last record missing its newline — and the torn tail after the last record. A torn
+ * tail alone is cut as for any ledger; anything else is one atomic rewrite, each removed byte
+ * range copied to quarantine first. Damage that holds no record (bad JSON, fragments, repeats)
+ * is left to `quarantineRecord`.
+ */
+async function repairForeign(ctx: LedgerContext, emit: (d: TelemetryDraft) => Promise<void>): Promise<RepairResult> {
+  const profile = profileOf(ctx);
+  await refuseWhileWritten(ctx.path, profile, 'repair');
+  const result = await withWriterLock(ctx.path, ctx.format, ctx.opts, async () => {
+    await refuseWhileWritten(ctx.path, profile, 'repair');
+    const file = await fsl().open(ctx.path, 'r+');
+    try {
+      const size = (await file.stat()).size;
+      const walk = new ForeignWalk(profile);
+      const salvage: LedgerProblem[] = [];
+      const after: LedgerProblem[] = [];
+      let validEnd = 0;
+      let lastLine: number | null = null;
+      let records = 0;
+      for await (const raw of scanLines(file, { end: size, maxLineBytes: ctx.opts.maxLineBytes })) {
+        const seen: Interpretation = raw.bytes !== null ? walk.see(raw) : interpretLine('foreign', raw, null, profile);
+        if (seen.event) {
+          records++;
+        } else if (seen.problem?.salvage !== undefined && seen.problem.salvage.kept.length > 0) {
+          salvage.push(seen.problem);
+          records += seen.problem.salvage.kept.length;
+        } else if (seen.problem !== undefined) {
+          after.push(seen.problem);
+          continue;
+        } else {
+          continue; // blank
+        }
+        validEnd = raw.offset + raw.length;
+        lastLine = raw.line;
+        after.length = 0;
+      }
+      // Zero-filled lines between records hold nothing: removed with the rest, each copied first.
+      const zeroLines = await zeroLinesBefore(ctx, file, validEnd, profile);
+      const tailDamage = after.length > 0 && validEnd < size;
+      const base = { profile: profile.id, records };
+      if (salvage.length === 0 && zeroLines.length === 0) {
+        if (!tailDamage)
+          return {
+            repaired: false,
+            bytesRemoved: 0,
+            truncatedAt: size,
+            tail: { health: 'ok', lastId: lastLine, problems: [] },
+            ...base,
+            salvaged: [],
+          } satisfies RepairResult;
+        const quarantine = cutTornTail(ctx, file, validEnd, size);
+        return {
+          repaired: true,
+          bytesRemoved: size - validEnd,
+          quarantine,
+          truncatedAt: validEnd,
+          tail: { health: 'torn', lastId: lastLine, problems: after },
+          ...base,
+          salvaged: [],
+        } satisfies RepairResult;
+      }
+      const lines = [...salvage, ...zeroLines].sort((a, b) => a.offset - b.offset);
+      const end = tailDamage ? validEnd : size;
+      const tailQuarantine = tailDamage ? quarantineBytesSync(ctx.quarantineDir, ctx.path, file, validEnd, size, 'torn-tail') : undefined;
+      const salvaged = await salvageLines(ctx, file, size, lines, end);
+      ctx.tailCache = null;
+      const cut = salvaged.reduce((n, l) => n + l.cut.reduce((m, c) => m + c.length, 0), 0) + (tailDamage ? size - validEnd : 0);
+      // Lines of zeros go away whole and two records glued whole each get a line: the last record's line moves by both.
+      const shift = salvaged.reduce((n, l) => n + (l.kept.length === 0 ? -1 : l.kept.length - 1), 0);
+      return {
+        repaired: true,
+        bytesRemoved: cut,
+        ...(tailQuarantine !== undefined ? { quarantine: tailQuarantine } : salvaged[0]?.cut[0] ? { quarantine: salvaged[0].cut[0].quarantine } : {}),
+        truncatedAt: (await fsl().stat(ctx.path)).size,
+        tail: { health: tailDamage ? 'torn' : 'ok', lastId: lastLine === null ? null : lastLine + shift, problems: tailDamage ? after : [] },
+        ...base,
+        salvaged,
+      } satisfies RepairResult;
+    } finally {
+      await file.close();
+    }
+  });
+  if (result.repaired) {
+    for (const line of result.salvaged ?? []) {
+      for (const c of line.cut) {
+        await emit({
+          type: 'CORRUPT_RECORD_QUARANTINED',
+          data: {
+            ledger: ctx.path,
+            line: line.line,
+            bytesRemoved: c.length,
+            quarantine: c.quarantine,
+            reason: `${line.kind}${line.kept.length > 0 ? `: kept ${line.kept.map((k) => k.summary).join('; ')}` : ''}`,
+          },
+        });
+      }
+    }
+    if (result.tail.health === 'torn') {
+      await emit({
+        type: 'CORRUPT_TAIL_RECOVERY',
+        data: {
+          ledger: ctx.path,
+          truncatedAt: result.truncatedAt,
+          bytesRemoved: result.tail.problems.reduce((n, p) => n + p.length, 0),
+          quarantine: result.quarantine!,
+          reason: `torn tail: ${[...new Set(result.tail.problems.map((p) => p.kind))].join(', ')}`,
+        },
+      });
+    }
+  }
+  return result;
+}
+
+/** Lines of nothing but zero bytes before `end`: what a crash left where data should be. */
+async function zeroLinesBefore(ctx: LedgerContext, file: OpenFile, end: number, profile: ReturnType<typeof profileOf>): Promise<LedgerProblem[]> {
+  const out: LedgerProblem[] = [];
+  for await (const raw of scanLines(file, { end, maxLineBytes: ctx.opts.maxLineBytes })) {
+    if (raw.bytes === null || !raw.terminated || raw.bytes.length === 0 || raw.bytes.some((b) => b !== 0)) continue;
+    const seen = interpretLine('foreign', raw, null, profile);
+    if (seen.problem?.salvage !== undefined) out.push(seen.problem);
+  }
+  return out;
+}
+
+/**
+ * Rewrites the ledger with each of `lines` replaced by the whole records it holds (each on its
+ * own line) and everything from `end` on left out; every removed range is copied to quarantine,
+ * durably, before the rename. Refused (nothing changed) if the file grew meanwhile: its tool
+ * wrote to it after all.
+ */
+async function salvageLines(ctx: LedgerContext, file: OpenFile, size: number, lines: LedgerProblem[], end: number): Promise<SalvagedLine[]> {
+  const salvaged: SalvagedLine[] = lines.map((p) => ({
+    line: p.line,
+    offset: p.offset,
+    kind: p.kind,
+    kept: p.salvage!.kept,
+    cut: p.salvage!.cut.map((c) => ({
+      ...c,
+      quarantine: quarantineBytesSync(
+        ctx.quarantineDir,
+        ctx.path,
+        file,
+        c.offset,
+        c.offset + c.length,
+        p.kind === 'zero-filled' ? 'zero-filled' : 'torn-record',
+      ),
+    })),
+  }));
+  await rewriteLedger(ctx, async (out) => {
+    let at = 0;
+    let pos = 0;
+    for (const p of lines) {
+      at = await copyRange(file, out, pos, p.offset, at);
+      for (const k of p.salvage!.kept) {
+        at = await copyRange(file, out, k.offset, k.offset + k.length, at);
+        await out.write(NEWLINE, 0, 1, at);
+        at += 1;
+      }
+      pos = p.offset + p.length;
+    }
+    await copyRange(file, out, pos, Math.max(pos, end), at);
+    const now = (await fsl().stat(ctx.path)).size;
+    if (now !== size) {
+      throw new LedgerlockError(
+        ErrorCode.LockHeldByLiveProcess,
+        `${ctx.path} changed while it was being repaired (${size} → ${now} bytes): its tool is writing it; nothing was changed`,
+        { path: ctx.path, bytes: size, now },
+      );
+    }
+  });
+  return salvaged;
 }

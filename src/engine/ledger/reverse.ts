@@ -5,6 +5,7 @@
 import { ErrorCode, LedgerlockError } from '../errors';
 import type { OpenFile } from '../fs';
 import { interpretLine } from './interpret';
+import type { JsonlProfile } from './profiles';
 import type { RawLine } from './scan';
 import type { LedgerEvent, LedgerFormat, LedgerProblem } from './types';
 
@@ -129,8 +130,9 @@ export async function readBackward(
   limit: number,
   maxLineBytes: number,
   linesBefore?: number,
+  profile?: JsonlProfile,
 ): Promise<BackwardRead> {
-  const seen = new BackwardEvents(format, limit, linesBefore);
+  const seen = new BackwardEvents(format, limit, linesBefore, profile);
   if (limit > 0) {
     for await (const raw of linesBackward(file, end, maxLineBytes)) if (seen.add(raw)) break;
   }
@@ -156,6 +158,7 @@ class BackwardEvents {
     private readonly format: LedgerFormat,
     private readonly limit: number,
     private newlines: number | undefined,
+    private readonly profile?: JsonlProfile,
   ) {}
 
   /** Takes the next line back; true once `limit` events are in. */
@@ -164,7 +167,7 @@ class BackwardEvents {
       if (raw.terminated) this.newlines--;
       raw.line = this.newlines + 1;
     }
-    const seen = interpretLine(this.format, raw, null);
+    const seen = interpretLine(this.format, raw, null, this.profile);
     if (seen.problem) {
       if (this.validEnd < 0) {
         this.damagedAfterValid = true;

@@ -1,6 +1,7 @@
 /** The ledger's public shapes: what callers pass in and what reads, verify and repair hand back. */
 import type { ErrorCode } from '../errors';
 import type { TelemetryTarget } from '../telemetry';
+import type { JsonlProfileId } from './profiles';
 
 /**
  * When an append resolves: `fsync` after its batch was written and fdatasync'ed (default);
@@ -28,6 +29,8 @@ export interface LedgerOptions {
   autoCompact?: { keep: number; everyMs: number };
   /** How long `batch` durability waits to gather more appends before its fsync (default 10 ms). */
   batchDelayMs?: number;
+  /** A foreign ledger's tool (README.md, "Agent sessions"); default: recognised from its first record. */
+  profile?: JsonlProfileId;
 }
 
 export interface LedgerEvent {
@@ -42,12 +45,46 @@ export interface LedgerEvent {
   /** 1-based line number, when the read knows it (forward scans, foreign ledgers). */
   line?: number;
   crc?: string;
+  /** A foreign record named for a person by its tool's profile: kind and a few words. */
+  summary?: string;
 }
 
 export type LedgerHealth = 'ok' | 'torn' | 'corrupt';
 
 export type LedgerProblemKind =
-  'torn-tail' | 'corrupt-record' | 'checksum-mismatch' | 'id-not-increasing' | 'invalid-utf8' | 'line-too-long' | 'bad-json' | 'schema';
+  | 'torn-tail'
+  | 'corrupt-record'
+  | 'checksum-mismatch'
+  | 'id-not-increasing'
+  | 'invalid-utf8'
+  | 'line-too-long'
+  | 'bad-json'
+  | 'schema'
+  /** Bytes of zeros where data should be: a crash after the file's size reached the disk and before its data did. */
+  | 'zero-filled'
+  /** Foreign: a torn record with the next complete record glued onto the same line. */
+  | 'glued-record'
+  /** Foreign: valid JSON that is not a record of the file's tool (a fragment that happens to parse). */
+  | 'not-a-record'
+  /** Foreign: a record repeated by a retried append (same identity, e.g. Claude Code's `uuid`). */
+  | 'duplicate-record'
+  /** Foreign: a complete record at the end of the file whose newline never reached the disk. */
+  | 'missing-newline';
+
+/** Byte range of a file. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/**
+ * What a repair can give back from a damaged foreign line: the records in it that are whole
+ * (kept, each on its own line) and the bytes that go to quarantine (cut).
+ */
+export interface LineSalvage {
+  cut: ByteRange[];
+  kept: (ByteRange & { summary: string })[];
+}
 
 export interface LedgerProblem {
   kind: LedgerProblemKind;
@@ -56,6 +93,8 @@ export interface LedgerProblem {
   length: number;
   line: number;
   message: string;
+  /** Foreign lines only: what repair keeps and what it moves to quarantine. */
+  salvage?: LineSalvage;
 }
 
 export interface VerifyReport {
@@ -69,6 +108,17 @@ export interface VerifyReport {
   firstId: number | null;
   lastId: number | null;
   problems: LedgerProblem[];
+  /** Foreign ledgers: whose rules judged the lines (ids are line numbers there). */
+  profile?: JsonlProfileId;
+}
+
+/** One damaged foreign line a repair changed: what it moved to quarantine and which records it kept in place. */
+export interface SalvagedLine {
+  line: number;
+  offset: number;
+  kind: LedgerProblemKind;
+  cut: (ByteRange & { quarantine: string })[];
+  kept: (ByteRange & { summary: string })[];
 }
 
 export interface RepairResult {
@@ -78,6 +128,11 @@ export interface RepairResult {
   truncatedAt: number;
   /** What repair saw at the end: the newest valid id and the damaged lines it cut (oldest first). */
   tail: { health: 'ok' | 'torn'; lastId: number | null; problems: LedgerProblem[] };
+  /** Foreign ledgers: the tool whose rules the repair followed, and each damaged line it salvaged (records kept, bytes cut). */
+  profile?: JsonlProfileId;
+  salvaged?: SalvagedLine[];
+  /** Foreign ledgers: complete records in the file after the repair. */
+  records?: number;
 }
 
 export interface CompactResult {

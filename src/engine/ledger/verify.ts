@@ -4,7 +4,9 @@
  * file whose complete lines are all damaged (there is no valid record for a tail to follow).
  */
 import type { OpenFile } from '../fs';
-import { interpretLine } from './interpret';
+import { ForeignWalk } from './foreign';
+import { interpretLine, type Interpretation } from './interpret';
+import { genericProfile, type JsonlProfile } from './profiles';
 import { scanLineBatches } from './scan';
 import type { LedgerEvent, LedgerFormat, LedgerProblem, VerifyReport } from './types';
 
@@ -17,6 +19,8 @@ export interface WalkOptions {
   onProgress?: (bytes: number, total: number) => void;
   /** Sees every valid event in order (index builds, compaction). */
   onEvent?: (event: LedgerEvent) => void;
+  /** A foreign ledger's tool: its lines are judged by its rules, and repeated records are reported. */
+  profile?: JsonlProfile;
 }
 
 export async function verifyLedger(file: OpenFile, path: string, format: LedgerFormat, size: number, opts: WalkOptions): Promise<VerifyReport> {
@@ -28,13 +32,14 @@ export async function verifyLedger(file: OpenFile, path: string, format: LedgerF
   let damageBeforeValid = false;
   let pendingDamage = false;
   let completeDamage = false;
+  const foreign = format === 'foreign' ? new ForeignWalk(opts.profile ?? genericProfile) : undefined;
   for await (const batch of scanLineBatches(file, { end: size, maxLineBytes: opts.maxLineBytes, signal: opts.signal, onProgress: opts.onProgress })) {
     for (const raw of batch) {
-      const seen = interpretLine(format, raw, lastId);
+      const seen: Interpretation = foreign !== undefined && raw.bytes !== null ? foreign.see(raw) : interpretLine(format, raw, lastId);
       if (seen.problem) {
         if (problems.length < MAX_PROBLEMS) problems.push(seen.problem);
         pendingDamage = true;
-        if (raw.terminated && seen.problem.kind !== 'torn-tail') completeDamage = true;
+        if (raw.terminated && seen.problem.kind !== 'torn-tail' && seen.problem.kind !== 'zero-filled') completeDamage = true;
       } else if (seen.event) {
         if (pendingDamage) damageBeforeValid = true;
         pendingDamage = false;
@@ -50,5 +55,7 @@ export async function verifyLedger(file: OpenFile, path: string, format: LedgerF
   }
   // No valid record but complete lines that are not records: wholly corrupt (or not a ledger), never a torn tail.
   const health = damageBeforeValid || (events === 0 && completeDamage) ? 'corrupt' : problems.length > 0 ? 'torn' : 'ok';
-  return { path, format, health, events, bytes: size, validBytes, firstId, lastId, problems };
+  const report: VerifyReport = { path, format, health, events, bytes: size, validBytes, firstId, lastId, problems };
+  if (foreign !== undefined) report.profile = foreign.profile.id;
+  return report;
 }
