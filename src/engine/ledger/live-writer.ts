@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { ErrorCode, LedgerlockError } from '../errors';
 import { fsl } from '../fs';
-import { collectOsEvidence, processCommand } from '../lock/os-evidence';
+import { collectOsEvidence, processCommand, type OsEvidence } from '../lock/os-evidence';
 import { isProcessAlive } from '../lock/process';
 import { claudeProjectKey } from './profiles/claude-code';
 import type { JsonlProfile } from './profiles';
@@ -76,8 +76,14 @@ export function claudeConfigDirOf(file: string): string | undefined {
   return path.basename(projects) === 'projects' ? path.dirname(projects) : undefined;
 }
 
+/** One look shared by many files (a session listing): the system's open files and the markers, read once. */
+export interface WriterEvidence {
+  os?: OsEvidence;
+  markers?: Awaited<ReturnType<typeof claudeSessionMarkers>>;
+}
+
 /** Who is writing `file` now, by the tool's own signs; generic JSONL has none (its writer's lock guards it). */
-export async function liveWritersOf(file: string, profile: JsonlProfile): Promise<LiveWriter[]> {
+export async function liveWritersOf(file: string, profile: JsonlProfile, shared: WriterEvidence = {}): Promise<LiveWriter[]> {
   if (profile.id === 'generic') return [];
   const writers: LiveWriter[] = [];
   let st;
@@ -86,7 +92,7 @@ export async function liveWritersOf(file: string, profile: JsonlProfile): Promis
   } catch {
     return [];
   }
-  const os = collectOsEvidence([file]);
+  const os = shared.os ?? collectOsEvidence([file]);
   for (const opener of os.openers({ dev: st.dev, ino: st.ino })) {
     const command = processCommand(opener.pid);
     writers.push({ pid: opener.pid, how: 'open', ...(command ? { command } : {}), detail: `pid ${opener.pid}${command ? ` (${command})` : ''} has it open` });
@@ -96,7 +102,7 @@ export async function liveWritersOf(file: string, profile: JsonlProfile): Promis
     if (config !== undefined) {
       const sessionId = path.basename(file, '.jsonl');
       const key = path.basename(path.dirname(file));
-      for (const m of await claudeSessionMarkers(config)) {
+      for (const m of shared.markers ?? (await claudeSessionMarkers(config))) {
         if (isProcessAlive(m.pid) !== true || writers.some((w) => w.pid === m.pid)) continue;
         const names = m.sessionId === sessionId;
         const sameFolder = m.cwd !== undefined && claudeProjectKey(m.cwd) === key && (m.startedAtMs === undefined || st.mtimeMs >= m.startedAtMs);

@@ -18,9 +18,9 @@ import { genericProfile, recogniseProfile, type JsonlProfile, type JsonlProfileI
 import { claudeCodeProfile, claudeProjectKey } from '../ledger/profiles/claude-code';
 import { codexProfile } from '../ledger/profiles/codex';
 import { interpretForeign } from '../ledger/foreign';
-import { liveWritersOf, type LiveWriter } from '../ledger/live-writer';
+import { claudeSessionMarkers, liveWritersOf, type LiveWriter, type WriterEvidence } from '../ledger/live-writer';
 import type { LedgerHealth, LedgerProblem } from '../ledger/types';
-import { inspectLock, type LockInfo } from '../lock';
+import { collectOsEvidence, inspectLock, type LockInfo } from '../lock';
 
 export type ToolId = 'claude-code' | 'codex' | 'authmux';
 
@@ -163,7 +163,12 @@ export async function findAgentSessions(workspace: string, roots: readonly ToolR
         const found =
           root.tool === 'claude-code' ? await claudeCandidates(root.root, cwds, entry.searched, opts) : await codexCandidates(root.root, entry.searched, opts);
         if (found.truncated) report.truncated = true;
-        const sessions = await mapLimit(found.files, 4, (file) => describeSession(root, file, cwds, opts));
+        // One look at the system and at the tool's markers serves every file of the root.
+        const shared: WriterEvidence = {
+          os: collectOsEvidence(found.files),
+          ...(root.tool === 'claude-code' ? { markers: await claudeSessionMarkers(root.root) } : {}),
+        };
+        const sessions = await mapLimit(found.files, 4, (file) => describeSession(root, file, cwds, opts, shared));
         for (const s of sessions) if (s !== undefined) report.sessions.push(s);
       });
     } catch (err) {
@@ -241,7 +246,13 @@ async function codexCandidates(root: string, searched: string[], opts: FindSessi
 }
 
 /** One candidate: confirmed by the cwd in its first records, then judged. undefined: another folder's session. */
-async function describeSession(root: ToolRoot, file: string, cwds: Set<string>, opts: FindSessionsOptions): Promise<AgentSession | undefined> {
+async function describeSession(
+  root: ToolRoot,
+  file: string,
+  cwds: Set<string>,
+  opts: FindSessionsOptions,
+  shared: WriterEvidence,
+): Promise<AgentSession | undefined> {
   const fallback = profileForToolRoot(root);
   const base = {
     tool: root.tool,
@@ -277,7 +288,7 @@ async function describeSession(root: ToolRoot, file: string, cwds: Set<string>, 
     writing: [],
   };
   try {
-    session.writing = await liveWritersOf(file, head.profile);
+    session.writing = await liveWritersOf(file, head.profile, shared);
     const ledger = await openLedger(file, { create: false, telemetry: false, profile: head.profile.id });
     try {
       if (head.bytes <= (opts.wholeCheckBytes ?? 8 * 1024 * 1024)) {
