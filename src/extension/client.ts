@@ -19,7 +19,10 @@ export async function startClient(context: vscode.ExtensionContext, log: vscode.
   const initializationOptions: InitializationOptions = { trusted: vscode.workspace.isTrusted };
   const clientOptions: LanguageClientOptions = {
     // Ledgers, and lock files for their quick fixes (the default lock globs).
-    documentSelector: [{ scheme: 'file', pattern: '**/*.{jsonl,ndjson,lock,lck}' }, { scheme: 'file', pattern: '**/LOCK' }],
+    documentSelector: [
+      { scheme: 'file', pattern: '**/*.{jsonl,ndjson,lock,lck}' },
+      { scheme: 'file', pattern: '**/LOCK' },
+    ],
     synchronize: { fileEvents: watcher },
     diagnosticCollectionName: 'ledgerlock',
     outputChannel: levelledChannel(log),

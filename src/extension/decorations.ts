@@ -17,7 +17,11 @@ export class Decorations implements vscode.FileDecorationProvider, vscode.Dispos
   private signatures = new Map<string, string>();
 
   constructor(private readonly state: ServerState) {
-    this.disposables.push(this.changed, state.onDidChange(() => this.render()), vscode.window.registerFileDecorationProvider(this));
+    this.disposables.push(
+      this.changed,
+      state.onDidChange(() => this.render()),
+      vscode.window.registerFileDecorationProvider(this),
+    );
   }
 
   /** The decoration of a path, as the Explorer shows it (tests read it). */
@@ -59,7 +63,11 @@ function lockDecoration(lock: LockItem): vscode.FileDecoration {
   const problem = isLockProblem(lock);
   // Unknown is no problem, but not "fine" either: its own badge, no warning colour.
   const badge = problem ? 'L!' : lock.state === 'unknown' ? 'L?' : 'L';
-  const d = new vscode.FileDecoration(badge, `Ledgerlock: lock ${lock.state}${lock.holder ? `, ${formatHolder(lock.holder)}` : ''}`, problem ? new vscode.ThemeColor('list.warningForeground') : undefined);
+  const d = new vscode.FileDecoration(
+    badge,
+    `Ledgerlock: lock ${lock.state}${lock.holder ? `, ${formatHolder(lock.holder)}` : ''}`,
+    problem ? new vscode.ThemeColor('list.warningForeground') : undefined,
+  );
   d.propagate = false;
   return d;
 }

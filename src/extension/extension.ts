@@ -77,10 +77,12 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
     (c) => {
       client = c;
       log.info(`server started in ${Math.round(performance.now() - clientStarted)} ms`);
-      return state.waitFor(() => true, 60_000).then((s) => {
-        log.info(`first workspace state after ${Math.round(performance.now() - started)} ms`);
-        return s;
-      });
+      return state
+        .waitFor(() => true, 60_000)
+        .then((s) => {
+          log.info(`first workspace state after ${Math.round(performance.now() - started)} ms`);
+          return s;
+        });
     },
     (err: unknown) => {
       log.error(`the Ledgerlock server failed to start: ${(err as Error).message}`);
@@ -90,7 +92,22 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   ready.catch(() => undefined);
   const activationMs = performance.now() - started;
   log.info(`activated in ${activationMs.toFixed(1)} ms (${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`);
-  return { state, locks, ledgers, recoveryLog, snapshots, status: status.item, statusBar: status, alerts, decorations, timelines, activationMs, activatedAt, ready, client: getClient };
+  return {
+    state,
+    locks,
+    ledgers,
+    recoveryLog,
+    snapshots,
+    status: status.item,
+    statusBar: status,
+    alerts,
+    decorations,
+    timelines,
+    activationMs,
+    activatedAt,
+    ready,
+    client: getClient,
+  };
 }
 
 export async function deactivate(): Promise<void> {

@@ -28,6 +28,9 @@ export function withProgress<T>(title: string, work: (progress?: vscode.Progress
 }
 
 /** Long work (verify, compaction): a notification with a percentage and Cancel. */
-export function withCancellableProgress<T>(title: string, work: (progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken) => Promise<T>): Thenable<T> {
+export function withCancellableProgress<T>(
+  title: string,
+  work: (progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken) => Promise<T>,
+): Thenable<T> {
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, work);
 }

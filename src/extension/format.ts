@@ -56,8 +56,15 @@ export function holderWords(lock: LockItem): string {
 /** The tool whose rules judged a lock, in its own spelling. */
 export function profileName(profile: string | undefined): string | undefined {
   const names: Record<string, string> = {
-    ledgerlock: 'Ledgerlock', hardkas: 'HardKAS', authmux: 'authmux', 'claude-flow': 'claude-flow', remnic: 'remnic',
-    'proper-lockfile': 'proper-lockfile', git: 'git', flock: 'flock(2)', generic: undefined as unknown as string,
+    ledgerlock: 'Ledgerlock',
+    hardkas: 'HardKAS',
+    authmux: 'authmux',
+    'claude-flow': 'claude-flow',
+    remnic: 'remnic',
+    'proper-lockfile': 'proper-lockfile',
+    git: 'git',
+    flock: 'flock(2)',
+    generic: undefined as unknown as string,
   };
   return profile !== undefined ? names[profile] : undefined;
 }

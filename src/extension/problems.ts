@@ -71,12 +71,21 @@ export function problemsOf(state: ServerState): Problem[] {
       path: l.path,
       short: inFolder(l.folder, `${baseName(l.path)} ${l.health}`),
       noun: [`${l.health} ledger`, `${l.health} ledgers`],
-      sentence: inFolder(l.folder, torn
-        ? `${baseName(l.path)} is torn: ${l.problems[0] ?? 'its last record is incomplete'}.`
-        : `${baseName(l.path)} is corrupt: ${l.problems[0] ?? 'a damaged record'}${l.problems.length > 1 ? ` and ${plural(l.problems.length - 1, 'more problem')}` : ''}.`),
+      sentence: inFolder(
+        l.folder,
+        torn
+          ? `${baseName(l.path)} is torn: ${l.problems[0] ?? 'its last record is incomplete'}.`
+          : `${baseName(l.path)} is corrupt: ${l.problems[0] ?? 'a damaged record'}${l.problems.length > 1 ? ` and ${plural(l.problems.length - 1, 'more problem')}` : ''}.`,
+      ),
       fix: torn
         ? { label: fixIn(l.folder, `Repair tail of ${baseName(l.path)}`), button: 'Repair', icon: 'tools', command: 'ledgerlock.repairTail', args: [l.path] }
-        : { label: fixIn(l.folder, `Open ${baseName(l.path)} at the damaged record`), button: 'Open', icon: 'go-to-file', command: 'ledgerlock.openLedgerProblem', args: [l.path] },
+        : {
+            label: fixIn(l.folder, `Open ${baseName(l.path)} at the damaged record`),
+            button: 'Open',
+            icon: 'go-to-file',
+            command: 'ledgerlock.openLedgerProblem',
+            args: [l.path],
+          },
     });
   }
   for (const l of state.locks().filter(isLockProblem)) {
@@ -91,10 +100,20 @@ export function problemsOf(state: ServerState): Problem[] {
       short: inFolder(l.folder, `${baseName(l.path)} ${l.state}`),
       noun: [`${l.state} lock`, `${l.state} locks`],
       sentence: inFolder(l.folder, `${lockSentence(l)}.`),
-      evidence: (l.evidence ?? []).filter((e) => e.kind !== 'heartbeat').map((e) => e.detail).join('; ') || undefined,
+      evidence:
+        (l.evidence ?? [])
+          .filter((e) => e.kind !== 'heartbeat')
+          .map((e) => e.detail)
+          .join('; ') || undefined,
       fix: reap
         ? { label: fixIn(l.folder, `Reap ${baseName(l.path)}`), button: 'Reap', icon: 'unlock', command: 'ledgerlock.reapLock', args: [l.path] }
-        : { label: fixIn(l.folder, `Show holder of ${baseName(l.path)}`), button: 'Show Holder', icon: 'person', command: 'ledgerlock.showHolder', args: [l.path] },
+        : {
+            label: fixIn(l.folder, `Show holder of ${baseName(l.path)}`),
+            button: 'Show Holder',
+            icon: 'person',
+            command: 'ledgerlock.showHolder',
+            args: [l.path],
+          },
     });
   }
   for (const folder of state.damagedSnapshotFolders()) {

@@ -24,7 +24,11 @@ export class SnapshotDocuments implements vscode.TextDocumentContentProvider {
     const query = new URLSearchParams(uri.query);
     const client = this.client();
     if (!client) throw new Error('the Ledgerlock server is not running');
-    const reply = await client.sendRequest(SnapshotFileRequest.type, { folder: query.get('folder') ?? '', id: query.get('id') ?? '', path: query.get('path') ?? '' });
+    const reply = await client.sendRequest(SnapshotFileRequest.type, {
+      folder: query.get('folder') ?? '',
+      id: query.get('id') ?? '',
+      path: query.get('path') ?? '',
+    });
     if (reply.content === undefined) throw new Error(reply.error ?? 'the snapshot file could not be read');
     return reply.content;
   }

@@ -19,7 +19,11 @@ export class StatusBar implements vscode.Disposable {
     this.item = vscode.window.createStatusBarItem('ledgerlock.status', vscode.StatusBarAlignment.Left, 50);
     this.item.name = 'Ledgerlock';
     this.item.command = 'ledgerlock.showFixes';
-    this.disposables.push(this.item, state.onDidChange(() => this.render()), state.onDidChangeSnapshots(() => this.render()));
+    this.disposables.push(
+      this.item,
+      state.onDidChange(() => this.render()),
+      state.onDidChangeSnapshots(() => this.render()),
+    );
     this.render();
   }
 
@@ -51,7 +55,10 @@ export class StatusBar implements vscode.Disposable {
 function tooltip(problems: Problem[]): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**Ledgerlock: ${countByKind(problems)}**\n\n`);
-  for (const p of problems.slice(0, 12)) md.appendMarkdown(`- $(${p.severity === 'error' ? 'error' : 'warning'}) ${escapeMarkdown(p.sentence)}${p.evidence ? ` ${escapeMarkdown(`(${p.evidence})`)}` : ''}\n`);
+  for (const p of problems.slice(0, 12))
+    md.appendMarkdown(
+      `- $(${p.severity === 'error' ? 'error' : 'warning'}) ${escapeMarkdown(p.sentence)}${p.evidence ? ` ${escapeMarkdown(`(${p.evidence})`)}` : ''}\n`,
+    );
   if (problems.length > 12) md.appendMarkdown(`- and ${problems.length - 12} more\n`);
   md.appendMarkdown('\nClick to choose a fix.');
   return md;

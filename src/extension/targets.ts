@@ -30,7 +30,12 @@ export async function pickLedger(state: ServerState, arg: unknown, prefer: (l: L
   }
   if (list.length === 1 && candidates.length === 1) return list[0]!.path;
   const picked = await vscode.window.showQuickPick(
-    list.map((l) => ({ label: baseName(l.path), description: `${l.health} · ${formatCount(l.events)} events · ${formatBytes(l.bytes)}`, detail: vscode.workspace.asRelativePath(l.path), path: l.path })),
+    list.map((l) => ({
+      label: baseName(l.path),
+      description: `${l.health} · ${formatCount(l.events)} events · ${formatBytes(l.bytes)}`,
+      detail: vscode.workspace.asRelativePath(l.path),
+      path: l.path,
+    })),
     { placeHolder },
   );
   return picked?.path;

@@ -12,7 +12,12 @@ import { baseName } from './format';
 import type { ServerState } from './server-state';
 import type { LedgersView } from './views/ledgers-view';
 
-type FromPage = { type: 'ready' } | { type: 'reset' } | { type: 'zoom'; from: number; to: number } | { type: 'openBin'; from: number; to: number } | { type: 'painted'; ms: number };
+type FromPage =
+  | { type: 'ready' }
+  | { type: 'reset' }
+  | { type: 'zoom'; from: number; to: number }
+  | { type: 'openBin'; from: number; to: number }
+  | { type: 'painted'; ms: number };
 
 export class TimelinePanels implements vscode.Disposable {
   private readonly panels = new Map<string, vscode.WebviewPanel>();
@@ -105,7 +110,13 @@ function html(webview: vscode.Webview, root: vscode.Uri): string {
   const nonce = randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'timeline.js'));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'timeline.css'));
-  const csp = [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src ${webview.cspSource} 'nonce-${nonce}'`, `img-src ${webview.cspSource} data:`, `font-src ${webview.cspSource}`].join('; ');
+  const csp = [
+    `default-src 'none'`,
+    `script-src 'nonce-${nonce}'`,
+    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+    `img-src ${webview.cspSource} data:`,
+    `font-src ${webview.cspSource}`,
+  ].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -11,7 +11,11 @@ export interface ActionContext {
   staleMsFor: (p: string) => number;
 }
 
-const UNTRUSTED: ActionResult = { ok: false, code: 'E_UNTRUSTED', message: 'Ledgerlock does not change files in an untrusted workspace. Trust the workspace to repair, reap or compact.' };
+const UNTRUSTED: ActionResult = {
+  ok: false,
+  code: 'E_UNTRUSTED',
+  message: 'Ledgerlock does not change files in an untrusted workspace. Trust the workspace to repair, reap or compact.',
+};
 
 export async function repairTail(ctx: ActionContext, ledgerPath: string): Promise<ActionResult> {
   if (!ctx.trusted()) return UNTRUSTED;
@@ -27,7 +31,10 @@ export async function quarantineRecord(ctx: ActionContext, ledgerPath: string, o
   if (!ctx.trusted()) return UNTRUSTED;
   return withLedger(ledgerPath, async (ledger) => {
     const result = await ledger.quarantineRecord(offset);
-    return { ok: true, message: `Quarantined ${n(result.removedBytes)} bytes at offset ${n(offset)} of ${base(ledgerPath)}; they are kept in ${result.quarantine}.` };
+    return {
+      ok: true,
+      message: `Quarantined ${n(result.removedBytes)} bytes at offset ${n(offset)} of ${base(ledgerPath)}; they are kept in ${result.quarantine}.`,
+    };
   });
 }
 
@@ -35,7 +42,10 @@ export async function compactLedger(ctx: ActionContext, ledgerPath: string, keep
   if (!ctx.trusted()) return UNTRUSTED;
   return withLedger(ledgerPath, async (ledger) => {
     const result = await ledger.compact({ keep });
-    return { ok: true, message: `Compacted ${base(ledgerPath)}: kept the newest ${n(result.kept)} events, removed ${n(result.removed)} (${n(result.bytesBefore)} → ${n(result.bytesAfter)} bytes).` };
+    return {
+      ok: true,
+      message: `Compacted ${base(ledgerPath)}: kept the newest ${n(result.kept)} events, removed ${n(result.removed)} (${n(result.bytesBefore)} → ${n(result.bytesAfter)} bytes).`,
+    };
   });
 }
 
@@ -55,8 +65,14 @@ export async function reapStaleLock(ctx: ActionContext, lockPath: string, opts: 
   } catch (err) {
     const result = failure(err);
     // Gone, or taken by a live holder since it was offered: nothing left to fix, nothing failed.
-    if (result.code === 'E_NOT_FOUND') return { ok: true, cleared: true, code: result.code, message: `${base(lockPath)} is already gone (released or reaped meanwhile).` };
-    if (result.code === 'E_LOCK_LIVE_HOLDER') return { ...result, cleared: true, message: `${base(lockPath)} ${confirmUnknown ? 'has a holder Ledgerlock can see now; it was left alone' : 'is no longer stale'}: ${result.message}` };
+    if (result.code === 'E_NOT_FOUND')
+      return { ok: true, cleared: true, code: result.code, message: `${base(lockPath)} is already gone (released or reaped meanwhile).` };
+    if (result.code === 'E_LOCK_LIVE_HOLDER')
+      return {
+        ...result,
+        cleared: true,
+        message: `${base(lockPath)} ${confirmUnknown ? 'has a holder Ledgerlock can see now; it was left alone' : 'is no longer stale'}: ${result.message}`,
+      };
     if (result.code === 'E_LOCK_NOT_STALE') {
       // A plain Reap of a lock that turned unknown: say how the editor removes it, not the CLI.
       const unknown = (err as { details?: { state?: string } }).details?.state === 'unknown';
@@ -69,7 +85,11 @@ export async function reapStaleLock(ctx: ActionContext, lockPath: string, opts: 
   }
 }
 
-export async function verifyLedger(ledgerPath: string, onProgress: (percent: number) => void, signal?: AbortSignal): Promise<{ result: ActionResult; report?: VerifyReport }> {
+export async function verifyLedger(
+  ledgerPath: string,
+  onProgress: (percent: number) => void,
+  signal?: AbortSignal,
+): Promise<{ result: ActionResult; report?: VerifyReport }> {
   let report: VerifyReport | undefined;
   const result = await withLedger(ledgerPath, async (ledger) => {
     report = await ledger.verify({ signal, onProgress: (bytes, total) => onProgress(total > 0 ? (100 * bytes) / total : 100) });

@@ -12,10 +12,29 @@ export function quickFixes(params: CodeActionParams): CodeAction[] {
     const lockData = diagnostic.data as LockProblemData | undefined;
     if (lockData && 'lock' in lockData) {
       const lockUri = fileUri(lockData.lock);
-      actions.push(lockData.fix === 'reapLock'
-        ? { title: 'Reap this stale lock (a live holder is never broken)', kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], isPreferred: true, command: { title: 'Reap Lock', command: 'ledgerlock.reapLock', arguments: [lockUri] } }
-        : { title: 'Show who holds this lock', kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], command: { title: 'Show Holder', command: 'ledgerlock.showHolder', arguments: [lockUri] } });
-      if (lockData.fix === 'reapLock') actions.push({ title: 'Show who held this lock', kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], command: { title: 'Show Holder', command: 'ledgerlock.showHolder', arguments: [lockUri] } });
+      actions.push(
+        lockData.fix === 'reapLock'
+          ? {
+              title: 'Reap this stale lock (a live holder is never broken)',
+              kind: CodeActionKind.QuickFix,
+              diagnostics: [diagnostic],
+              isPreferred: true,
+              command: { title: 'Reap Lock', command: 'ledgerlock.reapLock', arguments: [lockUri] },
+            }
+          : {
+              title: 'Show who holds this lock',
+              kind: CodeActionKind.QuickFix,
+              diagnostics: [diagnostic],
+              command: { title: 'Show Holder', command: 'ledgerlock.showHolder', arguments: [lockUri] },
+            },
+      );
+      if (lockData.fix === 'reapLock')
+        actions.push({
+          title: 'Show who held this lock',
+          kind: CodeActionKind.QuickFix,
+          diagnostics: [diagnostic],
+          command: { title: 'Show Holder', command: 'ledgerlock.showHolder', arguments: [lockUri] },
+        });
       continue;
     }
     const data = diagnostic.data as ProblemData | undefined;

@@ -20,7 +20,10 @@ export class KeyedDebouncer {
   private readonly waitingSince = new Map<string, number>();
 
   /** `maxWaitMs`: a file written more often than `delayMs` is still looked at this often. */
-  constructor(private readonly delayMs: number, private readonly maxWaitMs = 1000) {}
+  constructor(
+    private readonly delayMs: number,
+    private readonly maxWaitMs = 1000,
+  ) {}
 
   schedule(key: string, work: () => Promise<void>): void {
     const since = this.waitingSince.get(key) ?? Date.now();
@@ -29,16 +32,22 @@ export class KeyedDebouncer {
     // Past the longest wait, a pending run is kept instead of pushed back again.
     if (pending && Date.now() - since >= this.maxWaitMs) return;
     clearTimeout(pending);
-    this.timers.set(key, setTimeout(() => {
-      this.timers.delete(key);
-      this.waitingSince.delete(key);
-      // Work for one key never overlaps itself.
-      const previous = this.running.get(key) ?? Promise.resolve();
-      const current = previous.then(work).catch(() => undefined).finally(() => {
-        if (this.running.get(key) === current) this.running.delete(key);
-      });
-      this.running.set(key, current);
-    }, this.delayMs));
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        this.waitingSince.delete(key);
+        // Work for one key never overlaps itself.
+        const previous = this.running.get(key) ?? Promise.resolve();
+        const current = previous
+          .then(work)
+          .catch(() => undefined)
+          .finally(() => {
+            if (this.running.get(key) === current) this.running.delete(key);
+          });
+        this.running.set(key, current);
+      }, this.delayMs),
+    );
   }
 
   dispose(): void {

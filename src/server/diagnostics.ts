@@ -61,12 +61,14 @@ export function lockDiagnostics(lock: LockItem | undefined): Diagnostic[] {
   const reap = offersReap(lock);
   const data: LockProblemData = { lock: lock.path, fix: reap ? 'reapLock' : 'showHolder' };
   const name = lock.path.split(/[\\/]/).pop() ?? lock.path;
-  return [{
-    range: { start: { line: 0, character: 0 }, end: { line: 0, character: 10_000 } },
-    severity: reap ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
-    source: DIAGNOSTIC_SOURCE,
-    code: reap ? `E_LOCK_${lock.state.toUpperCase()}` : 'LOCK_CONTENDED',
-    message: `${name} ${lock.state}: ${lock.reason}`,
-    data,
-  }];
+  return [
+    {
+      range: { start: { line: 0, character: 0 }, end: { line: 0, character: 10_000 } },
+      severity: reap ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
+      source: DIAGNOSTIC_SOURCE,
+      code: reap ? `E_LOCK_${lock.state.toUpperCase()}` : 'LOCK_CONTENDED',
+      message: `${name} ${lock.state}: ${lock.reason}`,
+      data,
+    },
+  ];
 }

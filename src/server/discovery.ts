@@ -34,7 +34,10 @@ export class FolderClassifier {
   private readonly isLock: (rel: string) => boolean;
   private readonly isExcluded: (rel: string) => boolean;
 
-  constructor(readonly root: string, settings: FolderSettings) {
+  constructor(
+    readonly root: string,
+    settings: FolderSettings,
+  ) {
     this.isLedger = picomatch(settings.ledgerGlobs, { dot: true });
     this.isLock = picomatch(settings.lockGlobs, { dot: true });
     this.isExcluded = settings.exclude.length > 0 ? picomatch(settings.exclude, { dot: true }) : () => false;

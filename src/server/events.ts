@@ -11,7 +11,12 @@ import type { EventFilter, EventItem, RecoveryItem } from '../protocol';
 export const FILTER_SCAN_BUDGET = 20_000;
 export const TIME_WINDOW_LIMIT = 1_000;
 
-export async function eventsPage(ledgerPath: string, cursor: string | null, limit: number, filter?: EventFilter): Promise<{ events: EventItem[]; next: string | null; scanned: number }> {
+export async function eventsPage(
+  ledgerPath: string,
+  cursor: string | null,
+  limit: number,
+  filter?: EventFilter,
+): Promise<{ events: EventItem[]; next: string | null; scanned: number }> {
   const ledger = await openLedger(ledgerPath, { create: false, telemetry: false });
   try {
     const matches = eventMatcher(filter);
@@ -66,7 +71,7 @@ export async function lineAt(ledgerPath: string, offset: number): Promise<{ line
     const end = Math.min(offset, stat.size);
     const chunk = Buffer.allocUnsafe(1 << 20);
     let newlines = 0;
-    for (let pos = 0; pos < end; ) {
+    for (let pos = 0; pos < end;) {
       const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, end - pos), pos);
       if (bytesRead <= 0) break;
       for (let i = chunk.indexOf(0x0a, 0); i !== -1 && i < bytesRead; i = chunk.indexOf(0x0a, i + 1)) newlines++;

@@ -40,7 +40,10 @@ export async function summarizeLocks(lockPaths: readonly string[], folder: strin
     const verdict = verdicts.get(lockPath);
     if (verdict === undefined || verdict instanceof Error) {
       const e = (verdict ?? {}) as { code?: string; message?: string };
-      out.set(lockPath, e.code === 'E_NOT_FOUND' || e.code === 'ENOENT' ? undefined : unknownItem(lockPath, folder, e.message ?? 'the lock could not be examined'));
+      out.set(
+        lockPath,
+        e.code === 'E_NOT_FOUND' || e.code === 'ENOENT' ? undefined : unknownItem(lockPath, folder, e.message ?? 'the lock could not be examined'),
+      );
       continue;
     }
     out.set(lockPath, { item: toItem(verdict, folder), changesInMs: verdictChangesIn(verdict, timing) });
@@ -63,7 +66,22 @@ export function oneJudgeAtATime<T>(work: () => Promise<T>): Promise<T> {
 
 /** A lock that could not be examined: only a change to its file (or the rotation) can tell more. */
 function unknownItem(lockPath: string, folder: string, reason: string): JudgedLock {
-  const item: LockItem = { path: lockPath, folder, kind: 'unknown', state: 'unknown', reason, ageMs: null, holder: null, reapable: false, overThreshold: false, profile: 'generic', evidence: [], guards: null, longHeld: false, waiters: 0 };
+  const item: LockItem = {
+    path: lockPath,
+    folder,
+    kind: 'unknown',
+    state: 'unknown',
+    reason,
+    ageMs: null,
+    holder: null,
+    reapable: false,
+    overThreshold: false,
+    profile: 'generic',
+    evidence: [],
+    guards: null,
+    longHeld: false,
+    waiters: 0,
+  };
   return { item, changesInMs: Infinity };
 }
 

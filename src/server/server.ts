@@ -5,13 +5,7 @@
  * requests of `protocol.ts`. All file I/O of the extension happens here.
  */
 import * as path from 'node:path';
-import {
-  CodeActionKind,
-  createConnection,
-  DidChangeConfigurationNotification,
-  ProposedFeatures,
-  type WorkspaceFolder,
-} from 'vscode-languageserver/node';
+import { CodeActionKind, createConnection, DidChangeConfigurationNotification, ProposedFeatures, type WorkspaceFolder } from 'vscode-languageserver/node';
 import { onTelemetry, withinRoot, type VerifyReport } from '../engine';
 import {
   type ActionResult,
@@ -219,7 +213,10 @@ connection.onRequest(EventsPageRequest.type, async ({ ledger, cursor, limit, fil
 connection.onRequest(EventRequest.type, ({ ledger, id }) => inFolder(ledger, () => eventById(ledger, id)));
 
 connection.onRequest(EventLineRequest.type, ({ ledger, offset }) =>
-  model.isKnownLedger(ledger) || model.recoveryLogs().includes(ledger) ? inFolder(ledger, () => lineAt(ledger, offset)) : { line: null, error: `${ledger} is not a ledger of this workspace` });
+  model.isKnownLedger(ledger) || model.recoveryLogs().includes(ledger)
+    ? inFolder(ledger, () => lineAt(ledger, offset))
+    : { line: null, error: `${ledger} is not a ledger of this workspace` },
+);
 
 connection.onRequest(TimelineRequest.type, async ({ ledger, from, to, bins }) => {
   if (!model.isKnownLedger(ledger)) throw new Error(`${ledger} is not a ledger of this workspace`);
@@ -259,7 +256,9 @@ connection.onRequest(CompactLedgerRequest.type, async ({ ledger, keep }) => {
 });
 
 connection.onRequest(ReapLockRequest.type, async ({ lock, confirmUnknown }) => {
-  const result = await inFolder(lock, () => oneJudgeAtATime(() => reapStaleLock(actions, lock, { confirmUnknown: confirmUnknown === true })), { changes: true });
+  const result = await inFolder(lock, () => oneJudgeAtATime(() => reapStaleLock(actions, lock, { confirmUnknown: confirmUnknown === true })), {
+    changes: true,
+  });
   await model.refreshLock(lock);
   log(confirmUnknown === true ? 'remove unknown lock' : 'reap', lock, result);
   return result;
@@ -270,9 +269,15 @@ connection.onRequest(VerifyLedgerRequest.type, async ({ ledger, progressToken },
   const abort = new AbortController();
   const cancelled = token.onCancellationRequested(() => abort.abort());
   try {
-    const { result, report } = await inFolder(ledger, () => verifyLedger(ledger, (percent) => {
-      if (progressToken) void connection.sendNotification(ProgressNotification.type, { token: progressToken, percent });
-    }, abort.signal));
+    const { result, report } = await inFolder(ledger, () =>
+      verifyLedger(
+        ledger,
+        (percent) => {
+          if (progressToken) void connection.sendNotification(ProgressNotification.type, { token: progressToken, percent });
+        },
+        abort.signal,
+      ),
+    );
     if (report) {
       publishDiagnostics(ledger, report);
       const folder = model.folderOf(ledger);
@@ -343,7 +348,12 @@ function inFolder<T>(p: string, work: () => Promise<T>, opts: { changes: true })
 function inFolder<T>(p: string, work: () => Promise<T>, opts?: { changes: true }): Promise<T | ActionResult> {
   const folder = model.folderOf(p);
   if (folder) return withinRoot(folder.root, work);
-  if (opts?.changes) return Promise.resolve({ ok: false, code: 'E_PATH_OUTSIDE_ROOT', message: `${p} is not inside an open workspace folder; Ledgerlock changes nothing there` });
+  if (opts?.changes)
+    return Promise.resolve({
+      ok: false,
+      code: 'E_PATH_OUTSIDE_ROOT',
+      message: `${p} is not inside an open workspace folder; Ledgerlock changes nothing there`,
+    });
   return work();
 }
 

@@ -9,7 +9,11 @@ import { failure } from './actions';
 
 const TOOL = 'Ledgerlock for VS Code';
 
-const UNTRUSTED: ActionResult = { ok: false, code: 'E_UNTRUSTED', message: 'Ledgerlock does not change files in an untrusted workspace. Trust the workspace to create or restore snapshots.' };
+const UNTRUSTED: ActionResult = {
+  ok: false,
+  code: 'E_UNTRUSTED',
+  message: 'Ledgerlock does not change files in an untrusted workspace. Trust the workspace to create or restore snapshots.',
+};
 
 export async function takeSnapshot(trusted: boolean, root: string, label: string | undefined): Promise<ActionResult & { id?: string }> {
   if (!trusted) return UNTRUSTED;
@@ -22,7 +26,11 @@ export async function takeSnapshot(trusted: boolean, root: string, label: string
   }
 }
 
-export async function restoreFolderSnapshot(trusted: boolean, root: string, id: string): Promise<ActionResult & { written?: string[]; removed?: string[]; backup?: string | null }> {
+export async function restoreFolderSnapshot(
+  trusted: boolean,
+  root: string,
+  id: string,
+): Promise<ActionResult & { written?: string[]; removed?: string[]; backup?: string | null }> {
   if (!trusted) return UNTRUSTED;
   try {
     const result = await restoreSnapshot(root, id, { backup: true, tool: TOOL });
@@ -30,7 +38,10 @@ export async function restoreFolderSnapshot(trusted: boolean, root: string, id: 
     const backup = result.backup ? ` The state before is kept as snapshot ${result.backup}.` : '';
     return {
       ok: true,
-      message: changed === 0 ? `The workspace already matches snapshot ${id}; nothing changed.` : `Restored snapshot ${id}: ${result.written.length} file(s) written, ${result.removed.length} removed.${backup}`,
+      message:
+        changed === 0
+          ? `The workspace already matches snapshot ${id}; nothing changed.`
+          : `Restored snapshot ${id}: ${result.written.length} file(s) written, ${result.removed.length} removed.${backup}`,
       written: result.written,
       removed: result.removed,
       backup: result.backup,
@@ -40,7 +51,10 @@ export async function restoreFolderSnapshot(trusted: boolean, root: string, id: 
   }
 }
 
-export async function snapshotChanges(root: string, id: string): Promise<{ files: { path: string; change: 'added' | 'removed' | 'modified' }[]; error?: string }> {
+export async function snapshotChanges(
+  root: string,
+  id: string,
+): Promise<{ files: { path: string; change: 'added' | 'removed' | 'modified' }[]; error?: string }> {
   try {
     const diff = await diffSnapshot(root, id);
     return { files: diff.files.map(({ path, change }) => ({ path, change })) };
@@ -49,7 +63,11 @@ export async function snapshotChanges(root: string, id: string): Promise<{ files
   }
 }
 
-export async function verifyFolderSnapshots(trusted: boolean, root: string, id: string | undefined): Promise<{ result: ActionResult & { problems: SnapshotProblem[] }; verify?: VerifyResult }> {
+export async function verifyFolderSnapshots(
+  trusted: boolean,
+  root: string,
+  id: string | undefined,
+): Promise<{ result: ActionResult & { problems: SnapshotProblem[] }; verify?: VerifyResult }> {
   try {
     // Read-only in restricted mode: a corrupt blob found there is reported but not recorded.
     const verify = await verifySnapshots(root, { ...(id !== undefined ? { snapshot: id } : {}), ...(trusted ? {} : { telemetry: false }) });

@@ -27,7 +27,11 @@ class FolderSnapshots {
   running: Promise<void> = Promise.resolve();
   nextPass: NodeJS.Timeout | undefined;
 
-  constructor(readonly uri: string, readonly name: string, readonly root: string) {
+  constructor(
+    readonly uri: string,
+    readonly name: string,
+    readonly root: string,
+  ) {
     this.state = { uri, name, snapshots: [], problems: [], unreadable: [], unchecked: 0 };
   }
 }
@@ -36,7 +40,10 @@ export class SnapshotCatalog {
   private readonly folders = new Map<string, FolderSnapshots>();
   private readonly debouncer = new KeyedDebouncer(300);
 
-  constructor(private readonly changed: () => void, private readonly log: (line: string) => void) {}
+  constructor(
+    private readonly changed: () => void,
+    private readonly log: (line: string) => void,
+  ) {}
 
   async setFolder(uri: string, name: string, root: string): Promise<void> {
     const old = this.folders.get(uri);
@@ -126,7 +133,10 @@ export class SnapshotCatalog {
         }
       }
       const checked = await this.checkBlobs(folder, state);
-      if (checked > 0) this.log(`snapshots of ${folder.name}: ${state.snapshots.length} snapshot(s), ${checked} blob(s) hashed, ${state.unchecked} left for the next pass, ${state.problems.length} problem(s) in ${Date.now() - started} ms`);
+      if (checked > 0)
+        this.log(
+          `snapshots of ${folder.name}: ${state.snapshots.length} snapshot(s), ${checked} blob(s) hashed, ${state.unchecked} left for the next pass, ${state.problems.length} problem(s) in ${Date.now() - started} ms`,
+        );
     } catch (err) {
       state.error = (err as Error).message;
     }

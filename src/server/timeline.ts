@@ -64,7 +64,8 @@ function bin(series: Series, opts: { from?: number; to?: number; bins?: number }
     if (t < min) min = t;
     if (t > max) max = t;
   }
-  if (min === Infinity) return { from: 0, to: 0, binMs: 0, types: [], counts: [], total: series.count, inRange: 0, undated: series.undated, truncated: series.truncated };
+  if (min === Infinity)
+    return { from: 0, to: 0, binMs: 0, types: [], counts: [], total: series.count, inRange: 0, undated: series.undated, truncated: series.truncated };
   const from = opts.from ?? min;
   const to = Math.max(from + 1, opts.to ?? max + 1);
   const binMs = Math.max(1, Math.ceil((to - from) / bins));
@@ -81,7 +82,10 @@ function bin(series: Series, opts: { from?: number; to?: number; bins?: number }
     inRange++;
   }
   // The busiest types by name; the rest are summed as "other".
-  const order = series.types.map((_, i) => i).filter((i) => totals[i]! > 0).sort((a, b) => totals[b]! - totals[a]!);
+  const order = series.types
+    .map((_, i) => i)
+    .filter((i) => totals[i]! > 0)
+    .sort((a, b) => totals[b]! - totals[a]!);
   const shown = order.slice(0, MAX_TYPES);
   const rest = order.slice(MAX_TYPES);
   const types = shown.map((i) => series.types[i]!);
@@ -101,7 +105,21 @@ async function seriesOf(ledgerPath: string): Promise<Series> {
   let series = cache.get(ledgerPath);
   if (series && stat.size < series.bytes) series = undefined; // rewritten (repair, compaction)
   if (!series) {
-    series = { bytes: 0, mtimeMs: 0, newestId: null, older: null, complete: false, count: 0, ts: new Float64Array(1024), type: new Uint16Array(1024), types: [], typeIndex: new Map(), undated: 0, truncated: false, topping: Promise.resolve() };
+    series = {
+      bytes: 0,
+      mtimeMs: 0,
+      newestId: null,
+      older: null,
+      complete: false,
+      count: 0,
+      ts: new Float64Array(1024),
+      type: new Uint16Array(1024),
+      types: [],
+      typeIndex: new Map(),
+      undated: 0,
+      truncated: false,
+      topping: Promise.resolve(),
+    };
     cache.delete(ledgerPath);
     cache.set(ledgerPath, series);
     while (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value!);
@@ -229,7 +247,15 @@ export function lockSpans(recoveries: RecoveryItem[], locks: LockItem[], now: nu
     const waited = typeof d.waitedMs === 'number' ? d.waitedMs : 0;
     const waitKey = `${d.lock}|${pidOf(d.waiterPid) ?? ''}`;
     if (r.type === 'LOCK_CONTENDED') {
-      const span: LockSpan = { lock: d.lock, kind: 'wait', start: t - waited, end: t, pid: pidOf(d.waiterPid), live: contendedNow.has(d.lock), holderPid: pidOf(d.holder?.pid) };
+      const span: LockSpan = {
+        lock: d.lock,
+        kind: 'wait',
+        start: t - waited,
+        end: t,
+        pid: pidOf(d.waiterPid),
+        live: contendedNow.has(d.lock),
+        holderPid: pidOf(d.holder?.pid),
+      };
       openWaits.set(waitKey, span);
       spans.push(span);
       hold(d.lock, d.holder, t - waited, t, false);

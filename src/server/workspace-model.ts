@@ -52,7 +52,12 @@ class FolderModel {
   scanning = true;
   readonly classifier: FolderClassifier;
 
-  constructor(readonly uri: string, readonly name: string, readonly root: string, readonly settings: FolderSettings) {
+  constructor(
+    readonly uri: string,
+    readonly name: string,
+    readonly root: string,
+    readonly settings: FolderSettings,
+  ) {
     this.classifier = new FolderClassifier(root, settings);
   }
 
@@ -188,7 +193,10 @@ export class WorkspaceModel {
     const host = os.hostname();
     for (const [p, entry] of folder.locks) {
       if (due.length >= MAX_JUDGED_PER_PASS) break;
-      if (entry.dueAt <= now) { due.push(p); continue; }
+      if (entry.dueAt <= now) {
+        due.push(p);
+        continue;
+      }
       const { item } = entry;
       // Every verdict can change with no file event: a process opens or flocks a stale or
       // unknown lock (a zero-byte lock re-taken by flock keeps its bytes), a holder dies. So

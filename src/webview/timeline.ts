@@ -19,7 +19,17 @@ type Incoming = { type: 'data'; ledger: string; timeline: TimelineReply; spans: 
 
 const vscode = acquireVsCodeApi();
 const started = performance.now();
-const PALETTE = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-yellow', '--vscode-charts-red', '--vscode-terminal-ansiCyan', '--vscode-terminal-ansiMagenta', '--vscode-descriptionForeground'];
+const PALETTE = [
+  '--vscode-charts-blue',
+  '--vscode-charts-orange',
+  '--vscode-charts-green',
+  '--vscode-charts-purple',
+  '--vscode-charts-yellow',
+  '--vscode-charts-red',
+  '--vscode-terminal-ansiCyan',
+  '--vscode-terminal-ansiMagenta',
+  '--vscode-descriptionForeground',
+];
 
 const chartEl = document.getElementById('chart')!;
 const legendEl = document.getElementById('legend')!;
@@ -87,7 +97,13 @@ function drawChart(t: TimelineReply): void {
     scales: { x: { time: true } },
     axes: [
       { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-      { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 56, values: (_u, vals) => vals.map((v) => (v >= 1000 ? `${(v / 1000).toFixed(v >= 10_000 ? 0 : 1)}k` : String(v))) },
+      {
+        stroke: fg,
+        grid: { stroke: grid, width: 1 },
+        ticks: { stroke: grid },
+        size: 56,
+        values: (_u, vals) => vals.map((v) => (v >= 1000 ? `${(v / 1000).toFixed(v >= 10_000 ? 0 : 1)}k` : String(v))),
+      },
     ],
     series: [{}, ...t.types.map((name, k) => ({ label: name, fill: colourOf(k), stroke: colourOf(k), width: 0, paths: bars, points: { show: false } }))],
     hooks: {
@@ -142,14 +158,20 @@ function drawLegend(t: TimelineReply): void {
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
-const SPAN_COLOURS: Record<LockSpan['kind'], string> = { hold: '--vscode-charts-blue', wait: '--vscode-charts-orange', 'gave-up': '--vscode-charts-red', reaped: '--vscode-charts-red' };
+const SPAN_COLOURS: Record<LockSpan['kind'], string> = {
+  hold: '--vscode-charts-blue',
+  wait: '--vscode-charts-orange',
+  'gave-up': '--vscode-charts-red',
+  reaped: '--vscode-charts-red',
+};
 
 function drawSpans(spans: LockSpan[]): void {
   spansEl.replaceChildren();
   if (spans.length === 0) {
     const p = document.createElement('p');
     p.className = 'empty';
-    p.textContent = 'No lock holds or waits recorded for this folder yet. Waits longer than the contention threshold and reaped locks are recorded in the recovery log.';
+    p.textContent =
+      'No lock holds or waits recorded for this folder yet. Waits longer than the contention threshold and reaped locks are recorded in the recovery log.';
     spansEl.append(p);
     return;
   }
@@ -184,7 +206,12 @@ function drawSpans(spans: LockSpan[]): void {
       rect.setAttribute('class', `span ${s.kind}`);
       const title = document.createElementNS(SVG, 'title');
       const who = s.pid !== undefined ? `pid ${s.pid}` : 'unknown process';
-      const what = s.kind === 'hold' ? `held by ${who}${s.tool ? ` (${s.tool})` : ''}${s.live ? ', still held' : ''}` : s.kind === 'reaped' ? `reaped (holder ${who} was gone)` : `${who} waited${s.kind === 'gave-up' ? ' and gave up' : ''}${s.holderPid !== undefined ? ` for pid ${s.holderPid}` : ''}`;
+      const what =
+        s.kind === 'hold'
+          ? `held by ${who}${s.tool ? ` (${s.tool})` : ''}${s.live ? ', still held' : ''}`
+          : s.kind === 'reaped'
+            ? `reaped (holder ${who} was gone)`
+            : `${who} waited${s.kind === 'gave-up' ? ' and gave up' : ''}${s.holderPid !== undefined ? ` for pid ${s.holderPid}` : ''}`;
       title.textContent = `${text.textContent}: ${what}, ${formatSpan(s.end - s.start)} from ${new Date(s.start).toLocaleTimeString()}`;
       rect.append(title);
       svg.append(rect);

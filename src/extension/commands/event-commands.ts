@@ -82,7 +82,10 @@ async function revealEvent(ctx: CommandContext, arg?: unknown): Promise<vscode.T
     if (line === undefined && offset >= 0) {
       const reply = await client.sendRequest(EventLineRequest.type, { ledger: ref.ledger, offset });
       if (reply.line === null) {
-        vscode.window.setStatusBarMessage(`$(info) Ledgerlock: could not find event #${ref.event.id} in ${baseName(ref.ledger)}: ${reply.error ?? 'no such record'}`, 10_000);
+        vscode.window.setStatusBarMessage(
+          `$(info) Ledgerlock: could not find event #${ref.event.id} in ${baseName(ref.ledger)}: ${reply.error ?? 'no such record'}`,
+          10_000,
+        );
         return undefined;
       }
       line = reply.line;
@@ -97,11 +100,15 @@ async function revealEvent(ctx: CommandContext, arg?: unknown): Promise<vscode.T
 async function goToEvent(ctx: CommandContext, arg?: unknown, idArg?: string): Promise<vscode.TextDocument | undefined> {
   const ledger = await pickLedger(ctx.state, arg, () => false, 'Go to an event of which ledger?');
   if (!ledger) return undefined;
-  const id = idArg ?? (await vscode.window.showInputBox({
-    title: `Go to Event Id in ${baseName(ledger)}`,
-    prompt: 'The id of the event (for plain JSONL files, its line number)',
-    validateInput: (v) => (/^\d+$/.test(v.trim()) ? undefined : 'A whole number'),
-  }))?.trim();
+  const id =
+    idArg ??
+    (
+      await vscode.window.showInputBox({
+        title: `Go to Event Id in ${baseName(ledger)}`,
+        prompt: 'The id of the event (for plain JSONL files, its line number)',
+        validateInput: (v) => (/^\d+$/.test(v.trim()) ? undefined : 'A whole number'),
+      })
+    )?.trim();
   if (!id) return undefined;
   const client = ctx.client();
   const event = client ? await client.sendRequest(EventRequest.type, { ledger, id }) : null;

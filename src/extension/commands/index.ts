@@ -18,8 +18,10 @@ export type { CommandContext } from './command';
 export const COMMANDS: readonly Command[] = [...LEDGER_COMMANDS, ...LOCK_COMMANDS, ...EVENT_COMMANDS, ...SNAPSHOT_COMMANDS, ...WORKSPACE_COMMANDS];
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
-  return COMMANDS.map(({ id, changesFiles, run }) => vscode.commands.registerCommand(id, (...args: unknown[]) => {
-    if (changesFiles !== undefined && refuseIfUntrusted(changesFiles)) return UNTRUSTED;
-    return (run as (ctx: CommandContext, ...args: unknown[]) => unknown)(ctx, ...args);
-  }));
+  return COMMANDS.map(({ id, changesFiles, run }) =>
+    vscode.commands.registerCommand(id, (...args: unknown[]) => {
+      if (changesFiles !== undefined && refuseIfUntrusted(changesFiles)) return UNTRUSTED;
+      return (run as (ctx: CommandContext, ...args: unknown[]) => unknown)(ctx, ...args);
+    }),
+  );
 }

@@ -14,8 +14,14 @@ async function repairTail(ctx: CommandContext, arg?: unknown, options?: CommandO
   if (!ledger) return undefined;
   const known = ctx.state.findLedger(ledger);
   const cleared = known !== undefined && known.health !== 'torn';
-  const ok = cleared || await confirm(options, `Repair the torn tail of ${baseName(ledger)}?`,
-    'The incomplete last record is cut off at the last valid record boundary. The cut bytes are kept in the store\'s quarantine folder, never deleted.', 'Repair');
+  const ok =
+    cleared ||
+    (await confirm(
+      options,
+      `Repair the torn tail of ${baseName(ledger)}?`,
+      "The incomplete last record is cut off at the last valid record boundary. The cut bytes are kept in the store's quarantine folder, never deleted.",
+      'Repair',
+    ));
   if (!ok) return undefined;
   return report(ctx, await withProgress(`Repairing ${baseName(ledger)}…`, () => request(ctx, RepairTailRequest.type, { ledger })));
 }
@@ -23,8 +29,12 @@ async function repairTail(ctx: CommandContext, arg?: unknown, options?: CommandO
 async function quarantineRecord(ctx: CommandContext, arg?: unknown, offset?: number, options?: CommandOptions): Promise<ActionResult | undefined> {
   const ledger = pathOf(arg);
   if (!ledger || typeof offset !== 'number') return undefined;
-  const ok = await confirm(options, `Quarantine the damaged record at byte ${offset} of ${baseName(ledger)}?`,
-    'The ledger is rewritten atomically without that record; the original bytes are kept in quarantine.', 'Quarantine');
+  const ok = await confirm(
+    options,
+    `Quarantine the damaged record at byte ${offset} of ${baseName(ledger)}?`,
+    'The ledger is rewritten atomically without that record; the original bytes are kept in quarantine.',
+    'Quarantine',
+  );
   if (!ok) return undefined;
   return report(ctx, await withProgress(`Quarantining a record of ${baseName(ledger)}…`, () => request(ctx, QuarantineRecordRequest.type, { ledger, offset })));
 }
@@ -34,8 +44,12 @@ async function compactLedger(ctx: CommandContext, arg?: unknown, keepArg?: numbe
   if (!ledger) return undefined;
   const keep = keepArg ?? (await askKeep(ledger));
   if (keep === undefined) return undefined;
-  const ok = await confirm(options, `Compact ${baseName(ledger)} to its newest ${keep} events?`,
-    'Older events are dropped; the ledger is rewritten atomically under its lock and the compaction is recorded in the recovery log.', 'Compact');
+  const ok = await confirm(
+    options,
+    `Compact ${baseName(ledger)} to its newest ${keep} events?`,
+    'Older events are dropped; the ledger is rewritten atomically under its lock and the compaction is recorded in the recovery log.',
+    'Compact',
+  );
   if (!ok) return undefined;
   return report(ctx, await withProgress(`Compacting ${baseName(ledger)}…`, () => request(ctx, CompactLedgerRequest.type, { ledger, keep })));
 }
@@ -64,7 +78,8 @@ async function verifyLedger(ctx: CommandContext, arg?: unknown): Promise<ActionR
     try {
       return await server(ctx).sendRequest(VerifyLedgerRequest.type, { ledger, progressToken: token }, cancel);
     } catch (err) {
-      if (cancel.isCancellationRequested) return { ok: false, code: 'E_ABORTED', message: `verify of ${baseName(ledger)} cancelled`, health: 'unknown' as const, events: 0 };
+      if (cancel.isCancellationRequested)
+        return { ok: false, code: 'E_ABORTED', message: `verify of ${baseName(ledger)} cancelled`, health: 'unknown' as const, events: 0 };
       throw err;
     } finally {
       sub?.dispose();

@@ -10,7 +10,18 @@ import { pathOf, pickLock } from '../targets';
 import { unknownBlindSpots } from '../views/locks-view';
 import { type Command, type CommandContext, type CommandOptions, confirm, report, request } from './command';
 
-const EVIDENCE_ICONS: Record<string, string> = { pid: 'pulse', flock: 'lock', posix: 'lock', ofd: 'lock', open: 'file-binary', waiter: 'watch', heartbeat: 'history', content: 'file-code', probe: 'search', vantage: 'eye-closed' };
+const EVIDENCE_ICONS: Record<string, string> = {
+  pid: 'pulse',
+  flock: 'lock',
+  posix: 'lock',
+  ofd: 'lock',
+  open: 'file-binary',
+  waiter: 'watch',
+  heartbeat: 'history',
+  content: 'file-code',
+  probe: 'search',
+  vantage: 'eye-closed',
+};
 
 async function reapLock(ctx: CommandContext, arg?: unknown, options?: CommandOptions): Promise<ActionResult | undefined> {
   const { state } = ctx;
@@ -19,8 +30,14 @@ async function reapLock(ctx: CommandContext, arg?: unknown, options?: CommandOpt
   const known = state.findLock(lock);
   // Offered while stale, clicked after it cleared (or it is unknown): no question to ask; the server's answer says so quietly.
   const cleared = state.complete && (!known || !offersReap(known));
-  const ok = cleared || await confirm(options, `Reap ${baseName(lock)}?`,
-    `${known ? `${lockSentence(known)}. Holder: ${holderWords(known)}.\n\n` : ''}The lock file is removed so others can take the lock. A live holder is never broken: if it turns out to be alive, nothing changes.`, 'Reap');
+  const ok =
+    cleared ||
+    (await confirm(
+      options,
+      `Reap ${baseName(lock)}?`,
+      `${known ? `${lockSentence(known)}. Holder: ${holderWords(known)}.\n\n` : ''}The lock file is removed so others can take the lock. A live holder is never broken: if it turns out to be alive, nothing changes.`,
+      'Reap',
+    ));
   if (!ok) return undefined;
   return report(ctx, await withProgress(`Reaping ${baseName(lock)}…`, () => request(ctx, ReapLockRequest.type, { lock })));
 }
@@ -43,7 +60,12 @@ async function removeUnknownLock(ctx: CommandContext, arg?: unknown, options?: C
     const now = known ? `it is ${known.state} now: ${known.reason}` : 'it is gone (released or reaped meanwhile)';
     return report(ctx, { ok: true, cleared: true, message: `${baseName(lock)} is no longer unknown; ${now}.` });
   }
-  const ok = await confirm(options, `Remove ${baseName(lock)} anyway?`, unknownRemovalDetail(known, state.vantage?.blindSpots ?? [], state.inContainer), 'Remove Lock');
+  const ok = await confirm(
+    options,
+    `Remove ${baseName(lock)} anyway?`,
+    unknownRemovalDetail(known, state.vantage?.blindSpots ?? [], state.inContainer),
+    'Remove Lock',
+  );
   if (!ok) return undefined;
   return report(ctx, await withProgress(`Removing ${baseName(lock)}…`, () => request(ctx, ReapLockRequest.type, { lock, confirmUnknown: true })));
 }
@@ -59,7 +81,9 @@ function unknownRemovalDetail(lock: LockItem, serverBlindSpots: readonly string[
     unseen.some((b) => !lock.reason.includes(b)) ? `What it cannot see from here: ${sentence(unseen.join('; '))}` : '',
     `Holder: ${holderWords(lock)}.`,
     `If ${who} still holds it, two holders will run at once. Remove it only if you know its holder is gone. A holder Ledgerlock can see is never broken: then nothing changes.`,
-  ].filter(Boolean).join('\n\n');
+  ]
+    .filter(Boolean)
+    .join('\n\n');
 }
 
 /** Reveals the lock in its view and lists what its verdict rests on, one fact a row, with what can be done from here. */
@@ -75,18 +99,46 @@ async function showHolder(ctx: CommandContext, arg?: unknown): Promise<void> {
   const lock = node.lock;
   const holder = lock.holder;
   const line = `${baseName(lock.path)} ${lock.state}, held ${formatAge(lock.ageMs)} by ${holderWords(lock)}${holder?.owner ? `, owner ${holder.owner}` : ''}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''} — ${lock.reason}`;
-  ctx.log.info(`holder: ${line}${(lock.evidence ?? []).filter((e) => e.kind !== 'heartbeat').map((e) => ` — evidence: ${e.detail}`).join('')}`);
+  ctx.log.info(
+    `holder: ${line}${(lock.evidence ?? [])
+      .filter((e) => e.kind !== 'heartbeat')
+      .map((e) => ` — evidence: ${e.detail}`)
+      .join('')}`,
+  );
   type Row = vscode.QuickPickItem & { run?: () => unknown };
   const facts: Row[] = [
     { label: `$(person) ${holderWords(lock)}`, description: holder?.acquiredAt ? `since ${holder.acquiredAt}` : undefined, detail: lock.reason },
     ...(lock.evidence ?? []).map((e) => ({ label: `$(${EVIDENCE_ICONS[e.kind] ?? 'info'}) ${e.detail}`, description: e.kind })),
-    ...(lock.guards ? [{ label: `$(file) Open the file it guards`, description: vscode.workspace.asRelativePath(lock.guards), run: () => vscode.window.showTextDocument(vscode.Uri.file(lock.guards!)) }] : []),
-    ...(lock.kind !== 'directory' ? [{ label: '$(go-to-file) Open the lock file', run: () => vscode.window.showTextDocument(vscode.Uri.file(lock.path)) }] : []),
+    ...(lock.guards
+      ? [
+          {
+            label: `$(file) Open the file it guards`,
+            description: vscode.workspace.asRelativePath(lock.guards),
+            run: () => vscode.window.showTextDocument(vscode.Uri.file(lock.guards!)),
+          },
+        ]
+      : []),
+    ...(lock.kind !== 'directory'
+      ? [{ label: '$(go-to-file) Open the lock file', run: () => vscode.window.showTextDocument(vscode.Uri.file(lock.path)) }]
+      : []),
     // Through the commands, so the restricted-mode refusal applies as from anywhere else.
-    ...(offersReap(lock) ? [{ label: `$(unlock) Reap ${baseName(lock.path)}`, run: () => vscode.commands.executeCommand('ledgerlock.reapLock', lock.path) }] : []),
-    ...(lock.state === 'unknown' && vscode.workspace.isTrusted ? [{ label: `$(trash) Remove ${baseName(lock.path)} anyway…`, description: 'Ledgerlock cannot see whether its holder is alive', run: () => vscode.commands.executeCommand('ledgerlock.removeUnknownLock', lock.path) }] : []),
+    ...(offersReap(lock)
+      ? [{ label: `$(unlock) Reap ${baseName(lock.path)}`, run: () => vscode.commands.executeCommand('ledgerlock.reapLock', lock.path) }]
+      : []),
+    ...(lock.state === 'unknown' && vscode.workspace.isTrusted
+      ? [
+          {
+            label: `$(trash) Remove ${baseName(lock.path)} anyway…`,
+            description: 'Ledgerlock cannot see whether its holder is alive',
+            run: () => vscode.commands.executeCommand('ledgerlock.removeUnknownLock', lock.path),
+          },
+        ]
+      : []),
   ];
-  const picked = await vscode.window.showQuickPick(facts, { title: `${baseName(lock.path)} — ${lock.state}${lock.profile && profileName(lock.profile) ? ` (judged by ${profileName(lock.profile)}'s rules)` : ''}`, placeHolder: 'Who holds this lock, and why Ledgerlock thinks so' });
+  const picked = await vscode.window.showQuickPick(facts, {
+    title: `${baseName(lock.path)} — ${lock.state}${lock.profile && profileName(lock.profile) ? ` (judged by ${profileName(lock.profile)}'s rules)` : ''}`,
+    placeHolder: 'Who holds this lock, and why Ledgerlock thinks so',
+  });
   await picked?.run?.();
 }
 

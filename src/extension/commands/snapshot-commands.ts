@@ -5,7 +5,14 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { type ActionResult, CreateSnapshotRequest, RestoreSnapshotRequest, SnapshotDiffRequest, type SnapshotItem, VerifySnapshotRequest } from '../../protocol';
+import {
+  type ActionResult,
+  CreateSnapshotRequest,
+  RestoreSnapshotRequest,
+  SnapshotDiffRequest,
+  type SnapshotItem,
+  VerifySnapshotRequest,
+} from '../../protocol';
 import { withProgress } from '../feedback';
 import { formatTime } from '../format';
 import type { ServerState } from '../server-state';
@@ -69,14 +76,17 @@ async function diffSnapshot(ctx: CommandContext, arg?: unknown): Promise<vscode.
   if (!target) return undefined;
   const left = snapshotFileUri(target.folder, target.id, target.path);
   const right = vscode.Uri.joinPath(vscode.Uri.parse(target.folder), ...target.path.split('/'));
-  await vscode.commands.executeCommand('vscode.diff', left, right, `${path.posix.basename(target.path)} (snapshot ${nameOf(ctx.state, target)}) ↔ on disk`, { preview: true });
+  await vscode.commands.executeCommand('vscode.diff', left, right, `${path.posix.basename(target.path)} (snapshot ${nameOf(ctx.state, target)}) ↔ on disk`, {
+    preview: true,
+  });
   return left;
 }
 
 /** The one file to compare: the node or argument given, else a snapshot and one of its changed files picked. */
 async function diffTarget(ctx: CommandContext, arg: unknown): Promise<(SnapshotRef & { path: string }) | undefined> {
   if (arg instanceof SnapshotFileNode) return { folder: arg.folder, id: arg.snapshot.id, path: arg.file.path };
-  if (isRecord(arg) && typeof arg.folder === 'string' && typeof arg.id === 'string' && typeof arg.path === 'string') return { folder: arg.folder, id: arg.id, path: arg.path };
+  if (isRecord(arg) && typeof arg.folder === 'string' && typeof arg.id === 'string' && typeof arg.path === 'string')
+    return { folder: arg.folder, id: arg.id, path: arg.path };
   const ref = snapshotRefOf(arg) ?? (await pickSnapshot(ctx.state, 'Compare which snapshot with the workspace?'));
   if (!ref) return undefined;
   const diff = await server(ctx).sendRequest(SnapshotDiffRequest.type, ref);
@@ -89,7 +99,13 @@ async function diffTarget(ctx: CommandContext, arg: unknown): Promise<(SnapshotR
     void vscode.window.showInformationMessage(`Ledgerlock: the files of snapshot ${nameOf(ctx.state, ref)} all match the workspace.`);
     return undefined;
   }
-  const picked = changed.length === 1 ? changed[0] : await vscode.window.showQuickPick(changed.map((f) => ({ label: f.path, description: f.change, path: f.path })), { placeHolder: 'Compare which file?' });
+  const picked =
+    changed.length === 1
+      ? changed[0]
+      : await vscode.window.showQuickPick(
+          changed.map((f) => ({ label: f.path, description: f.change, path: f.path })),
+          { placeHolder: 'Compare which file?' },
+        );
   return picked ? { ...ref, path: picked.path } : undefined;
 }
 
@@ -111,7 +127,9 @@ async function pickFolder(arg: unknown): Promise<string | undefined> {
 }
 
 async function pickSnapshot(state: ServerState, placeHolder: string): Promise<SnapshotRef | undefined> {
-  const items = state.snapshots.folders.flatMap((f) => [...f.snapshots].reverse().map((s) => ({ folder: f.uri, id: s.id, label: s.label ?? s.id, description: describe(s), detail: f.name })));
+  const items = state.snapshots.folders.flatMap((f) =>
+    [...f.snapshots].reverse().map((s) => ({ folder: f.uri, id: s.id, label: s.label ?? s.id, description: describe(s), detail: f.name })),
+  );
   if (items.length === 0) {
     void vscode.window.showInformationMessage('Ledgerlock: no snapshots in this workspace yet.');
     return undefined;

@@ -24,7 +24,9 @@ async function showFixes(ctx: CommandContext): Promise<void> {
   }));
   const healthy = fixes.length === 0;
   fixes.push({ label: '$(refresh) Refresh', run: () => refresh(ctx) }, { label: '$(output) Show Log', run: () => ctx.log.show() });
-  const picked = await vscode.window.showQuickPick(fixes, { placeHolder: healthy ? 'Ledgerlock: all locks and ledgers are healthy' : 'Ledgerlock: choose a fix' });
+  const picked = await vscode.window.showQuickPick(fixes, {
+    placeHolder: healthy ? 'Ledgerlock: all locks and ledgers are healthy' : 'Ledgerlock: choose a fix',
+  });
   await picked?.run();
 }
 

@@ -10,7 +10,10 @@ import { EventsPageRequest, type EventFilter, type EventItem, type LedgerItem } 
 import { baseName } from '../format';
 
 export class EventNode {
-  constructor(readonly ledger: string, readonly event: EventItem) {}
+  constructor(
+    readonly ledger: string,
+    readonly event: EventItem,
+  ) {}
 }
 
 export class LoadMoreNode {
@@ -128,7 +131,14 @@ export class EventPages {
       if (!first) return [];
       pages = this.pages.get(ledgerPath);
       if (!pages) {
-        pages = { nodes: first.events.map((e) => new EventNode(ledgerPath, e)), next: first.next, bytes, events, busy: Promise.resolve(), loadMoreNode: new LoadMoreNode(ledgerPath) };
+        pages = {
+          nodes: first.events.map((e) => new EventNode(ledgerPath, e)),
+          next: first.next,
+          bytes,
+          events,
+          busy: Promise.resolve(),
+          loadMoreNode: new LoadMoreNode(ledgerPath),
+        };
         this.pages.set(ledgerPath, pages);
       }
     }
@@ -197,8 +207,15 @@ export class EventPages {
     const limit = vscode.workspace.getConfiguration('ledgerlock', vscode.Uri.file(ledgerPath)).get<number>('pageSize', 50);
     const started = Date.now();
     try {
-      const page = await client.sendRequest(EventsPageRequest.type, { ledger: ledgerPath, cursor, limit, ...(this.filterValue ? { filter: this.filterValue } : {}) });
-      this.log.debug(`${cursor === null ? 'first page' : 'next page'} of ${baseName(ledgerPath)}: ${page.events.length} events (${page.scanned} read) in ${Date.now() - started} ms`);
+      const page = await client.sendRequest(EventsPageRequest.type, {
+        ledger: ledgerPath,
+        cursor,
+        limit,
+        ...(this.filterValue ? { filter: this.filterValue } : {}),
+      });
+      this.log.debug(
+        `${cursor === null ? 'first page' : 'next page'} of ${baseName(ledgerPath)}: ${page.events.length} events (${page.scanned} read) in ${Date.now() - started} ms`,
+      );
       return page;
     } catch (err) {
       this.log.error(`could not read events of ${ledgerPath}: ${(err as Error).message}`);

@@ -24,12 +24,14 @@ export class FolderGroups<N extends FolderNodeLike> {
 
   /** The root rows: folders with something to list, same node objects as before. */
   roots(all: FolderState[]): N[] {
-    return all.filter((f) => this.members(f).length > 0).map((f) => {
-      let node = this.nodes.get(f.uri);
-      if (node) node.folder = f;
-      else this.nodes.set(f.uri, (node = this.make(f)));
-      return node;
-    });
+    return all
+      .filter((f) => this.members(f).length > 0)
+      .map((f) => {
+        let node = this.nodes.get(f.uri);
+        if (node) node.folder = f;
+        else this.nodes.set(f.uri, (node = this.make(f)));
+        return node;
+      });
   }
 
   /**
@@ -43,9 +45,17 @@ export class FolderGroups<N extends FolderNodeLike> {
     for (const f of folders) {
       const node = this.nodes.get(f.uri);
       if (!node) continue;
-      const before = this.members(node.folder).map((m) => m.path).join('\n');
+      const before = this.members(node.folder)
+        .map((m) => m.path)
+        .join('\n');
       node.folder = f;
-      if (before !== this.members(f).map((m) => m.path).join('\n')) changed.push(node);
+      if (
+        before !==
+        this.members(f)
+          .map((m) => m.path)
+          .join('\n')
+      )
+        changed.push(node);
     }
     for (const uri of [...this.nodes.keys()]) if (!folders.some((f) => f.uri === uri)) this.nodes.delete(uri);
     return { folders, structural, changed };

@@ -34,7 +34,10 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private readonly changed = new vscode.EventEmitter<Node | Node[] | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly folders = new FolderGroups((f) => new LedgerFolderNode(f), (f) => f.ledgers);
+  private readonly folders = new FolderGroups(
+    (f) => new LedgerFolderNode(f),
+    (f) => f.ledgers,
+  );
   private readonly nodes = new Map<string, LedgerNode>();
   private readonly events: EventPages;
   private badgeCount = -1;
@@ -47,9 +50,18 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     client: () => LanguageClient | undefined,
     log: vscode.LogOutputChannel,
   ) {
-    this.events = new EventPages(client, log, (p) => this.nodes.get(p)?.ledger, (p) => this.redrawLedger(p));
+    this.events = new EventPages(
+      client,
+      log,
+      (p) => this.nodes.get(p)?.ledger,
+      (p) => this.redrawLedger(p),
+    );
     this.view = vscode.window.createTreeView('ledgerlock.ledgers', { treeDataProvider: this, showCollapseAll: true });
-    this.disposables.push(this.view, this.changed, state.onDidChange(() => this.render()));
+    this.disposables.push(
+      this.view,
+      this.changed,
+      state.onDidChange(() => this.render()),
+    );
     void vscode.commands.executeCommand('setContext', 'ledgerlock.following', true);
   }
 
@@ -213,7 +225,10 @@ export function describeFilter(filter: EventFilter): string {
   const parts: string[] = [];
   if (filter.types && filter.types.length > 0) parts.push(filter.types.join(', '));
   if (filter.text?.trim()) parts.push(`"${filter.text.trim()}"`);
-  if (filter.from !== undefined || filter.to !== undefined) parts.push(`${filter.from !== undefined ? new Date(filter.from).toLocaleTimeString() : '…'}–${filter.to !== undefined ? new Date(filter.to).toLocaleTimeString() : '…'}`);
+  if (filter.from !== undefined || filter.to !== undefined)
+    parts.push(
+      `${filter.from !== undefined ? new Date(filter.from).toLocaleTimeString() : '…'}–${filter.to !== undefined ? new Date(filter.to).toLocaleTimeString() : '…'}`,
+    );
   return `filtered: ${parts.join(' · ')}`;
 }
 
@@ -231,9 +246,12 @@ function ledgerItem(ledger: LedgerItem): vscode.TreeItem {
   item.contextValue = `ledger ${ledger.health}`;
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${baseName(ledger.path)}** — ${health}\n\n`);
-  md.appendText(`${ledger.path}\n${ledger.format} ledger, ${formatCount(ledger.events)} events, ${formatBytes(ledger.bytes)}, last id ${ledger.lastId ?? '—'}\n`);
+  md.appendText(
+    `${ledger.path}\n${ledger.format} ledger, ${formatCount(ledger.events)} events, ${formatBytes(ledger.bytes)}, last id ${ledger.lastId ?? '—'}\n`,
+  );
   if (ledger.error) md.appendText(`\n${ledger.error}\n`);
-  if (ledger.tailOnly) md.appendMarkdown(`\n\nOnly the tail was checked (a big ledger is never read whole to draw this view). Run **Verify Ledger** for a full check.`);
+  if (ledger.tailOnly)
+    md.appendMarkdown(`\n\nOnly the tail was checked (a big ledger is never read whole to draw this view). Run **Verify Ledger** for a full check.`);
   for (const problem of ledger.problems.slice(0, 10)) md.appendText(`\n• ${problem}`);
   if (ledger.health === 'torn') md.appendMarkdown(`\n\nThe last record is incomplete. **Repair Tail** cuts it off and keeps its bytes in quarantine.`);
   item.tooltip = md;

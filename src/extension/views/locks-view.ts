@@ -32,7 +32,10 @@ export class LockFolderNode {
 export class LockNode {
   /** What the row shows, so a push that changes nothing visible redraws nothing. */
   shown = '';
-  constructor(public lock: LockItem, public receivedAt: number) {}
+  constructor(
+    public lock: LockItem,
+    public receivedAt: number,
+  ) {}
 
   /** The lock's age now: its age when evaluated plus the time since. */
   ageNow(): number | null {
@@ -54,7 +57,10 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   private readonly changed = new vscode.EventEmitter<Node | Node[] | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly folders = new FolderGroups((f) => new LockFolderNode(f), (f) => f.locks);
+  private readonly folders = new FolderGroups(
+    (f) => new LockFolderNode(f),
+    (f) => f.locks,
+  );
   private readonly nodes = new Map<string, LockNode>();
   private badgeCount = -1;
   readonly view: vscode.TreeView<Node>;
@@ -64,7 +70,13 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   constructor(private readonly state: ServerState) {
     this.view = vscode.window.createTreeView('ledgerlock.locks', { treeDataProvider: this, showCollapseAll: true });
     const tick = setInterval(() => this.tickAges(), AGE_TICK_MS);
-    this.disposables.push(this.view, this.changed, state.onDidChange(() => this.render()), { dispose: () => clearInterval(tick) }, this.view.onDidChangeSelection(() => this.updateSelectionKey()));
+    this.disposables.push(
+      this.view,
+      this.changed,
+      state.onDidChange(() => this.render()),
+      { dispose: () => clearInterval(tick) },
+      this.view.onDidChangeSelection(() => this.updateSelectionKey()),
+    );
   }
 
   /** The unknown lock selected in the view (the palette's "Remove Lock Anyway…" acts on it). */

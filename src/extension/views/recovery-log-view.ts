@@ -31,7 +31,11 @@ export class RecoveryNode {
 }
 
 export class RecoveryFolderNode {
-  constructor(readonly uri: string, readonly name: string, readonly items: RecoveryItem[]) {}
+  constructor(
+    readonly uri: string,
+    readonly name: string,
+    readonly items: RecoveryItem[],
+  ) {}
 }
 
 type Node = RecoveryFolderNode | RecoveryNode;
@@ -43,9 +47,16 @@ export class RecoveryLogView implements vscode.TreeDataProvider<Node>, vscode.Di
   private items: RecoveryItem[] = [];
   readonly view: vscode.TreeView<Node>;
 
-  constructor(private readonly state: ServerState, private readonly client: () => LanguageClient | undefined) {
+  constructor(
+    private readonly state: ServerState,
+    private readonly client: () => LanguageClient | undefined,
+  ) {
     this.view = vscode.window.createTreeView('ledgerlock.recoveries', { treeDataProvider: this, showCollapseAll: true });
-    this.disposables.push(this.view, this.changed, state.onDidChangeRecoveryLog(() => this.changed.fire(undefined)));
+    this.disposables.push(
+      this.view,
+      this.changed,
+      state.onDidChangeRecoveryLog(() => this.changed.fire(undefined)),
+    );
   }
 
   /** The recoveries last shown, newest first. */
@@ -81,7 +92,7 @@ export class RecoveryLogView implements vscode.TreeDataProvider<Node>, vscode.Di
     const r = node.recovery;
     // A lock removed by "Remove Lock Anyway…" was not proven stale: it is not called reaped.
     const confirmedUnknown = r.type === 'STALE_LOCK_RECOVERY' && (r.data as { confirmedUnknown?: unknown } | null)?.confirmedUnknown === true;
-    const [title, icon] = confirmedUnknown ? ['Unknown lock removed', 'trash'] : TITLES[r.type] ?? [r.type, 'history'];
+    const [title, icon] = confirmedUnknown ? ['Unknown lock removed', 'trash'] : (TITLES[r.type] ?? [r.type, 'history']);
     const target = subject(r.data);
     const item = new vscode.TreeItem(target ? `${title}: ${baseName(target)}` : title, vscode.TreeItemCollapsibleState.None);
     item.id = `recovery:${r.source}:${r.id}`;

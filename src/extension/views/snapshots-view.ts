@@ -15,16 +15,29 @@ export class SnapshotFolderNode {
 }
 
 export class SnapshotNode {
-  constructor(readonly folder: string, readonly snapshot: SnapshotItem, readonly problems: SnapshotProblem[]) {}
+  constructor(
+    readonly folder: string,
+    readonly snapshot: SnapshotItem,
+    readonly problems: SnapshotProblem[],
+  ) {}
 }
 
 export class SnapshotFileNode {
-  constructor(readonly folder: string, readonly snapshot: SnapshotItem, readonly file: SnapshotFileItem, readonly problem: SnapshotProblem | undefined) {}
+  constructor(
+    readonly folder: string,
+    readonly snapshot: SnapshotItem,
+    readonly file: SnapshotFileItem,
+    readonly problem: SnapshotProblem | undefined,
+  ) {}
 }
 
 /** A manifest that could not be read, or a folder that has no snapshots yet. */
 export class SnapshotNoteNode {
-  constructor(readonly folder: string, readonly text: string, readonly kind: 'unreadable' | 'empty' | 'error') {}
+  constructor(
+    readonly folder: string,
+    readonly text: string,
+    readonly kind: 'unreadable' | 'empty' | 'error',
+  ) {}
 }
 
 type Node = SnapshotFolderNode | SnapshotNode | SnapshotFileNode | SnapshotNoteNode;
@@ -37,11 +50,18 @@ export class SnapshotsView implements vscode.TreeDataProvider<Node>, vscode.Disp
 
   constructor(private readonly state: ServerState) {
     this.view = vscode.window.createTreeView('ledgerlock.snapshots', { treeDataProvider: this, showCollapseAll: true });
-    this.disposables.push(this.view, this.changed, state.onDidChangeSnapshots(() => this.render()));
+    this.disposables.push(
+      this.view,
+      this.changed,
+      state.onDidChangeSnapshots(() => this.render()),
+    );
   }
 
   private render(): void {
-    const damaged = this.state.snapshots.folders.reduce((n, f) => n + new Set(f.problems.flatMap((p) => p.usedBy.map((u) => u.snapshot))).size + f.unreadable.length, 0);
+    const damaged = this.state.snapshots.folders.reduce(
+      (n, f) => n + new Set(f.problems.flatMap((p) => p.usedBy.map((u) => u.snapshot))).size + f.unreadable.length,
+      0,
+    );
     this.view.badge = damaged > 0 ? { value: damaged, tooltip: `${damaged} snapshot(s) with missing or corrupt blobs` } : undefined;
     this.changed.fire(undefined);
   }
@@ -59,12 +79,27 @@ export class SnapshotsView implements vscode.TreeDataProvider<Node>, vscode.Disp
         ...(f.error ? [new SnapshotNoteNode(f.uri, f.error, 'error')] : []),
         ...f.unreadable.map((u) => new SnapshotNoteNode(f.uri, u, 'unreadable')),
       ];
-      const snapshots = [...f.snapshots].reverse().map((s) => new SnapshotNode(f.uri, s, f.problems.filter((p) => p.usedBy.some((u) => u.snapshot === s.id))));
+      const snapshots = [...f.snapshots].reverse().map(
+        (s) =>
+          new SnapshotNode(
+            f.uri,
+            s,
+            f.problems.filter((p) => p.usedBy.some((u) => u.snapshot === s.id)),
+          ),
+      );
       if (snapshots.length === 0 && notes.length === 0) return [new SnapshotNoteNode(f.uri, 'No snapshots yet', 'empty')];
       return [...notes, ...snapshots];
     }
     if (node instanceof SnapshotNode) {
-      return node.snapshot.files.map((file) => new SnapshotFileNode(node.folder, node.snapshot, file, node.problems.find((p) => p.usedBy.some((u) => u.snapshot === node.snapshot.id && u.path === file.path))));
+      return node.snapshot.files.map(
+        (file) =>
+          new SnapshotFileNode(
+            node.folder,
+            node.snapshot,
+            file,
+            node.problems.find((p) => p.usedBy.some((u) => u.snapshot === node.snapshot.id && u.path === file.path)),
+          ),
+      );
     }
     return [];
   }
@@ -73,7 +108,13 @@ export class SnapshotsView implements vscode.TreeDataProvider<Node>, vscode.Disp
   nodeOf(folder: string, id: string): SnapshotNode | undefined {
     const f = this.state.snapshots.folders.find((x) => x.uri === folder);
     const s = f?.snapshots.find((x) => x.id === id);
-    return f && s ? new SnapshotNode(f.uri, s, f.problems.filter((p) => p.usedBy.some((u) => u.snapshot === id))) : undefined;
+    return f && s
+      ? new SnapshotNode(
+          f.uri,
+          s,
+          f.problems.filter((p) => p.usedBy.some((u) => u.snapshot === id)),
+        )
+      : undefined;
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
@@ -115,7 +156,12 @@ function snapshotItem(node: SnapshotNode): vscode.TreeItem {
   const damaged = node.problems.length > 0;
   const item = new vscode.TreeItem(s.label ?? s.id, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = `snapshot:${node.folder}:${s.id}`;
-  item.description = [formatTime(s.createdAt), `${s.files.length} file${s.files.length === 1 ? '' : 's'}`, ...(s.current ? ['current'] : []), ...(damaged ? ['damaged'] : [])].join(' · ');
+  item.description = [
+    formatTime(s.createdAt),
+    `${s.files.length} file${s.files.length === 1 ? '' : 's'}`,
+    ...(s.current ? ['current'] : []),
+    ...(damaged ? ['damaged'] : []),
+  ].join(' · ');
   if (damaged) item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
   else item.iconPath = s.current ? new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('charts.green')) : new vscode.ThemeIcon('history');
   item.contextValue = `snapshot${s.current ? ' current' : ''}${damaged ? ' damaged' : ''}`;
@@ -137,7 +183,9 @@ function fileItem(node: SnapshotFileNode): vscode.TreeItem {
   item.resourceUri = vscode.Uri.joinPath(vscode.Uri.parse(node.folder), ...file.path.split('/'));
   item.iconPath = problem ? new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground')) : vscode.ThemeIcon.File;
   item.contextValue = `snapshotFile${problem ? ' damaged' : ''}`;
-  item.tooltip = problem ? `${file.path}\n✗ ${problemLine(problem)}` : `${file.path} as snapshot ${node.snapshot.label ?? node.snapshot.id} holds it. Click to compare with the file on disk.`;
+  item.tooltip = problem
+    ? `${file.path}\n✗ ${problemLine(problem)}`
+    : `${file.path} as snapshot ${node.snapshot.label ?? node.snapshot.id} holds it. Click to compare with the file on disk.`;
   item.command = { command: 'ledgerlock.diffSnapshot', title: 'Compare with Disk', arguments: [node] };
   return item;
 }
