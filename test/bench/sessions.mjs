@@ -14,7 +14,18 @@ const root = path.join(dir, '.claude');
 const project = path.join(root, 'projects', engine.claudeProjectKey(workspace));
 fs.mkdirSync(project, { recursive: true });
 const entry = (sessionId, i, parent) =>
-  JSON.stringify({ parentUuid: parent, isSidechain: false, userType: 'external', cwd: workspace, sessionId, version: '2.1.0', type: i % 2 ? 'user' : 'assistant', message: { role: 'user', content: `message ${i} ${'x'.repeat(400)}` }, uuid: `${sessionId.slice(0, 24)}${String(i).padStart(12, '0')}`, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() }) + '\n';
+  JSON.stringify({
+    parentUuid: parent,
+    isSidechain: false,
+    userType: 'external',
+    cwd: workspace,
+    sessionId,
+    version: '2.1.0',
+    type: i % 2 ? 'user' : 'assistant',
+    message: { role: 'user', content: `message ${i} ${'x'.repeat(400)}` },
+    uuid: `${sessionId.slice(0, 24)}${String(i).padStart(12, '0')}`,
+    timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+  }) + '\n';
 const files = Number(process.env.SESSIONS ?? 1000);
 for (let f = 0; f < files; f++) {
   const id = `00000000-0000-4000-8000-${String(f).padStart(12, '0')}`;
@@ -27,7 +38,9 @@ const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rs
 let t = performance.now();
 const report = await engine.findAgentSessions(workspace, [{ tool: 'claude-code', root }]);
 const listMs = performance.now() - t;
-console.log(`list: ${report.sessions.length} sessions (${files} files, ${((files * 2) / 1024).toFixed(1)} GB) in ${listMs.toFixed(0)} ms, peak RSS ${(peak / 2 ** 20).toFixed(0)} MB`);
+console.log(
+  `list: ${report.sessions.length} sessions (${files} files, ${((files * 2) / 1024).toFixed(1)} GB) in ${listMs.toFixed(0)} ms, peak RSS ${(peak / 2 ** 20).toFixed(0)} MB`,
+);
 
 const bigId = '99999999-0000-4000-8000-000000000000';
 const big = path.join(project, `${bigId}.jsonl`);
@@ -50,5 +63,7 @@ const page = await ledger.page({ limit: 50 });
 const pageMs = performance.now() - t;
 await ledger.close();
 clearInterval(sample);
-console.log(`first page: ${page.events.length} entries of a ${(fs.statSync(big).size / 2 ** 20).toFixed(0)} MB transcript in ${pageMs.toFixed(0)} ms, peak RSS ${(peak / 2 ** 20).toFixed(0)} MB`);
+console.log(
+  `first page: ${page.events.length} entries of a ${(fs.statSync(big).size / 2 ** 20).toFixed(0)} MB transcript in ${pageMs.toFixed(0)} ms, peak RSS ${(peak / 2 ** 20).toFixed(0)} MB`,
+);
 fs.rmSync(dir, { recursive: true, force: true });

@@ -68,7 +68,7 @@ async function tornAndGlued(t, h, n, tornAt) {
   return { file, torn, glued, tornAt, before };
 }
 
-test('a Claude Code session torn by SIGKILL with the resumed session\'s entry glued onto it: verify names it, one repair keeps the glued entry and quarantines only the torn bytes, and Claude Code\'s rules accept the file', async (t) => {
+test("a Claude Code session torn by SIGKILL with the resumed session's entry glued onto it: verify names it, one repair keeps the glued entry and quarantines only the torn bytes, and Claude Code's rules accept the file", async (t) => {
   const h = home(t);
   const s = await tornAndGlued(t, h, 12, 8);
   await engine.withinRoot(h.claude, async () => {
@@ -99,7 +99,10 @@ test('a Claude Code session torn by SIGKILL with the resumed session\'s entry gl
   });
   const records = claudeAccepts(s.file, [s.torn]);
   assert.equal(records.length, 8, 'entries 1..7 and the glued one');
-  assert.deepEqual(records.slice(0, 7).map((r) => r.uuid), Array.from({ length: 7 }, (_, i) => `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`));
+  assert.deepEqual(
+    records.slice(0, 7).map((r) => r.uuid),
+    Array.from({ length: 7 }, (_, i) => `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`),
+  );
   assert.equal(records[7].uuid, s.glued);
 });
 
@@ -107,16 +110,31 @@ test('zero-filled bytes from a crash, mid-file and at the end, are named, moved 
   const h = home(t);
   const file = path.join(h.project, '0e7c7a38-1f6b-4d9f-8d8e-5b1d2c3a4f50.jsonl');
   run(['claude', file, h.workspace, '6']);
-  const lines = fs.readFileSync(file, 'utf8').split('\n').slice(0, 6).map((l) => `${l}\n`);
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .slice(0, 6)
+    .map((l) => `${l}\n`);
   // ext4 after a crash: a 4 KiB block of zeros where a line was, a record with zero padding after it, and zeros at the end.
   const zeros = Buffer.alloc(4096);
-  const bytes = Buffer.concat([Buffer.from(lines[0] + lines[1]), zeros, Buffer.from('\n' + lines[2]), Buffer.from(lines[3].trimEnd()), Buffer.alloc(700), Buffer.from('\n' + lines[4] + lines[5]), Buffer.alloc(1024)]);
+  const bytes = Buffer.concat([
+    Buffer.from(lines[0] + lines[1]),
+    zeros,
+    Buffer.from('\n' + lines[2]),
+    Buffer.from(lines[3].trimEnd()),
+    Buffer.alloc(700),
+    Buffer.from('\n' + lines[4] + lines[5]),
+    Buffer.alloc(1024),
+  ]);
   fs.writeFileSync(file, bytes);
   await engine.withinRoot(h.claude, async () => {
     const ledger = await engine.openLedger(file, opts);
     try {
       const report = await ledger.verify();
-      assert.deepEqual(report.problems.map((p) => p.kind), ['zero-filled', 'zero-filled', 'torn-tail']);
+      assert.deepEqual(
+        report.problems.map((p) => p.kind),
+        ['zero-filled', 'zero-filled', 'torn-tail'],
+      );
       assert.match(report.problems[0].message, /4096 zero-filled bytes from a crash at offset \d+/);
       assert.match(report.problems[1].message, /zero-filled bytes from a crash .* beside a complete Claude Code record/);
       assert.equal(report.events, 5, 'a zero run is never counted as a record');
@@ -144,7 +162,13 @@ test('a line that is JSON but no Claude Code entry, and an entry repeated by a r
     const ledger = await engine.openLedger(file, opts);
     try {
       const report = await ledger.verify();
-      assert.deepEqual(report.problems.map((p) => [p.kind, p.line]), [['duplicate-record', 3], ['not-a-record', 4]]);
+      assert.deepEqual(
+        report.problems.map((p) => [p.kind, p.line]),
+        [
+          ['duplicate-record', 3],
+          ['not-a-record', 4],
+        ],
+      );
       assert.match(report.problems[0].message, /repeats the Claude Code record of line 2 .*byte for byte/);
       assert.equal(report.events, 4);
       for (const p of [...report.problems].reverse()) await ledger.quarantineRecord(p.offset);
@@ -165,7 +189,10 @@ test('a session being written is never repaired: a live Claude Code session mark
   await engine.withinRoot(h.claude, async () => {
     const ledger = await engine.openLedger(s.file, opts);
     try {
-      await assert.rejects(ledger.repair(), (err) => err.code === 'E_LOCK_LIVE_HOLDER' && err.details.writers[0].pid === marker.pid && err.details.writers[0].how === 'session-marker');
+      await assert.rejects(
+        ledger.repair(),
+        (err) => err.code === 'E_LOCK_LIVE_HOLDER' && err.details.writers[0].pid === marker.pid && err.details.writers[0].how === 'session-marker',
+      );
       await assert.rejects(ledger.quarantineRecord(0), { code: 'E_LOCK_LIVE_HOLDER' });
     } finally {
       await ledger.close();
@@ -193,7 +220,10 @@ test('a session being written is never repaired: a live Claude Code session mark
   const codex = await engine.openLedger(rollout, opts);
   try {
     assert.equal((await codex.verify()).profile, 'codex');
-    await assert.rejects(codex.repair(), (err) => err.code === 'E_LOCK_LIVE_HOLDER' && err.details.writers.some((w) => w.pid === writer.pid && w.how === 'open'));
+    await assert.rejects(
+      codex.repair(),
+      (err) => err.code === 'E_LOCK_LIVE_HOLDER' && err.details.writers.some((w) => w.pid === writer.pid && w.how === 'open'),
+    );
   } finally {
     await codex.close();
   }
@@ -212,7 +242,10 @@ test('a Codex rollout torn mid-item with the next item glued on: the glued item 
   const ledger = await engine.openLedger(rollout, opts);
   try {
     const report = await ledger.verify();
-    assert.deepEqual(report.problems.map((p) => p.kind), ['glued-record']);
+    assert.deepEqual(
+      report.problems.map((p) => p.kind),
+      ['glued-record'],
+    );
     const r = await ledger.repair();
     assert.match(r.salvaged[0].kept[0].summary, /^event_msg.user_message: again/);
   } finally {
@@ -225,7 +258,7 @@ test('a Codex rollout torn mid-item with the next item glued on: the glued item 
   }
 });
 
-test('a workspace\'s sessions are found by encoding its path forward and confirmed by the cwd in their records; a folder whose key collides is not listed', async (t) => {
+test("a workspace's sessions are found by encoding its path forward and confirmed by the cwd in their records; a folder whose key collides is not listed", async (t) => {
   const h = home(t);
   const mine = path.join(h.project, '11111111-1111-4111-8111-111111111111.jsonl');
   run(['claude', mine, h.workspace, '3']);
