@@ -5,8 +5,8 @@
  */
 import { NotificationType, NotificationType0, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 
-export type LockState = 'held' | 'contended' | 'stale' | 'orphaned' | 'unknown';
-export type LedgerHealth = 'ok' | 'torn' | 'corrupt' | 'unknown';
+type LockState = 'held' | 'contended' | 'stale' | 'orphaned' | 'unknown';
+type LedgerHealth = 'ok' | 'torn' | 'corrupt' | 'unknown';
 
 export interface LockHolder {
   pid?: number;
@@ -17,7 +17,7 @@ export interface LockHolder {
 }
 
 /** One fact behind a lock verdict (a kernel lock, an open handle, the named pid, ...). */
-export interface LockEvidenceItem {
+interface LockEvidenceItem {
   kind: 'pid' | 'flock' | 'posix' | 'ofd' | 'open' | 'waiter' | 'heartbeat' | 'content' | 'probe' | 'vantage';
   pid?: number;
   command?: string;

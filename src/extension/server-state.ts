@@ -121,6 +121,6 @@ export class ServerState implements vscode.Disposable {
   }
 }
 
-export function isSnapshotProblem(folder: SnapshotFolderState): boolean {
+function isSnapshotProblem(folder: SnapshotFolderState): boolean {
   return folder.problems.length > 0 || folder.unreadable.length > 0;
 }

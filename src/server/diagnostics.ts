@@ -10,7 +10,7 @@ import { offersReap, type LockItem } from '../protocol';
 
 export const DIAGNOSTIC_SOURCE = 'ledgerlock';
 
-export type ProblemFix = 'repairTail' | 'quarantineRecord';
+type ProblemFix = 'repairTail' | 'quarantineRecord';
 
 export interface ProblemData {
   ledger: string;

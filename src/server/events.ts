@@ -8,8 +8,8 @@ import { openLedger, type LedgerEvent } from '../engine';
 import type { EventFilter, EventItem, RecoveryItem } from '../protocol';
 
 /** A filtered page reads at most this many events per request; the next request goes on. */
-export const FILTER_SCAN_BUDGET = 20_000;
-export const TIME_WINDOW_LIMIT = 1_000;
+const FILTER_SCAN_BUDGET = 20_000;
+const TIME_WINDOW_LIMIT = 1_000;
 
 export async function eventsPage(
   ledgerPath: string,

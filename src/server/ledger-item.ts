@@ -7,7 +7,7 @@
 import { openLedger, type VerifyReport } from '../engine';
 import type { LedgerItem } from '../protocol';
 
-export const FULL_VERIFY_MAX_BYTES = 8 * 1024 * 1024;
+const FULL_VERIFY_MAX_BYTES = 8 * 1024 * 1024;
 
 export interface LedgerSummary {
   item: LedgerItem;

@@ -24,7 +24,7 @@ export const DEFAULT_SETTINGS: FolderSettings = {
 };
 
 /** The manifest's bounds (`contributes.configuration` in package.json), one entry per setting. */
-export const SETTING_BOUNDS = {
+const SETTING_BOUNDS = {
   ledgerGlobs: { maxItems: 64, maxLength: 512 },
   lockGlobs: { maxItems: 64, maxLength: 512 },
   exclude: { maxItems: 256, maxLength: 512 },
@@ -50,7 +50,7 @@ export interface SettingsReading {
 }
 
 /** The settings from what `workspace/configuration` returned for the `ledgerlock` section (anything at all). */
-export function validateSettings(raw: unknown): SettingsReading {
+function validateSettings(raw: unknown): SettingsReading {
   const source = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
   const rejected: string[] = [];
   const pick = <K extends keyof typeof SettingsSchema>(key: K, fallback: z.infer<(typeof SettingsSchema)[K]>): z.infer<(typeof SettingsSchema)[K]> => {

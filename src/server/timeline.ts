@@ -16,7 +16,7 @@ import * as fs from 'node:fs/promises';
 import { openLedger } from '../engine';
 import type { LockItem, LockSpan, RecoveryItem, TimelineReply } from '../protocol';
 
-export const MAX_EVENTS = 4_000_000;
+const MAX_EVENTS = 4_000_000;
 const MAX_CACHED = 4;
 const MAX_TYPES = 8;
 

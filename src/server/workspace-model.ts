@@ -24,7 +24,7 @@ export interface ModelListener {
 }
 
 /** Locks re-judged at most per pass, so a pass costs the same with 100k locks as with 5k. */
-export const MAX_JUDGED_PER_PASS = 2_000;
+const MAX_JUDGED_PER_PASS = 2_000;
 /** Locks judged against one look at /proc and at the recovery log (its waiters). */
 const LOCK_BATCH = 256;
 /** Locks re-judged per pass in rotation beyond those due, to catch what no clock or pid check shows. */

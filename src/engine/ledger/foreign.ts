@@ -12,7 +12,7 @@ import { decodeRecord, looksNative, type LineVerdict } from './record';
 import type { RawLine } from './scan';
 import type { LedgerEvent, LedgerFormat, LedgerProblem, LineSalvage } from './types';
 
-export interface ForeignLine {
+interface ForeignLine {
   ts: string | null;
   type: string;
   data: unknown;
@@ -21,12 +21,12 @@ export interface ForeignLine {
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Blank lines are allowed in JSONL; they keep their line number but carry no event. */
-export function isBlankLine(line: Uint8Array): boolean {
+function isBlankLine(line: Uint8Array): boolean {
   for (const c of line) if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
   return true;
 }
 
-export function decodeForeignLine(line: Uint8Array): LineVerdict<ForeignLine> {
+function decodeForeignLine(line: Uint8Array): LineVerdict<ForeignLine> {
   let text: string;
   try {
     text = strictUtf8.decode(line);
@@ -136,7 +136,7 @@ function recordIn(bytes: Uint8Array, profile: JsonlProfile): { value: unknown } 
 /** How many candidate starts of a glued record are tried in one line: enough for any real line, bounded for a hostile one. */
 const MAX_GLUE_CANDIDATES = 64;
 
-export function foreignEvent(raw: RawLine, value: unknown, profile: JsonlProfile): LedgerEvent {
+function foreignEvent(raw: RawLine, value: unknown, profile: JsonlProfile): LedgerEvent {
   return {
     id: raw.line,
     ts: profile.time(value),

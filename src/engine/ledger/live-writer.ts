@@ -71,7 +71,7 @@ export async function claudeSessionMarkers(
 }
 
 /** The Claude Code config folder a transcript lives in (`<config>/projects/<key>/<id>.jsonl`), if it lives in one. */
-export function claudeConfigDirOf(file: string): string | undefined {
+function claudeConfigDirOf(file: string): string | undefined {
   const projects = path.dirname(path.dirname(file));
   return path.basename(projects) === 'projects' ? path.dirname(projects) : undefined;
 }

@@ -15,7 +15,7 @@ import { WORKSPACE_COMMANDS } from './workspace-commands';
 
 export type { CommandContext } from './command';
 
-export const COMMANDS: readonly Command[] = [...LEDGER_COMMANDS, ...LOCK_COMMANDS, ...EVENT_COMMANDS, ...SNAPSHOT_COMMANDS, ...WORKSPACE_COMMANDS];
+const COMMANDS: readonly Command[] = [...LEDGER_COMMANDS, ...LOCK_COMMANDS, ...EVENT_COMMANDS, ...SNAPSHOT_COMMANDS, ...WORKSPACE_COMMANDS];
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   return COMMANDS.map(({ id, changesFiles, run }) =>

@@ -13,7 +13,7 @@ import type { ServerState } from '../server-state';
 import { EventNode, EventPages, LoadMoreNode } from './event-pages';
 import { FolderGroups, folderItem } from './folder-groups';
 
-export class LedgerFolderNode {
+class LedgerFolderNode {
   constructor(public folder: FolderState) {}
 }
 
@@ -221,7 +221,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   }
 }
 
-export function describeFilter(filter: EventFilter): string {
+function describeFilter(filter: EventFilter): string {
   const parts: string[] = [];
   if (filter.types && filter.types.length > 0) parts.push(filter.types.join(', '));
   if (filter.text?.trim()) parts.push(`"${filter.text.trim()}"`);

@@ -18,14 +18,14 @@ import { escapeMarkdown } from '../status-bar';
 import { FolderGroups, folderItem } from './folder-groups';
 
 /** How often shown ages move. */
-export const AGE_TICK_MS = 30_000;
+const AGE_TICK_MS = 30_000;
 
 /** The view's message when the server cannot see processes outside its container. */
-export const CONTAINER_MESSAGE = 'Running inside a container: locks held from outside it show as unknown';
+const CONTAINER_MESSAGE = 'Running inside a container: locks held from outside it show as unknown';
 /** The context key that shows "Remove Lock Anyway…" in the command palette. */
-export const UNKNOWN_SELECTED_KEY = 'ledgerlock.unknownLockSelected';
+const UNKNOWN_SELECTED_KEY = 'ledgerlock.unknownLockSelected';
 
-export class LockFolderNode {
+class LockFolderNode {
   constructor(public folder: FolderState) {}
 }
 

@@ -30,7 +30,7 @@ export class RecoveryNode {
   constructor(readonly recovery: RecoveryItem) {}
 }
 
-export class RecoveryFolderNode {
+class RecoveryFolderNode {
   constructor(
     readonly uri: string,
     readonly name: string,

@@ -32,7 +32,7 @@ export class SnapshotFileNode {
 }
 
 /** A manifest that could not be read, or a folder that has no snapshots yet. */
-export class SnapshotNoteNode {
+class SnapshotNoteNode {
   constructor(
     readonly folder: string,
     readonly text: string,

@@ -5,7 +5,7 @@ import { genericProfile } from './generic';
 import type { JsonlProfile, JsonlProfileId } from './types';
 
 export type { JsonlProfile, JsonlProfileId } from './types';
-export { claudeCodeProfile, codexProfile, genericProfile };
+export { genericProfile };
 
 const PROFILES: readonly JsonlProfile[] = [claudeCodeProfile, codexProfile, genericProfile];
 
