@@ -38,6 +38,7 @@ export {
   type Ledger,
   type LedgerOptions,
   type LedgerEvent,
+  type AppendOptions,
   type LedgerHealth,
   type LedgerProblem,
   type LedgerProblemKind,

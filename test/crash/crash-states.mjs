@@ -3,7 +3,10 @@
 // not yet durable may survive, vanish, or (a write) be torn into sector/page/byte pieces.
 //
 // Durability model (strict, Linux ext4 without its data=ordered kindness):
-// - a write/truncate/chmod/utimes of a file is durable once that file is fsynced (fsync or fdatasync);
+// - a write/truncate/chmod/utimes of a file is durable once that file is fsynced (fsync or fdatasync)
+//   by an fsync that STARTED after it (`from`): an fsync in flight does not cover a write another
+//   writer made meanwhile, so unflushed writes of several writers persist in any order, and a
+//   later record can be on disk while an earlier one is a hole of zeros;
 // - a create/mkdir/link/unlink/rmdir is durable once its directory is fsynced (fsync of the new
 //   file does NOT persist its directory entry);
 // - a rename is atomic and durable once the destination directory is fsynced.
@@ -20,7 +23,7 @@ export function durableBy(ops) {
     if (!DATA_OPS.has(op.kind) && !ENTRY_OPS.has(op.kind)) return -1;
     for (let b = j + 1; b < ops.length; b++) {
       const barrier = ops[b];
-      if (DATA_OPS.has(op.kind) && barrier.kind === 'fsync' && barrier.ino === op.ino) return b;
+      if (DATA_OPS.has(op.kind) && barrier.kind === 'fsync' && barrier.ino === op.ino && (barrier.from === undefined || j < barrier.from)) return b;
       const dir = op.kind === 'rename' ? op.dstDir : op.dir;
       if (ENTRY_OPS.has(op.kind) && barrier.kind === 'syncdir' && barrier.ino === dir) return b;
     }
@@ -52,15 +55,18 @@ export function parse(desc, ops) {
   const state = { k: Number(m[1]), drop: m[2] ? m[2].split(',').map(Number) : [], tear: undefined };
   const pending = new Set(pendingAt(ops, durableBy(ops), state.k));
   for (const j of state.drop) if (!pending.has(j)) throw new Error(`state ${desc} drops op ${j}, which is already durable (or not a mutation) at k${state.k}`);
-  if (state.k > ops.length) throw new Error(`state ${desc} crashes after op ${state.k}, but this recording has only ${ops.length} ops (did the scenario change?)`);
+  if (state.k > ops.length)
+    throw new Error(`state ${desc} crashes after op ${state.k}, but this recording has only ${ops.length} ops (did the scenario change?)`);
   if (m[3] !== undefined) {
     const op = Number(m[3]);
-    if (ops[op]?.kind !== 'write') throw new Error(`state ${desc} tears op ${op}, which is a ${ops[op]?.kind ?? 'missing op'}, not a write (did the scenario change?)`);
+    if (ops[op]?.kind !== 'write')
+      throw new Error(`state ${desc} tears op ${op}, which is a ${ops[op]?.kind ?? 'missing op'}, not a write (did the scenario change?)`);
     const granularity = Number(m[4]);
     if (!pending.has(op)) throw new Error(`state ${desc} tears op ${op}, which is already durable at k${state.k}`);
-    state.tear = m[5] !== undefined
-      ? tear(ops[op], op, granularity, { count: Number(m[5]) }, m[7] === 'z')
-      : tear(ops[op], op, granularity, { seed: Number(m[6]) }, m[7] === 'z');
+    state.tear =
+      m[5] !== undefined
+        ? tear(ops[op], op, granularity, { count: Number(m[5]) }, m[7] === 'z')
+        : tear(ops[op], op, granularity, { seed: Number(m[6]) }, m[7] === 'z');
   }
   return state;
 }

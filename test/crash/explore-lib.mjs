@@ -27,10 +27,12 @@ export function availableScenarios(filter) {
 }
 
 /** Runs the scenario's setup + recorded run in a child process and loads the recording. */
-export function recordScenario(name, { omitBarrier } = {}) {
+export function recordScenario(name, { omitBarrier, ackOnAnyFlush } = {}) {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ledgerlock-crash-rec-')), 'recording.json');
   try {
-    const env = omitBarrier ? { ...process.env, LEDGERLOCK_CRASH_OMIT_BARRIER: omitBarrier } : process.env;
+    const env = { ...process.env };
+    if (omitBarrier) env.LEDGERLOCK_CRASH_OMIT_BARRIER = omitBarrier;
+    if (ackOnAnyFlush) env.LEDGERLOCK_CRASH_ACK_ON_ANY_FLUSH = '1';
     const child = spawnSync(process.execPath, [path.join(here, 'record.mjs'), name, out], { encoding: 'utf8', timeout: 120_000, env });
     if (child.status !== 0) throw new Error(`recording ${name} failed (exit ${child.status ?? child.signal}):\n${child.stderr}${child.stdout}`);
     const raw = JSON.parse(fs.readFileSync(out, 'utf8'));
@@ -65,7 +67,10 @@ export async function checkState(scenario, recording, state, { keep = false } = 
     };
     let timer;
     const deadline = new Promise((resolve) => {
-      timer = setTimeout(() => resolve([`recovery did not finish within ${RECOVERY_DEADLINE_MS / 1000} s (a lock that blocks forever?)`]), RECOVERY_DEADLINE_MS);
+      timer = setTimeout(
+        () => resolve([`recovery did not finish within ${RECOVERY_DEADLINE_MS / 1000} s (a lock that blocks forever?)`]),
+        RECOVERY_DEADLINE_MS,
+      );
     });
     violations = await Promise.race([
       Promise.resolve()
@@ -97,8 +102,8 @@ async function telemetryReadable(root) {
 }
 
 /** Explores one scenario: records it, builds up to `maxStates` states, checks each one. */
-export async function exploreScenario(scenario, { seed = 1, maxStates = 1000, deep = false, onState, omitBarrier } = {}) {
-  const recording = recordScenario(scenario.name, { omitBarrier });
+export async function exploreScenario(scenario, { seed = 1, maxStates = 1000, deep = false, onState, omitBarrier, ackOnAnyFlush } = {}) {
+  const recording = recordScenario(scenario.name, { omitBarrier, ackOnAnyFlush });
   const { states, candidates } = generateStates(recording.snapshot, recording.ops, { seed, maxStates, deep });
   const failures = [];
   for (const state of states) {
@@ -119,7 +124,8 @@ export function explainState(recording, state) {
     let fate;
     if (j >= state.k) fate = 'not reached';
     else if (dropped.has(j)) fate = 'DROPPED';
-    else if (state.tear?.op === j) fate = `TORN (${state.tear.granularity}-byte pieces ${pieceList(state.tear.pieces)} kept${state.tear.zeroFill ? ', tail zero-filled' : ''})`;
+    else if (state.tear?.op === j)
+      fate = `TORN (${state.tear.granularity}-byte pieces ${pieceList(state.tear.pieces)} kept${state.tear.zeroFill ? ', tail zero-filled' : ''})`;
     else if (op.kind === 'ack' || op.kind === 'fsync' || op.kind === 'syncdir') fate = '';
     else fate = pending.has(j) ? 'kept (not yet durable)' : 'kept (durable)';
     return `${String(j).padStart(4)} ${opLine(op).padEnd(72)} ${fate}`;
@@ -134,13 +140,20 @@ function pieceList(pieces) {
 
 export function opLine(op) {
   switch (op.kind) {
-    case 'ack': return `ack ${op.label} ${JSON.stringify(op.value ?? null)}`;
-    case 'write': return `write ${op.path} @${op.offset} +${op.bytes.length}`;
-    case 'truncate': return `truncate ${op.path} to ${op.length}`;
-    case 'chmod': return `chmod ${op.path} ${op.mode.toString(8)}`;
-    case 'fsync': return `${op.data ? 'fdatasync' : 'fsync'} ${op.path}`;
-    case 'syncdir': return `fsync dir ${op.path}`;
-    default: return `${op.kind} ${op.path}`;
+    case 'ack':
+      return `ack ${op.label} ${JSON.stringify(op.value ?? null)}`;
+    case 'write':
+      return `write ${op.path} @${op.offset} +${op.bytes.length}`;
+    case 'truncate':
+      return `truncate ${op.path} to ${op.length}`;
+    case 'chmod':
+      return `chmod ${op.path} ${op.mode.toString(8)}`;
+    case 'fsync':
+      return `${op.data ? 'fdatasync' : 'fsync'} ${op.path}`;
+    case 'syncdir':
+      return `fsync dir ${op.path}`;
+    default:
+      return `${op.kind} ${op.path}`;
   }
 }
 

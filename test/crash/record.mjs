@@ -36,20 +36,39 @@ try {
   // Fault injection for the explorer's own tests: forget barriers, as an engine missing that fsync would.
   const omit = process.env.LEDGERLOCK_CRASH_OMIT_BARRIER ? new RegExp(process.env.LEDGERLOCK_CRASH_OMIT_BARRIER) : undefined;
   if (omit) recorder.ops = recorder.ops.filter((op) => !((op.kind === 'fsync' || op.kind === 'syncdir') && omit.test(`${op.kind} ${op.path}`)));
-  fs.writeFileSync(out, JSON.stringify({
-    scenario: name,
-    root,
-    pid: process.pid,
-    snapshot: recorder.snapshot.toJSON(),
-    ops: recorder.ops.map((op) => (op.bytes ? { ...op, bytes: op.bytes.toString('base64') } : op)),
-  }));
+  // Fault injection: an engine that acknowledges an append once any flush of the file returns
+  // after its write, though that flush began before it (joining a flush in flight).
+  if (process.env.LEDGERLOCK_CRASH_ACK_ON_ANY_FLUSH === '1') recorder.ops = ackOnAnyFlush(recorder.ops);
+  fs.writeFileSync(
+    out,
+    JSON.stringify({
+      scenario: name,
+      root,
+      pid: process.pid,
+      snapshot: recorder.snapshot.toJSON(),
+      ops: recorder.ops.map((op) => (op.bytes ? { ...op, bytes: op.bytes.toString('base64') } : op)),
+    }),
+  );
 } finally {
   fs.rmSync(root, { recursive: true, force: true });
 }
 // A lock heartbeat or an idle timer must not keep the recording alive: the run is over.
 process.exit(0);
 
+function ackOnAnyFlush(ops) {
+  const out = ops.filter((op) => !(op.kind === 'ack' && op.label === 'appended'));
+  for (const ack of ops.filter((op) => op.kind === 'ack' && op.label === 'appended')) {
+    const write = out.findIndex((op) => op.kind === 'write' && op.offset + op.bytes.length === ack.value.end);
+    const flush = out.findIndex((op, j) => j > write && op.kind === 'fsync' && op.ino === out[write].ino);
+    out.splice(flush + 1, 0, ack);
+  }
+  return out;
+}
+
 function shape(tree) {
   const digest = (data) => createHash('sha256').update(data).digest('hex').slice(0, 16);
-  return tree.list().map(({ rel, node }) => `${rel} ${node.type} ${node.mode.toString(8)} ${node.type === 'file' ? `${node.data.length} ${digest(node.data)}` : ''}`).join('\n');
+  return tree
+    .list()
+    .map(({ rel, node }) => `${rel} ${node.type} ${node.mode.toString(8)} ${node.type === 'file' ? `${node.data.length} ${digest(node.data)}` : ''}`)
+    .join('\n');
 }

@@ -62,23 +62,50 @@ export class RecordingFileSystem {
     } else if (flags.includes('w') && this.tree.inodes.get(ino)?.data?.length > 0) {
       this.record({ kind: 'truncate', path: at.rel, ino, length: 0 });
     }
-    return forwardUnknown(new RecordingOpenFile(this, handle, at.rel, ino, flags.includes('a'), options?.dsync === true), handle, (m) => this.unrecorded.add(`OpenFile.${m}`));
+    return forwardUnknown(new RecordingOpenFile(this, handle, at.rel, ino, flags.includes('a'), options?.dsync === true), handle, (m) =>
+      this.unrecorded.add(`OpenFile.${m}`),
+    );
   }
 
-  readFile(p) { return this.inner.readFile(p); }
-  readdir(p) { return this.inner.readdir(p); }
-  stat(p) { return this.inner.stat(p); }
-  lstat(p) { return this.inner.lstat(p); }
-  realpath(p) { return this.inner.realpath(p); }
-  readFileSync(p) { return this.inner.readFileSync(p); }
-  statSync(p) { return this.inner.statSync(p); }
-  lstatSync(p) { return this.inner.lstatSync(p); }
+  readFile(p) {
+    return this.inner.readFile(p);
+  }
+  readdir(p) {
+    return this.inner.readdir(p);
+  }
+  stat(p) {
+    return this.inner.stat(p);
+  }
+  lstat(p) {
+    return this.inner.lstat(p);
+  }
+  realpath(p) {
+    return this.inner.realpath(p);
+  }
+  readFileSync(p) {
+    return this.inner.readFileSync(p);
+  }
+  statSync(p) {
+    return this.inner.statSync(p);
+  }
+  lstatSync(p) {
+    return this.inner.lstatSync(p);
+  }
 
   async rename(from, to) {
     const src = this.where(from);
     const dst = this.where(to);
     await this.inner.rename(from, to);
-    this.record({ kind: 'rename', path: `${src.rel} -> ${dst.rel}`, srcDir: src.dir, srcName: src.name, dstDir: dst.dir, dstName: dst.name, ino: src.ino, replaced: dst.ino });
+    this.record({
+      kind: 'rename',
+      path: `${src.rel} -> ${dst.rel}`,
+      srcDir: src.dir,
+      srcName: src.name,
+      dstDir: dst.dir,
+      dstName: dst.name,
+      ino: src.ino,
+      replaced: dst.ino,
+    });
   }
 
   async link(existing, newPath) {
@@ -106,7 +133,16 @@ export class RecordingFileSystem {
     const src = this.where(from);
     const dst = this.where(to);
     this.inner.renameSync(from, to);
-    this.record({ kind: 'rename', path: `${src.rel} -> ${dst.rel}`, srcDir: src.dir, srcName: src.name, dstDir: dst.dir, dstName: dst.name, ino: src.ino, replaced: dst.ino });
+    this.record({
+      kind: 'rename',
+      path: `${src.rel} -> ${dst.rel}`,
+      srcDir: src.dir,
+      srcName: src.name,
+      dstDir: dst.dir,
+      dstName: dst.name,
+      ino: src.ino,
+      replaced: dst.ino,
+    });
   }
 
   linkSync(existing, newPath) {
@@ -152,7 +188,8 @@ export class RecordingFileSystem {
   }
 
   recordMkdirs(missing) {
-    for (const m of missing) this.record({ kind: 'mkdir', path: m.rel, dir: this.tree.lookup(m.parent), name: m.name, ino: this.nextIno++, mode: 0o777 & ~this.umask });
+    for (const m of missing)
+      this.record({ kind: 'mkdir', path: m.rel, dir: this.tree.lookup(m.parent), name: m.name, ino: this.nextIno++, mode: 0o777 & ~this.umask });
   }
 
   async rmdir(p) {
@@ -191,24 +228,38 @@ class RecordingOpenFile {
     this.position = 0;
   }
 
-  get path() { return this.handle.path; }
+  get path() {
+    return this.handle.path;
+  }
 
-  read(buffer, offset, length, position) { return this.handle.read(buffer, offset, length, position); }
-  readSync(buffer, offset, length, position) { return this.handle.readSync(buffer, offset, length, position); }
-  stat() { return this.handle.stat(); }
-  statSync() { return this.handle.statSync(); }
-  close() { return this.handle.close(); }
-  closeSync() { return this.handle.closeSync(); }
+  read(buffer, offset, length, position) {
+    return this.handle.read(buffer, offset, length, position);
+  }
+  readSync(buffer, offset, length, position) {
+    return this.handle.readSync(buffer, offset, length, position);
+  }
+  stat() {
+    return this.handle.stat();
+  }
+  statSync() {
+    return this.handle.statSync();
+  }
+  close() {
+    return this.handle.close();
+  }
+  closeSync() {
+    return this.handle.closeSync();
+  }
 
   async write(buffer, offset, length, position) {
     // O_APPEND writes go to the end whatever the position (Linux ignores it).
-    const at = this.append ? (await this.handle.stat()).size : position ?? this.position;
+    const at = this.append ? (await this.handle.stat()).size : (position ?? this.position);
     await this.handle.write(buffer, offset, length, position);
     this.wrote(buffer, offset, length, at);
   }
 
   writeSync(buffer, offset, length, position) {
-    const at = this.append ? this.handle.statSync().size : position ?? this.position;
+    const at = this.append ? this.handle.statSync().size : (position ?? this.position);
     this.handle.writeSync(buffer, offset, length, position);
     this.wrote(buffer, offset, length, at);
   }
@@ -220,22 +271,57 @@ class RecordingOpenFile {
     if (this.dsync) this.fsys.record({ kind: 'fsync', path: this.rel, ino: this.ino, data: true });
   }
 
-  async sync() { await this.handle.sync(); this.synced(false); }
-  syncSync() { this.handle.syncSync(); this.synced(false); }
-  async datasync() { await this.handle.datasync(); this.synced(true); }
-  datasyncSync() { this.handle.datasyncSync(); this.synced(true); }
-
-  synced(data) {
-    this.fsys.record({ kind: 'fsync', path: this.rel, ino: this.ino, ...(data ? { data: true } : {}) });
+  // An fsync is recorded when it returns, but it covers only what was written before it
+  // started: `from` is the op count at its start. Writes of another descriptor (another
+  // writer) recorded while it ran are not credited to it.
+  async sync() {
+    const from = this.fsys.ops.length;
+    await this.handle.sync();
+    this.synced(false, from);
+  }
+  syncSync() {
+    const from = this.fsys.ops.length;
+    this.handle.syncSync();
+    this.synced(false, from);
+  }
+  async datasync() {
+    const from = this.fsys.ops.length;
+    await this.handle.datasync();
+    this.synced(true, from);
+  }
+  datasyncSync() {
+    const from = this.fsys.ops.length;
+    this.handle.datasyncSync();
+    this.synced(true, from);
   }
 
-  async truncate(length) { await this.handle.truncate(length); this.truncated(length); }
-  truncateSync(length) { this.handle.truncateSync(length); this.truncated(length); }
-  truncated(length) { this.fsys.record({ kind: 'truncate', path: this.rel, ino: this.ino, length }); }
+  synced(data, from) {
+    this.fsys.record({ kind: 'fsync', path: this.rel, ino: this.ino, from, ...(data ? { data: true } : {}) });
+  }
 
-  async chmod(mode) { await this.handle.chmod(mode); this.chmodded(mode); }
-  chmodSync(mode) { this.handle.chmodSync(mode); this.chmodded(mode); }
-  chmodded(mode) { this.fsys.record({ kind: 'chmod', path: this.rel, ino: this.ino, mode: mode & 0o7777 }); }
+  async truncate(length) {
+    await this.handle.truncate(length);
+    this.truncated(length);
+  }
+  truncateSync(length) {
+    this.handle.truncateSync(length);
+    this.truncated(length);
+  }
+  truncated(length) {
+    this.fsys.record({ kind: 'truncate', path: this.rel, ino: this.ino, length });
+  }
+
+  async chmod(mode) {
+    await this.handle.chmod(mode);
+    this.chmodded(mode);
+  }
+  chmodSync(mode) {
+    this.handle.chmodSync(mode);
+    this.chmodded(mode);
+  }
+  chmodded(mode) {
+    this.fsys.record({ kind: 'chmod', path: this.rel, ino: this.ino, mode: mode & 0o7777 });
+  }
 
   async utimes(atime, mtime) {
     await this.handle.utimes(atime, mtime);
@@ -253,7 +339,10 @@ export function forwardUnknown(target, inner, onUnknown) {
       if (key in t || typeof key === 'symbol') return Reflect.get(t, key, receiver);
       const value = inner[key];
       if (typeof value !== 'function') return value;
-      return (...args) => { onUnknown(String(key)); return value.apply(inner, args); };
+      return (...args) => {
+        onUnknown(String(key));
+        return value.apply(inner, args);
+      };
     },
   });
 }

@@ -1,19 +1,22 @@
 /**
  * Appending under the ledger's lock: learn the last id from the tail (or from what we wrote
- * last, while the file is exactly as we left it), cut a torn tail first so a record is never
- * glued onto a partial line, write the whole batch at once, and make it durable per mode. A
- * write that fails is cut back off, under the same lock, before the batch is rejected: nothing
- * unacknowledged stays behind to be duplicated by a retry.
+ * last, while the file is exactly as we left it), cut a torn tail (and, once per process, a
+ * hole a power loss left) first so a record is never glued onto a partial line, return the
+ * events whose keys are already there, write the rest of the batch at once, and make it
+ * durable per mode. A write that fails is cut back off, under the same lock, before the batch
+ * is rejected: nothing unacknowledged stays behind to be duplicated by a retry.
  *
- * A batch is acknowledged only if the lock is still ours once it is written (and, where the
- * flush runs under the lock, flushed): otherwise another writer may have appended meanwhile,
- * so nothing is cut and the batch is rejected with E_LOCK_COMPROMISED saying which of its ids
- * are on disk (README, "Guarantees"). The file is written with O_APPEND, so a write that lands
- * late lands after such a writer's records instead of over them.
+ * The flush runs after the lock is let go (docs/ARCHITECTURE.md, "Append and group commit"):
+ * writes of different processes stay whole and in id order under the lock, while their
+ * fdatasyncs overlap and coalesce (one flushes every earlier write to the file). A batch is
+ * acknowledged only once a flush that started after its write has returned. `appendSync`
+ * flushes before it returns, under the lock it may still be lingering on.
  *
- * Everything under the lock but the write itself is a few tiny synchronous calls (stat,
- * a read of the last record when the cache cannot be trusted), so `append` (one pool hop: the
- * O_DSYNC write) and `appendSync` (nothing async) share one protocol.
+ * A batch is acknowledged only if the lock is still ours once it is written: otherwise another
+ * writer may have appended meanwhile, so nothing is cut and the batch is rejected with
+ * E_LOCK_COMPROMISED saying which of its ids are on disk (README, "Guarantees"). That check
+ * runs under the lock, right after the write. The file is written with O_APPEND, so a write
+ * that lands late lands after such a writer's records instead of over them.
  */
 import { ErrorCode, LedgerlockError, codeForErrno, errnoCode, isLedgerlockError } from '../errors';
 import { fsl, type OpenFile } from '../fs';
@@ -22,6 +25,8 @@ import { HeldLock } from '../lock/handle';
 import type { TelemetryDraft } from '../telemetry';
 import type { LedgerContext } from './context';
 import { GroupCommitter, type WrittenBatch } from './group-commit';
+import { findHoleSync, HOLE_WINDOW_BYTES } from './holes';
+import { findKeyedSync, noteWritten } from './key-window';
 import { withLedgerLock, withLedgerLockSync } from './ledger-lock';
 import { decodeRecord, encodeBatch, type Draft, type EncodedBatch } from './record';
 import { cutTornTail } from './repair';
@@ -53,16 +58,35 @@ interface PlannedBatch extends EncodedBatch {
   start: number;
   previousId: number | null;
   recoveries: TelemetryDraft[];
+  /** One event per draft: a new one, or the one already in the ledger under the draft's key. */
+  results: LedgerEvent[];
+}
+
+/** Written, waiting for a flush that starts after the write. `epoch`: rolled back if it changed. */
+interface FlushWaiter {
+  epoch: number;
+  resolve(): void;
+  reject(err: unknown): void;
 }
 
 export class Appender {
   private handle: Handle | null = null;
   private readonly committer = new GroupCommitter((drafts) => this.writeBatch(drafts));
-  private syncWaiters: { resolve(): void; reject(err: unknown): void }[] = [];
-  private syncTimer: NodeJS.Timeout | null = null;
+  private waiting: FlushWaiter[] = [];
+  private flushing = false;
+  private batchTimer: NodeJS.Timeout | null = null;
   private unsyncedBytes = 0;
-  /** Batch mode: where the oldest written but not yet fsynced batch starts, and the last id before it. */
+  /** Where the oldest written but not yet flushed batch starts, and the last id before it. */
   private unsynced: { start: number; previousId: number | null; ino: number } | null = null;
+  /** The end of our latest write: a flush that starts now covers everything below it. */
+  private writtenEnd: { ino: number; end: number } | null = null;
+  /** Everything below `end` of file `ino` is known flushed (by one of our fdatasyncs). */
+  private durableEnd: { ino: number; end: number } | null = null;
+  /** Bumped when unflushed batches are cut off after a failed flush; waiters of an older epoch fail. */
+  private epoch = 0;
+  private epochFailure: unknown;
+  /** Files replaced while a flush ran on them, closed once it is done. */
+  private retired: OpenFile[] = [];
 
   constructor(
     private readonly ctx: LedgerContext,
@@ -84,15 +108,22 @@ export class Appender {
         this.refuseIfLost(lock, drafts.length);
         const plan = this.plan(drafts, unchanged);
         recoveries.push(...plan.recoveries);
+        // A sync caller is waiting now: flush here, under the lock (batch mode too), even when
+        // nothing new is written, since a keyed event found may be another writer's unflushed one.
+        const flush = ctx.opts.durability !== 'none';
+        if (plan.bytes.length === 0) {
+          if (flush) this.flushSync(plan.file);
+          return plan.results;
+        }
         try {
+          this.flushIfFarBehind(plan);
           plan.file.writeSync(plan.bytes, 0, plan.bytes.length, APPEND_MODE ? null : plan.start);
-          // Batch mode promises durability when the call returns; a sync caller is waiting now.
-          if (ctx.opts.durability === 'batch') plan.file.datasyncSync();
+          if (flush || plan.bytes.length > HOLE_WINDOW_BYTES) this.flushSync(plan.file, plan);
         } catch (err) {
           throw this.rollBack(plan, err, lock);
         }
         this.confirmStillOurs(plan, lock);
-        return this.committed(plan, ctx.opts.durability !== 'none');
+        return this.committed(plan, flush);
       },
       this,
     );
@@ -103,7 +134,7 @@ export class Appender {
   /** Waits for every append in flight, makes them durable, and lets go of the file. */
   async close(): Promise<void> {
     await this.committer.idle();
-    await this.syncNow();
+    while (this.flushing || this.waiting.length > 0) await this.flushSoon();
     const h = this.handle;
     this.handle = null;
     h?.file.closeSync();
@@ -112,6 +143,7 @@ export class Appender {
   private async writeBatch(drafts: Draft[]): Promise<WrittenBatch> {
     const ctx = this.ctx;
     let recoveries: TelemetryDraft[] = [];
+    let durableNow = false;
     const events = await withLedgerLock(
       ctx.path,
       ctx.opts,
@@ -119,9 +151,15 @@ export class Appender {
         this.refuseIfLost(lock, drafts.length);
         const plan = this.plan(drafts, unchanged);
         recoveries = plan.recoveries;
+        if (plan.bytes.length === 0) return plan.results;
         try {
-          // In fsync mode the file is open with O_DSYNC: this write returns durable.
+          this.flushIfFarBehind(plan);
           await plan.file.write(plan.bytes, 0, plan.bytes.length, APPEND_MODE ? null : plan.start);
+          // A batch bigger than the hole window is flushed before the lock is let go (holes.ts).
+          if (plan.bytes.length > HOLE_WINDOW_BYTES) {
+            this.flushSync(plan.file, plan);
+            durableNow = true;
+          }
         } catch (err) {
           throw await recorded(this.rollBack(plan, err, lock), lock);
         }
@@ -130,18 +168,19 @@ export class Appender {
         } catch (err) {
           throw await recorded(err, lock);
         }
-        return this.committed(plan, ctx.opts.durability === 'fsync');
+        return this.committed(plan, durableNow);
       },
       this,
     );
     for (const r of recoveries) await this.emit(r);
-    return { events, durable: this.durability() };
+    return { events, durable: durableNow ? Promise.resolve() : this.durability() };
   }
 
   /**
-   * Under the lock: the file and where it ends, the last id, a torn tail cut, and the batch
-   * encoded into one buffer. Held since our own last batch with nothing in between, the file
-   * is as we left it, so the stat that would check that is skipped.
+   * Under the lock: the file and where it ends, the last id, a torn tail (or hole) cut, the
+   * events already there under a draft's key, and the rest encoded into one buffer. Held since
+   * our own last batch with nothing in between, the file is as we left it, so the stat that
+   * would check that is skipped.
    */
   private plan(drafts: Draft[], unchangedSinceUs: boolean): PlannedBatch {
     const ctx = this.ctx;
@@ -157,6 +196,25 @@ export class Appender {
     if (cache && cache.size === size && cache.ino === ino) {
       lastId = cache.lastId;
     } else {
+      if (ctx.holeCheckedIno !== ino) {
+        // Once per process and file: a power loss may have left a hole before the last record.
+        const hole = findHoleSync(file, size, ctx.opts.maxLineBytes);
+        if (hole !== null && hole < size) {
+          const cut = cutTornTail(ctx, file, hole, size);
+          recoveries.push({
+            type: 'CORRUPT_TAIL_RECOVERY',
+            data: {
+              ledger: ctx.path,
+              truncatedAt: hole,
+              bytesRemoved: size - hole,
+              quarantine: cut,
+              reason: 'a hole of zero bytes (writes lost in a power loss) found before an append',
+            },
+          });
+          size = hole;
+        }
+        ctx.holeCheckedIno = ino;
+      }
       const tail = readBackwardSync(file, ctx.format, size, 1, ctx.opts.maxLineBytes);
       lastId = tail.events[0]?.id ?? null;
       if (tail.damagedAfterValid) {
@@ -174,22 +232,79 @@ export class Appender {
         size = tail.validEnd;
       }
     }
-    const batch = encodeBatch(drafts, (lastId ?? 0) + 1, new Date().toISOString(), size);
-    return { ...batch, file, ino, start: size, previousId: lastId, recoveries };
+    const results: LedgerEvent[] = new Array(drafts.length);
+    let fresh = drafts;
+    let freshAt: number[] | null = null;
+    if (drafts.some((d) => d.key !== undefined)) {
+      const keys = drafts.flatMap((d) => (d.key === undefined ? [] : [d.key]));
+      const found = findKeyedSync(ctx, file, ino, size, keys);
+      const firstInBatch = new Map<string, number>();
+      fresh = [];
+      freshAt = [];
+      const repeats: [number, number][] = [];
+      drafts.forEach((d, i) => {
+        const existing = d.key === undefined ? undefined : found.get(d.key);
+        if (existing !== undefined) {
+          results[i] = existing;
+        } else if (d.key !== undefined && firstInBatch.has(d.key)) {
+          repeats.push([i, firstInBatch.get(d.key)!]);
+        } else {
+          if (d.key !== undefined) firstInBatch.set(d.key, i);
+          fresh.push(d);
+          freshAt!.push(i);
+        }
+      });
+      if (fresh.length === 0)
+        return { bytes: Buffer.alloc(0), events: [], lastId: lastId ?? 0, file, ino, start: size, previousId: lastId, recoveries, results };
+      const batch = encodeBatch(fresh, (lastId ?? 0) + 1, new Date().toISOString(), size);
+      batch.events.forEach((e, j) => (results[freshAt![j]!] = e));
+      for (const [i, first] of repeats) results[i] = results[first]!;
+      return { ...batch, file, ino, start: size, previousId: lastId, recoveries, results };
+    }
+    const batch = encodeBatch(fresh, (lastId ?? 0) + 1, new Date().toISOString(), size);
+    return { ...batch, file, ino, start: size, previousId: lastId, recoveries, results: batch.events };
+  }
+
+  /**
+   * Under the lock, before a write: no writer leaves more than HOLE_WINDOW_BYTES of the ledger's
+   * end unflushed, so after a power loss every hole lies where the next append looks (holes.ts).
+   * A process that has not flushed this file yet does not know where it stands, and flushes
+   * once when the ledger is bigger than the window.
+   */
+  private flushIfFarBehind(plan: PlannedBatch): void {
+    const known = this.durableEnd?.ino === plan.ino ? this.durableEnd.end : 0;
+    if (plan.start + plan.bytes.length - known > HOLE_WINDOW_BYTES && plan.start > known) {
+      plan.file.datasyncSync();
+      this.durableEnd = { ino: plan.ino, end: plan.start };
+    }
+  }
+
+  /** fdatasync now; everything written to the file before it (ours and `plan`) is then durable. */
+  private flushSync(file: OpenFile, plan?: PlannedBatch): void {
+    const covers = plan ? { ino: plan.ino, end: plan.start + plan.bytes.length } : this.writtenEnd;
+    file.datasyncSync();
+    if (covers) this.markDurable(covers);
+  }
+
+  private markDurable(covers: { ino: number; end: number }): void {
+    if (this.durableEnd?.ino !== covers.ino || this.durableEnd.end < covers.end) this.durableEnd = covers;
   }
 
   /** `durableNow`: this write (and so every one before it on this file) is already on disk. */
   private committed(plan: PlannedBatch, durableNow: boolean): LedgerEvent[] {
-    this.ctx.tailCache = { size: plan.start + plan.bytes.length, lastId: plan.lastId, ino: plan.ino };
+    const end = plan.start + plan.bytes.length;
+    this.ctx.tailCache = { size: end, lastId: plan.lastId, ino: plan.ino };
+    this.writtenEnd = { ino: plan.ino, end };
+    noteWritten(this.ctx, plan.file, plan.ino, plan.start, plan.events, end);
     if (durableNow) {
       this.unsynced = null;
+      this.markDurable({ ino: plan.ino, end });
     } else {
       this.unsyncedBytes += plan.bytes.length;
       this.unsynced ??= { start: plan.start, previousId: plan.previousId, ino: plan.ino };
     }
-    return plan.events;
+    return plan.results;
   }
-
   /** Before anything is cut or written: a lock already known lost is never written under. */
   private refuseIfLost(lock: LockHandle, events: number): void {
     if (!lock.compromised) return;
@@ -266,46 +381,86 @@ export class Appender {
       plan.file.datasyncSync();
       rolledBack = true;
       this.ctx.tailCache = { size: plan.start, lastId: plan.previousId, ino: plan.ino };
+      this.ctx.keyWindow = null;
     } catch {
       this.ctx.tailCache = null; // the next append reads the tail again (and cuts what is torn)
     }
     return appendError(this.ctx.path, plan.events.length, err, { rolledBack, truncatedAt: rolledBack ? plan.start : null, firstId: plan.events[0]!.id });
   }
 
+  /**
+   * Settles once a flush that started after this batch's write has returned ('fsync': at once;
+   * 'batch': on a short timer or once BATCH_SYNC_BYTES are waiting; 'none': not at all).
+   */
   private durability(): Promise<void> {
     const mode = this.ctx.opts.durability;
-    if (mode !== 'batch') {
+    if (mode === 'none') {
       this.unsyncedBytes = 0;
       return Promise.resolve();
     }
-    const durable = new Promise<void>((resolve, reject) => this.syncWaiters.push({ resolve, reject }));
-    if (this.unsyncedBytes >= BATCH_SYNC_BYTES) void this.syncNow();
-    else this.syncTimer ??= setTimeout(() => void this.syncNow(), this.ctx.opts.batchDelayMs);
+    const durable = new Promise<void>((resolve, reject) => this.waiting.push({ epoch: this.epoch, resolve, reject }));
+    if (mode === 'fsync' || this.unsyncedBytes >= BATCH_SYNC_BYTES) this.kickFlush();
+    else this.batchTimer ??= setTimeout(() => this.kickFlush(), this.ctx.opts.batchDelayMs);
     return durable;
   }
 
-  private async syncNow(): Promise<void> {
-    if (this.syncTimer) clearTimeout(this.syncTimer);
-    this.syncTimer = null;
-    const waiters = this.syncWaiters;
-    const unsynced = this.unsynced;
-    this.syncWaiters = [];
-    this.unsyncedBytes = 0;
-    this.unsynced = null;
-    if (waiters.length === 0) return;
+  /** Resolves once the flushes running or due now are done. */
+  private flushSoon(): Promise<void> {
+    if (this.waiting.length === 0 && !this.flushing) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.waiting.push({ epoch: -1, resolve, reject: () => resolve() }));
+    this.kickFlush();
+    return done;
+  }
+
+  private kickFlush(): void {
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimer = null;
+    if (!this.flushing) void this.runFlushes();
+  }
+
+  /**
+   * One fdatasync at a time per ledger handle: the waiters of one are the writes made before it
+   * started; writes made while it runs wait for the next, which starts as soon as it returns.
+   */
+  private async runFlushes(): Promise<void> {
+    this.flushing = true;
     try {
-      await this.handle?.file.datasync();
-      for (const w of waiters) w.resolve();
-    } catch (err) {
-      const failure = await this.rollBackUnsynced(unsynced, err, waiters.length);
-      for (const w of waiters) w.reject(failure);
+      while (this.waiting.length > 0) {
+        const waiters = this.waiting;
+        this.waiting = [];
+        const unsynced = this.unsynced;
+        const covers = this.writtenEnd;
+        this.unsynced = null;
+        this.unsyncedBytes = 0;
+        try {
+          await this.handle?.file.datasync();
+          if (covers) this.markDurable(covers);
+        } catch (err) {
+          const failure = await this.rollBackUnsynced(unsynced, err, waiters.length);
+          // Everything written since `unsynced.start` is cut or unflushed: none of it may be acknowledged.
+          this.epoch++;
+          this.epochFailure = failure;
+          for (const w of [...waiters, ...this.waiting.splice(0)]) {
+            if (w.epoch === -1) w.resolve();
+            else w.reject(failure);
+          }
+          continue;
+        }
+        for (const w of waiters) {
+          if (w.epoch === this.epoch || w.epoch === -1) w.resolve();
+          else w.reject(this.epochFailure);
+        }
+      }
+    } finally {
+      this.flushing = false;
+      for (const f of this.retired.splice(0)) f.closeSync();
     }
   }
 
   /**
-   * Batch mode's fsync failed after the lock was let go: take it again and, if the ledger still
-   * ends where our unsynced batches left it, cut them all off. If another writer appended since,
-   * their records sit after ours and nothing is cut; the error says so.
+   * A flush failed after the lock was let go: take it again and, if the ledger still ends where
+   * our unflushed batches left it, cut them all off. If another writer appended since, their
+   * records sit after ours and nothing is cut; the error says so.
    */
   private async rollBackUnsynced(
     unsynced: { start: number; previousId: number | null; ino: number } | null,
@@ -325,10 +480,12 @@ export class Appender {
           h.file.truncateSync(unsynced.start);
           h.file.datasyncSync();
           ctx.tailCache = { size: unsynced.start, lastId: unsynced.previousId, ino: unsynced.ino };
+          ctx.keyWindow = null;
           rolledBack = true;
         });
       } catch {
         ctx.tailCache = null;
+        ctx.keyWindow = null;
       }
     }
     return appendError(ctx.path, waiting, err, { rolledBack, truncatedAt: rolledBack ? unsynced!.start : null, firstId: (unsynced?.previousId ?? 0) + 1 });
@@ -349,12 +506,13 @@ export class Appender {
     }
     if (this.handle && this.handle.ino === st.ino && this.handle.dev === st.dev) return { ...this.handle, size: st.size };
     if (this.handle) {
-      // Batches written to the old file in batch mode are made durable before it is let go.
-      if (this.unsynced !== null) this.handle.file.datasyncSync();
-      this.handle.file.closeSync();
+      // Batches written to the old file are made durable before it is let go.
+      if (this.unsynced !== null || this.flushing) this.handle.file.datasyncSync();
+      if (this.flushing) this.retired.push(this.handle.file);
+      else this.handle.file.closeSync();
       this.handle = null;
     }
-    const file = fs.openSync(this.ctx.path, APPEND_MODE ? 'a+' : 'r+', undefined, { dsync: this.ctx.opts.durability === 'fsync' });
+    const file = fs.openSync(this.ctx.path, APPEND_MODE ? 'a+' : 'r+');
     const opened = file.statSync();
     this.handle = { file, ino: opened.ino, dev: opened.dev };
     return { ...this.handle, size: opened.size };

@@ -28,7 +28,22 @@ export interface LedgerContext {
   quarantineDir: string;
   /** The last id we wrote and the file size right after: trusted only while the size is unchanged. */
   tailCache: { size: number; lastId: number | null; ino: number } | null;
+  /** Recent records' keys, for exactly-once retries (key-window.ts). */
+  keyWindow: KeyWindow | null;
+  /** The file (inode) whose last HOLE_WINDOW_BYTES this process has checked for holes (holes.ts). */
+  holeCheckedIno: number | null;
   index: SparseIndex | undefined;
+}
+
+/** The keys of a ledger's recent records (key-window.ts). */
+export interface KeyWindow {
+  ino: number;
+  /** Scanned up to here. */
+  end: number;
+  /** The bytes just before `end` as they were when scanned: changed ones mean the end was cut and written again. */
+  mark: Buffer;
+  /** key → where its record is (oldest first, as appended). */
+  keys: Map<string, { offset: number; length: number }>;
 }
 
 export function resolveOptions(opts: LedgerOptions): ResolvedOptions {

@@ -22,7 +22,7 @@ import { readBackward } from './reverse';
 import { interpretLine } from './interpret';
 import { releaseLedgerLock } from './ledger-lock';
 import { scanLines } from './scan';
-import type { CompactResult, Ledger, LedgerEvent, LedgerOptions, LedgerStats, Page, RangeQuery, RepairResult, VerifyReport } from './types';
+import type { AppendOptions, CompactResult, Ledger, LedgerEvent, LedgerOptions, LedgerStats, Page, RangeQuery, RepairResult, VerifyReport } from './types';
 import { verifyLedger } from './verify';
 
 export * from './types';
@@ -60,6 +60,8 @@ async function openLedgerFile(ledgerPath: string, options: LedgerOptions): Promi
     opts,
     quarantineDir: await quarantineDirFor(file),
     tailCache: null,
+    keyWindow: null,
+    holeCheckedIno: null,
     index: undefined,
   };
   const ledger = new LedgerHandle(ctx);
@@ -101,23 +103,23 @@ class LedgerHandle implements Ledger {
     this.appender = new Appender(ctx, (d) => this.emit(d));
   }
 
-  async append(type: string, data?: unknown): Promise<LedgerEvent> {
-    const [event] = await this.appendMany([{ type, data }]);
+  async append(type: string, data?: unknown, opts?: AppendOptions): Promise<LedgerEvent> {
+    const [event] = await this.appendMany([opts?.key === undefined ? { type, data } : { type, data, key: opts.key }]);
     return event!;
   }
 
-  async appendMany(events: { type: string; data?: unknown }[]): Promise<LedgerEvent[]> {
+  async appendMany(events: { type: string; data?: unknown; key?: string }[]): Promise<LedgerEvent[]> {
     return withStableErrors(async () => {
       const drafts = this.drafts(events);
       return drafts.length === 0 ? [] : this.appender.submit(drafts);
     });
   }
 
-  appendSync(type: string, data?: unknown): LedgerEvent {
-    return this.appendManySync([{ type, data }])[0]!;
+  appendSync(type: string, data?: unknown, opts?: AppendOptions): LedgerEvent {
+    return this.appendManySync([opts?.key === undefined ? { type, data } : { type, data, key: opts.key }])[0]!;
   }
 
-  appendManySync(events: { type: string; data?: unknown }[]): LedgerEvent[] {
+  appendManySync(events: { type: string; data?: unknown; key?: string }[]): LedgerEvent[] {
     try {
       const drafts = this.drafts(events);
       return drafts.length === 0 ? [] : this.appender.appendSync(drafts);
@@ -126,12 +128,12 @@ class LedgerHandle implements Ledger {
     }
   }
 
-  private drafts(events: { type: string; data?: unknown }[]): Draft[] {
+  private drafts(events: { type: string; data?: unknown; key?: string }[]): Draft[] {
     this.checkOpen();
     if (this.format === 'foreign') refuseForeign(this.path, 'append to');
     if (!Array.isArray(events)) throw new LedgerlockError(ErrorCode.BadInput, 'appendMany takes an array of { type, data }', { path: this.path });
     const max = this.ctx.opts.maxRecordBytes;
-    return events.map((e) => draftOf(e?.type, e?.data, max, this.path));
+    return events.map((e) => draftOf(e?.type, e?.data, max, this.path, e?.key));
   }
 
   async tail(n: number): Promise<LedgerEvent[]> {

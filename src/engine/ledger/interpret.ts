@@ -46,6 +46,7 @@ export function interpretLine(format: LedgerFormat, raw: RawLine, previousId: nu
     };
   }
   const event: LedgerEvent = { id: r.id, ts: r.ts, type: r.type, data: r.data, offset: raw.offset, length: raw.length, crc: r.crc };
+  if (r.key !== undefined) event.key = r.key;
   if (raw.line > 0) event.line = raw.line;
   return { event };
 }

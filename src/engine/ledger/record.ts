@@ -1,7 +1,8 @@
 /**
- * One native record: `{"id":N,"ts":"…","type":"…","data":…,"crc":"xxxxxxxx"}\n`. The crc32
- * covers the exact bytes before `,"crc":`, so any flipped byte is caught, not only the ones
- * that break the JSON.
+ * One native record: `{"id":N,"ts":"…","type":"…","data":…,"crc":"xxxxxxxx"}\n`, with an
+ * optional caller key after the type (`"type":"…","key":"…","data":…`) for exactly-once
+ * retries. The crc32 covers the exact bytes before `,"crc":`, so any flipped byte is caught,
+ * not only the ones that break the JSON.
  */
 import { isAscii } from 'node:buffer';
 import { crc32 } from 'node:zlib';
@@ -18,6 +19,7 @@ const RecordSchema = z
     id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
     ts: z.string(),
     type: z.string().min(1),
+    key: z.string().optional(),
     data: z.unknown(),
     crc: z.string(),
   })
@@ -27,6 +29,7 @@ export interface DecodedRecord {
   id: number;
   ts: string;
   type: string;
+  key?: string;
   data: unknown;
   crc: string;
 }
@@ -50,6 +53,24 @@ function serializeData(data: unknown): string {
   return json;
 }
 
+/**
+ * An idempotency key: 1–256 printable ASCII characters other than `"` and `\\`, so it is
+ * written as is and found in a record's header without a JSON parse (README, "Guarantees").
+ */
+const KEY_PATTERN = /^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/;
+
+function checkKey(key: unknown): string | undefined {
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+    throw new LedgerlockError(
+      ErrorCode.BadInput,
+      `an append key must be 1-256 printable ASCII characters other than '"' and '\\', got ${JSON.stringify(key) ?? typeof key}`,
+      {},
+    );
+  }
+  return key;
+}
+
 function checkEventType(type: unknown): string {
   if (typeof type !== 'string' || type.length === 0) {
     throw new LedgerlockError(ErrorCode.BadInput, `event type must be a non-empty string, got ${JSON.stringify(type) ?? typeof type}`, {});
@@ -64,7 +85,9 @@ export interface Draft {
   data: unknown;
   typeJson: string;
   dataJson: string;
-  /** UTF-8 bytes of typeJson + dataJson. */
+  /** The caller's idempotency key, if any: an append whose key is already in the ledger's recent records writes nothing. */
+  key?: string;
+  /** UTF-8 bytes of typeJson + dataJson (+ the key field). */
   bodyBytes: number;
 }
 
@@ -72,17 +95,22 @@ const ID_HEAD = '{"id":';
 const TS_HEAD = ',"ts":"';
 const TYPE_HEAD = '","type":';
 const DATA_HEAD = ',"data":';
+const KEY_HEAD = ',"key":"';
+/** The key field's bytes beyond the key itself: `,"key":"` and the closing quote. */
+const KEY_FRAME_BYTES = KEY_HEAD.length + 1;
 /** Every byte of a record but its id digits, timestamp and body. */
 const FRAME_BYTES = ID_HEAD.length + TS_HEAD.length + TYPE_HEAD.length + DATA_HEAD.length + CRC_SUFFIX_BYTES + 1;
 const MAX_ID_DIGITS = String(Number.MAX_SAFE_INTEGER).length;
 const ISO_BYTES = new Date(0).toISOString().length;
 
 /** Checks and serialises one event; refuses one whose record could exceed `maxRecordBytes` (whatever id it gets). */
-export function draftOf(type: unknown, data: unknown, maxRecordBytes: number, ledgerPath: string): Draft {
+export function draftOf(type: unknown, data: unknown, maxRecordBytes: number, ledgerPath: string, key?: unknown): Draft {
   const checked = checkEventType(type);
   const typeJson = JSON.stringify(checked);
   const dataJson = serializeData(data);
-  const bodyBytes = Buffer.byteLength(typeJson, 'utf8') + Buffer.byteLength(dataJson, 'utf8');
+  const checkedKey = checkKey(key);
+  const bodyBytes =
+    Buffer.byteLength(typeJson, 'utf8') + Buffer.byteLength(dataJson, 'utf8') + (checkedKey === undefined ? 0 : KEY_FRAME_BYTES + checkedKey.length);
   const bytes = FRAME_BYTES + MAX_ID_DIGITS + ISO_BYTES + bodyBytes;
   if (bytes > maxRecordBytes) {
     throw new LedgerlockError(ErrorCode.RecordTooLarge, `a ${checked} record would be ${bytes} bytes, over the limit of ${maxRecordBytes}`, {
@@ -91,7 +119,9 @@ export function draftOf(type: unknown, data: unknown, maxRecordBytes: number, le
       limit: maxRecordBytes,
     });
   }
-  return { type: checked, data, typeJson, dataJson, bodyBytes };
+  const draft: Draft = { type: checked, data, typeJson, dataJson, bodyBytes };
+  if (checkedKey !== undefined) draft.key = checkedKey;
+  return draft;
 }
 
 export interface EncodedBatch {
@@ -116,11 +146,14 @@ export function encodeBatch(drafts: readonly Draft[], firstId: number, ts: strin
   for (let i = 0; i < drafts.length; i++) {
     const d = drafts[i]!;
     const start = pos;
-    pos += bytes.write(`${ID_HEAD}${++id}${TS_HEAD}${ts}${TYPE_HEAD}${d.typeJson}${DATA_HEAD}`, pos, 'utf8');
+    const keyField = d.key === undefined ? '' : `${KEY_HEAD}${d.key}"`;
+    pos += bytes.write(`${ID_HEAD}${++id}${TS_HEAD}${ts}${TYPE_HEAD}${d.typeJson}${keyField}${DATA_HEAD}`, pos, 'utf8');
     pos += bytes.write(d.dataJson, pos, 'utf8');
     const crc = hex(crc32(bytes.subarray(start, pos)));
     pos += bytes.write(`,"crc":"${crc}"}\n`, pos, 'latin1');
-    events[i] = { id, ts, type: d.type, data: d.data === undefined ? null : d.data, offset: offset + start, length: pos - start, crc };
+    const event: LedgerEvent = { id, ts, type: d.type, data: d.data === undefined ? null : d.data, offset: offset + start, length: pos - start, crc };
+    if (d.key !== undefined) event.key = d.key;
+    events[i] = event;
   }
   if (pos !== total) throw new Error(`record encoding sized ${total} bytes but wrote ${pos}`);
   return { bytes, events, lastId: id };
@@ -180,7 +213,7 @@ function looksLikeRecord(v: unknown): v is DecodedRecord {
   let keys = 0;
   for (const _ in r) keys++;
   return (
-    keys === 5 &&
+    (keys === 5 || (keys === 6 && typeof r.key === 'string')) &&
     Number.isSafeInteger(r.id) &&
     (r.id as number) > 0 &&
     typeof r.ts === 'string' &&
@@ -214,6 +247,32 @@ function hasCrcSuffix(line: Uint8Array, at: number): boolean {
   const tail = at + SUFFIX_HEAD.length + 8;
   return line[tail] === SUFFIX_TAIL[0] && line[tail + 1] === SUFFIX_TAIL[1] && tail + 2 === line.length;
 }
+
+/**
+ * The key in a native record's header (`…,"type":"…","key":"K",…`), read without a JSON parse;
+ * undefined for a record without one. Only the header is looked at, so a `"key"` inside the
+ * data is never taken for it. The caller checks the record (decodeRecord) before trusting it.
+ */
+export function headerKey(line: Uint8Array): string | undefined {
+  const buf = Buffer.isBuffer(line) ? line : Buffer.from(line.buffer, line.byteOffset, line.length);
+  const typeAt = buf.indexOf(TYPE_HEAD_BYTES);
+  if (typeAt < 0 || buf[typeAt + TYPE_HEAD_BYTES.length] !== 0x22) return undefined;
+  // Walk the type's JSON string to its closing quote (escapes skip the next byte).
+  let i = typeAt + TYPE_HEAD_BYTES.length + 1;
+  for (; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (c === 0x5c) i++;
+    else if (c === 0x22) break;
+  }
+  const keyAt = i + 1;
+  if (buf.compare(KEY_HEAD_BYTES, 0, KEY_HEAD_BYTES.length, keyAt, keyAt + KEY_HEAD_BYTES.length) !== 0) return undefined;
+  const from = keyAt + KEY_HEAD_BYTES.length;
+  const end = buf.indexOf(0x22, from);
+  return end < 0 ? undefined : buf.toString('latin1', from, end);
+}
+
+const TYPE_HEAD_BYTES = Buffer.from(TYPE_HEAD);
+const KEY_HEAD_BYTES = Buffer.from(KEY_HEAD);
 
 /** Whether a line looks like the start of a native record, even when it is damaged or cut short. */
 export function looksNative(line: Uint8Array): boolean {

@@ -1,5 +1,6 @@
 /**
- * Repair has one precise contract: only damage at the END (a torn tail) is cut, its bytes are
+ * Repair has one precise contract: only damage at the END (a torn tail, or everything from a
+ * hole a power loss left in the last HOLE_WINDOW_BYTES: holes.ts) is cut, its bytes are
  * copied to quarantine and made durable before the truncate, and a healthy tail is left
  * alone, so repairing twice is the same as once. It reads backwards from the end to the newest
  * valid record, so its cost follows the damage, not the ledger's size. Damage followed by
@@ -14,6 +15,7 @@ import { storePathsOf } from '../store';
 import type { TelemetryDraft } from '../telemetry';
 import type { LedgerContext } from './context';
 import { detectFormat, ForeignWalk, profileOf } from './foreign';
+import { findHoleSync } from './holes';
 import { interpretLine, type Interpretation } from './interpret';
 import { refuseWhileWritten } from './live-writer';
 import { withWriterLock } from './ledger-lock';
@@ -29,6 +31,7 @@ export function cutTornTail(ctx: LedgerContext, file: OpenFile, validEnd: number
   file.truncateSync(validEnd);
   file.datasyncSync();
   ctx.tailCache = null;
+  ctx.keyWindow = null;
   return quarantine;
 }
 
@@ -66,9 +69,32 @@ export async function repairLedger(ctx: LedgerContext, emit: (d: TelemetryDraft)
   const result = await withWriterLock(ctx.path, ctx.format, ctx.opts, async () => {
     const file = await fsl().open(ctx.path, 'r+');
     try {
-      const size = (await file.stat()).size;
+      let size = (await file.stat()).size;
+      const hole = ctx.format === 'ledgerlock' ? findHoleSync(file, size, ctx.opts.maxLineBytes) : null;
+      let holeCut: { at: number; bytes: number; quarantine: string } | undefined;
+      if (hole !== null && hole < size) {
+        holeCut = { at: hole, bytes: size - hole, quarantine: cutTornTail(ctx, file, hole, size) };
+        size = hole;
+      }
       const tail = await readBackward(file, ctx.format, size, 1, ctx.opts.maxLineBytes);
       const lastId = tail.events[0]?.id ?? null;
+      if (holeCut !== undefined && !tail.damagedAfterValid) {
+        const problem = {
+          kind: 'torn-tail' as const,
+          code: ErrorCode.LedgerTorn,
+          offset: holeCut.at,
+          length: holeCut.bytes,
+          line: 0,
+          message: `a hole of zero bytes (writes lost in a power loss) at offset ${holeCut.at}: the ${holeCut.bytes} bytes from there on were never acknowledged`,
+        };
+        return {
+          repaired: true,
+          bytesRemoved: holeCut.bytes,
+          quarantine: holeCut.quarantine,
+          truncatedAt: holeCut.at,
+          tail: { health: 'torn', lastId, problems: [problem] },
+        } satisfies RepairResult;
+      }
       if (!tail.damagedAfterValid) {
         return { repaired: false, bytesRemoved: 0, truncatedAt: size, tail: { health: 'ok', lastId, problems: [] } } satisfies RepairResult;
       }
@@ -76,7 +102,7 @@ export async function repairLedger(ctx: LedgerContext, emit: (d: TelemetryDraft)
       const problems = tail.tailProblems.reverse();
       return {
         repaired: true,
-        bytesRemoved: size - tail.validEnd,
+        bytesRemoved: size - tail.validEnd + (holeCut?.bytes ?? 0),
         quarantine,
         truncatedAt: tail.validEnd,
         tail: { health: 'torn', lastId, problems },

@@ -42,6 +42,8 @@ export interface LedgerEvent {
   offset: number;
   /** Bytes of the record including its newline. */
   length: number;
+  /** The caller's idempotency key, when the event was appended with one. */
+  key?: string;
   /** 1-based line number, when the read knows it (forward scans, foreign ledgers). */
   line?: number;
   crc?: string;
@@ -167,19 +169,29 @@ export interface RangeQuery {
   limit?: number;
 }
 
+/**
+ * `key`: an idempotency key (1–256 printable ASCII characters other than `"` and `\`). An
+ * append whose key is already among the ledger's recent records (its last KEY_WINDOW_BYTES,
+ * 4 MiB) writes nothing and returns that event, with its original id, once it is durable: a
+ * caller that crashed before its acknowledgement retries without duplicating the event.
+ */
+export interface AppendOptions {
+  key?: string;
+}
+
 export interface Ledger {
   readonly path: string;
   readonly format: LedgerFormat;
   /** Resolves once the event is as durable as the ledger's mode promises; `data` is the caller's own value. */
-  append(type: string, data?: unknown): Promise<LedgerEvent>;
-  appendMany(events: { type: string; data?: unknown }[]): Promise<LedgerEvent[]>;
+  append(type: string, data?: unknown, opts?: AppendOptions): Promise<LedgerEvent>;
+  appendMany(events: { type: string; data?: unknown; key?: string }[]): Promise<LedgerEvent[]>;
   /**
    * append, synchronously, with every guarantee of the async form (the same lock, ids, torn-tail
    * repair, durability, rollback of a failed write): for CLIs, git hooks and short-lived scripts.
    * Throws E_BAD_INPUT if an async operation of this process holds the ledger's lock right now.
    */
-  appendSync(type: string, data?: unknown): LedgerEvent;
-  appendManySync(events: { type: string; data?: unknown }[]): LedgerEvent[];
+  appendSync(type: string, data?: unknown, opts?: AppendOptions): LedgerEvent;
+  appendManySync(events: { type: string; data?: unknown; key?: string }[]): LedgerEvent[];
   /** The last n events, oldest to newest. */
   tail(n: number): Promise<LedgerEvent[]>;
   page(opts: { cursor?: string | null; limit: number }): Promise<Page>;

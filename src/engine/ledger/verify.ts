@@ -2,8 +2,12 @@
  * A full forward check of a ledger. Damage with no valid record after it is a torn tail (a
  * write that did not finish); damage followed by a valid record is corruption, and so is a
  * file whose complete lines are all damaged (there is no valid record for a tail to follow).
+ * In a native ledger, a hole (NUL bytes) in the last HOLE_WINDOW_BYTES makes everything from
+ * its line on a torn tail, valid records included: none of it was acknowledged (holes.ts).
  */
+import { ErrorCode } from '../errors';
 import type { OpenFile } from '../fs';
+import { HOLE_WINDOW_BYTES } from './holes';
 import { ForeignWalk } from './foreign';
 import { interpretLine, type Interpretation } from './interpret';
 import { genericProfile, type JsonlProfile } from './profiles';
@@ -33,8 +37,22 @@ export async function verifyLedger(file: OpenFile, path: string, format: LedgerF
   let pendingDamage = false;
   let completeDamage = false;
   const foreign = format === 'foreign' ? new ForeignWalk(opts.profile ?? genericProfile) : undefined;
-  for await (const batch of scanLineBatches(file, { end: size, maxLineBytes: opts.maxLineBytes, signal: opts.signal, onProgress: opts.onProgress })) {
+  const holeFloor = format === 'ledgerlock' ? size - HOLE_WINDOW_BYTES : Infinity;
+  let hole = false;
+  scan: for await (const batch of scanLineBatches(file, { end: size, maxLineBytes: opts.maxLineBytes, signal: opts.signal, onProgress: opts.onProgress })) {
     for (const raw of batch) {
+      if (raw.offset + raw.length > holeFloor && raw.bytes !== null && raw.bytes.includes(0)) {
+        problems.push({
+          kind: 'torn-tail',
+          code: ErrorCode.LedgerTorn,
+          offset: raw.offset,
+          length: size - raw.offset,
+          line: raw.line,
+          message: `line ${raw.line} holds a hole of zero bytes (writes lost in a power loss): the ${size - raw.offset} bytes from there on were never acknowledged`,
+        });
+        hole = true;
+        break scan;
+      }
       const seen: Interpretation = foreign !== undefined && raw.bytes !== null ? foreign.see(raw) : interpretLine(format, raw, lastId);
       if (seen.problem) {
         if (problems.length < MAX_PROBLEMS) problems.push(seen.problem);
@@ -54,7 +72,7 @@ export async function verifyLedger(file: OpenFile, path: string, format: LedgerF
     }
   }
   // No valid record but complete lines that are not records: wholly corrupt (or not a ledger), never a torn tail.
-  const health = damageBeforeValid || (events === 0 && completeDamage) ? 'corrupt' : problems.length > 0 ? 'torn' : 'ok';
+  const health = damageBeforeValid || (events === 0 && completeDamage && !hole) ? 'corrupt' : problems.length > 0 ? 'torn' : 'ok';
   const report: VerifyReport = { path, format, health, events, bytes: size, validBytes, firstId, lastId, problems };
   if (foreign !== undefined) report.profile = foreign.profile.id;
   return report;

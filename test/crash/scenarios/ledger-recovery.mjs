@@ -42,6 +42,13 @@ export async function recoverAndCheck(root, engine, expected) {
   const ledger = await engine.openLedger(file, OPEN);
   let events;
   try {
+    if (expected.appendFirst) {
+      // The first append after the crash, before any verify or repair: it must find and cut a
+      // hole a power loss left, never write past it.
+      const first = await ledger.append('after-crash', payload('after-crash-first'));
+      const maxId = Math.max(0, ...expected.ackedKeys.map((a) => a.id));
+      if (!(first.id > maxId)) out.push(`the first append after the crash got id ${first.id}, not above ${maxId}: an acknowledged id is reused`);
+    }
     let report = await ledger.verify();
     for (let round = 0; report.health === 'corrupt' && round < 8; round++) {
       // A torn write can leave a hole followed by records of the same unacknowledged write:
@@ -59,7 +66,13 @@ export async function recoverAndCheck(root, engine, expected) {
     out.push(...checkReadPathsAgree(await ledger.tail(events.length + 5), events, 'tail'));
     if (events.length > 2) {
       const mid = events[Math.floor(events.length / 2)].id;
-      out.push(...checkReadPathsAgree(await ledger.range({ fromId: mid }), events.filter((e) => e.id >= mid), `range from id ${mid}`));
+      out.push(
+        ...checkReadPathsAgree(
+          await ledger.range({ fromId: mid }),
+          events.filter((e) => e.id >= mid),
+          `range from id ${mid}`,
+        ),
+      );
     }
     const next = await ledger.append('after-crash', payload('after-crash'));
     const maxId = Math.max(0, ...events.map((e) => e.id), ...expected.ackedKeys.map((a) => a.id));
@@ -80,7 +93,7 @@ function damageInsideAcked(problem, expected) {
 export function checkEvents(events, { setupKeys, setupIds, issuedKeys, ackedKeys, firstKept, compacted }) {
   const out = [];
   const keys = events.map((e) => e.data?.key);
-  const known = new Set([...setupKeys, ...issuedKeys]);
+  const known = new Set([...setupKeys, ...issuedKeys, 'after-crash-first']);
   for (let i = 1; i < events.length; i++) {
     if (!(events[i].id > events[i - 1].id)) out.push(`ids do not increase: ${events[i - 1].id} then ${events[i].id}`);
   }
@@ -100,11 +113,17 @@ export function checkEvents(events, { setupKeys, setupIds, issuedKeys, ackedKeys
     if (gone.length) out.push(`compaction was acknowledged, yet ${gone.join(', ')} are back`);
   }
   // Concurrent appends resolve in any order; the ledger's order is their ids'.
-  const mustHave = [...setupKeys.filter((k) => firstKept === undefined || setupKeys.indexOf(k) >= firstKept).map((key) => ({ key })), ...[...ackedKeys].sort((a, b) => a.id - b.id)];
+  const mustHave = [
+    ...setupKeys.filter((k) => firstKept === undefined || setupKeys.indexOf(k) >= firstKept).map((key) => ({ key })),
+    ...[...ackedKeys].sort((a, b) => a.id - b.id),
+  ];
   let at = -1;
   for (const want of mustHave) {
     const i = keys.indexOf(want.key);
-    if (i < 0) { out.push(`${want.id === undefined ? 'pre-existing' : 'acknowledged'} event ${want.key}${want.id === undefined ? '' : ` (id ${want.id})`} is missing`); continue; }
+    if (i < 0) {
+      out.push(`${want.id === undefined ? 'pre-existing' : 'acknowledged'} event ${want.key}${want.id === undefined ? '' : ` (id ${want.id})`} is missing`);
+      continue;
+    }
     if (i < at) out.push(`event ${want.key} is out of order`);
     if (want.id !== undefined && events[i].id !== want.id) out.push(`acknowledged event ${want.key} had id ${want.id}, now ${events[i].id}`);
     at = i;
@@ -121,7 +140,9 @@ function checkReadPathsAgree(got, want, how) {
 /** Every byte recovery removed from the ledger must sit in a new quarantine file. */
 function checkNothingLost(before, after, quarantineDir, quarantinedBefore) {
   if (!before || !after) return [];
-  const fresh = listFiles(quarantineDir).filter((f) => !quarantinedBefore.has(f)).map((f) => fs.readFileSync(f));
+  const fresh = listFiles(quarantineDir)
+    .filter((f) => !quarantinedBefore.has(f))
+    .map((f) => fs.readFileSync(f));
   // What recovery kept is the old bytes minus the cut pieces, plus what it appended after.
   let common = 0;
   while (common < before.length && common < after.length && before[common] === after[common]) common++;
@@ -129,7 +150,12 @@ function checkNothingLost(before, after, quarantineDir, quarantinedBefore) {
   if (cut.length === 0) return [];
   // Each line of what changed must still be in the ledger (kept, perhaps moved) or in a new quarantine file.
   const places = [after.toString('latin1'), ...fresh.map((f) => f.toString('latin1'))];
-  const lost = cut.toString('latin1').split('\n').filter((line) => line.length && !places.some((p) => p.includes(line)));
+  const lost = cut
+    .toString('latin1')
+    .split('\n')
+    .filter((line) => line.length && !places.some((p) => p.includes(line)));
   if (lost.length === 0) return [];
-  return [`recovery removed ${lost.reduce((a, l) => a + l.length, 0)} bytes after offset ${common} of the ledger that are in no quarantine file (${fresh.length} new quarantine files): ${JSON.stringify(lost[0].slice(0, 60))}`];
+  return [
+    `recovery removed ${lost.reduce((a, l) => a + l.length, 0)} bytes after offset ${common} of the ledger that are in no quarantine file (${fresh.length} new quarantine files): ${JSON.stringify(lost[0].slice(0, 60))}`,
+  ];
 }

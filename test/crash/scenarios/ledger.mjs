@@ -59,6 +59,33 @@ function appendScenario({ name, protocol, issuedKeys, run }) {
   };
 }
 
+/**
+ * Two ledger handles appending at once: two descriptors and two fdatasyncs, one lock — how two
+ * processes' writers meet in the file. Each flushes after the lock is let go, so one's flush
+ * may be running while the other writes; the explorer credits a flush only with the writes
+ * made before it started, so the states include a later record on disk above a hole.
+ */
+function twoWriters(name, { appendFirst = false }) {
+  const issuedKeys = [...keys('p', 4), ...keys('q', 4)];
+  return {
+    name,
+    protocol: 'ledger append (flush outside the lock)',
+    requires: ['openLedger'],
+    setup: (root, engine) => appendSetupEvents(root, engine, SETUP),
+    async run(root, engine, rec) {
+      const a = await engine.openLedger(ledgerPath(root), OPEN);
+      const b = await engine.openLedger(ledgerPath(root), OPEN);
+      const writer = async (ledger, prefix) => {
+        for (const key of keys(prefix, 4)) ackOf(rec, await ledger.append('test', payload(key)));
+      };
+      await Promise.all([writer(a, 'p'), writer(b, 'q')]);
+      await a.close();
+      await b.close();
+    },
+    check: (root, ctx) => recoverAndCheck(root, ctx.engine, { ...expectation(ctx, { issuedKeys }), appendFirst }),
+  };
+}
+
 export default [
   appendScenario({
     name: 'ledger/append',
@@ -91,6 +118,21 @@ export default [
       const singles = keys('g', 6).map((key) => ledger.append('test', payload(key)).then((e) => ackOf(rec, e)));
       const many = ledger.appendMany(keys('m', 3).map((key) => ({ type: 'test', data: payload(key) }))).then((es) => es.forEach((e) => ackOf(rec, e)));
       await Promise.all([...singles, many]);
+      await ledger.close();
+    },
+  }),
+  twoWriters('ledger/two-writers', {}),
+  twoWriters('ledger/two-writers-append-first', { appendFirst: true }),
+  appendScenario({
+    name: 'ledger/keyed-retry',
+    protocol: 'ledger append (keyed)',
+    issuedKeys: keys('k', 3),
+    async run(root, engine, rec) {
+      // A retry with the same key returns the first event: after any crash, each key once.
+      const ledger = await engine.openLedger(ledgerPath(root), OPEN);
+      for (const key of keys('k', 3)) ackOf(rec, await ledger.append('test', payload(key), { key }));
+      const again = await ledger.append('test', payload('k2'), { key: 'k2' });
+      rec.ack('retried', { id: again.id });
       await ledger.close();
     },
   }),
@@ -180,7 +222,8 @@ export default [
       // crash state they are still in the ledger or already in a quarantine file.
       const torn = tornTail();
       const out = tornTailKept(root);
-      if (lastAck(ctx.acks, 'repaired') && fs.existsSync(ledgerPath(root)) && fs.readFileSync(ledgerPath(root), 'latin1').includes(torn)) out.push('the repair was acknowledged, yet the torn tail is back in the ledger');
+      if (lastAck(ctx.acks, 'repaired') && fs.existsSync(ledgerPath(root)) && fs.readFileSync(ledgerPath(root), 'latin1').includes(torn))
+        out.push('the repair was acknowledged, yet the torn tail is back in the ledger');
       return [...out, ...(await recoverAndCheck(root, ctx.engine, expectation(ctx, { issuedKeys: [] })))];
     },
   },
@@ -203,8 +246,11 @@ export default [
     async check(root, ctx) {
       const file = path.join(root, 'logs', 'app.jsonl');
       const torn = tornTail();
-      const out = listFiles(root).some((f) => fs.readFileSync(f, 'latin1').includes(torn)) ? [] : ['the torn tail is gone from the foreign ledger but in no quarantine file'];
-      if (lastAck(ctx.acks, 'repaired') && fs.readFileSync(file, 'latin1').includes(torn)) out.push('the repair was acknowledged, yet the torn tail is back in the ledger');
+      const out = listFiles(root).some((f) => fs.readFileSync(f, 'latin1').includes(torn))
+        ? []
+        : ['the torn tail is gone from the foreign ledger but in no quarantine file'];
+      if (lastAck(ctx.acks, 'repaired') && fs.readFileSync(file, 'latin1').includes(torn))
+        out.push('the repair was acknowledged, yet the torn tail is back in the ledger');
       const ledger = await ctx.engine.openLedger(file, OPEN);
       try {
         const report = await ledger.verify();
@@ -239,10 +285,16 @@ export default [
     async check(root, ctx) {
       const damaged = damagedLine(ctx);
       const places = [ledgerPath(root), ...listFiles(path.join(root, '.ledgerlock', 'quarantine'))].filter((f) => fs.existsSync(f));
-      const out = places.some((f) => fs.readFileSync(f, 'latin1').includes(damaged)) ? [] : ['the damaged record is gone from the ledger but in no quarantine file'];
-      if (lastAck(ctx.acks, 'quarantined') && fs.existsSync(ledgerPath(root)) && fs.readFileSync(ledgerPath(root), 'latin1').includes(damaged)) out.push('the quarantine of the damaged record was acknowledged, yet the record is back in the ledger');
+      const out = places.some((f) => fs.readFileSync(f, 'latin1').includes(damaged))
+        ? []
+        : ['the damaged record is gone from the ledger but in no quarantine file'];
+      if (lastAck(ctx.acks, 'quarantined') && fs.existsSync(ledgerPath(root)) && fs.readFileSync(ledgerPath(root), 'latin1').includes(damaged))
+        out.push('the quarantine of the damaged record was acknowledged, yet the record is back in the ledger');
       const setupKeys = ['s1', 's3', 's4', 's5'];
-      return [...out, ...(await recoverAndCheck(root, ctx.engine, { ...expectation(ctx, { setupKeys, issuedKeys: [] }), setupIds: [1, 3, 4, 5], durableEnd: 0 }))];
+      return [
+        ...out,
+        ...(await recoverAndCheck(root, ctx.engine, { ...expectation(ctx, { setupKeys, issuedKeys: [] }), setupIds: [1, 3, 4, 5], durableEnd: 0 })),
+      ];
     },
   },
   {
