@@ -5,7 +5,7 @@
  */
 import { NotificationType, NotificationType0, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 
-type LockState = 'held' | 'contended' | 'stale' | 'orphaned' | 'unknown';
+type LockState = 'held' | 'contended' | 'stale' | 'orphaned' | 'unknown' | 'free';
 type LedgerHealth = 'ok' | 'torn' | 'corrupt' | 'unknown';
 
 export interface LockHolder {

@@ -4,7 +4,7 @@
  * batches, so one look at /proc serves many of them.
  */
 import * as fs from 'node:fs/promises';
-import { inspectLocks, isLockDirectory, verdictChangesIn, type LockInfo } from '../engine';
+import { inspectLocks, isLockDirectory, verdictChangesIn, type KernelLockMemory, type LockInfo } from '../engine';
 import { refuseLinkOutsideSync } from '../engine/confine-paths';
 import { offersReap, type LockItem } from '../protocol';
 import type { FolderSettings } from './settings';
@@ -16,7 +16,12 @@ export interface JudgedLock {
 }
 
 /** Each path's item; undefined for a lock that is gone, or an ordinary folder a glob matched. */
-export async function summarizeLocks(lockPaths: readonly string[], folder: string, settings: FolderSettings): Promise<Map<string, JudgedLock | undefined>> {
+export async function summarizeLocks(
+  lockPaths: readonly string[],
+  folder: string,
+  settings: FolderSettings,
+  memory?: KernelLockMemory,
+): Promise<Map<string, JudgedLock | undefined>> {
   const out = new Map<string, JudgedLock | undefined>();
   const judged: string[] = [];
   for (const lockPath of lockPaths) {
@@ -35,7 +40,7 @@ export async function summarizeLocks(lockPaths: readonly string[], folder: strin
     }
   }
   const timing = { staleMs: settings.staleMs, contentionMs: settings.contentionMs };
-  const verdicts = await oneJudgeAtATime(() => inspectLocks(judged, timing));
+  const verdicts = await oneJudgeAtATime(() => inspectLocks(judged, timing, memory));
   for (const lockPath of judged) {
     const verdict = verdicts.get(lockPath);
     if (verdict === undefined || verdict instanceof Error) {

@@ -5,7 +5,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isProcessAlive, vantageSummary, withinRoot, type VerifyReport } from '../engine';
+import { isProcessAlive, vantageSummary, withinRoot, type KernelLockMemory, type VerifyReport } from '../engine';
 import type { FolderState, LedgerItem, LockItem, WorkspaceState } from '../protocol';
 import { FolderClassifier, SCAN_LIMITS } from './discovery';
 import { summarizeLedger } from './ledger-item';
@@ -29,6 +29,8 @@ const MAX_JUDGED_PER_PASS = 2_000;
 const LOCK_BATCH = 256;
 /** Locks re-judged per pass in rotation beyond those due, to catch what no clock or pid check shows. */
 const ROTATION_PER_PASS = 16;
+/** Locks nobody holds (stale, orphaned, free, unknown) re-judged every pass: one batch, one look at /proc. */
+const UNHELD_PER_PASS = LOCK_BATCH;
 /** Locks (and ledgers) inspected between two pushes of the first scan, so the view fills as it goes. */
 const SCAN_CHUNK = 1_000;
 const PROGRESS_PUSH_MS = 1_000;
@@ -47,6 +49,8 @@ class FolderModel {
   readonly locks = new Map<string, LockEntry>();
   readonly ledgers = new Map<string, LedgerItem>();
   readonly recoveryLogs = new Set<string>();
+  /** Lock inodes seen under a kernel lock: such a zero-byte file at rest is free, not stale. */
+  readonly kernelLocked: KernelLockMemory = new Set();
   truncated = false;
   limit: string | undefined;
   scanning = true;
@@ -191,6 +195,7 @@ export class WorkspaceModel {
     const rotation: string[] = [];
     const alive = new Map<number, boolean>();
     const host = os.hostname();
+    let unheld = 0;
     for (const [p, entry] of folder.locks) {
       if (due.length >= MAX_JUDGED_PER_PASS) break;
       if (entry.dueAt <= now) {
@@ -198,11 +203,16 @@ export class WorkspaceModel {
         continue;
       }
       const { item } = entry;
-      // Every verdict can change with no file event: a process opens or flocks a stale or
-      // unknown lock (a zero-byte lock re-taken by flock keeps its bytes), a holder dies. So
-      // every lock joins the rotation; only held ones name processes worth a pid check.
+      // Every verdict can change with no file event: a process opens or flocks a stale, free or
+      // unknown lock (a zero-byte lock re-taken by flock keeps its bytes), a holder dies. A lock
+      // nobody holds is re-judged every pass, as often as a held one's pids are checked (a
+      // shown "stale" that is held again would invite a Reap); the rest join the rotation.
+      if (item.state !== 'held' && item.state !== 'contended') {
+        if (unheld++ < UNHELD_PER_PASS) due.push(p);
+        else rotation.push(p);
+        continue;
+      }
       rotation.push(p);
-      if (item.state !== 'held' && item.state !== 'contended') continue;
       // Every process the verdict rests on (the named holder, a kernel-lock holder, an opener,
       // a waiter): when one of them is gone, the verdict may have changed.
       const pids = new Set<number>();
@@ -272,7 +282,7 @@ export class WorkspaceModel {
   /** In batches: one look at /proc and at the recovery log serves each batch. */
   private async updateLocks(folder: FolderModel, lockPaths: readonly string[]): Promise<void> {
     for (let i = 0; i < lockPaths.length; i += LOCK_BATCH) {
-      const items = await withinRoot(folder.root, () => summarizeLocks(lockPaths.slice(i, i + LOCK_BATCH), folder.uri, folder.settings));
+      const items = await withinRoot(folder.root, () => summarizeLocks(lockPaths.slice(i, i + LOCK_BATCH), folder.uri, folder.settings, folder.kernelLocked));
       const now = Date.now();
       for (const [lockPath, judged] of items) {
         if (!judged) {

@@ -98,6 +98,11 @@ export interface JudgeContext {
   kernelProbe?(lockPath: string): Promise<KernelLockProbe | undefined>;
   /** Ledgerlock waiters still waiting for this lock (from the store's telemetry). */
   waiters(lockPath: string): LockWaiter[];
+  /**
+   * Whether this very inode was seen under a kernel lock before (kept by a long-lived caller, the
+   * language server): a flock-style tool's zero-byte file, free between holds, not a crash's.
+   */
+  kernelLockedBefore?(key: FileKey): boolean;
   /** Live git processes working in the repository of this `.git` directory. */
   gitProcesses(gitDir: string): { pid: number; command?: string }[];
   /** A process's command line, for sentences. */
@@ -157,6 +162,8 @@ interface Judging {
   ageMs: number;
   /** A kernel lock was found (/proc/locks or the probe): its flavour names the profile. */
   kernelHeld: boolean;
+  /** A kernel-lock probe on the file found neither a flock nor a POSIX lock. */
+  probedFree?: boolean;
   /** The named pid, when nothing this judge can see decides about it. */
   unseen?: Extract<ProcessVerdict, { kind: 'unseen' }>;
 }
@@ -269,6 +276,7 @@ async function byOperatingSystem(j: Judging): Promise<LockInfo | undefined> {
     return heldVerdict(j, `held through ${KERNEL_WORDS[kind]} by ${who} (found by probing the file)`, null, true);
   }
   if (probe !== undefined && probe.flock === 'free' && probe.posix === 'free') {
+    j.probedFree = true;
     evidence.push({ kind: 'probe', detail: 'a non-blocking probe found no flock or POSIX lock on it' });
   }
   for (const blind of blindSpots(j)) evidence.push({ kind: 'vantage', detail: blind });
@@ -431,6 +439,12 @@ function byGenericRule(j: Judging): LockInfo {
   }
 
   if (obs.parsed.kind === 'empty') {
+    // flock(1) and its kind leave their zero-byte file in place by design (README.md, "How a
+    // lock is judged"): once this inode was seen kernel-locked, no kernel lock on it now means free.
+    if (obs.key !== undefined && j.ctx.kernelLockedBefore?.(obs.key) === true && (osSaysFree(j) || j.probedFree === true)) {
+      j.evidence.push({ kind: 'content', detail: 'this file was seen under a kernel lock before: its tool keeps it between holds' });
+      return verdict(j, 'free', 'no process holds its kernel lock now; its tool keeps the empty file between holds');
+    }
     if (hb <= EMPTY_LOCK_GRACE_MS) return heldVerdict(j, `empty lock file created ${formatAge(hb)} ago; its holder may still be writing it`, null, null);
     if (osSaysFree(j))
       return verdict(j, 'stale', `empty lock file ${formatAge(hb)} old that no process holds or has open: its holder stopped between creating and writing it`);

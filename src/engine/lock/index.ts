@@ -15,7 +15,7 @@ export {
   type NativeLock,
   type ParsedLock,
 } from './holder';
-export { inspectLock, inspectLocks } from './inspect';
+export { inspectLock, inspectLocks, type KernelLockMemory } from './inspect';
 export { collectOsEvidence, parseProcLocks, type KernelLock, type OsEvidence } from './os-evidence';
 export { ledgerGuardFor, profileFor, PROFILE_IDS, type GuardLock, type ProfileId } from './profiles';
 export { listLocks, type ListLocksOptions } from './list';

@@ -6,6 +6,7 @@ import type { Stats } from 'node:fs';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import { fsl } from '../fs';
 import { judgeLock, systemContext, type LockInfo, type LockObservation } from './classify';
+import type { FileKey } from './os-evidence';
 import { MAX_LOCK_BYTES, parseLockContent } from './holder';
 import { resolveTiming, type LockTiming } from './timing';
 import { telemetryWaiters } from './waiters';
@@ -35,7 +36,11 @@ export async function inspectLock(path: string, opts: LockTiming = {}): Promise<
  * store). Each path maps to its verdict, or to the error that kept it from one (E_NOT_FOUND
  * for a lock released meanwhile).
  */
-export async function inspectLocks(paths: readonly string[], opts: LockTiming = {}): Promise<Map<string, LockInfo | LedgerlockError>> {
+export async function inspectLocks(
+  paths: readonly string[],
+  opts: LockTiming = {},
+  memory?: KernelLockMemory,
+): Promise<Map<string, LockInfo | LedgerlockError>> {
   const timing = resolveTiming(opts);
   const out = new Map<string, LockInfo | LedgerlockError>();
   const observed: ObservedLock[] = [];
@@ -51,8 +56,37 @@ export async function inspectLocks(paths: readonly string[], opts: LockTiming = 
   }
   const seen = observed.map((o) => o.path);
   const ctx = systemContext(seen, await telemetryWaiters(seen));
-  for (const o of observed) out.set(o.path, await judgeLock(o, timing, ctx));
+  if (memory) ctx.kernelLockedBefore = (key) => memory.has(inodeKey(key));
+  for (const o of observed) {
+    const info = await judgeLock(o, timing, ctx);
+    if (memory && o.key !== undefined && kernelHeld(info)) rememberKernelLock(memory, o.key);
+    out.set(o.path, info);
+  }
   return out;
+}
+
+/**
+ * Inodes (device:inode) seen under a kernel lock, kept across looks by a long-lived caller so a
+ * flock-style file at rest is judged free, not stale (see judgeLock). Bounded: oldest forgotten.
+ */
+export type KernelLockMemory = Set<string>;
+const KERNEL_MEMORY_MAX = 10_000;
+
+/** A verdict resting on a kernel lock: the operating system's step puts that evidence first. */
+function kernelHeld(info: LockInfo): boolean {
+  const first = info.evidence[0]?.kind;
+  return (info.state === 'held' || info.state === 'contended') && (first === 'flock' || first === 'posix' || first === 'ofd' || first === 'probe');
+}
+
+function inodeKey(key: FileKey): string {
+  return `${key.dev}:${key.ino}`;
+}
+
+function rememberKernelLock(memory: KernelLockMemory, key: FileKey): void {
+  const k = inodeKey(key);
+  memory.delete(k);
+  memory.add(k);
+  if (memory.size > KERNEL_MEMORY_MAX) memory.delete(memory.values().next().value!);
 }
 
 /** lstat + a bounded read of the same inode. E_NOT_FOUND when nothing is there. */

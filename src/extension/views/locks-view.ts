@@ -51,6 +51,7 @@ const STATE_ICONS: Record<LockItem['state'], [string, string]> = {
   stale: ['unlock', 'list.warningForeground'],
   orphaned: ['debug-disconnect', 'list.warningForeground'],
   unknown: ['question', 'descriptionForeground'],
+  free: ['unlock', 'descriptionForeground'],
 };
 
 export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposable {
