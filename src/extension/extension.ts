@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { TrustNotification, type WorkspaceState } from '../protocol';
+import { AgentSessions } from './agent-sessions';
 import { Alerts } from './alerts';
 import { startClient } from './client';
 import { registerCommands } from './commands';
@@ -17,6 +18,7 @@ import { TimelinePanels } from './timeline-panel';
 import { LedgersView } from './views/ledgers-view';
 import { LocksView } from './views/locks-view';
 import { RecoveryLogView } from './views/recovery-log-view';
+import { SessionsView } from './views/sessions-view';
 import { SnapshotsView } from './views/snapshots-view';
 
 let client: LanguageClient | undefined;
@@ -28,6 +30,7 @@ export interface LedgerlockApi {
   ledgers: LedgersView;
   recoveryLog: RecoveryLogView;
   snapshots: SnapshotsView;
+  sessions: AgentSessions;
   status: vscode.StatusBarItem;
   statusBar: StatusBar;
   alerts: Alerts;
@@ -55,6 +58,8 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   const alerts = new Alerts(state, context.workspaceState, log);
   const decorations = new Decorations(state);
   const timelines = new TimelinePanels(context.extensionUri, getClient, state, ledgers, log);
+  const sessions = new AgentSessions(log, (session) => vscode.commands.executeCommand('ledgerlock.repairSession', session, { confirmed: true }));
+  const sessionsView = new SessionsView(sessions, getClient, log);
   context.subscriptions.push(
     log,
     state,
@@ -66,9 +71,11 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
     alerts,
     decorations,
     timelines,
+    sessions,
+    sessionsView,
     vscode.workspace.registerTextDocumentContentProvider(EVENT_SCHEME, new EventDocuments(getClient, (l, id) => ledgers.cachedEvent(l, id))),
     vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_SCHEME, new SnapshotDocuments(getClient)),
-    ...registerCommands({ client: getClient, state, log, locks, ledgers, alerts, timelines }),
+    ...registerCommands({ client: getClient, state, log, locks, ledgers, alerts, timelines, sessions, sessionsView }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void client?.sendNotification(TrustNotification.type, { trusted: true })),
   );
   // The server starts in the background; activation returns at once.
@@ -76,6 +83,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   const ready = startClient(context, log, state).then(
     (c) => {
       client = c;
+      sessions.attach(c);
       log.info(`server started in ${Math.round(performance.now() - clientStarted)} ms`);
       return state
         .waitFor(() => true, 60_000)
@@ -98,6 +106,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
     ledgers,
     recoveryLog,
     snapshots,
+    sessions,
     status: status.item,
     statusBar: status,
     alerts,

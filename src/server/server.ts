@@ -44,6 +44,8 @@ import { fromReport } from './ledger-item';
 import { DEFAULT_SETTINGS, readFolderSettings } from './settings';
 import { restoreFolderSnapshot, snapshotChanges, snapshotFileText, takeSnapshot, verifyFolderSnapshots } from './snapshot-actions';
 import { SnapshotCatalog } from './snapshot-catalog';
+import { RepairSessionRequest, SessionsNotification, SessionsRequest, ToolRootsNotification } from '../sessions-protocol';
+import { SessionsModel } from './sessions';
 import { lockSpans, timeline } from './timeline';
 import { WorkspaceModel } from './workspace-model';
 
@@ -82,6 +84,13 @@ const snapshots = new SnapshotCatalog(
   (line) => connection.console.info(line),
 );
 let snapshotsTimer: NodeJS.Timeout | undefined;
+
+// Agent sessions outside the workspace (README.md, "Agent sessions"): under the tool roots the user turned on.
+const sessions = new SessionsModel(
+  () => snapshotFolders().map((uri) => ({ uri, name: folders.find((f) => f.uri === uri)?.name ?? uri, dir: filePath(uri) })),
+  (state) => void connection.sendNotification(SessionsNotification.type, state),
+  (line, level) => (level === 'warn' ? connection.console.warn(line) : connection.console.info(line)),
+);
 
 function scheduleSnapshotsPush(): void {
   if (snapshotsTimer) return;
@@ -167,6 +176,7 @@ connection.onInitialized(() => {
     }
     folders.push(...event.added);
     void Promise.all(event.added.map(scanFolder)).then(() => schedulePush(0));
+    void sessions.scan();
   });
   void scanAll();
   scheduleLockPass();
@@ -198,7 +208,21 @@ connection.onNotification(TrustNotification.type, ({ trusted: now }) => {
   connection.console.info(`workspace trust: ${now ? 'trusted' : 'restricted'}`);
 });
 
+connection.onNotification(ToolRootsNotification.type, ({ roots }) => sessions.setRoots(roots));
+
+connection.onRequest(SessionsRequest.type, async () => {
+  await sessions.scan();
+  return sessions.snapshot();
+});
+
+connection.onRequest(RepairSessionRequest.type, async ({ session }) => {
+  const result = await sessions.repair(session, trusted);
+  log('repair session', session, result);
+  return result;
+});
+
 connection.onRequest(RefreshRequest.type, async () => {
+  void sessions.scan();
   await scanAll();
   return model.snapshot();
 });
@@ -213,13 +237,13 @@ connection.onRequest(EventsPageRequest.type, async ({ ledger, cursor, limit, fil
 connection.onRequest(EventRequest.type, ({ ledger, id }) => inFolder(ledger, () => eventById(ledger, id)));
 
 connection.onRequest(EventLineRequest.type, ({ ledger, offset }) =>
-  model.isKnownLedger(ledger) || model.recoveryLogs().includes(ledger)
+  model.isKnownLedger(ledger) || model.recoveryLogs().includes(ledger) || sessions.sessionAt(ledger)
     ? inFolder(ledger, () => lineAt(ledger, offset))
     : { line: null, error: `${ledger} is not a ledger of this workspace` },
 );
 
 connection.onRequest(TimelineRequest.type, async ({ ledger, from, to, bins }) => {
-  if (!model.isKnownLedger(ledger)) throw new Error(`${ledger} is not a ledger of this workspace`);
+  if (!model.isKnownLedger(ledger) && !sessions.sessionAt(ledger)) throw new Error(`${ledger} is not a ledger of this workspace`);
   const reply = await inFolder(ledger, () => timeline(ledger, { from, to, bins }));
   connection.console.debug(`timeline of ${path.basename(ledger)}: ${reply.total} events binned in ${reply.tookMs} ms`);
   return reply;
@@ -341,13 +365,17 @@ connection.onRequest(SnapshotFileRequest.type, async ({ folder, id, path: rel })
 
 /**
  * Runs a request's file work confined to the workspace folder that holds `p`: nothing it opens,
- * writes or removes may lie outside that folder (see engine/confine.ts).
+ * writes or removes may lie outside that folder (see engine/confine.ts). A listed agent session
+ * is read confined to its tool root instead.
  */
 function inFolder<T>(p: string, work: () => Promise<T>): Promise<T>;
 function inFolder<T>(p: string, work: () => Promise<T>, opts: { changes: true }): Promise<T | ActionResult>;
 function inFolder<T>(p: string, work: () => Promise<T>, opts?: { changes: true }): Promise<T | ActionResult> {
   const folder = model.folderOf(p);
   if (folder) return withinRoot(folder.root, work);
+  // An agent session is read with its tool root as the root; it is changed only by RepairSessionRequest.
+  const session = opts?.changes ? undefined : sessions.sessionAt(p);
+  if (session) return withinRoot(session.root, work);
   if (opts?.changes)
     return Promise.resolve({
       ok: false,
@@ -378,6 +406,7 @@ connection.onShutdown(() => {
   if (snapshotsTimer) clearTimeout(snapshotsTimer);
   model.dispose();
   snapshots.dispose();
+  sessions.dispose();
 });
 
 function log(action: string, target: string, result: { ok: boolean; message: string; code?: string }): void {

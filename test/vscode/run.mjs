@@ -10,12 +10,17 @@ import { root } from './codeServer.mjs';
 import { checkBoundary } from './boundary.mjs';
 import { runExtensionHostSuite } from './extensionHost.mjs';
 import { makeScaleWorkspace, makeWorkspace } from './fixture.mjs';
+import { runAgentSessionsUiTests } from './ui/agent-sessions.mjs';
 import { runContainerUiTests } from './ui/container.mjs';
 import { runEvidenceUiTests } from './ui/evidence.mjs';
 import { runInstalledTests } from './ui/installed.mjs';
 import { runUiTests } from './ui/run.mjs';
+import { runTruthUiTests } from './ui/truth.mjs';
 
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const want = (part) => (only ? only.includes(part) : part !== 'scale');
 const resultsDir = path.join(root, 'test-results', 'vscode');
 mkdirSync(resultsDir, { recursive: true });
@@ -36,7 +41,11 @@ function record(suite, result) {
 }
 
 function indent(text) {
-  return String(text).split('\n').slice(0, 25).map((l) => `      ${l}`).join('\n');
+  return String(text)
+    .split('\n')
+    .slice(0, 25)
+    .map((l) => `      ${l}`)
+    .join('\n');
 }
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'ledgerlock-vscode-tests-'));
@@ -50,7 +59,16 @@ try {
   if (want('trusted')) {
     console.log('vscode: extension-host suite, trusted workspace');
     const ws = await makeWorkspace(path.join(scratch, 'trusted-workspace'), { git: true });
-    record('extension host', await runExtensionHostSuite({ name: 'extension-host-trusted', workspace: ws.dir, files: ['workspace.test.js', 'snapshots.test.js'], trusted: true, resultsDir }));
+    record(
+      'extension host',
+      await runExtensionHostSuite({
+        name: 'extension-host-trusted',
+        workspace: ws.dir,
+        files: ['workspace.test.js', 'snapshots.test.js'],
+        trusted: true,
+        resultsDir,
+      }),
+    );
   }
   if (want('multiroot')) {
     console.log('vscode: extension-host suite, multi-root workspace');
@@ -59,22 +77,31 @@ try {
     await makeWorkspace(path.join(dir, 'beta'), { pagedEvents: 10 });
     const file = path.join(dir, 'two-services.code-workspace');
     writeFileSync(file, JSON.stringify({ folders: [{ path: 'alpha' }, { path: 'beta' }] }, null, 2));
-    record('multi-root', await runExtensionHostSuite({ name: 'extension-host-multiroot', workspace: file, files: ['multiroot.test.js'], trusted: true, resultsDir }));
+    record(
+      'multi-root',
+      await runExtensionHostSuite({ name: 'extension-host-multiroot', workspace: file, files: ['multiroot.test.js'], trusted: true, resultsDir }),
+    );
   }
   if (want('restricted')) {
     console.log('vscode: extension-host suite, restricted mode');
     const ws = await makeWorkspace(path.join(scratch, 'restricted-workspace'));
-    record('restricted mode', await runExtensionHostSuite({ name: 'extension-host-restricted', workspace: ws.dir, files: ['restricted.test.js'], trusted: false, resultsDir }));
+    record(
+      'restricted mode',
+      await runExtensionHostSuite({ name: 'extension-host-restricted', workspace: ws.dir, files: ['restricted.test.js'], trusted: false, resultsDir }),
+    );
   }
   if (want('scale')) {
     console.log(`vscode: scale (${process.env.LEDGERLOCK_SCALE_EVENTS ?? 1_000_000}-event ledger, 1,000 lock files)`);
     const started = Date.now();
     const ws = await makeScaleWorkspace(path.join(scratch, 'scale-workspace'), { events: Number(process.env.LEDGERLOCK_SCALE_EVENTS ?? 1_000_000) });
     console.log(`vscode: scale workspace made in ${Math.round((Date.now() - started) / 1000)} s`);
-    record('scale', await runExtensionHostSuite({ name: 'extension-host-scale', workspace: ws.dir, files: ['scale.test.js'], trusted: true, resultsDir, timeoutMs: 600_000 }));
+    record(
+      'scale',
+      await runExtensionHostSuite({ name: 'extension-host-scale', workspace: ws.dir, files: ['scale.test.js'], trusted: true, resultsDir, timeoutMs: 600_000 }),
+    );
   }
   if (want('installed')) {
-    console.log('vscode: the packaged .vsix, installed, in a folder with only other tools\' state');
+    console.log("vscode: the packaged .vsix, installed, in a folder with only other tools' state");
     record('installed', await runInstalledTests({ scratch, resultsDir }));
   }
   if (want('ui')) {
@@ -84,6 +111,14 @@ try {
   if (want('evidence')) {
     console.log('vscode: UI tests, locks judged by evidence (flock holder, HardKAS crash)');
     record('ui evidence', await runEvidenceUiTests({ scratch, resultsDir }));
+  }
+  if (want('truth')) {
+    console.log('vscode: UI tests, what the editor shows is true now (flock release and re-take, files in new folders)');
+    record('ui truth', await runTruthUiTests({ scratch, resultsDir }));
+  }
+  if (want('sessions')) {
+    console.log("vscode: UI tests, this workspace's agent sessions under a temporary HOME (a torn Claude Code transcript, a workspace-level tool root)");
+    record('ui sessions', await runAgentSessionsUiTests({ scratch, resultsDir }));
   }
   if (want('container')) {
     console.log('vscode: UI tests, the editor inside a container (code-server in a pid namespace of its own)');

@@ -7,12 +7,14 @@
 import * as vscode from 'vscode';
 import type { LanguageClient, RequestType } from 'vscode-languageclient/node';
 import type { ActionResult } from '../../protocol';
+import type { AgentSessions } from '../agent-sessions';
 import type { Alerts } from '../alerts';
 import { reportResult } from '../feedback';
 import type { ServerState } from '../server-state';
 import type { TimelinePanels } from '../timeline-panel';
 import type { LedgersView } from '../views/ledgers-view';
 import type { LocksView } from '../views/locks-view';
+import type { SessionsView } from '../views/sessions-view';
 
 export interface CommandContext {
   client: () => LanguageClient | undefined;
@@ -22,6 +24,8 @@ export interface CommandContext {
   ledgers: LedgersView;
   alerts: Alerts;
   timelines: TimelinePanels;
+  sessions: AgentSessions;
+  sessionsView: SessionsView;
 }
 
 export interface Command {

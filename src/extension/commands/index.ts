@@ -10,12 +10,20 @@ import { type Command, type CommandContext, UNTRUSTED } from './command';
 import { EVENT_COMMANDS } from './event-commands';
 import { LEDGER_COMMANDS } from './ledger-commands';
 import { LOCK_COMMANDS } from './lock-commands';
+import { SESSION_COMMANDS } from './session-commands';
 import { SNAPSHOT_COMMANDS } from './snapshot-commands';
 import { WORKSPACE_COMMANDS } from './workspace-commands';
 
 export type { CommandContext } from './command';
 
-const COMMANDS: readonly Command[] = [...LEDGER_COMMANDS, ...LOCK_COMMANDS, ...EVENT_COMMANDS, ...SNAPSHOT_COMMANDS, ...WORKSPACE_COMMANDS];
+const COMMANDS: readonly Command[] = [
+  ...LEDGER_COMMANDS,
+  ...LOCK_COMMANDS,
+  ...EVENT_COMMANDS,
+  ...SNAPSHOT_COMMANDS,
+  ...WORKSPACE_COMMANDS,
+  ...SESSION_COMMANDS,
+];
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   return COMMANDS.map(({ id, changesFiles, run }) =>
