@@ -15,7 +15,9 @@ const forPackage = process.argv.includes('--package');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg
   ? onlyArg.slice('--only='.length).split(',')
-  : forPackage ? ['engine', 'compat-proper-lockfile', 'compat-write-file-atomic', 'cli'] : undefined;
+  : forPackage
+    ? ['engine', 'compat-proper-lockfile', 'compat-write-file-atomic', 'cli']
+    : undefined;
 
 const common = {
   bundle: true,
@@ -43,6 +45,30 @@ const bareBuiltins = {
 };
 const compat = { ...npmFacing, plugins: [bareBuiltins] };
 
+// The CLI loads child_process, worker_threads and readline only when a command calls into them
+// (the kernel-lock probe, a contended sync wait, stdin lines): each export is a stub that
+// requires the module on first use. A value export (not a function) is not stubbed, so the
+// build fails if the CLI ever imports one.
+const LAZY_BUILTINS = /^(node:)?(child_process|worker_threads|readline)$/;
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(build) {
+    build.onResolve({ filter: LAZY_BUILTINS }, (args) =>
+      // The stub's own require is the real module.
+      args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+      const real = createRequire(import.meta.url)(`node:${args.path}`);
+      const lines = [`let m; const load = () => (m ??= require('node:${args.path}'));`];
+      for (const [name, value] of Object.entries(real)) {
+        if (typeof value !== 'function' || !/^[A-Za-z_$][\w$]*$/.test(name)) continue;
+        lines.push(`export function ${name}(...a) { return new.target ? new (load().${name})(...a) : load().${name}(...a); }`);
+      }
+      return { contents: lines.join('\n'), loader: 'js' };
+    });
+  },
+};
+
 const targets = [
   { name: 'engine', entryPoints: ['src/engine/index.ts'], outfile: 'dist/engine.js', ...npmFacing },
   // The worker behind the sync forms' lock waits, loaded from beside the engine and CLI bundles.
@@ -52,15 +78,33 @@ const targets = [
   // The CLI is one CommonJS file: each command's modules are evaluated only when it runs (esbuild
   // wraps what `import()` reaches in lazy initialisers), and Node's CommonJS loader starts it
   // 15-20 ms sooner than ES modules split per command did (no async loader, no chunk graph).
+  // `ledgerlock` itself is a tiny entry that answers --version alone and loads the bundle,
+  // with the V8 code cache written below, for every other command.
   {
-    name: 'cli', entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js',
+    name: 'cli',
+    entryPoints: ['src/cli/main.ts'],
+    outfile: 'dist/cli-main.js',
+    plugins: [lazyBuiltins],
+  },
+  {
+    name: 'cli',
+    entryPoints: ['src/cli/entry.ts'],
+    outfile: 'dist/cli.js',
     banner: { js: '#!/usr/bin/env node' },
-    footer: { js: 'if (require.main === module) module.exports.main();' },
   },
   { name: 'server', entryPoints: ['src/server/server.ts'], outfile: 'dist/server.js' },
   { name: 'extension', entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   // The Timeline page, with uPlot and its stylesheet bundled in (a webview loads nothing from the network).
-  { name: 'webview', entryPoints: ['src/webview/timeline.ts'], outfile: 'dist/webview/timeline.js', platform: 'browser', format: 'iife', target: 'es2022', sourcemap: false, minify: true },
+  {
+    name: 'webview',
+    entryPoints: ['src/webview/timeline.ts'],
+    outfile: 'dist/webview/timeline.js',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: false,
+    minify: true,
+  },
 ]
   .filter((t) => existsSync(t.entryPoints[0]))
   .filter((t) => only === undefined || only.includes(t.name) || (t.name === 'lock-wait-worker' && (only.includes('engine') || only.includes('cli'))));
@@ -76,8 +120,35 @@ function writeEsmWrapper(cjsFile) {
   writeFileSync(cjsFile.replace(/\.js$/, '.mjs'), lines.join('\n') + '\n');
 }
 
+/**
+ * dist/cli-main.js.cache: V8's code cache of the CLI bundle, taken after a warm-up run of the
+ * commands a hook or script runs most (append, tail), so those functions are cached compiled
+ * too. The entry (src/cli/entry.ts) hands it to V8, which ignores it if it does not match.
+ */
+function writeCliCodeCache() {
+  const warmUp = `
+    const fs = require('node:fs'), os = require('node:os'), path = require('node:path'), vm = require('node:vm'), { createRequire, wrap } = require('node:module');
+    const file = path.resolve('dist/cli-main.js');
+    const script = new vm.Script(wrap(fs.readFileSync(file, 'utf8')), { filename: file });
+    const mod = { exports: {} };
+    script.runInThisContext().call(mod.exports, mod.exports, createRequire(file), mod, file, path.dirname(file));
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'll-cache-'));
+    const quiet = { write: () => true, isTTY: false };
+    const io = { stdout: quiet, stderr: quiet, stdin: process.stdin, cwd };
+    (async () => {
+      await mod.exports.runCli(['append', 'events', '--data', '{"warm":1}'], io);
+      await mod.exports.runCli(['tail', 'events'], io);
+      fs.writeFileSync(file + '.cache', script.createCachedData());
+      fs.rmSync(cwd, { recursive: true, force: true });
+    })();`;
+  execFileSync(process.execPath, ['-e', warmUp], { stdio: 'inherit', env: { ...process.env, LEDGERLOCK_TELEMETRY: '0' } });
+}
+
 function afterBuild(names) {
-  if (names.includes('cli')) chmodSync('dist/cli.js', 0o755);
+  if (names.includes('cli')) {
+    chmodSync('dist/cli.js', 0o755);
+    if (!watch) writeCliCodeCache();
+  }
   if (watch) return;
   for (const t of targets) if (t.outfile !== undefined && t.external === npmFacing.external) writeEsmWrapper(t.outfile);
 }

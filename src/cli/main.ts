@@ -8,8 +8,7 @@ import { parseArgs, usage } from './args';
 import { Exit, exitCodeFor, flagsOf, type AnyCommand, type CliIO } from './command';
 import { commands, loadAll } from './commands';
 import { didYouMean } from './suggest';
-
-const VERSION = process.env.LEDGERLOCK_VERSION ?? '0.1.0';
+import { VERSION } from './version';
 
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const [name, ...args] = argv;
@@ -128,7 +127,7 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ');
 }
 
-/** The process entry (dist/cli.js calls it). */
+/** The process entry (dist/cli.js, built from entry.ts, calls it). */
 export function main(): void {
   const io: CliIO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd() };
   runCli(process.argv.slice(2), io).then(

@@ -18,7 +18,13 @@ const cases = [
   ['ledgerlock --version', [cli, '--version']],
   ['ledgerlock --help', [cli, '--help']],
   ['ledgerlock tail events', [cli, 'tail', 'events']],
-  ...(other ? [[`${other} --version`, [other, '--version']], [`${other} tail events`, [other, 'tail', 'events']]] : []),
+  ['ledgerlock append events --data 1', [cli, 'append', 'events', '--data', '1']],
+  ...(other
+    ? [
+        [`${other} --version`, [other, '--version']],
+        [`${other} tail events`, [other, 'tail', 'events']],
+      ]
+    : []),
 ];
 const TIME = '/usr/bin/time';
 const haveTime = spawnSync(TIME, ['-f', '%U', 'true'], { encoding: 'utf8' }).status === 0;
@@ -45,5 +51,7 @@ console.log(`${'median of ' + runs + ' runs'.padEnd(38)} ${'wall'.padStart(10)} 
 for (const [name] of cases) {
   const m = median(times.get(name));
   const c = haveTime ? median(cpu.get(name)) : NaN;
-  console.log(`${name.padEnd(48)} ${m.toFixed(1).padStart(7)} ms ${(m / base).toFixed(2).padStart(5)}x ${haveTime ? `${c.toFixed(0).padStart(7)} ms ${(c / cpuBase).toFixed(2).padStart(5)}x` : ''}`);
+  console.log(
+    `${name.padEnd(48)} ${m.toFixed(1).padStart(7)} ms ${(m / base).toFixed(2).padStart(5)}x ${haveTime ? `${c.toFixed(0).padStart(7)} ms ${(c / cpuBase).toFixed(2).padStart(5)}x` : ''}`,
+  );
 }
