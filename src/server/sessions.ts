@@ -233,10 +233,16 @@ export class SessionsModel {
 
   private async look(): Promise<string> {
     const paths = new Set<string>();
-    for (const r of this.roots) if (r.tool === 'claude-code') paths.add(path.join(r.root, 'sessions'));
+    const now = new Date();
+    const day = [now.getFullYear(), now.getMonth() + 1, now.getDate()].map((n) => String(n).padStart(2, '0'));
+    for (const r of this.roots) {
+      if (r.tool === 'claude-code') paths.add(path.join(r.root, 'sessions'));
+      // Codex files a new rollout under today's folder: its folder changes, not `sessions/`.
+      if (r.tool === 'codex') paths.add(path.join(r.root, 'sessions', ...day));
+    }
     for (const f of this.found) {
       for (const r of f.report.roots) for (const s of r.searched) paths.add(s);
-      for (const s of f.report.sessions) paths.add(s.path);
+      for (const s of f.report.sessions) paths.add(path.dirname(s.path)).add(s.path);
     }
     const parts: string[] = [];
     for (const p of paths) {
