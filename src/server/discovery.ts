@@ -94,6 +94,24 @@ export class FolderClassifier {
     return result;
   }
 
+  /**
+   * The matches under one folder of the workspace that a watcher event named (a folder created
+   * with its files, whose own events a recursive watcher can miss), at most `maxEntries` looked at.
+   */
+  async scanUnder(dir: string, maxEntries = 5_000): Promise<{ path: string; role: FileRole }[]> {
+    const rel = path.relative(this.root, dir).split(path.sep);
+    if (rel[0] === '..' || path.isAbsolute(dir) === false || rel.some((p) => SKIPPED_DIRS.has(p) || VCS_DIRS.has(p))) return [];
+    const found: { path: string; role: FileRole }[] = [];
+    for await (const entry of walk(dir, { maxEntries })) {
+      const link = entry.dirent.isSymbolicLink();
+      if (!entry.dirent.isFile() && !entry.dirent.isDirectory() && !link) continue;
+      const role = this.classify(entry.path);
+      if (role === undefined || (entry.dirent.isDirectory() && role !== 'lock')) continue;
+      found.push({ path: entry.path, role });
+    }
+    return found;
+  }
+
   /** Adds a match; false (and the scan's limit set) once a budget is reached. */
   private push(scan: FolderScan, role: FileRole, p: string, limits: typeof SCAN_LIMITS): boolean {
     const list = role === 'ledger' ? scan.ledgers : role === 'lock' ? scan.locks : scan.recoveryLogs;

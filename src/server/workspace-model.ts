@@ -3,6 +3,7 @@
  * Built by one scan per folder, then kept current from file-watcher events and a timer that
  * re-inspects locks (a lock grows stale with no file event when its holder dies).
  */
+import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isProcessAlive, vantageSummary, withinRoot, type KernelLockMemory, type VerifyReport } from '../engine';
@@ -29,6 +30,8 @@ const MAX_JUDGED_PER_PASS = 2_000;
 const LOCK_BATCH = 256;
 /** Locks re-judged per pass in rotation beyond those due, to catch what no clock or pid check shows. */
 const ROTATION_PER_PASS = 16;
+/** A created folder is looked into again this long after its event: files written just after it may bring no event of their own. */
+const FOLDER_LOOK_AGAIN_MS = 1_000;
 /** Locks nobody holds (stale, orphaned, free, unknown) re-judged every pass: one batch, one look at /proc. */
 const UNHELD_PER_PASS = LOCK_BATCH;
 /** Locks (and ledgers) inspected between two pushes of the first scan, so the view fills as it goes. */
@@ -147,7 +150,14 @@ export class WorkspaceModel {
   fileChanged(absPath: string): void {
     for (const folder of this.folders.values()) {
       const role = folder.classifier.classify(absPath);
-      if (role === undefined) continue;
+      if (role === undefined) {
+        const inside = path.relative(folder.root, absPath);
+        if (inside !== '' && !inside.startsWith('..') && !path.isAbsolute(inside)) {
+          this.folderChanged(folder, absPath);
+          return;
+        }
+        continue;
+      }
       this.debouncer.schedule(absPath, async () => {
         if (this.folders.get(folder.uri) !== folder) return;
         if (role === 'lock') await this.updateLock(folder, absPath);
@@ -157,6 +167,39 @@ export class WorkspaceModel {
       });
       return;
     }
+  }
+
+  /**
+   * An event on a path that is no lock or ledger: a folder created (`mkdir -p tmp`, then
+   * `tmp/crash.lock`) whose files a recursive watcher can miss, looked into now and once more a
+   * moment later; or a folder removed, whose known locks and ledgers are looked at again.
+   */
+  private folderChanged(folder: FolderModel, dir: string): void {
+    const key = `folder:${dir}`;
+    const look = async (again: boolean) => {
+      if (this.folders.get(folder.uri) !== folder) return;
+      const st = await fs.stat(dir).catch(() => undefined);
+      const under = (p: string) => p.startsWith(dir + path.sep);
+      if (st === undefined) {
+        const gone = [...folder.locks.keys()].filter(under);
+        if (gone.length > 0) await this.updateLocks(folder, gone);
+        for (const p of [...folder.ledgers.keys()].filter(under)) await this.updateLedger(folder, p);
+        if (gone.length > 0) this.listener.stateChanged(true);
+        return;
+      }
+      if (!st.isDirectory()) return;
+      if (again) setTimeout(() => this.debouncer.schedule(key, () => look(false)), FOLDER_LOOK_AGAIN_MS).unref();
+      const found = await withinRoot(folder.root, () => folder.classifier.scanUnder(dir));
+      const locks = found.filter((f) => f.role === 'lock' && !folder.locks.has(f.path)).map((f) => f.path);
+      const ledgers = found.filter((f) => f.role === 'ledger' && !folder.ledgers.has(f.path)).map((f) => f.path);
+      const logs = found.filter((f) => f.role === 'recovery-log' && !folder.recoveryLogs.has(f.path));
+      if (locks.length + ledgers.length + logs.length === 0) return;
+      if (locks.length > 0) await this.updateLocks(folder, locks);
+      for (const p of ledgers) await this.updateLedger(folder, p);
+      for (const l of logs) await this.updateRecoveryLog(folder, l.path);
+      this.listener.stateChanged(true);
+    };
+    this.debouncer.schedule(key, () => look(true));
   }
 
   private reevaluating = false;
