@@ -13,11 +13,14 @@ import { deadPid, firstLine, nativeLock, startHolder, tempDir, writeLock } from 
 const { z } = createRequire(import.meta.url)('zod');
 const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
-test('appendSync hands back the caller\'s data, continues the ids of async appends, and cuts a torn tail into quarantine first', async () => {
+test("appendSync hands back the caller's data, continues the ids of async appends, and cuts a torn tail into quarantine first", async () => {
   const ws = workspace();
   const ledger = await engine.openLedger(ws.ledger, { telemetry: false });
   try {
-    await ledger.appendMany([{ type: 'a', data: { n: 1 } }, { type: 'a', data: { n: 2 } }]);
+    await ledger.appendMany([
+      { type: 'a', data: { n: 1 } },
+      { type: 'a', data: { n: 2 } },
+    ]);
     const data = { n: 3, nested: { list: [1, 2] } };
     const event = ledger.appendSync('b', data);
     assert.equal(event.id, 3);
@@ -29,8 +32,14 @@ test('appendSync hands back the caller\'s data, continues the ids of async appen
     const [after] = ledger.appendManySync([{ type: 'd', data: { n: 5 } }]);
     assert.equal(after.id, 5, 'the torn record never got its id');
     assert.equal((await ledger.verify()).health, 'ok');
-    assert.ok(quarantineFiles(ws.quarantine).some((f) => fs.readFileSync(f, 'utf8').includes('cut sh')), 'the torn bytes are in quarantine');
-    assert.deepEqual((await ledger.range({})).map((e) => e.id), range(1, 5));
+    assert.ok(
+      quarantineFiles(ws.quarantine).some((f) => fs.readFileSync(f, 'utf8').includes('cut sh')),
+      'the torn bytes are in quarantine',
+    );
+    assert.deepEqual(
+      (await ledger.range({})).map((e) => e.id),
+      range(1, 5),
+    );
   } finally {
     await ledger.close();
   }
@@ -43,18 +52,29 @@ test('appendSync is refused while an async append of this process holds the ledg
   const gate = new Promise((r) => (letGo = r));
   let writing;
   const entered = new Promise((r) => (writing = r));
-  const held = (p, file) => (p !== ws.ledger ? file : Object.assign(Object.create(Object.getPrototypeOf(file)), file, {
-    async write(...a) { writing(); await gate; return file.write(...a); },
-  }));
+  const held = (p, file) =>
+    p !== ws.ledger
+      ? file
+      : Object.assign(Object.create(Object.getPrototypeOf(file)), file, {
+          async write(...a) {
+            writing();
+            await gate;
+            return file.write(...a);
+          },
+        });
   const restore = engine.useFileSystem({
     ...engine.nodeFileSystem,
     openSync: (p, ...rest) => held(p, engine.nodeFileSystem.openSync(p, ...rest)),
   });
   const ledger = await engine.openLedger(ws.ledger, { telemetry: false });
   try {
-    const pending = ledger.append('a', {});
+    // Over 64 KiB: written by the async write (smaller batches are written inline under the lock).
+    const pending = ledger.append('a', { pad: 'x'.repeat(70_000) });
     await entered;
-    assert.throws(() => ledger.appendSync('b', {}), (err) => err.code === 'E_BAD_INPUT' && err.message.includes('await it'));
+    assert.throws(
+      () => ledger.appendSync('b', {}),
+      (err) => err.code === 'E_BAD_INPUT' && err.message.includes('await it'),
+    );
     letGo();
     assert.equal((await pending).id, 1);
     assert.equal(ledger.appendSync('c', {}).id, 2);
@@ -75,8 +95,13 @@ test('withLockSync and acquireLock from 6 processes, with stale locks to break o
   writeLock(lockPath, nativeLock({ pid: dead, owner: 'crashed-at-start' }));
   const children = range(1, 6).map((i) => {
     const env = { ...process.env, LEDGERLOCK_LOCK_SYNC: i % 2 ? '1' : '0' };
-    const child = spawn(process.execPath, [path.join(fixturesDir, 'lock-counter.mjs'), lockPath, counter, inside, '30', '{}', '0.15', String(dead)], { stdio: ['pipe', 'pipe', 'inherit'], env });
-    t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    const child = spawn(process.execPath, [path.join(fixturesDir, 'lock-counter.mjs'), lockPath, counter, inside, '30', '{}', '0.15', String(dead)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env,
+    });
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
     return child;
   });
   await new Promise((r) => setTimeout(r, 300));
@@ -84,23 +109,45 @@ test('withLockSync and acquireLock from 6 processes, with stale locks to break o
   for (const child of children) child.stdin.write('go\n');
   const results = (await Promise.all(reports)).map((line) => JSON.parse(line));
   assert.equal(Number(fs.readFileSync(counter, 'utf8')), 6 * 30, 'no increment lost');
-  assert.deepEqual(results.map((r) => r.violations), Array(6).fill(0), 'never two inside at once');
-  assert.deepEqual(results.map((r) => r.unexpectedCompromises), Array(6).fill(0), 'no live holder lost its lock');
+  assert.deepEqual(
+    results.map((r) => r.violations),
+    Array(6).fill(0),
+    'never two inside at once',
+  );
+  assert.deepEqual(
+    results.map((r) => r.unexpectedCompromises),
+    Array(6).fill(0),
+    'no live holder lost its lock',
+  );
 });
 
-test('withLockSync waits out a live holder and times out with E_LOCK_TIMEOUT naming it; a killed holder\'s lock is broken', { timeout: 30_000 }, async (t) => {
+test("withLockSync waits out a live holder and times out with E_LOCK_TIMEOUT naming it; a killed holder's lock is broken", { timeout: 30_000 }, async (t) => {
   const dir = tempDir(t);
   const lockPath = path.join(dir, 'work.lock');
   const holder = await startHolder(t, lockPath, { telemetry: false });
   const seen = [];
   assert.throws(
-    () => engine.withLockSync(lockPath, () => assert.fail('ran without the lock'), { timeoutMs: 300, contentionMs: 100, telemetry: (e) => { seen.push(e.type); } }),
+    () =>
+      engine.withLockSync(lockPath, () => assert.fail('ran without the lock'), {
+        timeoutMs: 300,
+        contentionMs: 100,
+        telemetry: (e) => {
+          seen.push(e.type);
+        },
+      }),
     (err) => err.code === 'E_LOCK_TIMEOUT' && err.details.holder?.pid === holder.child.pid && err.message.includes(String(holder.child.pid)),
   );
   assert.deepEqual(seen, ['LOCK_CONTENDED', 'LOCK_CONTENTION_TIMEOUT'], 'contention is recorded as by the async form');
   holder.child.kill('SIGKILL');
   await new Promise((r) => holder.child.once('exit', r));
-  const value = engine.withLockSync(lockPath, (lock) => { assert.equal(lock.held, true); return 42; }, { timeoutMs: 5000, telemetry: false });
+  const value = engine.withLockSync(
+    lockPath,
+    (lock) => {
+      assert.equal(lock.held, true);
+      return 42;
+    },
+    { timeoutMs: 5000, telemetry: false },
+  );
   assert.equal(value, 42);
   assert.equal(fs.existsSync(lockPath), false, 'released after the task');
 });
@@ -112,7 +159,9 @@ test('3 processes adding keys with updateJsonFileSync and updateJsonFile lose no
   const children = ['p', 'q', 'r'].map((prefix, i) => {
     const env = { ...process.env, LEDGERLOCK_JSON_SYNC: i === 1 ? '0' : '1' };
     const child = spawn(process.execPath, [path.join(fixturesDir, 'json-adder.mjs'), file, prefix, '30'], { stdio: ['ignore', 'pipe', 'inherit'], env });
-    t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
     return child;
   });
   assert.deepEqual(await Promise.all(children.map((c) => new Promise((r) => c.once('exit', (code) => r(code))))), [0, 0, 0]);
@@ -126,7 +175,10 @@ test('atomicWriteFileSync applies the mode before the rename, reports durability
   const result = engine.atomicWriteFileSync(target, '{"a":1}\n', { mode: 0o600, telemetry: false });
   assert.deepEqual(result, { path: target, bytes: 8, durable: true });
   assert.equal(fs.statSync(target).mode & 0o777, 0o600);
-  assert.throws(() => engine.atomicWriteFileSync(path.join(dir, 'missing', 'x.json'), 'x', { telemetry: false }), (err) => err.code === 'E_NOT_FOUND' && err.details.step === 'create temp file');
+  assert.throws(
+    () => engine.atomicWriteFileSync(path.join(dir, 'missing', 'x.json'), 'x', { telemetry: false }),
+    (err) => err.code === 'E_NOT_FOUND' && err.details.step === 'create temp file',
+  );
   engine.atomicWriteFileSync(target, '{"a":2}\n', { telemetry: false });
   assert.equal(fs.statSync(target).mode & 0o777, 0o600, 'a replacement keeps the existing mode');
   assert.deepEqual(fs.readdirSync(dir), ['secret.json'], 'no temp file left');
@@ -136,7 +188,10 @@ test('updateJsonFileSync refuses an async updater and leaves the document and lo
   const dir = tempDir(t);
   const file = path.join(dir, 'doc.json');
   fs.writeFileSync(file, '{"n":1}\n');
-  assert.throws(() => engine.updateJsonFileSync(file, z.object({ n: z.number() }), async () => ({ n: 2 }), { telemetry: false }), (err) => err.code === 'E_BAD_INPUT');
+  assert.throws(
+    () => engine.updateJsonFileSync(file, z.object({ n: z.number() }), async () => ({ n: 2 }), { telemetry: false }),
+    (err) => err.code === 'E_BAD_INPUT',
+  );
   assert.equal(fs.readFileSync(file, 'utf8'), '{"n":1}\n');
   assert.deepEqual(fs.readdirSync(dir), ['doc.json']);
 });
