@@ -2,7 +2,14 @@
 // ("Parts and who may import whom") enforced as you type rather than by memory.
 import tseslint from 'typescript-eslint';
 
-const VSCODE = ['vscode', 'vscode-languageclient', 'vscode-languageclient/node', 'vscode-languageserver', 'vscode-languageserver/node', 'vscode-languageserver-textdocument'];
+const VSCODE = [
+  'vscode',
+  'vscode-languageclient',
+  'vscode-languageclient/node',
+  'vscode-languageserver',
+  'vscode-languageserver/node',
+  'vscode-languageserver-textdocument',
+];
 const NODE_FS = ['fs', 'fs/promises', 'node:fs', 'node:fs/promises'];
 
 /**
@@ -53,7 +60,11 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
-      'no-restricted-imports': restrict([NODE_FS, 'Touch the disk through the engine\'s file-system layer (src/engine/fs.ts: fsl()), which confines and bounds every access.', true]),
+      'no-restricted-imports': restrict([
+        NODE_FS,
+        "Touch the disk through the engine's file-system layer (src/engine/fs.ts: fsl()), which confines and bounds every access.",
+        true,
+      ]),
     },
   },
   {
@@ -66,9 +77,12 @@ export default tseslint.config(
     files: ['src/engine/**/*.ts', 'src/compat/**/*.ts', 'src/shared/**/*.ts'],
     rules: {
       'no-restricted-imports': restrict(
-        [NODE_FS, 'Touch the disk through the engine\'s file-system layer (src/engine/fs.ts: fsl()), which confines and bounds every access.', true],
+        [NODE_FS, "Touch the disk through the engine's file-system layer (src/engine/fs.ts: fsl()), which confines and bounds every access.", true],
         [VSCODE, 'The engine knows nothing of VS Code or the language server protocol.'],
-        [['**/server', '**/server/**', '**/extension', '**/extension/**', '**/webview/**', '**/cli/**'], 'The engine is a library: it imports no surface built on it.'],
+        [
+          ['**/server', '**/server/**', '**/extension', '**/extension/**', '**/webview/**', '**/cli/**'],
+          'The engine is a library: it imports no surface built on it.',
+        ],
       ),
     },
   },
@@ -77,7 +91,10 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': restrict(
         [NODE_FS, 'The extension host does no file I/O of its own: ask the server.', true],
-        [['**/engine', '**/engine/**', '**/compat/**', '**/cli/**', '**/server/**'], 'The extension knows nothing of file formats: it talks to the server through src/protocol.ts.'],
+        [
+          ['**/engine', '**/engine/**', '**/compat/**', '**/cli/**', '**/server/**'],
+          'The extension knows nothing of file formats: it talks to the server through src/protocol.ts.',
+        ],
       ),
     },
   },
@@ -85,14 +102,20 @@ export default tseslint.config(
     files: ['src/cli/**/*.ts', 'src/server/**/*.ts'],
     rules: {
       'no-restricted-imports': restrict(
-        [NODE_FS, 'Touch the disk through the engine\'s file-system layer (src/engine/fs.ts: fsl()), which confines and bounds every access.', true],
+        [NODE_FS, "Touch the disk through the engine's file-system layer (src/engine/fs.ts: fsl()), which confines and bounds every access.", true],
         [['**/extension', '**/extension/**', '**/webview/**'], 'The extension is UI only; nothing imports it.'],
       ),
     },
   },
   {
     files: ['src/cli/**/*.ts'],
-    rules: { 'no-restricted-imports': restrict([NODE_FS, 'Touch the disk through the engine\'s file-system layer (src/engine/fs.ts: fsl()).', true], [VSCODE, 'The CLI runs without VS Code.'], [['**/server', '**/server/**', '**/extension/**', '**/webview/**'], 'The CLI uses the engine, not the editor\'s parts.']) },
+    rules: {
+      'no-restricted-imports': restrict(
+        [NODE_FS, "Touch the disk through the engine's file-system layer (src/engine/fs.ts: fsl()).", true],
+        [VSCODE, 'The CLI runs without VS Code.'],
+        [['**/server', '**/server/**', '**/extension/**', '**/webview/**'], "The CLI uses the engine, not the editor's parts."],
+      ),
+    },
   },
   // The file-system layer and its named exceptions keep every other layer rule.
   {
@@ -100,7 +123,10 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': restrict(
         [VSCODE, 'The engine knows nothing of VS Code or the language server protocol.'],
-        [['**/server', '**/server/**', '**/extension', '**/extension/**', '**/webview/**', '**/cli/**'], 'The engine is a library: it imports no surface built on it.'],
+        [
+          ['**/server', '**/server/**', '**/extension', '**/extension/**', '**/webview/**', '**/cli/**'],
+          'The engine is a library: it imports no surface built on it.',
+        ],
       ),
     },
   },
