@@ -32,6 +32,8 @@ export const TelemetryEventSchema = z.discriminatedUnion('type', [
       ageMs: z.number(),
       holder: holder.nullable(),
       confirmedUnknown: z.literal(true).optional(),
+      // where the lock's bytes were kept (absent when they were deleted: no quarantine known)
+      quarantine: z.string().optional(),
       ...who,
     }),
   }),

@@ -106,3 +106,17 @@ export function formatTime(ts: string | null): string {
   const sameDay = d.toDateString() === new Date().toDateString();
   return sameDay ? d.toLocaleTimeString() : d.toLocaleString();
 }
+
+/**
+ * Where a fix keeps the bytes it removes from `p`, in words: a store's own `quarantine/`, else
+ * the `.ledgerlock/quarantine/` of the workspace folder holding it (README.md, "Quarantine").
+ */
+export function quarantinePlace(p: string, folder: { name: string; root: string } | undefined): string {
+  const segments = p.split(/[\\/]/);
+  const at = segments.lastIndexOf('.ledgerlock');
+  const store = at > 0 ? segments.slice(0, at + 1).join(path.sep) : folder ? path.join(folder.root, '.ledgerlock') : undefined;
+  if (store === undefined) return 'a quarantine folder beside it';
+  const rel = folder ? path.relative(folder.root, store) : '';
+  const shown = folder && !rel.startsWith('..') ? `${rel.split(path.sep).join('/')}/quarantine/` : `${store}/quarantine/`;
+  return folder ? `${shown} in ${folder.name} (ignored by Git)` : shown;
+}

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { LedgerItem, LockItem } from '../protocol';
-import { baseName, formatCount, formatBytes, lockSentence } from './format';
+import { baseName, formatCount, formatBytes, lockSentence, quarantinePlace } from './format';
 import type { ServerState } from './server-state';
 import { LedgerNode } from './views/ledgers-view';
 import { LockNode } from './views/locks-view';
@@ -60,4 +60,10 @@ export async function pickLock(state: ServerState, arg: unknown, prefer: (l: Loc
 function activeLedger(state: ServerState): string | undefined {
   const uri = vscode.window.activeTextEditor?.document.uri;
   return uri?.scheme === 'file' && state.findLedger(uri.fsPath) ? uri.fsPath : undefined;
+}
+
+/** The quarantine place of `p` in words, for a dialog that must say where removed bytes go. */
+export function whereKept(p: string): string {
+  const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(p));
+  return quarantinePlace(p, folder ? { name: folder.name, root: folder.uri.fsPath } : undefined);
 }

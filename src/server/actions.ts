@@ -3,12 +3,15 @@
  * workspace (the client refuses first; this is the second wall), runs one engine call, and
  * turns an engine refusal into a message a person can act on.
  */
+import * as path from 'node:path';
 import { openLedger, reapLock, toLedgerlockError, type Ledger, type VerifyReport } from '../engine';
 import type { ActionResult } from '../protocol';
 
 export interface ActionContext {
   trusted: () => boolean;
   staleMsFor: (p: string) => number;
+  /** `<folder>/.ledgerlock/quarantine/` of the workspace folder holding `p` (README.md, "Quarantine"). */
+  quarantineFor: (p: string) => string | undefined;
 }
 
 const UNTRUSTED: ActionResult = {
@@ -19,28 +22,28 @@ const UNTRUSTED: ActionResult = {
 
 export async function repairTail(ctx: ActionContext, ledgerPath: string): Promise<ActionResult> {
   if (!ctx.trusted()) return UNTRUSTED;
-  return withLedger(ledgerPath, async (ledger) => {
+  return withLedger(ctx, ledgerPath, async (ledger) => {
     const result = await ledger.repair();
     if (!result.repaired) return { ok: true, cleared: true, message: `${base(ledgerPath)} has no torn tail any more; nothing to repair.` };
-    const where = result.quarantine ? ` The cut bytes are kept in ${result.quarantine}.` : '';
+    const where = result.quarantine ? ` The cut bytes are kept in ${shown(ctx, result.quarantine)}.` : '';
     return { ok: true, message: `Repaired ${base(ledgerPath)}: removed ${n(result.bytesRemoved)} torn bytes at offset ${n(result.truncatedAt)}.${where}` };
   });
 }
 
 export async function quarantineRecord(ctx: ActionContext, ledgerPath: string, offset: number): Promise<ActionResult> {
   if (!ctx.trusted()) return UNTRUSTED;
-  return withLedger(ledgerPath, async (ledger) => {
+  return withLedger(ctx, ledgerPath, async (ledger) => {
     const result = await ledger.quarantineRecord(offset);
     return {
       ok: true,
-      message: `Quarantined ${n(result.removedBytes)} bytes at offset ${n(offset)} of ${base(ledgerPath)}; they are kept in ${result.quarantine}.`,
+      message: `Quarantined ${n(result.removedBytes)} bytes at offset ${n(offset)} of ${base(ledgerPath)}; they are kept in ${shown(ctx, result.quarantine)}.`,
     };
   });
 }
 
 export async function compactLedger(ctx: ActionContext, ledgerPath: string, keep: number): Promise<ActionResult> {
   if (!ctx.trusted()) return UNTRUSTED;
-  return withLedger(ledgerPath, async (ledger) => {
+  return withLedger(undefined, ledgerPath, async (ledger) => {
     const result = await ledger.compact({ keep });
     return {
       ok: true,
@@ -57,11 +60,17 @@ export async function reapStaleLock(ctx: ActionContext, lockPath: string, opts: 
   if (!ctx.trusted()) return UNTRUSTED;
   const confirmUnknown = opts.confirmUnknown === true;
   try {
-    const { reaped, info } = await reapLock(lockPath, { staleMs: ctx.staleMsFor(lockPath), confirmUnknown });
+    const quarantineDir = ctx.quarantineFor(lockPath);
+    const { reaped, info, trash } = await reapLock(lockPath, {
+      staleMs: ctx.staleMsFor(lockPath),
+      confirmUnknown,
+      ...(quarantineDir !== undefined ? { quarantineDir } : {}),
+    });
     if (!reaped) return { ok: false, message: `${base(lockPath)} was not ${confirmUnknown ? 'removed' : 'reaped'}: ${info.reason}` };
+    const kept = trash !== undefined ? ` Its bytes are kept in ${shown(ctx, trash)}.` : '';
     return info.state === 'unknown'
-      ? { ok: true, message: `Removed ${base(lockPath)}, whose holder Ledgerlock could not see (${info.reason}).` }
-      : { ok: true, message: `Reaped ${base(lockPath)} (${info.reason}).` };
+      ? { ok: true, message: `Removed ${base(lockPath)}, whose holder Ledgerlock could not see (${info.reason}).${kept}` }
+      : { ok: true, message: `Reaped ${base(lockPath)} (${info.reason}).${kept}` };
   } catch (err) {
     const result = failure(err);
     // Gone, or taken by a live holder since it was offered: nothing left to fix, nothing failed.
@@ -91,7 +100,7 @@ export async function verifyLedger(
   signal?: AbortSignal,
 ): Promise<{ result: ActionResult; report?: VerifyReport }> {
   let report: VerifyReport | undefined;
-  const result = await withLedger(ledgerPath, async (ledger) => {
+  const result = await withLedger(undefined, ledgerPath, async (ledger) => {
     report = await ledger.verify({ signal, onProgress: (bytes, total) => onProgress(total > 0 ? (100 * bytes) / total : 100) });
     const summary = report.health === 'ok' ? 'healthy' : `${report.health}: ${n(report.problems.length)} problem(s)`;
     return { ok: report.health === 'ok', message: `${base(ledgerPath)}: ${n(report.events)} events, ${summary}.` };
@@ -99,10 +108,12 @@ export async function verifyLedger(
   return report ? { result, report } : { result };
 }
 
-async function withLedger(ledgerPath: string, work: (ledger: Ledger) => Promise<ActionResult>): Promise<ActionResult> {
+/** With `ctx`, a fix: a foreign ledger's removed bytes go to its workspace folder's quarantine. */
+async function withLedger(ctx: ActionContext | undefined, ledgerPath: string, work: (ledger: Ledger) => Promise<ActionResult>): Promise<ActionResult> {
   let ledger: Ledger | undefined;
+  const quarantineDir = ctx?.quarantineFor(ledgerPath);
   try {
-    ledger = await openLedger(ledgerPath, { create: false });
+    ledger = await openLedger(ledgerPath, { create: false, ...(quarantineDir !== undefined ? { quarantineDir } : {}) });
     return await work(ledger);
   } catch (err) {
     return failure(err);
@@ -119,6 +130,14 @@ export function failure(err: unknown): ActionResult {
 /** Numbers as people read them: 1,803,118. */
 function n(value: number): string {
   return value.toLocaleString('en-US');
+}
+
+/** A path as a person reads it: relative to its workspace folder when inside one. */
+function shown(ctx: ActionContext, p: string): string {
+  const dir = ctx.quarantineFor(p);
+  if (dir === undefined) return p;
+  const rel = path.relative(path.dirname(path.dirname(dir)), p);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? p : rel;
 }
 
 function base(p: string): string {

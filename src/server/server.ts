@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { CodeActionKind, createConnection, DidChangeConfigurationNotification, ProposedFeatures, type WorkspaceFolder } from 'vscode-languageserver/node';
-import { onTelemetry, withinRoot, type VerifyReport } from '../engine';
+import { onTelemetry, storePaths, withinRoot, type VerifyReport } from '../engine';
 import {
   type ActionResult,
   CompactLedgerRequest,
@@ -105,6 +105,11 @@ const actions: ActionContext = {
   staleMsFor: (p) => {
     const folder = model.folderOf(p);
     return (folder && model.settingsOf(folder.uri)?.staleMs) ?? DEFAULT_SETTINGS.staleMs;
+  },
+  // Other tools' files fixed in a folder keep their removed bytes in that folder's one quarantine.
+  quarantineFor: (p) => {
+    const folder = model.folderOf(p);
+    return folder ? storePaths(folder.root).quarantine : undefined;
   },
 };
 
@@ -395,7 +400,10 @@ function notAFolder(folder: string): { ok: false; code: string; message: string 
 
 // What the server itself records in a recovery log shows up at once, before any watcher event.
 onTelemetry((_event, storeDir) => {
-  if (storeDir) model.fileChanged(path.join(storeDir, 'telemetry.jsonl'));
+  if (storeDir) {
+    model.recoveryLogWritten(path.join(storeDir, 'telemetry.jsonl'));
+    model.fileChanged(path.join(storeDir, 'telemetry.jsonl'));
+  }
   void connection.sendNotification(RecoveriesChangedNotification.type);
 });
 

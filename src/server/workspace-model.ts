@@ -305,6 +305,17 @@ export class WorkspaceModel {
     return this.folderOf(p)?.ledgers.has(p) ?? false;
   }
 
+  /**
+   * A recovery log this server just wrote to is listed at once, not after the watcher's
+   * debounce: the Recoveries view asks again as soon as it is told, and a first fix in a
+   * folder without a store creates the log it must find.
+   */
+  recoveryLogWritten(logPath: string): void {
+    for (const folder of this.folders.values()) {
+      if (folder.classifier.classify(logPath) === 'recovery-log') folder.recoveryLogs.add(logPath);
+    }
+  }
+
   recoveryLogs(): string[] {
     return [...this.folders.values()].flatMap((f) => [...f.recoveryLogs]);
   }

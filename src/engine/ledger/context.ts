@@ -16,6 +16,8 @@ export interface ResolvedOptions {
   maxLineBytes: number;
   tool: string;
   batchDelayMs: number;
+  /** The caller's quarantine for a foreign ledger's cut bytes and its writer's reaped lock. */
+  quarantineDir: string | undefined;
 }
 
 export interface LedgerContext {
@@ -61,6 +63,7 @@ export function resolveOptions(opts: LedgerOptions): ResolvedOptions {
     maxLineBytes: checkCount('maxLineBytes', opts.maxLineBytes ?? 16 * 1024 * 1024),
     tool: opts.tool ?? 'ledgerlock',
     batchDelayMs: checkDuration('batchDelayMs', opts.batchDelayMs ?? 10),
+    quarantineDir: opts.quarantineDir,
   };
 }
 

@@ -58,7 +58,7 @@ async function openLedgerFile(ledgerPath: string, options: LedgerOptions): Promi
     format,
     indexPath: format === 'ledgerlock' ? indexPathFor(file) : null,
     opts,
-    quarantineDir: await quarantineDirFor(file),
+    quarantineDir: await quarantineDirFor(file, options.quarantineDir),
     tailCache: null,
     keyWindow: null,
     holeCheckedIno: null,

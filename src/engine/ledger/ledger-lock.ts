@@ -34,6 +34,8 @@ export interface LedgerLockOptions {
   tool: string;
   lockTimeoutMs: number;
   telemetry: TelemetryTarget;
+  /** Where a dead writer's reaped lock is kept (LedgerOptions.quarantineDir). */
+  quarantineDir?: string | undefined;
 }
 
 /**
@@ -43,7 +45,8 @@ export interface LedgerLockOptions {
  */
 export async function withWriterLock<T>(ledgerPath: string, format: LedgerFormat, opts: LedgerLockOptions, task: () => Promise<T>): Promise<T> {
   if (format === 'foreign' && storePathsOf(ledgerPath) === undefined) {
-    return withToolLock(ledgerGuardFor(ledgerPath), { timeoutMs: opts.lockTimeoutMs, telemetry: opts.telemetry }, task);
+    const keep = opts.quarantineDir !== undefined ? { quarantineDir: opts.quarantineDir } : {};
+    return withToolLock(ledgerGuardFor(ledgerPath), { timeoutMs: opts.lockTimeoutMs, telemetry: opts.telemetry, ...keep }, task);
   }
   return withLedgerLock(ledgerPath, opts, () => task());
 }

@@ -31,6 +31,11 @@ export interface LedgerOptions {
   batchDelayMs?: number;
   /** A foreign ledger's tool (README.md, "Agent sessions"); default: recognised from its first record. */
   profile?: JsonlProfileId;
+  /**
+   * Where bytes cut from a foreign ledger outside a store, and its writer's reaped lock, are
+   * kept (the editor names `<workspace>/.ledgerlock/quarantine/`; README.md, "Quarantine").
+   */
+  quarantineDir?: string;
 }
 
 export interface LedgerEvent {
@@ -134,7 +139,7 @@ export interface RepairResult {
   profile?: JsonlProfileId;
   salvaged?: SalvagedLine[];
   /** Foreign ledgers: complete records in the file after the repair. */
-  records?: number;
+  records?: number | undefined;
 }
 
 export interface CompactResult {
@@ -197,7 +202,7 @@ export interface Ledger {
   page(opts: { cursor?: string | null; limit: number }): Promise<Page>;
   /** Events within the bounds (inclusive), oldest to newest. */
   range(opts: RangeQuery): Promise<LedgerEvent[]>;
-  verify(opts?: { signal?: AbortSignal; onProgress?: (bytes: number, total: number) => void }): Promise<VerifyReport>;
+  verify(opts?: { signal?: AbortSignal | undefined; onProgress?: ((bytes: number, total: number) => void) | undefined }): Promise<VerifyReport>;
   /** Cuts a torn tail (kept in quarantine); refuses corruption with E_LEDGER_CORRUPT. */
   repair(): Promise<RepairResult>;
   /** Removes one damaged record, keeping its bytes in quarantine. */

@@ -4,13 +4,13 @@
  * fresh lock one of them just took. Under the guard: capture identity, re-judge, rename to a
  * trash name, verify the moved bytes are what was judged, restore with `link` otherwise.
  */
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import { refuseUnsafeReap } from '../reap-guard';
 import { fsl } from '../fs';
 import { backoffDelay, sleep } from '../options';
-import { storePathsOf } from '../store';
+import { findStoreDir, storePathsOf } from '../store';
+import { keepInQuarantine } from '../ledger/quarantine';
 import { emitTelemetry, type TelemetryTarget } from '../telemetry';
 import { holderWitness, judgeLock, processWords, type LockInfo } from './classify';
 import { createLockFile, newOwnerId, nativeLockContent, removeIfOwned, removeIfOwnedSync, restore, trashPathFor } from './file';
@@ -36,18 +36,25 @@ export interface ReapOptions extends LockTiming {
   confirmUnknown?: boolean;
   /** How long to wait for another process that is breaking the same lock. Default 5 s. */
   guardTimeoutMs?: number;
+  /**
+   * Where a reaped lock outside a native store is kept (the editor names its workspace's
+   * `.ledgerlock/quarantine/`); default: the enclosing store's quarantine, if there is one.
+   */
+  quarantineDir?: string;
 }
 
 /** What a caller allows beyond a provably stale lock. */
 export interface BreakPermission {
   force?: boolean;
   confirmUnknown?: boolean;
+  /** Where the reaped bytes are kept (ReapOptions.quarantineDir). */
+  quarantineDir?: string;
 }
 
 export interface ReapResult {
   reaped: boolean;
   info: LockInfo;
-  /** Where the reaped bytes went (the store's quarantine/), or a restore leftover to look at. */
+  /** Where the reaped bytes went (a quarantine folder), or a restore leftover to look at. */
   trash?: string;
 }
 
@@ -55,7 +62,11 @@ export interface ReapResult {
 export async function reapLock(lockPath: string, opts: ReapOptions = {}): Promise<ReapResult> {
   await refuseUnsafeReap(lockPath);
   const timing = resolveTiming(opts);
-  const allow: BreakPermission = { force: opts.force === true, confirmUnknown: opts.confirmUnknown === true };
+  const allow: BreakPermission = {
+    force: opts.force === true,
+    confirmUnknown: opts.confirmUnknown === true,
+    ...(opts.quarantineDir !== undefined ? { quarantineDir: opts.quarantineDir } : {}),
+  };
   refuseUnlessBreakable(await inspectLock(lockPath, opts), allow);
   const deadline = Date.now() + (opts.guardTimeoutMs ?? 5_000);
   for (let attempt = 0; ; attempt++) {
@@ -133,6 +144,9 @@ export async function breakLock(lockPath: string, timing: ResolvedTiming, teleme
         ? { kind: 'not-breakable', info: { ...rejudged, alive: true, reapable: false, state: 'held', reason: lateHolder } }
         : { kind: 'replaced', info, trash: moved.trash };
     }
+    // Kept first, recorded after: the record says where the bytes are, and a quarantine just
+    // created in a workspace without a store is where its recovery log is found.
+    const kept = await disposeTrash(moved.trash, lockPath, allow.quarantineDir);
     await emitTelemetry(telemetry, lockPath, {
       type: 'STALE_LOCK_RECOVERY',
       data: {
@@ -141,9 +155,9 @@ export async function breakLock(lockPath: string, timing: ResolvedTiming, teleme
         ageMs: info.ageMs,
         holder: info.holder ? { ...info.holder } : null,
         ...(info.state === 'unknown' ? { confirmedUnknown: true } : {}),
+        ...(kept !== undefined ? { quarantine: kept } : {}),
       },
     });
-    const kept = await disposeTrash(moved.trash, lockPath);
     // Files the tool keeps beside the lock naming this holder go with it.
     for (const leftover of profileById(info.profile)?.leftovers?.(lockPath, info.holder) ?? []) {
       try {
@@ -214,18 +228,19 @@ async function restoreDirectory(trash: string, lockPath: string): Promise<boolea
   }
 }
 
-/** Reaped bytes are kept in the store's quarantine/; outside a store they are deleted (the telemetry record names the holder). */
-async function disposeTrash(trash: string, lockPath: string): Promise<string | undefined> {
-  const store = storePathsOf(lockPath);
-  if (store !== undefined) {
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const kept = path.join(store.quarantine, `${path.basename(lockPath)}.${stamp}.${randomBytes(4).toString('hex')}.reaped`);
+/**
+ * Reaped bytes are kept: in the native store's quarantine/, else the one the caller named, else
+ * the enclosing store's. With none of these (the CLI on a lone lock) they are deleted, and the
+ * recovery record names the holder. A move that fails leaves them at the trash name.
+ */
+async function disposeTrash(trash: string, lockPath: string, chosen: string | undefined): Promise<string | undefined> {
+  const store = storePathsOf(lockPath)?.dir ?? (chosen === undefined ? await findStoreDir(path.dirname(lockPath)) : undefined);
+  const dir = store !== undefined ? path.join(store, 'quarantine') : chosen;
+  if (dir !== undefined) {
     try {
-      await fsl().mkdir(store.quarantine);
-      await fsl().rename(trash, kept);
-      return kept;
+      return await keepInQuarantine(dir, trash, lockPath);
     } catch {
-      // fall through: deleting is still better than leaving a stale lock's twin beside it
+      return trash; // another file system, say: left for a person, under a name no search lists
     }
   }
   try {

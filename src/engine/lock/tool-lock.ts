@@ -24,6 +24,8 @@ export interface ToolLockOptions extends LockTiming {
   /** How long to wait for a live holder before refusing. */
   timeoutMs: number;
   telemetry: TelemetryTarget;
+  /** Where a stale lock in the way is kept when reaped (ReapOptions.quarantineDir). */
+  quarantineDir?: string;
 }
 
 /** Runs `task` holding `guard` (and with every `alsoCheck` lock free or reaped). */

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { type ActionResult, CompactLedgerRequest, ProgressNotification, QuarantineRecordRequest, RepairTailRequest, VerifyLedgerRequest } from '../../protocol';
 import { withCancellableProgress, withProgress } from '../feedback';
 import { baseName } from '../format';
-import { pathOf, pickLedger } from '../targets';
+import { pathOf, pickLedger, whereKept } from '../targets';
 import { type Command, type CommandContext, type CommandOptions, confirm, report, request, server } from './command';
 
 async function repairTail(ctx: CommandContext, arg?: unknown, options?: CommandOptions): Promise<ActionResult | undefined> {
@@ -19,7 +19,7 @@ async function repairTail(ctx: CommandContext, arg?: unknown, options?: CommandO
     (await confirm(
       options,
       `Repair the torn tail of ${baseName(ledger)}?`,
-      "The incomplete last record is cut off at the last valid record boundary. The cut bytes are kept in the store's quarantine folder, never deleted.",
+      `The incomplete last record is cut off at the last valid record boundary. The cut bytes are kept in ${whereKept(ledger)}, never deleted, and the repair is listed under Recoveries.`,
       'Repair',
     ));
   if (!ok) return undefined;
@@ -32,7 +32,7 @@ async function quarantineRecord(ctx: CommandContext, arg?: unknown, offset?: num
   const ok = await confirm(
     options,
     `Quarantine the damaged record at byte ${offset} of ${baseName(ledger)}?`,
-    'The ledger is rewritten atomically without that record; the original bytes are kept in quarantine.',
+    `The ledger is rewritten atomically without that record; the original bytes are kept in ${whereKept(ledger)}, and the change is listed under Recoveries.`,
     'Quarantine',
   );
   if (!ok) return undefined;

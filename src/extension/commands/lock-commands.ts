@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { type ActionResult, type LockItem, offersReap, ReapLockRequest } from '../../protocol';
 import { withProgress } from '../feedback';
 import { baseName, formatAge, holderWords, lockSentence, profileName } from '../format';
-import { pathOf, pickLock } from '../targets';
+import { pathOf, pickLock, whereKept } from '../targets';
 import { unknownBlindSpots } from '../views/locks-view';
 import { type Command, type CommandContext, type CommandOptions, confirm, report, request } from './command';
 
@@ -35,7 +35,7 @@ async function reapLock(ctx: CommandContext, arg?: unknown, options?: CommandOpt
     (await confirm(
       options,
       `Reap ${baseName(lock)}?`,
-      `${known ? `${lockSentence(known)}. Holder: ${holderWords(known)}.\n\n` : ''}The lock file is removed so others can take the lock. A live holder is never broken: if it turns out to be alive, nothing changes.`,
+      `${known ? `${lockSentence(known)}. Holder: ${holderWords(known)}.\n\n` : ''}The lock file is removed so others can take the lock; its bytes are kept in ${whereKept(lock)} and the reap is listed under Recoveries. A live holder is never broken: if it turns out to be alive, nothing changes.`,
       'Reap',
     ));
   if (!ok) return undefined;
@@ -107,7 +107,7 @@ async function showHolder(ctx: CommandContext, arg?: unknown): Promise<void> {
   );
   type Row = vscode.QuickPickItem & { run?: () => unknown };
   const facts: Row[] = [
-    { label: `$(person) ${holderWords(lock)}`, description: holder?.acquiredAt ? `since ${holder.acquiredAt}` : undefined, detail: lock.reason },
+    { label: `$(person) ${holderWords(lock)}`, ...(holder?.acquiredAt ? { description: `since ${holder.acquiredAt}` } : {}), detail: lock.reason },
     ...(lock.evidence ?? []).map((e) => ({ label: `$(${EVIDENCE_ICONS[e.kind] ?? 'info'}) ${e.detail}`, description: e.kind })),
     ...(lock.guards
       ? [
