@@ -181,6 +181,10 @@ function heldNow(trash: string, judged: ObservedLock): string | undefined {
   const os = collectOsEvidence([trash, judged.path]);
   const kernel = os.kernelLocks(judged.key).find((k) => !k.waiting);
   if (kernel !== undefined) return `pid ${kernel.pid} took a ${kernel.kind} lock on it while it was being reaped; it was put back`;
+  // A Ledgerlock lock is held by its exclusive create, never by an open descriptor: a process
+  // with it open is reading it (a waiter judging it, its crashed owner's release checking whose
+  // it is), and putting a stale lock back for a reader would only strand it at the trash path.
+  if (judged.parsed.kind === 'ledgerlock') return undefined;
   const opener = os.openers(judged.key)[0];
   if (opener !== undefined) return `pid ${opener.pid} opened it while it was being reaped; it was put back`;
   return undefined;
