@@ -26,7 +26,7 @@ export const lockTimingFlags = {
   'contention-ms': millis.optional(),
 };
 
-export function lockTiming(flags: { 'stale-ms'?: number; 'contention-ms'?: number }): { staleMs?: number; contentionMs?: number } {
+export function lockTiming(flags: { 'stale-ms'?: number | undefined; 'contention-ms'?: number | undefined }): { staleMs?: number; contentionMs?: number } {
   return {
     ...(flags['stale-ms'] !== undefined ? { staleMs: flags['stale-ms'] } : {}),
     ...(flags['contention-ms'] !== undefined ? { contentionMs: flags['contention-ms'] } : {}),

@@ -24,7 +24,7 @@ export interface Problem {
   /** One sentence, for tooltips, notifications and the quick pick. */
   sentence: string;
   /** For a lock: the facts its verdict rests on, for the status-bar tooltip. */
-  evidence?: string;
+  evidence?: string | undefined;
   /** What it is, in the word the views use: ['stale lock', 'stale locks'], ['orphaned lock', …]. */
   noun: [string, string];
   /** `button`: the notification's short action word. */

@@ -36,7 +36,7 @@ interface Series {
   undated: number;
   truncated: boolean;
   /** The background read of older events, while it runs. */
-  reading?: Promise<void>;
+  reading?: Promise<void> | undefined;
   /** Top-ups run one after another. */
   topping: Promise<void>;
 }
@@ -46,7 +46,10 @@ const PAGE = 5_000;
 /** A first answer waits at most this long for the background read; the panel asks again. */
 const FIRST_ANSWER_MS = 250;
 
-export async function timeline(ledgerPath: string, opts: { from?: number; to?: number; bins?: number }): Promise<TimelineReply> {
+export async function timeline(
+  ledgerPath: string,
+  opts: { from?: number | undefined; to?: number | undefined; bins?: number | undefined },
+): Promise<TimelineReply> {
   const started = Date.now();
   const series = await seriesOf(ledgerPath);
   if (series.reading) await Promise.race([series.reading, new Promise((r) => setTimeout(r, FIRST_ANSWER_MS))]);
@@ -54,7 +57,10 @@ export async function timeline(ledgerPath: string, opts: { from?: number; to?: n
   return { ...reply, partial: !series.complete, tookMs: Date.now() - started };
 }
 
-function bin(series: Series, opts: { from?: number; to?: number; bins?: number }): Omit<TimelineReply, 'tookMs' | 'partial'> {
+function bin(
+  series: Series,
+  opts: { from?: number | undefined; to?: number | undefined; bins?: number | undefined },
+): Omit<TimelineReply, 'tookMs' | 'partial'> {
   const bins = Math.max(1, Math.min(opts.bins ?? 120, 1000));
   let min = Infinity;
   let max = -Infinity;
@@ -92,7 +98,7 @@ function bin(series: Series, opts: { from?: number; to?: number; bins?: number }
   const counts = shown.map((i) => Array.from(perType[i]!));
   if (rest.length > 0) {
     const other = new Array<number>(bins).fill(0);
-    for (const i of rest) perType[i]!.forEach((v, b) => (other[b] += v));
+    for (const i of rest) perType[i]!.forEach((v, b) => (other[b] = (other[b] ?? 0) + v));
     types.push(`other (${rest.length} types)`);
     counts.push(other);
   }

@@ -111,7 +111,7 @@ export function firstRecordProfile(head: Buffer, file: string, asked: JsonlProfi
 
 /** What a ledger context carries of its foreign profile (set by `openLedger`). */
 export interface ProfileHolder {
-  profile?: JsonlProfile;
+  profile?: JsonlProfile | undefined;
 }
 
 export function profileOf(ctx: object): JsonlProfile {

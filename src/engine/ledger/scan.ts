@@ -25,8 +25,8 @@ export interface ScanOptions {
   end: number;
   maxLineBytes: number;
   chunkBytes?: number;
-  signal?: AbortSignal;
-  onProgress?: (bytes: number, total: number) => void;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((bytes: number, total: number) => void) | undefined;
 }
 
 const DEFAULT_CHUNK = 1 << 20;

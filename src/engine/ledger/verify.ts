@@ -19,8 +19,8 @@ const MAX_PROBLEMS = 10_000;
 
 export interface WalkOptions {
   maxLineBytes: number;
-  signal?: AbortSignal;
-  onProgress?: (bytes: number, total: number) => void;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((bytes: number, total: number) => void) | undefined;
   /** Sees every valid event in order (index builds, compaction). */
   onEvent?: (event: LedgerEvent) => void;
   /** A foreign ledger's tool: its lines are judged by its rules, and repeated records are reported. */

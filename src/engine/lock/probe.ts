@@ -237,7 +237,7 @@ async function probeBatch(batch: string[], program: KernelLockHelper, timeoutMs:
 interface HelperOutcome {
   stdout: string;
   /** Why the helper's answers may be missing (killed, spawn failure, non-zero exit). */
-  failure?: string;
+  failure?: string | undefined;
 }
 
 function runHelper(program: KernelLockHelper, fds: number[], timeoutMs: number, onExit: () => void): Promise<HelperOutcome> {

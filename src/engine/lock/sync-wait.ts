@@ -21,7 +21,7 @@ export type WaitReply =
 
 export interface WaitWorkerData {
   target: string;
-  options: Omit<AcquireOptions, 'signal' | 'telemetry'> & { telemetry?: string | false | 'forward' };
+  options: Omit<AcquireOptions, 'signal' | 'telemetry'> & { telemetry?: string | false | 'forward' | undefined };
   flag: Int32Array;
   port: MessagePort;
 }

@@ -83,7 +83,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   setFilter(filter: EventFilter | undefined): void {
     const inForce = this.events.setFilter(filter);
     void vscode.commands.executeCommand('setContext', 'ledgerlock.eventsFiltered', inForce !== undefined);
-    this.view.description = inForce ? describeFilter(inForce) : undefined;
+    this.view.description = inForce ? describeFilter(inForce) : '';
     this.changed.fire([...this.nodes.values()]);
   }
 

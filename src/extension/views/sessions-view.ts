@@ -81,7 +81,7 @@ export class SessionsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
 
   setFilter(filter: EventFilter | undefined): EventFilter | undefined {
     const inForce = this.events.setFilter(filter);
-    this.view.description = inForce ? 'filtered' : undefined;
+    this.view.description = inForce ? 'filtered' : '';
     this.changed.fire(undefined);
     return inForce;
   }
