@@ -4,6 +4,7 @@
  * sides. Only plain JSON crosses this boundary: the extension never sees a file format.
  */
 import { NotificationType, NotificationType0, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import type { ReasonAge } from './shared/reason-ages';
 
 type LockState = 'held' | 'contended' | 'stale' | 'orphaned' | 'unknown' | 'free';
 type LedgerHealth = 'ok' | 'torn' | 'corrupt' | 'unknown';
@@ -32,6 +33,12 @@ export interface LockItem {
   state: LockState;
   reason: string;
   ageMs: number | null;
+  /**
+   * When `ageMs` and the elapsed times in `reason` (`reasonAges`) were measured (epoch ms):
+   * the editor adds the time since when it draws them, so no age it shows is frozen.
+   */
+  judgedAt?: number;
+  reasonAges?: ReasonAge[];
   holder: LockHolder | null;
   reapable: boolean;
   /** A live holder has kept it longer than the contention threshold. */
@@ -352,12 +359,12 @@ export interface LockSpan {
   kind: 'hold' | 'wait' | 'gave-up' | 'reaped';
   start: number;
   end: number;
-  pid?: number;
-  tool?: string;
+  pid?: number | undefined;
+  tool?: string | undefined;
   /** A hold still going on now. */
   live: boolean;
   /** For waits: whom they waited for. */
-  holderPid?: number;
+  holderPid?: number | undefined;
 }
 
 export namespace LockSpansRequest {

@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import type { LockHolder, LockItem } from '../protocol';
 import { formatAge as sharedFormatAge } from '../shared/age';
+import { reasonAt } from '../shared/reason-ages';
 
 /** An age the way the engine's reasons write it ("12 s", "4 min"); "?" when unknown. */
 export function formatAge(ms: number | null | undefined): string {
@@ -82,6 +83,20 @@ export function baseName(p: string): string {
   return path.basename(p);
 }
 
+/**
+ * A lock's age now: its age when judged plus the time since (`receivedAt` stands in for a
+ * server that does not say when it judged).
+ */
+export function lockAgeNow(lock: LockItem, receivedAt?: number, now = Date.now()): number | null {
+  const since = lock.judgedAt ?? receivedAt ?? now;
+  return lock.ageMs === null ? null : lock.ageMs + Math.max(0, now - since);
+}
+
+/** A lock's reason with its elapsed times as they are now, computed when drawn. */
+export function reasonNow(lock: LockItem, now = Date.now()): string {
+  return lock.judgedAt === undefined ? lock.reason : reasonAt(lock.reason, lock.reasonAges, now - lock.judgedAt);
+}
+
 /** "events.lock held 45 s by pid 4242", "build.lock stale: holder pid 7 is no longer running" — the one-line story of a lock. */
 export function lockSentence(lock: LockItem): string {
   // The pid alone: the command line the evidence carries is for the tooltip, not this sentence.
@@ -91,11 +106,11 @@ export function lockSentence(lock: LockItem): string {
   const name = baseName(lock.path);
   switch (lock.state) {
     case 'held':
-      return `${name} held ${formatAge(lock.ageMs)}${who}`;
+      return `${name} held ${formatAge(lockAgeNow(lock))}${who}`;
     case 'contended':
-      return `${name} contended: held ${formatAge(lock.ageMs)}${who}, ${plural(lock.waiters ?? 1, 'process', 'processes')} waiting`;
+      return `${name} contended: held ${formatAge(lockAgeNow(lock))}${who}, ${plural(lock.waiters ?? 1, 'process', 'processes')} waiting`;
     default:
-      return `${name} ${lock.state}: ${lock.reason}`;
+      return `${name} ${lock.state}: ${reasonNow(lock)}`;
   }
 }
 

@@ -8,6 +8,7 @@ import { inspectLocks, isLockDirectory, verdictChangesIn, type KernelLockMemory,
 import { refuseLinkOutsideSync } from '../engine/confine-paths';
 import { offersReap, type LockItem } from '../protocol';
 import type { FolderSettings } from './settings';
+import { reasonAges } from '../shared/reason-ages';
 
 /** A lock's item, and when time alone may change its verdict (ms after it was judged; Infinity: never). */
 export interface JudgedLock {
@@ -99,6 +100,8 @@ function toItem(info: LockInfo, folder: string): LockItem {
     state: info.state,
     reason: info.reason,
     ageMs,
+    judgedAt: Date.now(),
+    reasonAges: reasonAges(info.reason, ageMs),
     holder: info.holder ? { ...info.holder } : null,
     // Never true for an unknown lock, whatever else says so: only a confirmed removal takes it.
     reapable: offersReap(info),

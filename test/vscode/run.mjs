@@ -16,6 +16,7 @@ import { runEvidenceUiTests } from './ui/evidence.mjs';
 import { runInstalledTests } from './ui/installed.mjs';
 import { runUiTests } from './ui/run.mjs';
 import { runTruthUiTests } from './ui/truth.mjs';
+import { runLiveAgesUiTests } from './ui/live-ages.mjs';
 
 const only = process.argv
   .find((a) => a.startsWith('--only='))
@@ -115,6 +116,10 @@ try {
   if (want('truth')) {
     console.log('vscode: UI tests, what the editor shows is true now (flock release and re-take, files in new folders)');
     record('ui truth', await runTruthUiTests({ scratch, resultsDir }));
+  }
+  if (want('ages')) {
+    console.log('vscode: UI tests, ages computed when drawn (a tooltip hovered twice, the Reap dialog)');
+    record('ui ages', await runLiveAgesUiTests({ scratch, resultsDir }));
   }
   if (want('sessions')) {
     console.log("vscode: UI tests, this workspace's agent sessions under a temporary HOME (a torn Claude Code transcript, a workspace-level tool root)");

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { type ActionResult, type LockItem, offersReap, ReapLockRequest } from '../../protocol';
 import { withProgress } from '../feedback';
-import { baseName, formatAge, holderWords, lockSentence, profileName } from '../format';
+import { baseName, formatAge, holderWords, lockAgeNow, lockSentence, profileName, reasonNow } from '../format';
 import { pathOf, pickLock, whereKept } from '../targets';
 import { unknownBlindSpots } from '../views/locks-view';
 import { type Command, type CommandContext, type CommandOptions, confirm, report, request } from './command';
@@ -57,7 +57,7 @@ async function removeUnknownLock(ctx: CommandContext, arg?: unknown, options?: C
   const known = state.findLock(lock);
   if (!known || known.state !== 'unknown') {
     // Decided meanwhile (released, reaped, or now seen held or stale): nothing unknown to confirm.
-    const now = known ? `it is ${known.state} now: ${known.reason}` : 'it is gone (released or reaped meanwhile)';
+    const now = known ? `it is ${known.state} now: ${reasonNow(known)}` : 'it is gone (released or reaped meanwhile)';
     return report(ctx, { ok: true, cleared: true, message: `${baseName(lock)} is no longer unknown; ${now}.` });
   }
   const ok = await confirm(
@@ -76,7 +76,7 @@ function unknownRemovalDetail(lock: LockItem, serverBlindSpots: readonly string[
   const sentence = (s: string) => (/[.!?]$/.test(s) ? s : `${s}.`);
   const who = inContainer ? 'a process outside this container' : 'a process Ledgerlock cannot see';
   return [
-    `Ledgerlock cannot tell whether this lock is held. ${sentence(lock.reason)}`,
+    `Ledgerlock cannot tell whether this lock is held. ${sentence(reasonNow(lock))}`,
     // Said once: an empty file's reason already ends with what cannot be seen.
     unseen.some((b) => !lock.reason.includes(b)) ? `What it cannot see from here: ${sentence(unseen.join('; '))}` : '',
     `Holder: ${holderWords(lock)}.`,
@@ -98,7 +98,7 @@ async function showHolder(ctx: CommandContext, arg?: unknown): Promise<void> {
   await ctx.locks.view.reveal(node, { select: true, focus: true, expand: true });
   const lock = node.lock;
   const holder = lock.holder;
-  const line = `${baseName(lock.path)} ${lock.state}, held ${formatAge(lock.ageMs)} by ${holderWords(lock)}${holder?.owner ? `, owner ${holder.owner}` : ''}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''} — ${lock.reason}`;
+  const line = `${baseName(lock.path)} ${lock.state}, held ${formatAge(lockAgeNow(lock))} by ${holderWords(lock)}${holder?.owner ? `, owner ${holder.owner}` : ''}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''} — ${reasonNow(lock)}`;
   ctx.log.info(
     `holder: ${line}${(lock.evidence ?? [])
       .filter((e) => e.kind !== 'heartbeat')
@@ -107,7 +107,7 @@ async function showHolder(ctx: CommandContext, arg?: unknown): Promise<void> {
   );
   type Row = vscode.QuickPickItem & { run?: () => unknown };
   const facts: Row[] = [
-    { label: `$(person) ${holderWords(lock)}`, ...(holder?.acquiredAt ? { description: `since ${holder.acquiredAt}` } : {}), detail: lock.reason },
+    { label: `$(person) ${holderWords(lock)}`, ...(holder?.acquiredAt ? { description: `since ${holder.acquiredAt}` } : {}), detail: reasonNow(lock) },
     ...(lock.evidence ?? []).map((e) => ({ label: `$(${EVIDENCE_ICONS[e.kind] ?? 'info'}) ${e.detail}`, description: e.kind })),
     ...(lock.guards
       ? [

@@ -11,7 +11,7 @@
  */
 import * as vscode from 'vscode';
 import { offersReap, type FolderState, type LockItem } from '../../protocol';
-import { baseName, formatAge, formatAgeCoarse, holderWords, plural, profileName } from '../format';
+import { baseName, formatAge, formatAgeCoarse, holderWords, lockAgeNow, plural, profileName, reasonNow } from '../format';
 import { isLockProblem } from '../problems';
 import type { ServerState } from '../server-state';
 import { escapeMarkdown } from '../status-bar';
@@ -19,6 +19,9 @@ import { FolderGroups, folderItem } from './folder-groups';
 
 /** How often shown ages move. */
 const AGE_TICK_MS = 30_000;
+/** Only rows whose tooltip was hovered are checked this often (usually one). */
+const TIP_TICK_MS = 1_000;
+const TIP_REDRAW_MS = 4_000;
 
 /** The view's message when the server cannot see processes outside its container. */
 const CONTAINER_MESSAGE = 'Running inside a container: locks held from outside it show as unknown';
@@ -32,6 +35,9 @@ class LockFolderNode {
 export class LockNode {
   /** What the row shows, so a push that changes nothing visible redraws nothing. */
   shown = '';
+  /** The ages the resolved tooltip says (VS Code keeps a resolved tooltip until the row is redrawn). */
+  tipShown: string | undefined;
+  tipAt = 0;
   constructor(
     public lock: LockItem,
     public receivedAt: number,
@@ -39,7 +45,7 @@ export class LockNode {
 
   /** The lock's age now: its age when evaluated plus the time since. */
   ageNow(): number | null {
-    return this.lock.ageMs === null ? null : this.lock.ageMs + (Date.now() - this.receivedAt);
+    return lockAgeNow(this.lock, this.receivedAt);
   }
 }
 
@@ -71,7 +77,9 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   constructor(private readonly state: ServerState) {
     this.view = vscode.window.createTreeView('ledgerlock.locks', { treeDataProvider: this, showCollapseAll: true });
     const tick = setInterval(() => this.tickAges(), AGE_TICK_MS);
+    const tipTick = setInterval(() => this.tickTips(), TIP_TICK_MS);
     this.disposables.push(
+      { dispose: () => clearInterval(tipTick) },
       this.view,
       this.changed,
       state.onDidChange(() => this.render()),
@@ -98,7 +106,7 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
 
   private render(): void {
     // Said once, above the locks, and only where it is true.
-    const message = this.state.inContainer ? CONTAINER_MESSAGE : undefined;
+    const message = this.state.inContainer ? CONTAINER_MESSAGE : '';
     if (this.view.message !== message) this.view.message = message;
     this.updateSelectionKey();
     const problems = this.state.locks().filter(isLockProblem).length;
@@ -124,6 +132,14 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     for (const p of [...this.nodes.keys()]) if (!seen.has(p)) this.nodes.delete(p);
     if (structural) this.changed.fire(undefined);
     else if (redraw.length > 0) this.changed.fire(redraw);
+  }
+
+  /** A tooltip once hovered is redrawn when its ages move, so the next hover reads them as they are. */
+  private tickTips(): void {
+    // Not sooner than TIP_REDRAW_MS after it was shown: a tooltip being read is not redrawn under the pointer every second.
+    const now = Date.now();
+    const redraw = [...this.nodes.values()].filter((n) => n.tipShown !== undefined && now - n.tipAt >= TIP_REDRAW_MS && tipSignature(n) !== n.tipShown);
+    if (redraw.length > 0) this.changed.fire(redraw);
   }
 
   private tickAges(): void {
@@ -165,6 +181,7 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     if (node instanceof LockFolderNode) return folderItem('locks', node.folder.uri, node.folder.name, plural(node.folder.locks.length, 'lock'));
     const lock = node.lock;
     node.shown = rowSignature(node, true);
+    node.tipShown = undefined;
     const item = new vscode.TreeItem(baseName(lock.path), vscode.TreeItemCollapsibleState.None);
     item.id = `lock:${lock.path}`;
     item.description = description(node);
@@ -181,7 +198,11 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
 
   /** The tooltip is built on hover, from the state at that moment. */
   resolveTreeItem(item: vscode.TreeItem, node: Node): vscode.TreeItem {
-    if (node instanceof LockNode) item.tooltip = lockTooltip(node, this.state.vantage?.blindSpots ?? []);
+    if (node instanceof LockNode) {
+      item.tooltip = lockTooltip(node, this.state.vantage?.blindSpots ?? []);
+      node.tipShown = tipSignature(node);
+      node.tipAt = Date.now();
+    }
     return item;
   }
 
@@ -194,7 +215,7 @@ function description(node: LockNode): string {
   const lock = node.lock;
   const row = `${lock.state} · ${witnessPid(lock) ?? lock.kind} · ${formatAgeCoarse(node.ageNow())}`;
   // Unknown needs its why in sight: the reason sentence follows (the tooltip has it whole).
-  return lock.state === 'unknown' ? `${row} · ${lock.reason}` : row;
+  return lock.state === 'unknown' ? `${row} · ${reasonNow(lock)}` : row;
 }
 
 /** The holder's pid from the strongest evidence (the kernel's view first), else the pid the lock names. */
@@ -202,6 +223,11 @@ function witnessPid(lock: LockItem): string | undefined {
   const witness = lock.evidence?.find((e) => e.pid !== undefined && e.kind !== 'waiter');
   const pid = witness?.pid ?? lock.holder?.pid;
   return pid !== undefined ? `pid ${pid}` : undefined;
+}
+
+/** The ages a tooltip writes: its Age row and its reason sentence. */
+function tipSignature(node: LockNode): string {
+  return `${formatAge(node.ageNow())}|${reasonNow(node.lock)}`;
 }
 
 /** First line: the age as shown; the rest: everything else the row shows. */
@@ -217,7 +243,7 @@ function lockTooltip(node: LockNode, blindSpots: readonly string[]): vscode.Mark
   const lock = node.lock;
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${escapeMarkdown(baseName(lock.path))}** — ${lock.state}\n\n`);
-  md.appendText(`${lock.reason}\n\n`);
+  md.appendText(`${reasonNow(lock)}\n\n`);
   const unknown = lock.state === 'unknown';
   if (unknown) {
     // What is unknown comes first, before the table: it is why the lock is shown this way.
