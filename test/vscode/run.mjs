@@ -17,6 +17,7 @@ import { runInstalledTests } from './ui/installed.mjs';
 import { runUiTests } from './ui/run.mjs';
 import { runTruthUiTests } from './ui/truth.mjs';
 import { runLiveAgesUiTests } from './ui/live-ages.mjs';
+import { runLockActionsUiTests } from './ui/lock-actions.mjs';
 
 const only = process.argv
   .find((a) => a.startsWith('--only='))
@@ -120,6 +121,10 @@ try {
   if (want('ages')) {
     console.log('vscode: UI tests, ages computed when drawn (a tooltip hovered twice, the Reap dialog)');
     record('ui ages', await runLiveAgesUiTests({ scratch, resultsDir }));
+  }
+  if (want('actions')) {
+    console.log('vscode: UI tests, acting on locks from their rows (Open, Reveal, Copy Path, Reap All Stale Locks, no Compact on a foreign log)');
+    record('ui actions', await runLockActionsUiTests({ scratch, resultsDir }));
   }
   if (want('sessions')) {
     console.log("vscode: UI tests, this workspace's agent sessions under a temporary HOME (a torn Claude Code transcript, a workspace-level tool root)");

@@ -42,6 +42,15 @@ async function quarantineRecord(ctx: CommandContext, arg?: unknown, offset?: num
 async function compactLedger(ctx: CommandContext, arg?: unknown, keepArg?: number, options?: CommandOptions): Promise<ActionResult | undefined> {
   const ledger = await pickLedger(ctx.state, arg, () => false, 'Which ledger should be compacted?');
   if (!ledger) return undefined;
+  const known = ctx.state.findLedger(ledger);
+  if (known && known.format !== 'ledgerlock') {
+    // Another tool's log is never compacted (README.md, "In VS Code"): its events are its tool's.
+    return report(ctx, {
+      ok: false,
+      code: 'E_FOREIGN_LEDGER',
+      message: `${baseName(ledger)} is another tool's log; Ledgerlock compacts only its own ledgers.`,
+    });
+  }
   const keep = keepArg ?? (await askKeep(ledger));
   if (keep === undefined) return undefined;
   const ok = await confirm(

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { type ActionResult, type LockItem, offersReap, ReapLockRequest } from '../../protocol';
 import { withProgress } from '../feedback';
-import { baseName, formatAge, holderWords, lockAgeNow, lockSentence, profileName, reasonNow } from '../format';
+import { baseName, formatAge, holderWords, lockAgeNow, lockSentence, plural, profileName, reasonNow } from '../format';
 import { pathOf, pickLock, whereKept } from '../targets';
 import { unknownBlindSpots } from '../views/locks-view';
 import { type Command, type CommandContext, type CommandOptions, confirm, report, request } from './command';
@@ -142,8 +142,60 @@ async function showHolder(ctx: CommandContext, arg?: unknown): Promise<void> {
   await picked?.run?.();
 }
 
+/**
+ * Reaps every lock offered for reaping, after one modal that lists them; each is judged again
+ * by the server before it goes, so one taken meanwhile is left alone and said so.
+ */
+async function reapAllStaleLocks(ctx: CommandContext, _arg?: unknown, options?: CommandOptions): Promise<ActionResult | undefined> {
+  const stale = ctx.state.locks().filter(offersReap);
+  if (stale.length === 0) {
+    void vscode.window.showInformationMessage('Ledgerlock: no stale locks to reap.');
+    return undefined;
+  }
+  const listed = stale.map((l) => `• ${vscode.workspace.asRelativePath(l.path)} (${l.state}): ${reasonNow(l)}`).join('\n');
+  const places = [...new Set(stale.map((l) => whereKept(l.path)))].join('; ');
+  const ok = await confirm(
+    options,
+    `Reap ${plural(stale.length, 'stale lock')}?`,
+    `${listed}\n\nEach is judged again just before it is removed; a live holder is never broken. Their bytes are kept in ${places}, and each reap is listed under Recoveries.`,
+    'Reap All',
+  );
+  if (!ok) return undefined;
+  const results = await withProgress(`Reaping ${plural(stale.length, 'stale lock')}…`, async () => {
+    const done: [LockItem, ActionResult][] = [];
+    for (const l of stale) done.push([l, await request(ctx, ReapLockRequest.type, { lock: l.path })]);
+    return done;
+  });
+  const reaped = results.filter(([, r]) => r.ok && !r.cleared).map(([l]) => baseName(l.path));
+  const left = results.filter(([, r]) => !r.ok || r.cleared).map(([l, r]) => `${baseName(l.path)} (${r.message})`);
+  const message = `Reaped ${reaped.length} of ${plural(stale.length, 'stale lock')}${reaped.length > 0 ? `: ${reaped.join(', ')}` : ''}.${left.length > 0 ? ` Left alone: ${left.join('; ')}` : ''}`;
+  return report(ctx, { ok: results.every(([, r]) => r.ok), message });
+}
+
+/** Reveal in Explorer, Copy Path and Open for a lock row (a directory lock opens in the Explorer). */
+async function revealLock(_ctx: CommandContext, arg?: unknown): Promise<void> {
+  const lock = pathOf(arg);
+  if (lock) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(lock));
+}
+
+async function copyLockPath(_ctx: CommandContext, arg?: unknown): Promise<void> {
+  const lock = pathOf(arg);
+  if (lock) await vscode.env.clipboard.writeText(lock);
+}
+
+async function openLock(ctx: CommandContext, arg?: unknown): Promise<void> {
+  const lock = pathOf(arg);
+  if (!lock) return;
+  if (ctx.state.findLock(lock)?.kind === 'directory') await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(lock));
+  else await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(lock));
+}
+
 export const LOCK_COMMANDS: readonly Command[] = [
   { id: 'ledgerlock.reapLock', changesFiles: 'Reap Lock', run: reapLock },
+  { id: 'ledgerlock.reapAllStaleLocks', changesFiles: 'Reap All Stale Locks', run: reapAllStaleLocks },
+  { id: 'ledgerlock.revealLockInExplorer', run: revealLock },
+  { id: 'ledgerlock.copyLockPath', run: copyLockPath },
+  { id: 'ledgerlock.openLock', run: openLock },
   { id: 'ledgerlock.removeUnknownLock', changesFiles: 'Remove Lock Anyway', run: removeUnknownLock },
   { id: 'ledgerlock.showHolder', run: showHolder },
 ];

@@ -243,7 +243,8 @@ function ledgerItem(ledger: LedgerItem): vscode.TreeItem {
   item.description = parts.join(' · ');
   const [icon, color] = HEALTH_ICONS[ledger.health];
   item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-  item.contextValue = `ledger ${ledger.health}`;
+  // Compaction is offered on Ledgerlock's own ledgers only: other tools' logs are never compacted.
+  item.contextValue = `ledger ${ledger.health} ${ledger.format === 'ledgerlock' ? 'native' : 'foreign'}`;
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${baseName(ledger.path)}** — ${health}\n\n`);
   md.appendText(
