@@ -21,7 +21,7 @@ import { FolderGroups, folderItem } from './folder-groups';
 const AGE_TICK_MS = 30_000;
 /** Only rows whose tooltip was hovered are checked this often (usually one). */
 const TIP_TICK_MS = 1_000;
-const TIP_REDRAW_MS = 4_000;
+const TIP_REDRAW_MS = 15_000;
 
 /** The view's message when the server cannot see processes outside its container. */
 const CONTAINER_MESSAGE = 'Running inside a container: locks held from outside it show as unknown';
