@@ -129,6 +129,16 @@ export class RecordingFileSystem {
     if (data.length) this.record({ kind: 'write', path: at.rel, ino, offset: 0, bytes: Buffer.from(data) });
   }
 
+  /** Exclusive create, mode, whole write and an optional fsync, as fs.ts does them in one call. */
+  writeNewFileSync(p, data, options) {
+    const at = this.where(p);
+    this.inner.writeNewFileSync(p, data, options);
+    const ino = this.nextIno++;
+    this.record({ kind: 'create', path: at.rel, dir: at.dir, name: at.name, ino, mode: options.mode & 0o7777 });
+    if (data.length) this.record({ kind: 'write', path: at.rel, ino, offset: 0, bytes: Buffer.from(data) });
+    if (options.fsync) this.record({ kind: 'fsync', path: at.rel, ino, from: this.ops.length, data: true });
+  }
+
   renameSync(from, to) {
     const src = this.where(from);
     const dst = this.where(to);
