@@ -5,6 +5,7 @@
  */
 import { NotificationType, NotificationType0, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import type { ReasonAge } from './shared/reason-ages';
+import type { VantageInfo } from './shared/vantage';
 
 type LockState = 'held' | 'contended' | 'stale' | 'orphaned' | 'unknown' | 'free';
 type LedgerHealth = 'ok' | 'torn' | 'corrupt' | 'unknown';
@@ -85,22 +86,7 @@ export interface FolderState {
   scanning?: boolean;
 }
 
-/**
- * Where the server judges locks from (README "How a lock is judged", "From another pid
- * namespace"): inside a container it cannot see processes outside it, so some locks are unknown.
- */
-export interface VantageInfo {
-  platform: string;
-  /** The server's pid namespace inode (Linux), else null. */
-  pidns: number | null;
-  /** False inside a container (a pid namespace of its own): processes outside it are invisible. */
-  initialPidNamespace: boolean;
-  /** Other users' open files can be read (CAP_SYS_PTRACE). */
-  otherUsersVisible: boolean;
-  bootId: string | null;
-  /** What the server cannot see, in words; empty where it sees everything. */
-  blindSpots: string[];
-}
+export type { VantageInfo };
 
 export interface WorkspaceState {
   folders: FolderState[];

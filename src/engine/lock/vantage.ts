@@ -10,6 +10,7 @@
  * Computed once per process: none of it changes while a process lives.
  */
 import * as fs from 'node:fs';
+import type { VantageInfo } from '../../shared/vantage';
 
 /** The inode of the initial pid namespace (PROC_PID_INIT_INO), fixed by the kernel since Linux 3.8. */
 const INITIAL_PID_NAMESPACE = 0xeffffffc;
@@ -120,14 +121,7 @@ function readSmall(file: string): string | undefined {
 }
 
 /** The vantage as `locks --json` and the server's state carry it. */
-export function vantageSummary(v: Vantage = currentVantage()): {
-  platform: string;
-  pidns: number | null;
-  initialPidNamespace: boolean;
-  otherUsersVisible: boolean;
-  bootId: string | null;
-  blindSpots: string[];
-} {
+export function vantageSummary(v: Vantage = currentVantage()): VantageInfo {
   return {
     platform: v.platform,
     pidns: v.pidns ?? null,

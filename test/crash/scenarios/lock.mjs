@@ -51,6 +51,26 @@ function reapedLockKept(root, { recording }) {
   return kept ? [] : ["the reaped holder's lock file is gone: neither in locks/ nor in quarantine/"];
 }
 
+/** A crashed holder's lock (left by `leave`) is taken over by the next acquire, its bytes kept. */
+function acquireOverStale(name, leave) {
+  return {
+    name,
+    protocol: 'lock break (reap)',
+    requires: ['acquireLock'],
+    async setup(root, engine) {
+      await engine.ensureStore(root);
+      leave(lockPath(root), engine);
+    },
+    async run(root, engine, rec) {
+      const handle = await engine.acquireLock(lockPath(root), { ...HOLD, timeoutMs: 3000 });
+      rec.ack('acquired', true);
+      await handle.release();
+      rec.ack('released', true);
+    },
+    check: async (root, ctx) => [...reapedLockKept(root, ctx), ...(await lockIsFree(lockPath(root), ctx.engine))],
+  };
+}
+
 const RegistrySchema = z.object({ entries: z.array(z.string()) });
 const registry = (root) => path.join(root, '.ledgerlock', 'state', 'registry.json');
 
@@ -122,38 +142,8 @@ export default [
     },
     check: async (root, ctx) => [...reapedLockKept(root, ctx), ...(await lockIsFree(lockPath(root), ctx.engine))],
   },
-  {
-    name: 'lock/acquire-over-stale',
-    protocol: 'lock break (reap)',
-    requires: ['acquireLock'],
-    async setup(root, engine) {
-      await engine.ensureStore(root);
-      lockOfKilledHolder(lockPath(root), engine);
-    },
-    async run(root, engine, rec) {
-      const handle = await engine.acquireLock(lockPath(root), { ...HOLD, timeoutMs: 3000 });
-      rec.ack('acquired', true);
-      await handle.release();
-      rec.ack('released', true);
-    },
-    check: async (root, ctx) => [...reapedLockKept(root, ctx), ...(await lockIsFree(lockPath(root), ctx.engine))],
-  },
-  {
-    name: 'lock/acquire-over-stale-old-record',
-    protocol: 'lock break (reap)',
-    requires: ['acquireLock'],
-    async setup(root, engine) {
-      await engine.ensureStore(root);
-      oldFormatLockOfKilledHolder(lockPath(root), engine);
-    },
-    async run(root, engine, rec) {
-      const handle = await engine.acquireLock(lockPath(root), { ...HOLD, timeoutMs: 3000 });
-      rec.ack('acquired', true);
-      await handle.release();
-      rec.ack('released', true);
-    },
-    check: async (root, ctx) => [...reapedLockKept(root, ctx), ...(await lockIsFree(lockPath(root), ctx.engine))],
-  },
+  acquireOverStale('lock/acquire-over-stale', lockOfKilledHolder),
+  acquireOverStale('lock/acquire-over-stale-old-record', oldFormatLockOfKilledHolder),
   {
     name: 'json/update-sync',
     protocol: 'updateJsonFileSync',
