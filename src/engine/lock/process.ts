@@ -32,8 +32,7 @@ export function isProcessAlive(pid: number): boolean | null {
 function isZombie(pid: number): boolean {
   if (process.platform !== 'linux') return false;
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
+    return statFields(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'))[0] === 'Z'; // field 3, state
   } catch {
     return false;
   }
@@ -68,9 +67,7 @@ function processStartSync(pid: number): ProcessStart | undefined {
 
 /** From /proc/<pid>/stat and /proc/stat. */
 function startFrom(stat: string, procStat: string): ProcessStart | undefined {
-  // The command name (field 2) is in parentheses and may itself contain spaces and ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[19]); // field 22, starttime
+  const ticks = Number(statFields(stat)[19]); // field 22, starttime
   const match = /^btime (\d+)$/m.exec(procStat);
   if (!Number.isSafeInteger(ticks) || !match) return undefined;
   return { ticks, startedAtMs: Number(match[1]) * 1000 + (ticks * 1000) / CLOCK_TICKS_PER_SECOND };
@@ -83,22 +80,16 @@ function startFrom(stat: string, procStat: string): ProcessStart | undefined {
 function isKernelThread(pid: number): boolean {
   if (process.platform !== 'linux' || !Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]); // field 9
+    const flags = Number(statFields(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'))[6]); // field 9
     return Number.isFinite(flags) && (flags & 0x00200000) !== 0;
   } catch {
     return false;
   }
 }
 
-function bootIdSync(): string | undefined {
-  if (process.platform !== 'linux') return undefined;
-  try {
-    const id = fsl().readFileSync('/proc/sys/kernel/random/boot_id').toString('latin1').trim();
-    return id.length > 0 ? id : undefined;
-  } catch {
-    return undefined;
-  }
+/** The fields of /proc/<pid>/stat from field 3 (state) on; the command name before them is in parentheses and may itself hold spaces and ')'. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 export interface SelfIdentity {
@@ -115,7 +106,7 @@ export interface SelfIdentity {
 
 let self: { pid: number; identity: SelfIdentity } | undefined;
 
-/** This process as a lock holder, computed once (three tiny /proc reads, synchronously). */
+/** This process as a lock holder, computed once (its start time, and the vantage read once per process). */
 export function selfIdentitySync(): SelfIdentity {
   if (self === undefined || self.pid !== process.pid) {
     const identity: SelfIdentity = { pid: process.pid, host: os.hostname(), platform: process.platform };
@@ -124,9 +115,8 @@ export function selfIdentitySync(): SelfIdentity {
       identity.startTime = new Date(start.startedAtMs).toISOString();
       identity.startTicks = start.ticks;
     }
-    const boot = bootIdSync();
-    if (boot !== undefined) identity.bootId = boot;
-    const vantage = currentVantage();
+    const vantage = currentVantage(); // read once per process: boot id, pid namespace, uid
+    if (vantage.bootId !== undefined) identity.bootId = vantage.bootId;
     // A pid namespace is named only where /proc answers for it; elsewhere the pid would be misread.
     if (vantage.pidns !== undefined && vantage.procVisible) identity.pidns = vantage.pidns;
     if (vantage.uid !== undefined) identity.uid = vantage.uid;
