@@ -124,18 +124,22 @@ export class RecordingFileSystem {
   createFileSync(p, data, mode) {
     const at = this.where(p);
     this.inner.createFileSync(p, data, mode);
+    this.recordNewFile(at, data, mode & ~this.umask & 0o7777);
+  }
+
+  /** A file created whole: its create and its one write. */
+  recordNewFile(at, data, mode) {
     const ino = this.nextIno++;
-    this.record({ kind: 'create', path: at.rel, dir: at.dir, name: at.name, ino, mode: mode & ~this.umask & 0o7777 });
+    this.record({ kind: 'create', path: at.rel, dir: at.dir, name: at.name, ino, mode });
     if (data.length) this.record({ kind: 'write', path: at.rel, ino, offset: 0, bytes: Buffer.from(data) });
+    return ino;
   }
 
   /** Exclusive create, mode, whole write and an optional fsync, as fs.ts does them in one call. */
   writeNewFileSync(p, data, options) {
     const at = this.where(p);
     this.inner.writeNewFileSync(p, data, options);
-    const ino = this.nextIno++;
-    this.record({ kind: 'create', path: at.rel, dir: at.dir, name: at.name, ino, mode: options.mode & 0o7777 });
-    if (data.length) this.record({ kind: 'write', path: at.rel, ino, offset: 0, bytes: Buffer.from(data) });
+    const ino = this.recordNewFile(at, data, options.mode & 0o7777);
     if (options.fsync) this.record({ kind: 'fsync', path: at.rel, ino, from: this.ops.length, data: true });
   }
 
