@@ -88,6 +88,20 @@ test('a lock from another host changes when its heartbeat window passes', async 
   assert.equal(r.at.state, 'orphaned');
 });
 
+test("a lock whose record declares a slower heartbeat changes at three of its beats, past the stale window", async (t) => {
+  const dir = tempDir(t);
+  const lockPath = join(dir, 'slow-beat.lock');
+  // It refreshes every 60 s, so its holder is given 180 s; judged at 130 s, past the 120 s stale
+  // window, the next change is still ahead.
+  const at = new Date(Date.now() - 130_000);
+  writeLock(lockPath, nativeLock({ host: `not-${hostname()}`, pid: 4242, acquiredAt: at.toISOString(), heartbeatMs: 60_000 }));
+  utimesSync(lockPath, at, at);
+  const r = await around(lockPath);
+  assert.equal(r.info.state, 'held');
+  assertChangesAt(r, 180_000 - 130_000, 'slow-beat lock');
+  assert.equal(r.at.state, 'orphaned');
+});
+
 test('a live holder\'s lock changes by time only when it becomes long-held, then never', async (t) => {
   const dir = tempDir(t);
   const lockPath = join(dir, 'held.lock');

@@ -56,6 +56,8 @@ export interface LockInfo {
   longHeld: boolean;
   /** Processes seen waiting for it (kernel waiters and Ledgerlock waiters). */
   waiters: number;
+  /** How long its holder may go without refreshing it, when the lock or its tool declares a heartbeat. */
+  heartbeatWindowMs?: number;
 }
 
 /** What inspection saw of a lock path, before any judgment. */
@@ -208,6 +210,7 @@ function verdict(j: Judging, state: LockState, reason: string, local: boolean | 
     evidence: j.evidence,
     guards: j.profile?.guards ? (j.profile.guards(j.subject) ?? null) : null,
     longHeld: (state === 'held' || state === 'contended') && j.ageMs > j.timing.contentionMs,
+    ...(declaredHeartbeat(j) !== undefined ? { heartbeatWindowMs: heartbeatWindow(j) } : {}),
     waiters: j.waiters,
   };
 }
@@ -417,9 +420,14 @@ function isBlind(j: Judging): boolean {
   return j.ctx.processes.vantage.platform === 'linux' && !osSaysFree(j);
 }
 
+/** The refresh interval the lock's record or its tool declares, if any. */
+function declaredHeartbeat(j: Judging): number | undefined {
+  return (j.obs.parsed.native ?? j.profile?.nativeRecord?.(j.subject))?.heartbeatMs ?? j.profile?.heartbeatMs;
+}
+
 /** How long a lock whose tool refreshes its mtime may go without a refresh. */
 function heartbeatWindow(j: Judging): number {
-  const declared = (j.obs.parsed.native ?? j.profile?.nativeRecord?.(j.subject))?.heartbeatMs ?? j.profile?.heartbeatMs;
+  const declared = declaredHeartbeat(j);
   return declared !== undefined ? Math.max(j.timing.staleMs, 3 * declared) : j.timing.staleMs;
 }
 

@@ -25,7 +25,9 @@ export function verdictChangesIn(info: LockInfo, timing: LockTiming = {}): numbe
     const profile = profileById(info.profile);
     windows.push(staleMs, ...(profile?.windowsMs ?? []));
     if (info.bytes === 0) windows.push(EMPTY_LOCK_GRACE_MS);
-    if (profile?.heartbeatMs !== undefined) windows.push(Math.max(staleMs, 3 * profile.heartbeatMs));
+    // The window the judge used: a record's own declared beat wins over its tool's default.
+    if (info.heartbeatWindowMs !== undefined) windows.push(info.heartbeatWindowMs);
+    else if (profile?.heartbeatMs !== undefined) windows.push(Math.max(staleMs, 3 * profile.heartbeatMs));
   }
   // Rules compare with `>`: a window of W ms is passed once the age is W + 1.
   const until = (age: number, limits: readonly number[]) => Math.min(...limits.filter((w) => w >= age).map((w) => w - age + 1));
