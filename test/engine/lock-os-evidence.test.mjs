@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { deadPid, engine, exited, rejectsWithCode, setAge, tempDir, writeLock } from '../fixtures/lock-helpers.mjs';
+import { deadPid, engine, exited, kernelLocksOn, killGroup, rejectsWithCode, setAge, startInGroup, tempDir, writeLock } from '../fixtures/lock-helpers.mjs';
 
 const { inspectLock, reapLock, listLocks, parseProcLocks } = engine;
 const HOUR = 3_600_000;
@@ -21,36 +21,6 @@ function commandExists(cmd) {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Starts `cmd args` and waits until `ready()` says the lock is in place. */
-async function startChild(t, cmd, args, ready, options = {}) {
-  // Its own process group: flock(1) hands its descriptor (and so its lock) to the command it runs.
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true, ...options });
-  t.after(() => killGroup(child));
-  const deadline = Date.now() + 10_000;
-  while (!ready()) {
-    if (child.exitCode !== null) throw new Error(`${cmd} exited (${child.exitCode}) before holding the lock`);
-    if (Date.now() > deadline) throw new Error(`${cmd} never took the lock`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return child;
-}
-
-function kernelLocksOn(path) {
-  const st = statSync(path);
-  const major = Number((BigInt(st.dev) >> 8n) & 0xfffn);
-  const minor = Number(BigInt(st.dev) & 0xffn);
-  const rows = parseProcLocks(execFileSync('cat', ['/proc/locks'], { encoding: 'utf8' }));
-  return rows.get(`${major}:${minor}:${st.ino}`) ?? [];
-}
-
-function killGroup(child) {
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // already gone
   }
 }
 
@@ -72,7 +42,7 @@ time.sleep(300)
 `;
 
 async function pythonHolder(t, lock, how) {
-  return startChild(t, 'python3', ['-c', PY_HOLD, lock, how], () => existsSync(`${lock}.ready`));
+  return startInGroup(t, 'python3', ['-c', PY_HOLD, lock, how], () => existsSync(`${lock}.ready`));
 }
 
 test('parseProcLocks reads holders and blocked waiters by device and inode', () => {
@@ -96,7 +66,7 @@ test('a zero-byte lock an hour old, held through flock(1) by a live process, is 
   const lock = join(dir, 'build.lock');
   writeFileSync(lock, '');
   setAge(lock, HOUR);
-  const child = await startChild(t, 'flock', [lock, 'sleep', '300'], () => kernelLocksOn(lock).length > 0);
+  const child = await startInGroup(t, 'flock', [lock, 'sleep', '300'], () => kernelLocksOn(lock).length > 0);
   const inode = statSync(lock).ino;
   const info = await inspectLock(lock);
   assert.equal(info.state, 'held');
@@ -117,7 +87,7 @@ test('a lock whose content names a dead pid is still held while the kernel shows
   const dir = tempDir(t);
   const lock = join(dir, 'dead-content.lock');
   writeLock(lock, `${await deadPid()} someone 2020-01-01T00:00:00Z\n`, { ageMs: HOUR });
-  const child = await startChild(t, 'flock', [lock, 'sleep', '300'], () => kernelLocksOn(lock).length > 0);
+  const child = await startInGroup(t, 'flock', [lock, 'sleep', '300'], () => kernelLocksOn(lock).length > 0);
   const info = await inspectLock(lock);
   assert.equal(info.state, 'held');
   assert.equal(info.reapable, false);
@@ -179,12 +149,12 @@ test('a blocked flock waiter makes the lock contended; without it a long hold is
   const lock = join(dir, 'busy.lock');
   writeFileSync(lock, '');
   setAge(lock, HOUR);
-  await startChild(t, 'flock', [lock, 'sleep', '300'], () => kernelLocksOn(lock).length > 0);
+  await startInGroup(t, 'flock', [lock, 'sleep', '300'], () => kernelLocksOn(lock).length > 0);
   const alone = await inspectLock(lock, { contentionMs: 1_000 });
   assert.equal(alone.state, 'held');
   assert.equal(alone.longHeld, true);
   assert.equal(alone.waiters, 0);
-  const waiter = await startChild(t, 'flock', [lock, 'true'], () => kernelLocksOn(lock).some((k) => k.waiting));
+  const waiter = await startInGroup(t, 'flock', [lock, 'true'], () => kernelLocksOn(lock).some((k) => k.waiting));
   const busy = await inspectLock(lock);
   assert.equal(busy.state, 'contended');
   assert.equal(busy.waiters, 1);
@@ -197,7 +167,7 @@ test('reapers racing a flock holder never remove the file it holds', { skip: !ha
   const dir = tempDir(t);
   const lock = join(dir, 'race.lock');
   writeLock(lock, `${await deadPid()}\n`, { ageMs: HOUR }); // content alone says: stale
-  const holder = await startChild(t, 'flock', [lock, 'sleep', '300'], () => kernelLocksOn(lock).length > 0);
+  const holder = await startInGroup(t, 'flock', [lock, 'sleep', '300'], () => kernelLocksOn(lock).length > 0);
   const inode = statSync(lock).ino;
   const attempts = await Promise.allSettled(Array.from({ length: 24 }, () => reapLock(lock)));
   for (const a of attempts) {
@@ -224,7 +194,7 @@ test('listLocks judges every lock against one look at the system', { skip: !hasF
   writeFileSync(free, '');
   setAge(held, HOUR);
   setAge(free, HOUR);
-  await startChild(t, 'flock', [held, 'sleep', '300'], () => kernelLocksOn(held).length > 0);
+  await startInGroup(t, 'flock', [held, 'sleep', '300'], () => kernelLocksOn(held).length > 0);
   const locks = await listLocks(dir);
   const byName = Object.fromEntries(locks.map((l) => [l.path.slice(dir.length + 1), l]));
   assert.equal(byName['a.lock'].state, 'held');

@@ -4,17 +4,17 @@
 // Holders are real processes (flock(1), python3); probed files are real files, a FIFO and a
 // symlink that leaves its folder.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { engine, tempDir } from '../fixtures/lock-helpers.mjs';
+import { engine, kernelLocksOn, startInGroup, tempDir } from '../fixtures/lock-helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const ENGINE = require.resolve('../../dist/engine.js');
-const { probeKernelLocks, probeProgram, parseProcLocks } = engine;
+const { probeKernelLocks, probeProgram } = engine;
 const linux = process.platform === 'linux';
 const hasFlock = linux && commandExists('flock');
 const hasPython = linux && commandExists('python3');
@@ -31,36 +31,13 @@ function unshareRefusal() {
   return r.status === 0 ? undefined : `unshare --pid --fork --mount-proc is not permitted here: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`;
 }
 
-/** Starts a holder in its own process group and waits until `ready()`. */
-async function startHolder(t, cmd, args, ready) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
-  t.after(() => {
-    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
-  });
-  const deadline = Date.now() + 10_000;
-  while (!ready()) {
-    if (child.exitCode !== null) throw new Error(`${cmd} exited (${child.exitCode}) before holding the lock`);
-    if (Date.now() > deadline) throw new Error(`${cmd} never took the lock`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return child;
-}
-
-/** The kernel's rows for a file, as this process's /proc/locks shows them. */
-function kernelLocksOn(file, procLocks = execFileSync('cat', ['/proc/locks'], { encoding: 'utf8' })) {
-  const st = statSync(file);
-  const major = Number((BigInt(st.dev) >> 8n) & 0xfffn);
-  const minor = Number(BigInt(st.dev) & 0xffn);
-  return parseProcLocks(procLocks).get(`${major}:${minor}:${st.ino}`) ?? [];
-}
-
 /** flock(1)'s own non-blocking attempt: true when it could take (and give back) the lock. */
 function flockFree(file) {
   return spawnSync('flock', ['-n', file, 'true']).status === 0;
 }
 
 async function flockHolder(t, file) {
-  return startHolder(t, 'flock', [file, 'sleep', '60'], () => kernelLocksOn(file).some((k) => k.kind === 'flock' && !k.waiting));
+  return startInGroup(t, 'flock', [file, 'sleep', '60'], () => kernelLocksOn(file).some((k) => k.kind === 'flock' && !k.waiting));
 }
 
 test('a host flock is held when probed from inside another pid namespace, where /proc/locks does not show it', { skip: !hasFlock || !hasPython ? 'needs flock(1) and python3' : false }, async (t) => {
@@ -111,7 +88,7 @@ test('a POSIX (lockf) holder is held for posix, with its pid, and its flock side
   const dir = tempDir(t, 'll-probe-');
   const lock = join(dir, 'posix.lock');
   writeFileSync(lock, 'x');
-  const holder = await startHolder(t, 'python3', ['-c', `
+  const holder = await startInGroup(t, 'python3', ['-c', `
 import fcntl, sys, time
 f = open(sys.argv[1], 'a'); fcntl.lockf(f, fcntl.LOCK_EX)
 open(sys.argv[1] + '.ready', 'w').close()
