@@ -3,7 +3,7 @@
 // A pseudo-terminal comes from util-linux's script(1).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI, cli, tempDir } from './helpers.mjs';
@@ -68,6 +68,15 @@ test('text output uses human sizes, counts and paths relative to the current dir
   const out = cli(['status'], { cwd: dir }).stdout;
   assert.match(out, / 1,500 events +\d+\.\d KiB +last id 1500 +\.ledgerlock\/ledgers\/events\.jsonl/);
   assert.ok(!out.includes(dir), 'no absolute paths under the cwd');
+});
+
+test("status tells another tool's log in records and lines, never an id it does not have", (t) => {
+  const dir = ledgerWithEvents(t, 3);
+  mkdirSync(join(dir, 'logs'));
+  writeFileSync(join(dir, 'logs', 'app.jsonl'), '{"a":1}\n{"a":2}\n');
+  const out = cli(['status'], { cwd: dir }).stdout;
+  assert.match(out, / 2 records +\d+ B +last line 2 +logs\/app\.jsonl/);
+  assert.match(out, / 3 events +\d+ B +last id 3 +\.ledgerlock\/ledgers\/events\.jsonl/);
 });
 
 test('a mistyped command or flag gets "did you mean"; exit 2', (t) => {

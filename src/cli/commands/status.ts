@@ -49,7 +49,7 @@ export const statusCommand = defineCommand({
       for (const l of ledgers) {
         const detail = l.error ? `${l.error.code}: ${l.error.message}` : l.problems[0] ? l.problems[0].message : '';
         ctx.print(
-          `  ${paintState(ctx.paint, l.health, 7)} ${humanCount(l.events).padStart(10)} ${l.events === 1 ? 'event ' : 'events'} ${humanBytes(l.bytes).padStart(10)}  last id ${l.lastId ?? '-'}  ${ctx.rel(l.path)}${detail ? ctx.paint('dim', `  — ${oneLine(detail)}`) : ''}`,
+          `  ${paintState(ctx.paint, l.health, 7)} ${humanCount(l.events).padStart(10)} ${(l.format === 'foreign' ? (l.events === 1 ? 'record' : 'records') : l.events === 1 ? 'event' : 'events').padEnd(7)} ${humanBytes(l.bytes).padStart(10)}  ${l.format === 'foreign' ? `last line ${l.lastId !== null ? humanCount(l.lastId) : '-'}` : `last id ${l.lastId ?? '-'}`}  ${ctx.rel(l.path)}${detail ? ctx.paint('dim', `  — ${oneLine(detail)}`) : ''}`,
         );
       }
     }
