@@ -104,6 +104,19 @@ export function offersReap(lock: Pick<LockItem, 'reapable' | 'state'>): boolean 
   return lock.reapable && lock.state !== 'unknown';
 }
 
+/**
+ * The scheme of a lock's read-only description document. A problem on a lock that VS Code
+ * cannot open as text (a lock folder, binary content) is raised on this document instead, so
+ * clicking it opens the lock's state and actions with a working light bulb (README.md, "In VS Code").
+ */
+export const LOCK_DOCUMENT_SCHEME = 'ledgerlock-lock';
+
+/** Whether a lock's problem is raised on its description document rather than on the file. */
+export function describedByDocument(lock: Pick<LockItem, 'kind'>): boolean {
+  // `unknown` is the engine's kind for content it cannot read as text (binary, invalid UTF-8).
+  return lock.kind === 'directory' || lock.kind === 'unknown';
+}
+
 export interface EventItem {
   id: number | string;
   ts: string | null;

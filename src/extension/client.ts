@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { type InitializationOptions, RecoveriesChangedNotification, SnapshotsNotification, StateNotification } from '../protocol';
+import { type InitializationOptions, LOCK_DOCUMENT_SCHEME, RecoveriesChangedNotification, SnapshotsNotification, StateNotification } from '../protocol';
 import { levelledChannel } from './server-log';
 import type { ServerState } from './server-state';
 
@@ -22,6 +22,8 @@ export async function startClient(context: vscode.ExtensionContext, log: vscode.
     documentSelector: [
       { scheme: 'file', pattern: '**/*.{jsonl,ndjson,lock,lck}' },
       { scheme: 'file', pattern: '**/LOCK' },
+      // A lock folder's or binary lock's description, where its problem and quick fixes are.
+      { scheme: LOCK_DOCUMENT_SCHEME },
     ],
     synchronize: { fileEvents: watcher },
     diagnosticCollectionName: 'ledgerlock',

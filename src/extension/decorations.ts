@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { LedgerItem, LockItem } from '../protocol';
-import { formatHolder } from './format';
+import { holderWords } from './format';
 import { isLedgerProblem, isLockProblem } from './problems';
 import type { ServerState } from './server-state';
 
@@ -65,7 +65,7 @@ function lockDecoration(lock: LockItem): vscode.FileDecoration {
   const badge = problem ? 'L!' : lock.state === 'unknown' ? 'L?' : 'L';
   const d = new vscode.FileDecoration(
     badge,
-    `Ledgerlock: lock ${lock.state}${lock.holder ? `, ${formatHolder(lock.holder)}` : ''}`,
+    `Ledgerlock: lock ${lock.state}, holder: ${holderWords(lock)}`,
     problem ? new vscode.ThemeColor('list.warningForeground') : undefined,
   );
   d.propagate = false;

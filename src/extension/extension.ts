@@ -4,13 +4,14 @@
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { TrustNotification, type WorkspaceState } from '../protocol';
+import { LOCK_DOCUMENT_SCHEME, TrustNotification, type WorkspaceState } from '../protocol';
 import { AgentSessions } from './agent-sessions';
 import { Alerts } from './alerts';
 import { startClient } from './client';
 import { registerCommands } from './commands';
 import { Decorations } from './decorations';
 import { EVENT_SCHEME, EventDocuments } from './event-documents';
+import { LockDocuments } from './lock-documents';
 import { ServerState } from './server-state';
 import { SNAPSHOT_SCHEME, SnapshotDocuments } from './snapshot-documents';
 import { StatusBar } from './status-bar';
@@ -60,6 +61,7 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
   const timelines = new TimelinePanels(context.extensionUri, getClient, state, ledgers, log);
   const sessions = new AgentSessions(log, (session) => vscode.commands.executeCommand('ledgerlock.repairSession', session, { confirmed: true }));
   const sessionsView = new SessionsView(sessions, getClient, log);
+  const lockDocuments = new LockDocuments(state);
   context.subscriptions.push(
     log,
     state,
@@ -75,6 +77,9 @@ export function activate(context: vscode.ExtensionContext): LedgerlockApi {
     sessionsView,
     vscode.workspace.registerTextDocumentContentProvider(EVENT_SCHEME, new EventDocuments(getClient, (l, id) => ledgers.cachedEvent(l, id))),
     vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_SCHEME, new SnapshotDocuments(getClient)),
+    lockDocuments,
+    vscode.workspace.registerTextDocumentContentProvider(LOCK_DOCUMENT_SCHEME, lockDocuments),
+    vscode.languages.registerCodeLensProvider({ scheme: LOCK_DOCUMENT_SCHEME }, lockDocuments),
     ...registerCommands({ client: getClient, state, log, locks, ledgers, alerts, timelines, sessions, sessionsView }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void client?.sendNotification(TrustNotification.type, { trusted: true })),
   );

@@ -3,6 +3,7 @@
  * one format for each, so "held 13m" means the same thing everywhere.
  */
 import * as path from 'node:path';
+import * as vscode from 'vscode';
 import type { LockHolder, LockItem } from '../protocol';
 import { formatAge as sharedFormatAge } from '../shared/age';
 import { reasonAt } from '../shared/reason-ages';
@@ -46,12 +47,25 @@ export function formatCount(n: number | null | undefined): string {
 
 /**
  * Who holds a lock, from the strongest evidence the server reported: the process the kernel
- * sees holding or opening it, else the pid the lock names, else what its content says.
+ * sees holding or opening it, else the pid the lock names, else what its content says. Never
+ * "unknown": that is a state; a lock nobody holds says so, and an unknown one says what cannot be seen.
  */
 export function holderWords(lock: LockItem): string {
   const witness = lock.evidence?.find((e) => e.pid !== undefined && e.kind !== 'waiter');
   if (witness?.pid !== undefined && witness.kind !== 'pid') return `pid ${witness.pid}${witness.command ? ` (${witness.command})` : ''}`;
-  return formatHolder(lock.holder);
+  const named = formatHolder(lock.holder);
+  if (named !== undefined) return named;
+  switch (lock.state) {
+    case 'free':
+      return 'nobody holds it';
+    case 'unknown':
+      return 'none the lock names, and none Ledgerlock can see from here';
+    case 'held':
+    case 'contended':
+      return 'a process the lock does not name';
+    default:
+      return 'none: the lock names no process and none holds it';
+  }
 }
 
 /** The tool whose rules judged a lock, in its own spelling. */
@@ -70,13 +84,37 @@ export function profileName(profile: string | undefined): string | undefined {
   return profile !== undefined ? names[profile] : undefined;
 }
 
-export function formatHolder(holder: LockHolder | null): string {
-  if (!holder) return 'unknown holder';
+/** What a lock's content says of its holder ("pid 42 on host (tool)"); undefined when it says nothing. */
+function formatHolder(holder: LockHolder | null): string | undefined {
+  if (!holder) return undefined;
   const parts: string[] = [];
   if (holder.pid !== undefined) parts.push(`pid ${holder.pid}`);
   if (holder.host) parts.push(`on ${holder.host}`);
   if (holder.tool) parts.push(`(${holder.tool})`);
-  return parts.length > 0 ? parts.join(' ') : 'unknown holder';
+  return parts.length > 0 ? parts.join(' ') : undefined;
+}
+
+/** A path as the person sees it: relative to its workspace folder, never absolute inside the workspace. */
+export function relativePath(p: string): string {
+  return vscode.workspace.asRelativePath(p);
+}
+
+/**
+ * A lock's name: its file name, or for a file named only `.lock` its folder and tool
+ * (".claude-flow/guidance/.lock · claude-flow"), so two such locks never read the same.
+ */
+export function lockName(lock: Pick<LockItem, 'path' | 'profile'>): string {
+  const base = baseName(lock.path);
+  if (!/^\.(lock|lck)$/i.test(base)) return base;
+  const tool = profileName(lock.profile);
+  return `${relativePath(lock.path)}${tool ? ` · ${tool}` : ''}`;
+}
+
+/** An exact local time, for tooltips and dialogs ("22:41:03" today, else date and time). */
+export function timeWords(ts: string | number): string {
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return String(ts);
+  return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
 }
 
 export function baseName(p: string): string {
@@ -103,7 +141,7 @@ export function lockSentence(lock: LockItem): string {
   const witness = lock.evidence?.find((e) => e.pid !== undefined && e.kind !== 'waiter');
   const pid = witness?.pid ?? lock.holder?.pid;
   const who = pid !== undefined ? ` by pid ${pid}` : '';
-  const name = baseName(lock.path);
+  const name = lockName(lock);
   switch (lock.state) {
     case 'held':
       return `${name} held ${formatAge(lockAgeNow(lock))}${who}`;

@@ -15,7 +15,7 @@ export function quickFixes(params: CodeActionParams): CodeAction[] {
       actions.push(
         lockData.fix === 'reapLock'
           ? {
-              title: 'Reap this stale lock (a live holder is never broken)',
+              title: `Reap this ${diagnostic.code === 'E_LOCK_ORPHANED' ? 'orphaned' : 'stale'} lock (a live holder is never broken)`,
               kind: CodeActionKind.QuickFix,
               diagnostics: [diagnostic],
               isPreferred: true,

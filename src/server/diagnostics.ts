@@ -6,7 +6,7 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Diagnostic, DiagnosticSeverity } from 'vscode-languageserver/node';
 import type { VerifyReport } from '../engine';
-import { offersReap, type LockItem } from '../protocol';
+import { describedByDocument, LOCK_DOCUMENT_SCHEME, offersReap, type LockItem } from '../protocol';
 
 export const DIAGNOSTIC_SOURCE = 'ledgerlock';
 
@@ -45,6 +45,14 @@ function isTornTail(p: { kind: string; code: string }): boolean {
 
 export function fileUri(p: string): string {
   return pathToFileURL(p).href;
+}
+
+/**
+ * Where a lock's problem is raised: the lock file, or for a lock VS Code cannot open as text
+ * (a folder, binary content) its description document, which the extension provides.
+ */
+export function lockProblemUri(lockPath: string, lock: LockItem | undefined): string {
+  return lock && describedByDocument(lock) ? `${LOCK_DOCUMENT_SCHEME}:${pathToFileURL(lockPath).pathname}` : fileUri(lockPath);
 }
 
 export function filePath(uri: string): string {

@@ -37,7 +37,7 @@ import {
 } from '../protocol';
 import { compactLedger, failure, quarantineRecord, reapStaleLock, repairTail, verifyLedger, type ActionContext } from './actions';
 import { quickFixes } from './code-actions';
-import { filePath, fileUri, lockDiagnostics, toDiagnostics } from './diagnostics';
+import { filePath, fileUri, lockDiagnostics, lockProblemUri, toDiagnostics } from './diagnostics';
 import { oneJudgeAtATime } from './lock-item';
 import { eventById, eventsPage, lineAt, recentRecoveries } from './events';
 import { fromReport } from './ledger-item';
@@ -135,12 +135,17 @@ const lockDiagnosed = new Map<string, string>();
 
 function publishLockDiagnostics(lockPath: string, item: LockItem | undefined): void {
   const diagnostics = lockDiagnostics(item);
+  const uri = lockProblemUri(lockPath, item);
   // The reason holds a ticking age: publish when the kind of problem changes, not every tick.
-  const key = diagnostics.map((d) => `${d.code}|${item?.state}|${item?.holder?.pid ?? ''}`).join('\n');
-  if ((lockDiagnosed.get(lockPath) ?? '') === key) return;
+  const key = diagnostics.map((d) => `${uri}|${d.code}|${item?.state}|${item?.holder?.pid ?? ''}`).join('\n');
+  const before = lockDiagnosed.get(lockPath) ?? '';
+  if (before === key) return;
   if (key === '') lockDiagnosed.delete(lockPath);
   else lockDiagnosed.set(lockPath, key);
-  void connection.sendDiagnostics({ uri: fileUri(lockPath), diagnostics });
+  // Cleared where it was last raised (the file or the lock's document), which may not be where it is now.
+  const last = before.split('|')[0] ?? '';
+  if (last !== '' && last !== uri) void connection.sendDiagnostics({ uri: last, diagnostics: [] });
+  if (diagnostics.length > 0 || last === uri) void connection.sendDiagnostics({ uri, diagnostics });
 }
 
 async function scanFolder(folder: WorkspaceFolder): Promise<void> {

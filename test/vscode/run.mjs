@@ -18,6 +18,7 @@ import { runUiTests } from './ui/run.mjs';
 import { runTruthUiTests } from './ui/truth.mjs';
 import { runLiveAgesUiTests } from './ui/live-ages.mjs';
 import { runLockActionsUiTests } from './ui/lock-actions.mjs';
+import { runLockWordsUiTests } from './ui/lock-words.mjs';
 
 const only = process.argv
   .find((a) => a.startsWith('--only='))
@@ -125,6 +126,10 @@ try {
   if (want('actions')) {
     console.log('vscode: UI tests, acting on locks from their rows (Open, Reveal, Copy Path, Reap All Stale Locks, no Compact on a foreign log)');
     record('ui actions', await runLockActionsUiTests({ scratch, resultsDir }));
+  }
+  if (want('lock-words')) {
+    console.log('vscode: UI tests, lock problems that open something actionable, and the words locks are told in');
+    record('ui lock words', await runLockWordsUiTests({ scratch, resultsDir }));
   }
   if (want('sessions')) {
     console.log("vscode: UI tests, this workspace's agent sessions under a temporary HOME (a torn Claude Code transcript, a workspace-level tool root)");

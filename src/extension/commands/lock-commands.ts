@@ -3,7 +3,8 @@
  * who holds a lock and why Ledgerlock thinks so.
  */
 import * as vscode from 'vscode';
-import { type ActionResult, type LockItem, offersReap, ReapLockRequest } from '../../protocol';
+import { type ActionResult, describedByDocument, type LockItem, offersReap, ReapLockRequest } from '../../protocol';
+import { lockDocumentUri } from '../lock-documents';
 import { withProgress } from '../feedback';
 import { baseName, formatAge, holderWords, lockAgeNow, lockSentence, plural, profileName, reasonNow } from '../format';
 import { pathOf, pickLock, whereKept } from '../targets';
@@ -118,9 +119,10 @@ async function showHolder(ctx: CommandContext, arg?: unknown): Promise<void> {
           },
         ]
       : []),
-    ...(lock.kind !== 'directory'
-      ? [{ label: '$(go-to-file) Open the lock file', run: () => vscode.window.showTextDocument(vscode.Uri.file(lock.path)) }]
-      : []),
+    {
+      label: describedByDocument(lock) ? '$(go-to-file) Open what is known of the lock' : '$(go-to-file) Open the lock file',
+      run: () => openLock(ctx, lock.path),
+    },
     // Through the commands, so the restricted-mode refusal applies as from anywhere else.
     ...(offersReap(lock)
       ? [{ label: `$(unlock) Reap ${baseName(lock.path)}`, run: () => vscode.commands.executeCommand('ledgerlock.reapLock', lock.path) }]
@@ -172,7 +174,7 @@ async function reapAllStaleLocks(ctx: CommandContext, _arg?: unknown, options?: 
   return report(ctx, { ok: results.every(([, r]) => r.ok), message });
 }
 
-/** Reveal in Explorer, Copy Path and Open for a lock row (a directory lock opens in the Explorer). */
+/** Reveal in Explorer, Copy Path and Open for a lock row (a lock folder or binary lock opens its description). */
 async function revealLock(_ctx: CommandContext, arg?: unknown): Promise<void> {
   const lock = pathOf(arg);
   if (lock) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(lock));
@@ -186,8 +188,10 @@ async function copyLockPath(_ctx: CommandContext, arg?: unknown): Promise<void> 
 async function openLock(ctx: CommandContext, arg?: unknown): Promise<void> {
   const lock = pathOf(arg);
   if (!lock) return;
-  if (ctx.state.findLock(lock)?.kind === 'directory') await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(lock));
-  else await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(lock));
+  const known = ctx.state.findLock(lock);
+  // A lock folder or binary content would open as "not displayed": its description says what it is and what can be done.
+  const uri = !known || describedByDocument(known) ? lockDocumentUri(lock) : vscode.Uri.file(lock);
+  await vscode.commands.executeCommand('vscode.open', uri, { preview: true });
 }
 
 export const LOCK_COMMANDS: readonly Command[] = [

@@ -190,9 +190,8 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(lock.longHeld && lock.state === 'held' ? 'charts.yellow' : color));
     item.contextValue = `lock ${lock.state}${offersReap(lock) ? ' reapable' : ''}${lock.longHeld ? ' longHeld' : ''}`;
     item.accessibilityInformation = { label: `${baseName(lock.path)}, ${item.description}` };
-    if (lock.kind !== 'directory') {
-      item.command = { command: 'vscode.open', title: 'Open Lock File', arguments: [vscode.Uri.file(lock.path)] };
-    }
+    // A lock folder or binary content cannot be read as text: its description opens instead.
+    item.command = { command: 'ledgerlock.openLock', title: 'Open Lock', arguments: [lock.path] };
     return item;
   }
 
