@@ -184,9 +184,36 @@ export namespace EventsPageRequest {
   /** With a filter, a page may hold fewer than `limit` events: the server reads a bounded number per request. */
   export const type = new RequestType<
     { ledger: string; cursor: string | null; limit: number; filter?: EventFilter },
-    { events: EventItem[]; next: string | null; scanned: number },
+    {
+      events: EventItem[];
+      next: string | null;
+      scanned: number;
+      /** The ledger's events (not only those matching a filter), when known without a full read. */
+      total?: number | null;
+      /** The newest event's id in the file when the first page was read: where Follow goes on from. */
+      newestId?: number | string | null;
+    },
     void
   >(method);
+}
+
+/**
+ * Follow: the events written after `afterId` (oldest never re-read: the server reads forward
+ * from its sparse index entry), newest first, at most `limit`; `more` when there were more.
+ */
+export namespace EventsSinceRequest {
+  export const method = 'ledgerlock/eventsSince';
+  export const type = new RequestType<
+    { ledger: string; afterId: number | string; limit: number; filter?: EventFilter },
+    { events: EventItem[]; more: boolean; newestId: number | string | null; total: number | null },
+    void
+  >(method);
+}
+
+/** Copy Event JSON: the record's line as the file holds it (no newline), or null when it is no longer there. */
+export namespace EventRawRequest {
+  export const method = 'ledgerlock/eventRaw';
+  export const type = new RequestType<{ ledger: string; offset: number; length: number }, { text: string | null; error?: string }, void>(method);
 }
 
 /** The 1-based line of the record that starts at `offset` (Reveal in Ledger File). */

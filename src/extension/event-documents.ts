@@ -20,7 +20,7 @@ export function eventUri(ledger: string, id: string): vscode.Uri {
 }
 
 /** What Copy Event JSON copies and the event document shows: the event as the ledger holds it. */
-export function eventJson(event: EventItem): { id: number | string; ts: string | null; type: string; data: unknown } {
+function eventJson(event: EventItem): { id: number | string; ts: string | null; type: string; data: unknown } {
   return { id: event.id, ts: event.ts, type: event.type, data: event.data };
 }
 

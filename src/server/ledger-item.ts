@@ -4,8 +4,10 @@
  * engine's cheap stats, which read the tail, so a 1 GB ledger is never read whole to draw
  * the view. A full verify of a big ledger is an explicit command.
  */
-import { openLedger, type VerifyReport } from '../engine';
+import type { VerifyReport } from '../engine';
 import type { LedgerItem } from '../protocol';
+import { counted } from './events';
+import { withLedger } from './ledger-readers';
 
 const FULL_VERIFY_MAX_BYTES = 8 * 1024 * 1024;
 
@@ -15,34 +17,31 @@ export interface LedgerSummary {
 }
 
 export async function summarizeLedger(ledgerPath: string, folder: string): Promise<LedgerSummary> {
-  let ledger;
   try {
-    ledger = await openLedger(ledgerPath, { create: false, telemetry: false });
+    // The open handle is shared with the view's pages (ledger-readers.ts): a growing ledger's
+    // count comes from its index brought up to the end, reading only the bytes written since.
+    return await withLedger(ledgerPath, async (ledger) => {
+      const stats = await ledger.stats();
+      const base: LedgerItem = {
+        path: ledgerPath,
+        folder,
+        format: stats.format,
+        bytes: stats.bytes,
+        events: stats.events,
+        lastId: stats.lastId ?? null,
+        health: stats.health,
+        problems: [],
+      };
+      if (stats.bytes > FULL_VERIFY_MAX_BYTES) {
+        // The stats looked at the tail only: a torn tail shows, damage further in needs Verify.
+        const events = stats.events ?? (await counted(ledger)).total;
+        return { item: { ...base, events, health: stats.health === 'unknown' ? 'ok' : stats.health, tailOnly: true }, report: undefined };
+      }
+      const report = await ledger.verify({});
+      return { item: fromReport(base, report), report };
+    });
   } catch (err) {
     return { item: unreadable(ledgerPath, folder, err), report: undefined };
-  }
-  try {
-    const stats = await ledger.stats();
-    const base: LedgerItem = {
-      path: ledgerPath,
-      folder,
-      format: stats.format,
-      bytes: stats.bytes,
-      events: stats.events,
-      lastId: stats.lastId ?? null,
-      health: stats.health,
-      problems: [],
-    };
-    if (stats.bytes > FULL_VERIFY_MAX_BYTES) {
-      // The stats looked at the tail only: a torn tail shows, damage further in needs Verify.
-      return { item: { ...base, health: stats.health === 'unknown' ? 'ok' : stats.health, tailOnly: true }, report: undefined };
-    }
-    const report = await ledger.verify({});
-    return { item: fromReport(base, report), report };
-  } catch (err) {
-    return { item: unreadable(ledgerPath, folder, err), report: undefined };
-  } finally {
-    await ledger.close().catch(() => undefined);
   }
 }
 

@@ -41,6 +41,7 @@ import { filePath, fileUri, lockDiagnostics, lockProblemUri, toDiagnostics } fro
 import { oneJudgeAtATime } from './lock-item';
 import { eventById, eventsPage, lineAt, recentRecoveries } from './events';
 import { fromReport } from './ledger-item';
+import { registerEventRequests } from './event-requests';
 import { DEFAULT_SETTINGS, readFolderSettings } from './settings';
 import { restoreFolderSnapshot, snapshotChanges, snapshotFileText, takeSnapshot, verifyFolderSnapshots } from './snapshot-actions';
 import { SnapshotCatalog } from './snapshot-catalog';
@@ -245,6 +246,8 @@ connection.onRequest(EventsPageRequest.type, async ({ ledger, cursor, limit, fil
 });
 
 connection.onRequest(EventRequest.type, ({ ledger, id }) => inFolder(ledger, () => eventById(ledger, id)));
+
+registerEventRequests(connection, inFolder, (p) => model.isKnownLedger(p) || model.recoveryLogs().includes(p) || sessions.sessionAt(p) !== undefined);
 
 connection.onRequest(EventLineRequest.type, ({ ledger, offset }) =>
   model.isKnownLedger(ledger) || model.recoveryLogs().includes(ledger) || sessions.sessionAt(ledger)

@@ -18,6 +18,7 @@ import { runUiTests } from './ui/run.mjs';
 import { runTruthUiTests } from './ui/truth.mjs';
 import { runLiveAgesUiTests } from './ui/live-ages.mjs';
 import { runLockActionsUiTests } from './ui/lock-actions.mjs';
+import { runLedgerTreeUiTests } from './ui/ledger-tree.mjs';
 import { runLockWordsUiTests } from './ui/lock-words.mjs';
 
 const only = process.argv
@@ -130,6 +131,10 @@ try {
   if (want('lock-words')) {
     console.log('vscode: UI tests, lock problems that open something actionable, and the words locks are told in');
     record('ui lock words', await runLockWordsUiTests({ scratch, resultsDir }));
+  }
+  if (want('ledger-tree')) {
+    console.log('vscode: UI tests, the Ledgers tree (filter and clear, Follow on a 300,000-event log, Load more, Copy Event JSON, Go to Event Id)');
+    record('ui ledger tree', await runLedgerTreeUiTests({ scratch, resultsDir }));
   }
   if (want('sessions')) {
     console.log("vscode: UI tests, this workspace's agent sessions under a temporary HOME (a torn Claude Code transcript, a workspace-level tool root)");

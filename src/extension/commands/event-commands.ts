@@ -4,8 +4,8 @@
  * text, follow new events, and load the next page.
  */
 import * as vscode from 'vscode';
-import { EventLineRequest, EventRequest, type EventItem } from '../../protocol';
-import { eventJson, eventUri } from '../event-documents';
+import { EventLineRequest, EventRawRequest, EventRequest, type EventItem } from '../../protocol';
+import { eventUri } from '../event-documents';
 import { baseName } from '../format';
 import { pathOf, pickLedger } from '../targets';
 import { EventNode } from '../views/event-pages';
@@ -47,13 +47,28 @@ async function openEvent(_ctx: CommandContext, arg?: unknown): Promise<vscode.Te
   return doc;
 }
 
+/** Copies the event's line exactly as the file holds it (its bytes as text, no newline), not a rebuilt object. */
 async function copyEventJson(ctx: CommandContext, arg?: unknown): Promise<string | undefined> {
   const ref = refOf(ctx, arg);
-  if (!ref) return undefined;
-  const text = JSON.stringify(eventJson(ref.event), null, 2);
-  await vscode.env.clipboard.writeText(text);
-  vscode.window.setStatusBarMessage(`$(copy) Ledgerlock: copied event #${ref.event.id} of ${baseName(ref.ledger)} as JSON`, 5000);
-  return text;
+  const client = ctx.client();
+  if (!ref || !client) return undefined;
+  let { offset, length } = ref.event;
+  if (offset < 0) {
+    // A recovery: its place comes from the log itself.
+    const full = await client.sendRequest(EventRequest.type, { ledger: ref.ledger, id: String(ref.event.id) });
+    [offset, length] = [full?.offset ?? -1, full?.length ?? 0];
+  }
+  const raw = offset >= 0 ? await client.sendRequest(EventRawRequest.type, { ledger: ref.ledger, offset, length }) : { text: null, error: 'no such record' };
+  if (raw.text === null) {
+    vscode.window.setStatusBarMessage(
+      `$(info) Ledgerlock: could not copy event #${ref.event.id} of ${baseName(ref.ledger)}: ${raw.error ?? 'no such record'}`,
+      10_000,
+    );
+    return undefined;
+  }
+  await vscode.env.clipboard.writeText(raw.text);
+  vscode.window.setStatusBarMessage(`$(copy) Ledgerlock: copied event #${ref.event.id} of ${baseName(ref.ledger)} as it is in the file`, 5000);
+  return raw.text;
 }
 
 async function copyEventId(ctx: CommandContext, arg?: unknown): Promise<string | undefined> {
@@ -96,8 +111,14 @@ async function revealEvent(ctx: CommandContext, arg?: unknown): Promise<vscode.T
   return vscode.window.showTextDocument(vscode.Uri.file(ref.ledger), { selection: new vscode.Range(position, position), preview: true });
 }
 
-/** "Go to Event Id…": opens the event's document and selects it in the view when loaded. */
-async function goToEvent(ctx: CommandContext, arg?: unknown, idArg?: string): Promise<vscode.TextDocument | undefined> {
+/** Older events loaded at most to reach an id (Go to Event Id): 100 pages of 50. */
+const GO_TO_MAX_EVENTS = 5_000;
+
+/**
+ * "Go to Event Id…": selects the event's row in the Ledgers view, loading older pages until it
+ * is there (at most GO_TO_MAX_EVENTS events; beyond, it says so and offers the event's document).
+ */
+async function goToEvent(ctx: CommandContext, arg?: unknown, idArg?: string): Promise<EventNode | undefined> {
   const ledger = await pickLedger(ctx.state, arg, () => false, 'Go to an event of which ledger?');
   if (!ledger) return undefined;
   const id =
@@ -116,9 +137,34 @@ async function goToEvent(ctx: CommandContext, arg?: unknown, idArg?: string): Pr
     vscode.window.setStatusBarMessage(`$(info) Ledgerlock: ${baseName(ledger)} has no event #${id}`, 10_000);
     return undefined;
   }
-  const node = ctx.ledgers.eventNode(ledger, id);
-  if (node) await ctx.ledgers.view.reveal(node, { select: true, focus: false });
-  return vscode.commands.executeCommand<vscode.TextDocument>('ledgerlock.openEvent', { ledger, id });
+  const { ledgers } = ctx;
+  const ledgerNode = ledgers.ledgerNode(ledger);
+  if (!ledgerNode) return undefined;
+  await vscode.commands.executeCommand('workbench.view.extension.ledgerlock');
+  if (ledgers.filter) ledgers.setFilter(undefined); // a filter could hide the event
+  // The first page is read by the view's own look at the ledger's children.
+  await ledgers.getChildren(ledgerNode);
+  let node = ledgers.eventNode(ledger, id);
+  while (!node && ledgers.hasMore(ledger) && ledgers.loaded(ledger).length < GO_TO_MAX_EVENTS && isOlderThanLoaded(ledgers.loaded(ledger), event.id)) {
+    await ledgers.loadMore(ledger);
+    node = ledgers.eventNode(ledger, id);
+  }
+  if (!node) {
+    const open = 'Open as Document';
+    const pick = await vscode.window.showInformationMessage(
+      `Ledgerlock: event #${id} of ${baseName(ledger)} is more than ${GO_TO_MAX_EVENTS.toLocaleString()} events back from the newest, further than the Ledgers view loads to reach it.`,
+      open,
+    );
+    if (pick === open) await vscode.commands.executeCommand('ledgerlock.openEvent', { ledger, id });
+    return undefined;
+  }
+  await ledgers.view.reveal(node, { select: true, focus: true, expand: true });
+  return node;
+}
+
+function isOlderThanLoaded(loaded: readonly EventItem[], id: number | string): boolean {
+  const oldest = loaded.at(-1)?.id;
+  return oldest === undefined || (typeof id === 'number' && typeof oldest === 'number' ? id < oldest : String(id) < String(oldest));
 }
 
 async function filterEvents(ctx: CommandContext): Promise<void> {

@@ -3,42 +3,80 @@
  * next one on "Load more", and (while Follow is on) the events written since put on top, so
  * nothing already shown moves. Only a rewrite (repair, compaction) starts the pages over. A
  * filter (types, text, time) is applied by the server; changing it starts every ledger over.
+ * Follow reads only what comes after the newest id read, as soon as the editor's file watcher
+ * sees a write (docs/ARCHITECTURE.md, "Ledgers view: pages and Follow").
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { EventsPageRequest, type EventFilter, type EventItem, type LedgerItem } from '../../protocol';
+import { EventsPageRequest, EventsSinceRequest, type EventFilter, type EventItem, type LedgerItem } from '../../protocol';
 import { baseName } from '../format';
+
+/** Lists of events built so far; each list's rows carry its number in their ids. */
+let lists = 0;
 
 export class EventNode {
   constructor(
     readonly ledger: string,
     readonly event: EventItem,
+    /** The list it belongs to: a filter change or a rewrite starts a new one. */
+    readonly list: number,
   ) {}
+
+  /**
+   * The row's id: one record (its byte offset and id) in one list. A foreign log's `#792` is a
+   * line number, which a rewrite or a completed torn line gives to other content, so the id
+   * alone is never the row's id: VS Code draws two rows with one id over each other.
+   */
+  get rowId(): string {
+    return `event:${this.list}:${this.event.offset}:${this.event.id}:${this.ledger}`;
+  }
 }
 
 export class LoadMoreNode {
-  constructor(readonly ledger: string) {}
+  constructor(
+    readonly ledger: string,
+    readonly list: number,
+  ) {}
+
+  get rowId(): string {
+    return `more:${this.list}:${this.ledger}`;
+  }
 }
 
 interface Pages {
+  list: number;
   nodes: EventNode[];
+  rowIds: Set<string>;
   next: string | null;
-  /** Ledger size when the newest loaded event was read; smaller now means a rewrite. */
+  /** Ledger size when the pages were last brought up to date; smaller now means a rewrite. */
   bytes: number;
-  /** Events the ledger had then, to tell how many arrived while Follow is off. */
-  events: number | null;
+  /** The newest event id in the file at the last read: Follow reads what comes after it. */
+  newestId: number | string | null;
+  /** The ledger's events at the last read, when the server knew them. */
+  total: number | null;
   /** Reads of this ledger run one after another. */
   busy: Promise<void>;
+  /** A Follow read is waiting in `busy`: another change needs no second one. */
+  catchUpQueued: boolean;
   loadMoreNode: LoadMoreNode;
+  /** Tells of writes to this ledger as soon as the editor sees them (Follow). */
+  watcher: vscode.Disposable | undefined;
 }
 
-/** New events read per update while following; a bigger burst starts the pages over. */
-const FOLLOW_MAX_PAGES = 10;
+/** New events read per Follow request; a bigger burst starts the pages over. */
+const FOLLOW_MAX = 500;
 
-export class EventPages {
+export class EventPages implements vscode.Disposable {
   private readonly pages = new Map<string, Pages>();
+  /** First pages being read, shared by concurrent looks at one ledger. */
+  private readonly loading = new Map<string, Promise<Pages | undefined>>();
+  /** Bumped whenever every list starts over (a filter change): a read begun before is not kept. */
+  private epoch = 0;
   private following = true;
   private filterValue: EventFilter | undefined;
+  /** Follow reads: when each write was seen and when its events were put on top (tests read it). */
+  readonly followLog: { ledger: string; seenAt: number; shownAt: number; events: number }[] = [];
 
   /**
    * `current`: the ledger's latest summary (undefined once it is no longer shown);
@@ -58,7 +96,7 @@ export class EventPages {
   /** Follow on: reads what was written meanwhile and keeps putting new events on top. */
   setFollow(on: boolean): void {
     this.following = on;
-    if (on) for (const p of this.pages.keys()) this.catchUp(p);
+    if (on) for (const p of this.pages.keys()) this.catchUp(p, Date.now());
   }
 
   get filter(): EventFilter | undefined {
@@ -69,18 +107,21 @@ export class EventPages {
   setFilter(filter: EventFilter | undefined): EventFilter | undefined {
     const empty = !filter || ((!filter.types || filter.types.length === 0) && !filter.text?.trim() && filter.from === undefined && filter.to === undefined);
     this.filterValue = empty ? undefined : filter;
-    this.pages.clear();
+    this.epoch++;
+    for (const p of [...this.pages.keys()]) this.drop(p);
+    this.loading.clear();
     return this.filterValue;
   }
 
   /** Drops the cached pages of a ledger, so its next expansion reads from the tail again. */
   forget(ledgerPath: string): void {
-    this.pages.delete(ledgerPath);
+    this.drop(ledgerPath);
+    this.loading.delete(ledgerPath);
   }
 
   /** Keeps only the ledgers still shown. */
   retain(shown: ReadonlySet<string>): void {
-    for (const p of [...this.pages.keys()]) if (!shown.has(p)) this.pages.delete(p);
+    for (const p of [...this.pages.keys()]) if (!shown.has(p)) this.drop(p);
   }
 
   /** Events loaded for a ledger, newest first (event documents, copy, tests). */
@@ -95,6 +136,16 @@ export class EventPages {
   /** The node of a loaded event, for reveal. */
   eventNode(ledger: string, id: string): EventNode | undefined {
     return this.pages.get(ledger)?.nodes.find((n) => String(n.event.id) === id);
+  }
+
+  /** Whether there are older events than those loaded. */
+  hasMore(ledger: string): boolean {
+    return (this.pages.get(ledger)?.next ?? null) !== null;
+  }
+
+  /** The ledger's event count as last read with its events (newer than the summary while following). */
+  total(ledger: string): number | null {
+    return this.pages.get(ledger)?.total ?? null;
   }
 
   /** Types seen in the loaded events, for the filter's pick list. */
@@ -114,9 +165,9 @@ export class EventPages {
     const grewOnly = pages !== undefined && before.health === ledger.health && before.error === ledger.error && ledger.bytes > pages.bytes;
     if (pages && (ledger.bytes < pages.bytes || (before.health !== ledger.health && ledger.bytes !== pages.bytes))) {
       // Rewritten (repaired, compacted, quarantined): what was loaded may be gone.
-      this.pages.delete(ledger.path);
+      this.drop(ledger.path);
     } else if (pages && ledger.bytes > pages.bytes && this.following) {
-      this.catchUp(ledger.path);
+      this.catchUp(ledger.path, Date.now());
     }
     return !grewOnly;
   }
@@ -126,23 +177,72 @@ export class EventPages {
     const ledgerPath = ledger.path;
     let pages = this.pages.get(ledgerPath);
     if (!pages) {
-      const { bytes, events } = ledger;
-      const first = await this.fetchPage(ledgerPath, null);
-      if (!first) return [];
-      pages = this.pages.get(ledgerPath);
-      if (!pages) {
-        pages = {
-          nodes: first.events.map((e) => new EventNode(ledgerPath, e)),
-          next: first.next,
-          bytes,
-          events,
-          busy: Promise.resolve(),
-          loadMoreNode: new LoadMoreNode(ledgerPath),
-        };
-        this.pages.set(ledgerPath, pages);
+      let loading = this.loading.get(ledgerPath);
+      if (!loading) {
+        loading = this.loadFirst(ledger);
+        this.loading.set(ledgerPath, loading);
+        const started = loading;
+        void started.finally(() => {
+          if (this.loading.get(ledgerPath) === started) this.loading.delete(ledgerPath);
+        });
       }
+      pages = await loading;
+      if (!pages) return [];
     }
     return pages.next !== null ? [...pages.nodes, pages.loadMoreNode] : [...pages.nodes];
+  }
+
+  /** Reads the first page; one begun before the filter changed is read again under the new one. */
+  private async loadFirst(ledger: LedgerItem): Promise<Pages | undefined> {
+    const ledgerPath = ledger.path;
+    for (;;) {
+      const epoch = this.epoch;
+      const first = await this.fetchPage(ledgerPath, null);
+      if (!first) return undefined;
+      if (epoch !== this.epoch) continue;
+      const existing = this.pages.get(ledgerPath);
+      if (existing) return existing;
+      const list = ++lists;
+      const pages: Pages = {
+        list,
+        nodes: [],
+        rowIds: new Set(),
+        next: first.next,
+        bytes: this.current(ledgerPath)?.bytes ?? ledger.bytes,
+        newestId: first.newestId ?? first.events[0]?.id ?? null,
+        total: first.total ?? null,
+        busy: Promise.resolve(),
+        catchUpQueued: false,
+        loadMoreNode: new LoadMoreNode(ledgerPath, list),
+        watcher: this.watch(ledgerPath),
+      };
+      add(pages, first.events, 'bottom');
+      this.pages.set(ledgerPath, pages);
+      return pages;
+    }
+  }
+
+  /** Writes to the file, seen by the editor's own watcher: Follow need not wait for the server's summary. */
+  private watch(ledgerPath: string): vscode.Disposable | undefined {
+    try {
+      const watcher = vscode.workspace.createFileSystemWatcher(
+        new vscode.RelativePattern(vscode.Uri.file(path.dirname(ledgerPath)), path.basename(ledgerPath)),
+        true,
+        false,
+        true,
+      );
+      watcher.onDidChange(() => {
+        if (this.following) this.catchUp(ledgerPath, Date.now());
+      });
+      return watcher;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private drop(ledgerPath: string): void {
+    this.pages.get(ledgerPath)?.watcher?.dispose();
+    this.pages.delete(ledgerPath);
   }
 
   /** The "Load more" node: the next page, appended below what is shown. */
@@ -153,8 +253,7 @@ export class EventPages {
       if (this.pages.get(ledgerPath) !== pages || pages.next === null) return;
       const more = await this.fetchPage(ledgerPath, pages.next);
       if (!more || this.pages.get(ledgerPath) !== pages) return;
-      const have = new Set(pages.nodes.map((n) => String(n.event.id)));
-      pages.nodes.push(...more.events.filter((e) => !have.has(String(e.id))).map((e) => new EventNode(ledgerPath, e)));
+      add(pages, more.events, 'bottom');
       pages.next = more.next;
       this.changed(ledgerPath);
     });
@@ -162,49 +261,51 @@ export class EventPages {
     await done;
   }
 
-  /** Reads the events written since the newest loaded one and puts them on top. */
-  private catchUp(ledgerPath: string): void {
+  /** Reads the events written after the newest one read and puts them on top. */
+  private catchUp(ledgerPath: string, seenAt: number): void {
     const pages = this.pages.get(ledgerPath);
-    if (!pages || !this.current(ledgerPath)) return;
+    if (!pages || pages.catchUpQueued || !this.current(ledgerPath)) return;
+    pages.catchUpQueued = true;
     pages.busy = pages.busy.then(async () => {
-      const target = this.current(ledgerPath);
-      if (this.pages.get(ledgerPath) !== pages || !target || target.bytes <= pages.bytes) return;
-      const newest = pages.nodes[0]?.event.id;
-      const fresh: EventItem[] = [];
-      let cursor: string | null = null;
-      let reached = newest === undefined;
-      for (let i = 0; i < FOLLOW_MAX_PAGES && !reached; i++) {
-        const page = await this.fetchPage(ledgerPath, cursor);
-        if (!page) return;
-        for (const e of page.events) {
-          if (newest !== undefined && !isNewer(e.id, newest)) {
-            reached = true;
-            break;
-          }
-          fresh.push(e);
-        }
-        cursor = page.next;
-        if (cursor === null) reached = true;
+      pages.catchUpQueued = false;
+      const client = this.client();
+      if (this.pages.get(ledgerPath) !== pages || !client) return;
+      let reply;
+      try {
+        reply = await client.sendRequest(EventsSinceRequest.type, {
+          ledger: ledgerPath,
+          afterId: pages.newestId ?? 0,
+          limit: FOLLOW_MAX,
+          ...(this.filterValue ? { filter: this.filterValue } : {}),
+        });
+      } catch (err) {
+        this.log.debug(`could not read new events of ${ledgerPath}: ${(err as Error).message}`);
+        return;
       }
       if (this.pages.get(ledgerPath) !== pages) return;
-      if (!reached) {
+      if (reply.more) {
         // Too many to splice in: start over from the newest page.
-        this.pages.delete(ledgerPath);
+        this.drop(ledgerPath);
         this.changed(ledgerPath);
         return;
       }
-      pages.bytes = target.bytes;
-      pages.events = target.events;
-      if (fresh.length === 0) return;
-      pages.nodes.unshift(...fresh.map((e) => new EventNode(ledgerPath, e)));
+      const summary = this.current(ledgerPath);
+      if (summary) pages.bytes = Math.max(pages.bytes, summary.bytes);
+      if (reply.total !== null) pages.total = reply.total;
+      const countChanged = reply.newestId !== pages.newestId;
+      if (reply.newestId !== null) pages.newestId = reply.newestId;
+      const added = add(pages, reply.events, 'top');
+      if (added === 0 && !countChanged) return;
       this.changed(ledgerPath);
+      if (added > 0) this.followLog.push({ ledger: ledgerPath, seenAt, shownAt: Date.now(), events: added });
+      if (this.followLog.length > 1000) this.followLog.splice(0, 500);
     });
   }
 
-  private async fetchPage(ledgerPath: string, cursor: string | null): Promise<{ events: EventItem[]; next: string | null } | undefined> {
+  private async fetchPage(ledgerPath: string, cursor: string | null): Promise<EventsPage | undefined> {
     const client = this.client();
     if (!client) return undefined;
-    const limit = vscode.workspace.getConfiguration('ledgerlock', vscode.Uri.file(ledgerPath)).get<number>('pageSize', 50);
+    const limit = pageSize(ledgerPath);
     const started = Date.now();
     try {
       const page = await client.sendRequest(EventsPageRequest.type, {
@@ -223,8 +324,29 @@ export class EventPages {
       return undefined;
     }
   }
+
+  dispose(): void {
+    for (const p of [...this.pages.keys()]) this.drop(p);
+  }
 }
 
-function isNewer(a: number | string, b: number | string): boolean {
-  return typeof a === 'number' && typeof b === 'number' ? a > b : String(a) > String(b);
+type EventsPage = { events: EventItem[]; next: string | null; total?: number | null | undefined; newestId?: number | string | null | undefined };
+
+/** Events per page (the `ledgerlock.pageSize` setting). */
+export function pageSize(ledgerPath: string): number {
+  return vscode.workspace.getConfiguration('ledgerlock', vscode.Uri.file(ledgerPath)).get<number>('pageSize', 50);
+}
+
+/** Puts events on top (newer) or at the bottom (older) of a list, each record once; returns how many were new. */
+function add(pages: Pages, events: readonly EventItem[], where: 'top' | 'bottom'): number {
+  const fresh: EventNode[] = [];
+  for (const e of events) {
+    const node = new EventNode(pages.nodes[0]?.ledger ?? pages.loadMoreNode.ledger, e, pages.list);
+    if (pages.rowIds.has(node.rowId)) continue;
+    pages.rowIds.add(node.rowId);
+    fresh.push(node);
+  }
+  if (where === 'top') pages.nodes.unshift(...fresh);
+  else pages.nodes.push(...fresh);
+  return fresh.length;
 }

@@ -7,10 +7,11 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import type { EventFilter, EventItem, FolderState, LedgerItem } from '../../protocol';
-import { baseName, formatBytes, formatCount, formatTime, plural } from '../format';
+import { baseName, formatBytes, formatCount, plural } from '../format';
 import { isLedgerProblem } from '../problems';
 import type { ServerState } from '../server-state';
-import { EventNode, EventPages, LoadMoreNode } from './event-pages';
+import { EventNode, EventPages, LoadMoreNode, pageSize } from './event-pages';
+import { eventIcon, eventLabel, eventTimeExact, eventTime } from './event-looks';
 import { FolderGroups, folderItem } from './folder-groups';
 
 class LedgerFolderNode {
@@ -60,6 +61,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     this.disposables.push(
       this.view,
       this.changed,
+      this.events,
       state.onDidChange(() => this.render()),
     );
     void vscode.commands.executeCommand('setContext', 'ledgerlock.following', true);
@@ -129,6 +131,22 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     return this.events.loadMore(ledgerPath);
   }
 
+  /** Whether older events than those loaded are left (Go to Event Id). */
+  hasMore(ledgerPath: string): boolean {
+    return this.events.hasMore(ledgerPath);
+  }
+
+  /** Follow reads: when a write was seen and when its events were on top (tests read it). */
+  get followLog(): readonly { ledger: string; seenAt: number; shownAt: number; events: number }[] {
+    return this.events.followLog;
+  }
+
+  /** The ledger's event count: the one read with its newest events when that is ahead of the summary. */
+  private count(ledger: LedgerItem): number | null {
+    const read = this.events.total(ledger.path);
+    return read !== null && (ledger.events === null || read > ledger.events) ? read : ledger.events;
+  }
+
   private redrawLedger(ledgerPath: string): void {
     const node = this.nodes.get(ledgerPath);
     if (node) this.changed.fire(node);
@@ -190,22 +208,24 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   getTreeItem(node: Node): vscode.TreeItem {
     this.redraws++;
     if (node instanceof LedgerFolderNode) return folderItem('ledgers', node.folder.uri, node.folder.name, plural(node.folder.ledgers.length, 'ledger'));
-    if (node instanceof LedgerNode) return ledgerItem(node.ledger);
+    if (node instanceof LedgerNode) return ledgerItem({ ...node.ledger, events: this.count(node.ledger) });
     if (node instanceof LoadMoreNode) {
       const shown = this.events.loaded(node.ledger).length;
-      const item = new vscode.TreeItem('Load more…', vscode.TreeItemCollapsibleState.None);
-      item.id = `more:${node.ledger}`;
+      const total = this.events.filter ? null : this.count(this.nodes.get(node.ledger)?.ledger ?? ({ path: node.ledger, events: null } as LedgerItem));
+      const label = total !== null ? `Load more (${formatCount(shown)} of ${formatCount(total)})` : `Load more (${formatCount(shown)} shown)`;
+      const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
+      item.id = node.rowId;
       item.iconPath = new vscode.ThemeIcon('fold-down');
       item.contextValue = 'loadMore';
-      item.tooltip = `Show older events (${formatCount(shown)} shown)`;
+      item.tooltip = `${formatCount(shown)} ${this.events.filter ? 'matching events' : 'events'} shown${total !== null ? ` of ${formatCount(total)}` : ''}: show the next ${formatCount(pageSize(node.ledger))} older ones`;
       item.command = { command: 'ledgerlock.loadMore', title: 'Load More', arguments: [node.ledger] };
       return item;
     }
     const e = node.event;
-    const item = new vscode.TreeItem(`${e.type}  #${e.id}`, vscode.TreeItemCollapsibleState.None);
-    item.id = `event:${node.ledger}:${e.id}`;
-    item.description = formatTime(e.ts);
-    item.iconPath = new vscode.ThemeIcon('symbol-event');
+    const item = new vscode.TreeItem(eventLabel(e.id, e.type), vscode.TreeItemCollapsibleState.None);
+    item.id = node.rowId;
+    item.description = eventTime(e.ts);
+    item.iconPath = eventIcon(e.type);
     item.contextValue = 'event';
     item.command = { command: 'ledgerlock.openEvent', title: 'Open Event', arguments: [node] };
     return item;
@@ -260,10 +280,20 @@ function ledgerItem(ledger: LedgerItem): vscode.TreeItem {
 }
 
 function eventTooltip(e: EventItem): vscode.MarkdownString {
+  // Names and ids go in code spans and the data in a code block: appendText would escape a
+  // UUID's dashes as `e4465a9d\-6af8\-…`.
   const md = new vscode.MarkdownString();
-  md.appendMarkdown(`**${e.type}** #${e.id}\n\n`);
-  if (e.ts) md.appendText(`${e.ts}\n`);
+  md.appendMarkdown(`**#${e.id}** ${codeSpan(e.type)}\n\n`);
+  md.appendMarkdown(`${codeSpan(eventTimeExact(e.ts))}\n\n`);
   const json = JSON.stringify(e.data, null, 2) ?? 'null';
   md.appendCodeblock(json.length > 1500 ? `${json.slice(0, 1500)}\n…` : json, 'json');
   return md;
+}
+
+/** Inline code that holds any text: the fence is one backtick longer than the longest run inside. */
+function codeSpan(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
 }

@@ -70,9 +70,9 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await shot('ui-1-status-and-views.png');
       // The healthy ledger's events, newest first.
       await treeRow(page, 'Ledgers', 'audit.jsonl').click();
-      await treeRow(page, 'Ledgers', '#120').waitFor({ timeout: 20_000 });
+      await treeRow(page, 'Ledgers', '#120  ').waitFor({ timeout: 20_000 });
       await treeRow(page, 'Ledgers', 'audit.jsonl').click();
-      await treeRow(page, 'Ledgers', '#120').waitFor({ state: 'detached', timeout: 20_000 });
+      await treeRow(page, 'Ledgers', '#120  ').waitFor({ state: 'detached', timeout: 20_000 });
     }],
     ['"Ledgerlock: Repair Tail" from the command palette repairs the ledger on disk', async () => {
       await runCommand(page, 'Ledgerlock: Repair Tail');
@@ -186,7 +186,7 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await top.waitFor({ timeout: 20_000 });
       const newest = Number((await top.innerText()).match(/#(\d+)/)?.[1] ?? 0);
       // The tree draws only the rows in sight: go to the last one (Load more…) with the keyboard.
-      const more = treeRow(page, 'Ledgers', 'Load more…');
+      const more = treeRow(page, 'Ledgers', 'Load more (');
       await until('Load more… in sight', async () => {
         await page.keyboard.press('End');
         return more.isVisible();
@@ -194,7 +194,7 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       // The focused last row, run from the keyboard (a mouse click may land on a row scrolled under the pane's edge).
       await page.keyboard.press('Enter');
       // Two pages of 50, newest first: the oldest loaded event sits just above Load more.
-      const eventRow = (id) => treeRow(page, 'Ledgers', `tick  #${id}`);
+      const eventRow = (id) => treeRow(page, 'Ledgers', `#${id}  tick`);
       const oldest = newest - 99;
       const loadMoreStarted = Date.now();
       await until(`#${oldest} above Load more…`, async () => {
@@ -224,7 +224,7 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
       await ledgersHeader.locator('.action-label[aria-label^="Collapse All"]').click();
       await treeRow(page, 'Ledgers', 'ui-workspace').click();
       await treeRow(page, 'Ledgers', 'audit.jsonl').click();
-      const row = treeRow(page, 'Ledgers', 'audit.entry  #120');
+      const row = treeRow(page, 'Ledgers', '#120  audit.entry');
       await row.waitFor({ timeout: 20_000 });
       await row.click({ button: 'right' });
       const menu = page.locator('.context-view .monaco-menu');
