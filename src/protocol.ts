@@ -354,12 +354,20 @@ export namespace SnapshotFileRequest {
 // ---- Timeline (aggregated by the server; the webview never receives raw events) ----
 
 export interface TimelineReply {
-  /** Epoch ms of the first bin's start and the last bin's end. */
+  /** Epoch ms of the first bin's start and the last bin's end (bins are aligned to their width). */
   from: number;
   to: number;
   binMs: number;
-  /** Busiest types first; the rest summed as "other (N types)". */
+  /**
+   * The range drawn: the zoom asked for, kept as it is; without one the ledger's first to
+   * newest event, known from the file's ends before the counting reaches them.
+   */
+  viewFrom: number;
+  viewTo: number;
+  /** The busiest types in the range, in the order they first appear in the file; the rest summed as "other (N types)". */
   types: string[];
+  /** Each type's colour slot: the order of its first appearance in the file, the same on every answer; -1 for "other". */
+  slots: number[];
   /** counts[type][bin]. */
   counts: number[][];
   /** Events in the ledger (read), and in [from, to). */
@@ -369,8 +377,12 @@ export interface TimelineReply {
   undated: number;
   /** Only the newest events were read (memory budget). */
   truncated: boolean;
-  /** Still reading older events: ask again for the rest. */
+  /** Still counting (oldest first): ask again for the rest. */
   partial: boolean;
+  /** While partial: bytes of the file counted, of how many; the newest time counted; the events the whole file likely holds. */
+  progress?: { bytesRead: number; bytesTotal: number; countedTo: number | null; estimatedTotal: number | null } | undefined;
+  /** The locks that guard this ledger: its own append lock, or the lock its tool takes for the file. */
+  guards: string[];
   tookMs: number;
 }
 

@@ -49,22 +49,55 @@ export class TimelinePanels implements vscode.Disposable {
     this.panels.set(ledger, panel);
     let zoom: { from: number; to: number } | undefined;
     let disposed = false;
-    const send = async () => {
+    // One request at a time; what arrives meanwhile (appends, a zoom) asks once more after it.
+    let inFlight = false;
+    let again = false;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const send = async (): Promise<void> => {
       const client = this.client();
-      if (!client) return;
+      if (!client || disposed) return;
+      if (inFlight) {
+        again = true;
+        return;
+      }
+      inFlight = true;
+      again = false;
+      clearTimeout(retry);
+      const asked = zoom;
+      let partial = false;
       try {
         const folder = this.state.findLedger(ledger)?.folder;
         const [timeline, spans] = await Promise.all([
-          client.sendRequest(TimelineRequest.type, { ledger, bins: 120, ...(zoom ?? {}) }),
+          client.sendRequest(TimelineRequest.type, { ledger, bins: 120, ...(asked ?? {}) }),
           folder ? client.sendRequest(LockSpansRequest.type, { folder }).then((r) => r.spans) : Promise.resolve([]),
         ]);
-        if (disposed) return;
-        void panel.webview.postMessage({ type: 'data', ledger, timeline, spans, zoomed: zoom !== undefined });
-        // The server is still reading older events: ask again for the fuller picture.
-        if (timeline.partial) setTimeout(() => void send(), 500);
+        // A reply for a zoom the person has left since is not drawn: the next one is on its way.
+        if (disposed || asked !== zoom) return;
+        partial = timeline.partial;
+        const guards = new Set([
+          ...timeline.guards,
+          ...this.state
+            .locks()
+            .filter((l) => l.guards === ledger)
+            .map((l) => l.path),
+        ]);
+        void panel.webview.postMessage({
+          type: 'data',
+          ledger,
+          timeline,
+          spans: spans.filter((s) => guards.has(s.lock)),
+          guards: [...guards],
+          zoomed: asked !== undefined,
+        });
       } catch (err) {
-        void panel.webview.postMessage({ type: 'error', message: `Could not read ${baseName(ledger)}: ${(err as Error).message}` });
+        if (!disposed) void panel.webview.postMessage({ type: 'error', message: `Could not read ${baseName(ledger)}: ${(err as Error).message}` });
+        return;
+      } finally {
+        inFlight = false;
+        if (again || (asked !== zoom && !disposed)) void send();
       }
+      // Still counting: ask again for the fuller picture.
+      if (partial && !inFlight) retry = setTimeout(() => void send(), 500);
     };
     const subscriptions = [
       panel.webview.onDidReceiveMessage(async (msg: FromPage) => {
@@ -95,6 +128,7 @@ export class TimelinePanels implements vscode.Disposable {
     let lastBytes = this.state.findLedger(ledger)?.bytes;
     panel.onDidDispose(() => {
       disposed = true;
+      clearTimeout(retry);
       subscriptions.forEach((s) => s.dispose());
       this.panels.delete(ledger);
     });
@@ -132,6 +166,12 @@ function html(webview: vscode.Webview, root: vscode.Uri): string {
   .legend-item { display: inline-flex; align-items: center; gap: 6px; }
   .swatch { width: 10px; height: 10px; display: inline-block; border-radius: 2px; }
   #tip { min-height: 1.4em; margin: 2px 0; }
+  #progress { display: flex; align-items: center; gap: 8px; margin: 4px 0; color: var(--vscode-descriptionForeground); }
+  #progress[hidden] { display: none; }
+  #progress-bar { width: 220px; height: 6px; accent-color: var(--vscode-progressBar-background); }
+  #chart { position: relative; }
+  #range { color: var(--vscode-descriptionForeground); margin: 2px 0; }
+  .lane-label { color: var(--vscode-foreground); }
   #reset { background: var(--vscode-button-secondaryBackground); color: var(--vscode-button-secondaryForeground); border: none; padding: 3px 10px; cursor: pointer; margin-left: 8px; }
   .u-select { background: var(--vscode-editor-selectionBackground); opacity: 0.5; }
   svg text { font-size: 12px; }
@@ -141,11 +181,13 @@ function html(webview: vscode.Webview, root: vscode.Uri): string {
 <body>
 <h2>Events over time <button id="reset" hidden>Reset Zoom</button></h2>
 <div id="summary">Reading the ledger…</div>
+<div id="progress" hidden><progress id="progress-bar" max="1" value="0"></progress> <span id="progress-text"></span></div>
 <div id="legend"></div>
 <div id="chart"></div>
+<div id="range"></div>
 <div id="tip" hidden></div>
 <p class="hint">Drag across the chart to zoom in; click a bar to list its events in the Ledgers view.</p>
-<h2>Lock holds and waits</h2>
+<h2 id="spans-title">Lock holds and waits</h2>
 <div id="spans"></div>
 <script nonce="${nonce}" src="${script}"></script>
 </body>

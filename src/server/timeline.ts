@@ -5,202 +5,310 @@
  * waited how long for whom; STALE_LOCK_RECOVERY when a crashed holder's lock was taken back)
  * and the locks held right now.
  *
- * A ledger is read once, newest first in the background, into two typed arrays (time,
- * type): the first answer comes after at most FIRST_ANSWER_MS with what was read so far
- * (`partial`), and the panel asks again until it is whole. Later requests, zooms included,
- * only re-bin. When the ledger grows the new events are read on top; when it shrinks
- * (repair, compaction) it is read again. Memory budget: the newest
- * MAX_EVENTS events (10 bytes each) per ledger, MAX_CACHED ledgers.
+ * A ledger's lines are counted once, oldest first, in the background, into two typed arrays
+ * (time, type), and kept per file (device, inode) with the byte offset counted up to: when the
+ * file grows only the new bytes are read, when it shrinks or is replaced (repair, compaction)
+ * it is counted again. The first answer comes after at most FIRST_ANSWER_MS, with how far the
+ * counting is (`progress`) and the ledger's whole time span, read from its first and last
+ * lines, so the axis does not move while older events are counted. Types keep the colour slot
+ * of their first appearance in the file. Memory budget: MAX_EVENTS events (10 bytes each) per
+ * ledger, the newest kept; MAX_CACHED ledgers.
  */
+import * as path from 'node:path';
+import type { Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { openLedger } from '../engine';
+import { ledgerGuardFor, openLedger, storePathsOf } from '../engine';
+import { fsl } from '../engine/fs';
+import { firstRecordProfile } from '../engine/ledger/foreign';
+import { interpretLine } from '../engine/ledger/interpret';
+import type { JsonlProfile } from '../engine/ledger/profiles';
+import { scanLineBatches, type RawLine } from '../engine/ledger/scan';
+import type { LedgerFormat } from '../engine/ledger/types';
 import type { LockItem, LockSpan, RecoveryItem, TimelineReply } from '../protocol';
 
 const MAX_EVENTS = 4_000_000;
 const MAX_CACHED = 4;
 const MAX_TYPES = 8;
+/** Lines longer than this are not counted (a ledger's records are far smaller). */
+const MAX_LINE_BYTES = 8 << 20;
+/** Read per step: small enough that a step's parsing never holds the server for long. */
+const CHUNK_BYTES = 256 * 1024;
+/** Where the first and last events' times are looked for. */
+const EDGE_BYTES = 64 * 1024;
+/** A first answer waits at most this long for the counting; the panel asks again. */
+const FIRST_ANSWER_MS = 250;
 
 interface Series {
-  /** Size and mtime when the newest events were last read. */
-  bytes: number;
-  mtimeMs: number;
-  newestId: number | string | null;
-  /** Where reading older events goes on; null once the oldest was read. */
-  older: string | null;
-  complete: boolean;
+  dev: number;
+  ino: number;
+  format: LedgerFormat;
+  profile: JsonlProfile | undefined;
+  /** Complete lines are counted up to this byte; the line number of the line starting there. */
+  scanned: number;
+  line: number;
+  /** The byte counting began at (0, or later when the file is over the budget) and the size it is reading to. */
+  start: number;
+  target: number;
   count: number;
   ts: Float64Array;
   type: Uint16Array;
+  /** Types in order of first appearance in the file: each one's colour slot. */
   types: string[];
   typeIndex: Map<string, number>;
   undated: number;
   truncated: boolean;
-  /** The background read of older events, while it runs. */
+  /** Times of the events counted: the oldest, the newest. */
+  min: number;
+  max: number;
+  /** The first and the newest event's times read from the file's ends, before counting reaches them. */
+  headTs: number;
+  tailTs: number;
+  tailAt: number;
+  /** The counting, while it runs. */
   reading?: Promise<void> | undefined;
-  /** Top-ups run one after another. */
-  topping: Promise<void>;
+  failed?: Error | undefined;
 }
 
 const cache = new Map<string, Series>();
-const PAGE = 5_000;
-/** A first answer waits at most this long for the background read; the panel asks again. */
-const FIRST_ANSWER_MS = 250;
 
-export async function timeline(
-  ledgerPath: string,
-  opts: { from?: number | undefined; to?: number | undefined; bins?: number | undefined },
-): Promise<TimelineReply> {
+type Zoom = { from?: number | undefined; to?: number | undefined; bins?: number | undefined };
+
+export async function timeline(ledgerPath: string, opts: Zoom): Promise<TimelineReply> {
   const started = Date.now();
   const series = await seriesOf(ledgerPath);
   if (series.reading) await Promise.race([series.reading, new Promise((r) => setTimeout(r, FIRST_ANSWER_MS))]);
+  if (series.failed) throw series.failed;
   const reply = bin(series, opts);
-  return { ...reply, partial: !series.complete, tookMs: Date.now() - started };
+  const partial = series.reading !== undefined;
+  return {
+    ...reply,
+    partial,
+    ...(partial ? { progress: progressOf(series) } : {}),
+    guards: guardLocksOf(ledgerPath, series.format),
+    tookMs: Date.now() - started,
+  };
 }
 
-function bin(
-  series: Series,
-  opts: { from?: number | undefined; to?: number | undefined; bins?: number | undefined },
-): Omit<TimelineReply, 'tookMs' | 'partial'> {
-  const bins = Math.max(1, Math.min(opts.bins ?? 120, 1000));
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < series.count; i++) {
-    const t = series.ts[i]!;
-    if (Number.isNaN(t)) continue;
-    if (t < min) min = t;
-    if (t > max) max = t;
+function progressOf(s: Series): NonNullable<TimelineReply['progress']> {
+  const bytesRead = s.scanned - s.start;
+  const bytesTotal = Math.max(bytesRead, s.target - s.start);
+  return {
+    bytesRead,
+    bytesTotal,
+    countedTo: s.count > 0 ? s.max : null,
+    estimatedTotal: bytesRead > 0 && s.count > 0 ? Math.round((s.count / bytesRead) * bytesTotal) : null,
+  };
+}
+
+/** Epoch-aligned bin widths a person reads at a glance. */
+const STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 15e3, 3e4, 6e4, 12e4, 3e5, 6e5, 9e5, 18e5, 36e5, 72e5, 108e5, 216e5, 432e5, 864e5];
+
+function stepFor(ms: number): number {
+  for (const s of STEPS) if (s >= ms) return s;
+  const day = 864e5;
+  return Math.ceil(ms / day) * day;
+}
+
+function bin(series: Series, opts: Zoom): Omit<TimelineReply, 'tookMs' | 'partial' | 'guards' | 'progress'> {
+  const wanted = Math.max(1, Math.min(opts.bins ?? 120, 1000));
+  const first = Math.min(series.min, series.headTs);
+  const newest = Math.max(series.max, series.tailTs);
+  const base = { total: series.count, undated: series.undated, truncated: series.truncated };
+  if (!Number.isFinite(first) || !Number.isFinite(newest)) {
+    return { from: 0, to: 0, binMs: 0, viewFrom: 0, viewTo: 0, types: [], slots: [], counts: [], inRange: 0, ...base };
   }
-  if (min === Infinity)
-    return { from: 0, to: 0, binMs: 0, types: [], counts: [], total: series.count, inRange: 0, undated: series.undated, truncated: series.truncated };
-  const from = opts.from ?? min;
-  const to = Math.max(from + 1, opts.to ?? max + 1);
-  const binMs = Math.max(1, Math.ceil((to - from) / bins));
+  // The zoom the panel asked for is kept as it is; without one, the ledger's whole span.
+  const viewFrom = opts.from ?? first;
+  const viewTo = Math.max(viewFrom + 1, opts.to ?? newest + 1);
+  const binMs = stepFor(Math.ceil((viewTo - viewFrom) / wanted));
+  const from = Math.floor(viewFrom / binMs) * binMs;
+  const bins = Math.max(1, Math.ceil((viewTo - from) / binMs));
+  const to = from + bins * binMs;
   const perType = series.types.map(() => new Float64Array(bins));
   const totals = new Float64Array(series.types.length);
   let inRange = 0;
   for (let i = 0; i < series.count; i++) {
     const t = series.ts[i]!;
     if (!(t >= from && t < to)) continue;
-    const b = Math.min(bins - 1, Math.floor((t - from) / binMs));
     const type = series.type[i]!;
-    perType[type]![b]!++;
-    totals[type]!++;
-    inRange++;
+    perType[type]![Math.floor((t - from) / binMs)]!++;
+    if (t >= viewFrom && t < viewTo) {
+      totals[type]!++;
+      inRange++;
+    }
   }
-  // The busiest types by name; the rest are summed as "other".
-  const order = series.types
+  // The busiest types in the view are drawn, in the order they first appear in the file; the rest are summed as "other".
+  const busiest = series.types
     .map((_, i) => i)
     .filter((i) => totals[i]! > 0)
-    .sort((a, b) => totals[b]! - totals[a]!);
-  const shown = order.slice(0, MAX_TYPES);
-  const rest = order.slice(MAX_TYPES);
+    .sort((a, b) => totals[b]! - totals[a]! || a - b);
+  const shown = busiest.slice(0, MAX_TYPES).sort((a, b) => a - b);
+  const rest = busiest.slice(MAX_TYPES);
   const types = shown.map((i) => series.types[i]!);
+  const slots = [...shown];
   const counts = shown.map((i) => Array.from(perType[i]!));
   if (rest.length > 0) {
     const other = new Array<number>(bins).fill(0);
     for (const i of rest) perType[i]!.forEach((v, b) => (other[b] = (other[b] ?? 0) + v));
     types.push(`other (${rest.length} types)`);
+    slots.push(-1);
     counts.push(other);
   }
-  return { from, to: from + binMs * bins, binMs, types, counts, total: series.count, inRange, undated: series.undated, truncated: series.truncated };
+  return { from, to, binMs, viewFrom, viewTo, types, slots, counts, inRange, ...base };
 }
 
-/** The cached series, topped up with what was appended since; started over after a rewrite. */
+/** The cached series, extended by what was appended since; counted again after a rewrite. */
 async function seriesOf(ledgerPath: string): Promise<Series> {
   const stat = await fs.stat(ledgerPath);
   let series = cache.get(ledgerPath);
-  if (series && stat.size < series.bytes) series = undefined; // rewritten (repair, compaction)
+  if (series && (series.ino !== stat.ino || series.dev !== stat.dev || stat.size < series.scanned)) series = undefined;
   if (!series) {
-    series = {
-      bytes: 0,
-      mtimeMs: 0,
-      newestId: null,
-      older: null,
-      complete: false,
-      count: 0,
-      ts: new Float64Array(1024),
-      type: new Uint16Array(1024),
-      types: [],
-      typeIndex: new Map(),
-      undated: 0,
-      truncated: false,
-      topping: Promise.resolve(),
-    };
+    series = await newSeries(ledgerPath, stat);
     cache.delete(ledgerPath);
     cache.set(ledgerPath, series);
     while (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value!);
-    const s = series;
-    s.bytes = stat.size;
-    s.mtimeMs = stat.mtimeMs;
-    s.reading = readOlder(ledgerPath, s).finally(() => (s.reading = undefined));
-    return s;
+  } else {
+    // Most recently used last, so eviction takes the ledger looked at longest ago.
+    cache.delete(ledgerPath);
+    cache.set(ledgerPath, series);
   }
-  if (series.bytes !== stat.size || series.mtimeMs !== stat.mtimeMs) {
+  if (stat.size !== series.tailAt) {
+    series.tailAt = stat.size;
+    series.tailTs = Math.max(series.tailTs, await edgeTime(ledgerPath, series, stat.size, 'last'));
+  }
+  if (stat.size > series.scanned && !series.reading) {
     const s = series;
-    [s.bytes, s.mtimeMs] = [stat.size, stat.mtimeMs];
-    s.topping = s.topping.then(() => topUp(ledgerPath, s)).catch(() => undefined);
-    await s.topping;
+    s.target = stat.size;
+    s.reading = count(ledgerPath, s).then(
+      () => (s.reading = undefined),
+      (err: unknown) => {
+        s.reading = undefined;
+        s.failed = err instanceof Error ? err : new Error(String(err));
+        cache.delete(ledgerPath);
+      },
+    );
   }
   return series;
 }
 
-/** Newest first, page by page, until the oldest event or the memory budget. */
-async function readOlder(ledgerPath: string, s: Series): Promise<void> {
+async function newSeries(ledgerPath: string, stat: Stats): Promise<Series> {
   const ledger = await openLedger(ledgerPath, { create: false, telemetry: false });
+  const format = ledger.format;
+  await ledger.close().catch(() => undefined);
+  const s: Series = {
+    dev: stat.dev,
+    ino: stat.ino,
+    format,
+    profile: undefined,
+    scanned: 0,
+    line: 1,
+    start: 0,
+    target: stat.size,
+    count: 0,
+    ts: new Float64Array(1024),
+    type: new Uint16Array(1024),
+    types: [],
+    typeIndex: new Map(),
+    undated: 0,
+    truncated: false,
+    min: Infinity,
+    max: -Infinity,
+    headTs: Infinity,
+    tailTs: -Infinity,
+    tailAt: -1,
+  };
+  if (format === 'foreign') s.profile = firstRecordProfile(await readAt(ledgerPath, 0, EDGE_BYTES), ledgerPath, undefined);
+  // Over the budget: count the newest part only, from a line's start.
+  const budgetBytes = MAX_EVENTS * 100;
+  if (stat.size > budgetBytes) {
+    const from = stat.size - budgetBytes;
+    const head = await readAt(ledgerPath, from, EDGE_BYTES);
+    const nl = head.indexOf(0x0a);
+    s.start = s.scanned = from + (nl < 0 ? head.length : nl + 1);
+    s.line = 0; // unknown; only foreign line numbers use it, and not for counting
+    s.truncated = true;
+  }
+  s.headTs = await edgeTime(ledgerPath, s, s.start, 'first');
+  return s;
+}
+
+async function readAt(file: string, position: number, length: number): Promise<Buffer> {
+  const handle = await fs.open(file, 'r');
   try {
-    let cursor: string | null = null;
-    do {
-      const page = await ledger.page({ cursor, limit: PAGE });
-      if (cursor === null && page.events[0]) s.newestId = page.events[0].id;
-      for (const e of page.events) push(s, e.ts === null ? NaN : Date.parse(e.ts), e.type);
-      cursor = page.next;
-      if (s.count >= MAX_EVENTS && cursor !== null) {
-        s.truncated = true;
-        break;
-      }
-    } while (cursor !== null && cache.has(ledgerPath));
-    s.complete = true;
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buf, 0, length, position);
+    return buf.subarray(0, bytesRead);
   } finally {
-    await ledger.close().catch(() => undefined);
+    await handle.close();
   }
 }
 
-/** Reads the events newer than the newest one read, from the end back to it. */
-async function topUp(ledgerPath: string, s: Series): Promise<void> {
-  if (s.newestId === null) return;
-  const ledger = await openLedger(ledgerPath, { create: false, telemetry: false });
+/** The time of the first event from `at`, or of the last complete one before `at`; NaN when none is near. */
+async function edgeTime(file: string, s: Series, at: number, which: 'first' | 'last'): Promise<number> {
+  const position = which === 'first' ? at : Math.max(s.start, at - EDGE_BYTES);
+  const buf = await readAt(file, position, Math.min(EDGE_BYTES, which === 'first' ? EDGE_BYTES : at - position));
+  const lines: RawLine[] = [];
+  let from = 0;
+  // Backwards from the end the first piece may be a line's tail: skip it unless it starts the counted part.
+  if (which === 'last' && position > s.start) from = buf.indexOf(0x0a) + 1;
+  for (;;) {
+    const nl = buf.indexOf(0x0a, from);
+    if (nl < 0) break;
+    lines.push({ offset: position + from, length: nl + 1 - from, bytes: buf.subarray(from, nl), line: 0, terminated: true });
+    from = nl + 1;
+  }
+  if (which === 'last') lines.reverse();
+  for (const raw of lines) {
+    const t = timeOf(s, raw);
+    if (t !== undefined && !Number.isNaN(t)) return t;
+  }
+  return NaN;
+}
+
+/** The line's event time (NaN: an event without a readable time), or undefined when the line is no event. */
+function timeOf(s: Series, raw: RawLine): number | undefined {
+  const seen = interpretLine(s.format, raw, null, s.profile);
+  if (!seen.event) return undefined;
+  return seen.event.ts === null ? NaN : Date.parse(seen.event.ts);
+}
+
+/** Counts the complete lines from where the series stopped to the size it is reading to. */
+async function count(ledgerPath: string, s: Series): Promise<void> {
+  const file = await fsl().open(ledgerPath, 'r');
   try {
-    let cursor: string | null = null;
-    let newest: number | string | null = null;
+    const st = await file.stat();
+    if (st.ino !== s.ino || st.dev !== s.dev) throw new Error(`${ledgerPath} was replaced while it was being read`);
     for (;;) {
-      const page = await ledger.page({ cursor, limit: PAGE });
-      if (newest === null && page.events[0]) newest = page.events[0].id;
-      let reached = false;
-      for (const e of page.events) {
-        if (!isNewer(e.id, s.newestId)) {
-          reached = true;
-          break;
+      const end = s.target;
+      for await (const batch of scanLineBatches(file, { start: s.scanned, startLine: s.line, end, maxLineBytes: MAX_LINE_BYTES, chunkBytes: CHUNK_BYTES })) {
+        for (const raw of batch) {
+          // A line still being written is counted when its newline arrives.
+          if (!raw.terminated) continue;
+          if (raw.bytes !== null) {
+            const seen = interpretLine(s.format, raw, null, s.profile);
+            if (seen.event) push(s, seen.event.ts === null ? NaN : Date.parse(seen.event.ts), seen.event.type);
+          }
+          s.scanned = raw.offset + raw.length;
+          s.line = raw.line + 1;
         }
-        push(s, e.ts === null ? NaN : Date.parse(e.ts), e.type);
+        if (!cache.has(ledgerPath)) return;
       }
-      cursor = page.next;
-      if (reached || cursor === null) break;
+      // Appended while this read ran: read on to the new end.
+      const size = (await file.stat()).size;
+      if (size <= end || size <= s.scanned) return;
+      s.target = size;
     }
-    if (newest !== null) s.newestId = newest;
   } finally {
-    await ledger.close().catch(() => undefined);
+    await file.close().catch(() => undefined);
   }
-}
-
-function isNewer(a: number | string, b: number | string): boolean {
-  return typeof a === 'number' && typeof b === 'number' ? a > b : String(a) > String(b);
 }
 
 function push(s: Series, t: number, type: string): void {
+  if (s.count === MAX_EVENTS) dropOldest(s);
   if (s.count === s.ts.length) {
-    const ts = new Float64Array(s.ts.length * 2);
+    const ts = new Float64Array(Math.min(MAX_EVENTS, s.ts.length * 2));
     ts.set(s.ts);
-    const ty = new Uint16Array(s.type.length * 2);
+    const ty = new Uint16Array(ts.length);
     ty.set(s.type);
     [s.ts, s.type] = [ts, ty];
   }
@@ -212,9 +320,43 @@ function push(s: Series, t: number, type: string): void {
     s.typeIndex.set(type, index);
   }
   if (Number.isNaN(t)) s.undated++;
+  else {
+    if (t < s.min) s.min = t;
+    if (t > s.max) s.max = t;
+  }
   s.ts[s.count] = t;
   s.type[s.count] = index;
   s.count++;
+}
+
+/** At the budget, the oldest quarter goes; the picture then starts later (`truncated`). */
+function dropOldest(s: Series): void {
+  const drop = s.count >> 2;
+  s.ts.copyWithin(0, drop, s.count);
+  s.type.copyWithin(0, drop, s.count);
+  s.count -= drop;
+  s.truncated = true;
+  s.min = Infinity;
+  s.headTs = Infinity;
+  for (let i = 0; i < s.count; i++) if (s.ts[i]! < s.min) s.min = s.ts[i]!;
+}
+
+/**
+ * The locks that guard a ledger (docs/ARCHITECTURE.md, "Store layout" and "Tool profiles"): a
+ * store ledger's lock in the store's locks folder, `<ledger>.lock` beside any other native
+ * ledger, and for another tool's log the lock its writer takes (and those it may also hold).
+ */
+function guardLocksOf(ledgerPath: string, format: LedgerFormat): string[] {
+  const file = path.resolve(ledgerPath);
+  const store = storePathsOf(file);
+  if (store) return [path.join(store.locks, `${path.basename(file).replace(/\.(jsonl|ndjson)$/i, '')}.lock`)];
+  if (format === 'ledgerlock') return [`${file}.lock`];
+  try {
+    const guard = ledgerGuardFor(file);
+    return [guard.path, ...(guard.alsoCheck ?? [])];
+  } catch {
+    return [`${file}.lock`];
+  }
 }
 
 /**

@@ -20,6 +20,7 @@ import { runLiveAgesUiTests } from './ui/live-ages.mjs';
 import { runLockActionsUiTests } from './ui/lock-actions.mjs';
 import { runLedgerTreeUiTests } from './ui/ledger-tree.mjs';
 import { runLockWordsUiTests } from './ui/lock-words.mjs';
+import { runTimelineLiveUiTests } from './ui/timeline-live.mjs';
 
 const only = process.argv
   .find((a) => a.startsWith('--only='))
@@ -135,6 +136,10 @@ try {
   if (want('ledger-tree')) {
     console.log('vscode: UI tests, the Ledgers tree (filter and clear, Follow on a 300,000-event log, Load more, Copy Event JSON, Go to Event Id)');
     record('ui ledger tree', await runLedgerTreeUiTests({ scratch, resultsDir }));
+  }
+  if (want('timeline-live')) {
+    console.log('vscode: UI tests, the Timeline on a ledger written every 100 ms (progress while counting, zoom and colours kept, the guarding lock only)');
+    record('ui timeline live', await runTimelineLiveUiTests({ scratch, resultsDir }));
   }
   if (want('sessions')) {
     console.log("vscode: UI tests, this workspace's agent sessions under a temporary HOME (a torn Claude Code transcript, a workspace-level tool root)");
