@@ -27,11 +27,26 @@ export function withinRoot<T>(root: string, fn: () => T): T {
 /** The root `p` must stay inside; undefined: only its last component is checked (against its own folder). */
 function rootOf(p: string): string | undefined {
   const abs = path.resolve(p);
-  const segments = abs.split(path.sep);
-  const at = segments.lastIndexOf(STORE_DIR_NAME);
-  if (at > 0) return segments.slice(0, at).join(path.sep) || path.sep;
+  const store = storeRootOf(abs);
+  if (store !== null) return store;
   const scoped = scope.getStore();
   return scoped !== undefined && lexicallyInside(scoped, abs) ? scoped : undefined;
+}
+
+/** The workspace holding the store `abs` lies in (its last `.ledgerlock` segment), or null. */
+function storeRootOf(abs: string): string | null {
+  const marker = path.sep + STORE_DIR_NAME;
+  for (let at = abs.lastIndexOf(marker); at >= 0; at = at === 0 ? -1 : abs.lastIndexOf(marker, at - 1)) {
+    const end = at + marker.length;
+    if (end === abs.length || abs[end] === path.sep) return at === 0 ? path.sep : abs.slice(0, at);
+  }
+  return null;
+}
+
+/** lexicallyInside for paths already absolute and normalised (real paths): a prefix compare. */
+function realInside(realRoot: string, real: string): boolean {
+  if (process.platform === 'win32') return lexicallyInside(realRoot, real); // case-insensitive there
+  return real === realRoot || real.startsWith(realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep);
 }
 
 export function lexicallyInside(root: string, p: string): boolean {
@@ -97,8 +112,84 @@ export function confineParentSync(p: string): void {
   const root = rootOf(abs);
   // No root: only the last component is checked. The root itself is where the caller chose to work.
   if (root === undefined || root === abs) return;
-  const realParent = realpathOfDeepestSync(path.dirname(abs));
-  if (!lexicallyInside(realRootSync(root), realParent)) throw outsideRoot(path.dirname(abs), realParent, root);
+  const parent = path.dirname(abs);
+  const realParent = confinedDirRealpath(parent) ?? realpathOfDeepestSync(parent);
+  if (!realInside(realRootSync(root), realParent)) throw outsideRoot(parent, realParent, root);
+  rememberConfinedDir(parent, realParent);
+}
+
+/**
+ * Parent directories resolved before, each pinned by a descriptor (Linux): the real path of a
+ * parent is then two syscalls at any depth instead of a readlink per component. While the
+ * descriptor is open the directory's inode cannot be freed and reused, so a stat of the parent
+ * path naming that device and inode proves the path resolves to that very directory now, and
+ * /proc/self/fd gives where that directory really is now (a directory moved out of the root
+ * reads as its new place, a removed one as "(deleted)"). That is the realpath the full walk would
+ * compute, so the rule is unchanged (docs/ARCHITECTURE.md, "Confinement"). Bounded, and a
+ * descriptor idle for CONFINED_DIR_IDLE_MS is closed so a quiet process pins no file system.
+ */
+const CONFINED_DIR_CACHE_SIZE = 32;
+const CONFINED_DIR_IDLE_MS = 1000;
+const confinedDirs = new Map<string, { fd: number; dev: number; ino: number; usedAt: number }>();
+let confinedSweeper: NodeJS.Timeout | null = null;
+
+/** The real path of `dir` through its pinned descriptor, or undefined when none matches (then walk). */
+function confinedDirRealpath(dir: string): string | undefined {
+  const known = confinedDirs.get(dir);
+  if (known === undefined) return undefined;
+  let real: string;
+  try {
+    const st = nodeFs.statSync(dir);
+    if (st.dev !== known.dev || st.ino !== known.ino) throw new Error('another directory');
+    real = nodeFs.readlinkSync(`/proc/self/fd/${known.fd}`);
+  } catch {
+    forgetConfinedDir(dir);
+    return undefined;
+  }
+  if (!real.startsWith('/') || real.endsWith(' (deleted)')) {
+    forgetConfinedDir(dir);
+    return undefined;
+  }
+  known.usedAt = Date.now();
+  return real;
+}
+
+function rememberConfinedDir(dir: string, realDir: string): void {
+  if (process.platform !== 'linux' || confinedDirs.has(dir)) return;
+  let fd: number;
+  try {
+    fd = nodeFs.openSync(realDir, nodeFs.constants.O_RDONLY | nodeFs.constants.O_DIRECTORY | nodeFs.constants.O_NOFOLLOW);
+  } catch {
+    return; // missing yet, or not a directory: the walk runs next time
+  }
+  let opened: nodeFs.Stats;
+  try {
+    opened = nodeFs.fstatSync(fd);
+  } catch {
+    nodeFs.closeSync(fd);
+    return;
+  }
+  if (confinedDirs.size >= CONFINED_DIR_CACHE_SIZE) forgetConfinedDir(confinedDirs.keys().next().value!);
+  confinedDirs.set(dir, { fd, dev: opened.dev, ino: opened.ino, usedAt: Date.now() });
+  confinedSweeper ??= setTimeout(sweepConfinedDirs, CONFINED_DIR_IDLE_MS).unref();
+}
+
+function forgetConfinedDir(dir: string): void {
+  const known = confinedDirs.get(dir);
+  if (known === undefined) return;
+  confinedDirs.delete(dir);
+  try {
+    nodeFs.closeSync(known.fd);
+  } catch {
+    // already closed
+  }
+}
+
+function sweepConfinedDirs(): void {
+  confinedSweeper = null;
+  const cutoff = Date.now() - CONFINED_DIR_IDLE_MS;
+  for (const [dir, known] of confinedDirs) if (known.usedAt <= cutoff) forgetConfinedDir(dir);
+  if (confinedDirs.size > 0) confinedSweeper = setTimeout(sweepConfinedDirs, CONFINED_DIR_IDLE_MS).unref();
 }
 
 /**
@@ -106,13 +197,14 @@ export function confineParentSync(p: string): void {
  * folder holding the link). A symlink that leaves is E_PATH_OUTSIDE_ROOT; anything else passes.
  */
 export function refuseLinkOutsideSync(p: string): void {
-  let st: nodeFs.Stats;
+  let st: nodeFs.Stats | undefined;
   try {
-    st = nodeFs.lstatSync(p);
+    // No throw for a missing path: a trash name about to be created is checked here on every release.
+    st = nodeFs.lstatSync(p, { throwIfNoEntry: false });
   } catch {
-    return; // nothing there: the operation itself reports that
+    return; // not reachable: the operation itself reports that
   }
-  if (!st.isSymbolicLink()) return;
+  if (st === undefined || !st.isSymbolicLink()) return;
   const abs = path.resolve(p);
   const root = rootOf(abs) ?? path.dirname(abs);
   let target: string;
@@ -143,7 +235,7 @@ export function checkDescriptor(p: string, st: nodeFs.Stats, fd: number | undefi
   const root = rootOf(p);
   if (root === undefined) return;
   const real = descriptorPath(fd);
-  if (real !== undefined && real.startsWith('/') && !lexicallyInside(realRootSync(root), real)) throw outsideRoot(p, real, root);
+  if (real !== undefined && real.startsWith('/') && !realInside(realRootSync(root), real)) throw outsideRoot(p, real, root);
 }
 
 export function notRegularFile(p: string, st: nodeFs.Stats): LedgerlockError {

@@ -11,6 +11,16 @@ import { checkDescriptor, confineParentSync, refuseLinkOutsideSync } from './con
 import { errnoCode } from './errors';
 import type { FileSystem, OpenFile, OpenOptions } from './fs-types';
 
+/**
+ * What the confinement check's fstat found right after a sync open: a caller that needs the
+ * opened file's size or inode reads it here instead of asking the kernel again.
+ */
+const openedStats = new WeakMap<OpenFile, nodeFs.Stats>();
+
+export function statAtOpen(file: OpenFile): nodeFs.Stats | undefined {
+  return openedStats.get(file);
+}
+
 /** Puts confinement in front of `inner`. */
 export function confine(inner: FileSystem): FileSystem {
   const checked = async (p: string, flags: string, mode: number | undefined, options: OpenOptions | undefined): Promise<OpenFile> => {
@@ -52,7 +62,9 @@ export function confine(inner: FileSystem): FileSystem {
       file = inner.openSync(target, flags, mode, opts);
     }
     try {
-      checkDescriptor(p, file.statSync(), file.fd);
+      const st = file.statSync();
+      checkDescriptor(p, st, file.fd);
+      openedStats.set(file, st);
     } catch (err) {
       try {
         file.closeSync();
@@ -69,6 +81,14 @@ export function confine(inner: FileSystem): FileSystem {
     refuseLinkOutsideSync(p);
   };
 
+  // Two paths in one folder (a rename to a trash name beside a lock): that folder is resolved once.
+  const mutatingBoth = (a: string, b: string): void => {
+    confineParentSync(a);
+    refuseLinkOutsideSync(a);
+    if (path.dirname(path.resolve(b)) !== path.dirname(path.resolve(a))) confineParentSync(b);
+    refuseLinkOutsideSync(b);
+  };
+
   // Every method named, not spread: `inner` may be a class instance whose methods live on its prototype.
   return {
     stat: (p) => inner.stat(p),
@@ -79,13 +99,11 @@ export function confine(inner: FileSystem): FileSystem {
       return readBounded(checked, p, MAX_DOCUMENT_BYTES);
     },
     async rename(from, to) {
-      mutating(from);
-      mutating(to);
+      mutatingBoth(from, to);
       return inner.rename(from, to);
     },
     async link(existing, newPath) {
-      mutating(existing);
-      mutating(newPath);
+      mutatingBoth(existing, newPath);
       return inner.link(existing, newPath);
     },
     async unlink(p) {
@@ -125,13 +143,11 @@ export function confine(inner: FileSystem): FileSystem {
       return inner.createFileSync(p, data, mode);
     },
     renameSync(from, to) {
-      mutating(from);
-      mutating(to);
+      mutatingBoth(from, to);
       return inner.renameSync(from, to);
     },
     linkSync(existing, newPath) {
-      mutating(existing);
-      mutating(newPath);
+      mutatingBoth(existing, newPath);
       return inner.linkSync(existing, newPath);
     },
     unlinkSync(p) {

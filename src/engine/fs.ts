@@ -6,11 +6,12 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { MAX_DOCUMENT_BYTES, readBounded } from './bounded-read';
-import { confine } from './confine';
+import { confine, statAtOpen } from './confine';
 
 import type { FileOwner, FileSystem, OpenFile, OpenOptions } from './fs-types';
 
 export type { FileOwner, FileSystem, OpenFile } from './fs-types';
+export { statAtOpen };
 
 /**
  * An open file on a raw descriptor: async calls go straight to libuv (one pool hop each, no

@@ -9,7 +9,7 @@ import { syncParentDir, syncParentDirSync } from '../atomic';
 import { readSizeSync } from '../bounded-read';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import type { Stats } from 'node:fs';
-import { fsl, type OpenFile } from '../fs';
+import { fsl, statAtOpen, type OpenFile } from '../fs';
 import type { TelemetryTarget } from '../telemetry';
 import { LOCK_FORMAT, MAX_LOCK_BYTES, parseLockContent, type NativeLock } from './holder';
 import type { SelfIdentity } from './process';
@@ -181,7 +181,7 @@ export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: R
   const trash = trashPathFor(lockPath);
   let same: boolean;
   try {
-    const st = file.statSync();
+    const st = statAtOpen(file) ?? file.statSync();
     if (!st.isFile() || st.size === 0 || st.size > MAX_LOCK_BYTES) return { outcome: 'not-ours' };
     if (
       !namesOwner(

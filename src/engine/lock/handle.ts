@@ -4,7 +4,7 @@
  * best-effort removal at process exit.
  */
 import { ErrorCode, errnoCode, isLedgerlockError } from '../errors';
-import { fsl } from '../fs';
+import { fsl, statAtOpen } from '../fs';
 import { emitTelemetry, type TelemetryTarget } from '../telemetry';
 import { namesOwner, ownerIn, removeIfOwnedSync } from './file';
 import { describeHolder, MAX_LOCK_BYTES, parseLockContent } from './holder';
@@ -124,7 +124,7 @@ export class HeldLock implements LockHandle {
       return undefined;
     }
     try {
-      const st = file.statSync();
+      const st = statAtOpen(file) ?? file.statSync();
       if (this.identity !== undefined && (st.dev !== this.identity.dev || st.ino !== this.identity.ino)) {
         return `the lock file was replaced by another file (it now names ${describeHolder(parseLockContent(readSmall(file, st.size)).holder)})`;
       }
