@@ -267,9 +267,10 @@ function ledgerItem(ledger: LedgerItem): vscode.TreeItem {
   item.contextValue = `ledger ${ledger.health} ${ledger.format === 'ledgerlock' ? 'native' : 'foreign'}`;
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${baseName(ledger.path)}** — ${health}\n\n`);
-  md.appendText(
-    `${ledger.path}\n${ledger.format} ledger, ${formatCount(ledger.events)} events, ${formatBytes(ledger.bytes)}, last id ${ledger.lastId ?? '—'}\n`,
-  );
+  // The path in a code span: appendText escapes its dashes and dots, which some hovers show as `\-`.
+  md.appendMarkdown(`${codeSpan(ledger.path)}\n\n`);
+  md.appendText(`${ledger.format} ledger, ${formatCount(ledger.events)} events, ${formatBytes(ledger.bytes)}, last id `);
+  md.appendMarkdown(`${ledger.lastId === null ? '—' : codeSpan(String(ledger.lastId))}\n`);
   if (ledger.error) md.appendText(`\n${ledger.error}\n`);
   if (ledger.tailOnly)
     md.appendMarkdown(`\n\nOnly the tail was checked (a big ledger is never read whole to draw this view). Run **Verify Ledger** for a full check.`);
