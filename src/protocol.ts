@@ -109,7 +109,7 @@ export function offersReap(lock: Pick<LockItem, 'reapable' | 'state'>): boolean 
  * cannot open as text (a lock folder, binary content) is raised on this document instead, so
  * clicking it opens the lock's state and actions with a working light bulb (README.md, "In VS Code").
  */
-export const LOCK_DOCUMENT_SCHEME = 'ledgerlock-lock';
+export const LOCK_DOCUMENT_SCHEME = 'ledgerlock-about-lock';
 
 /** Whether a lock's problem is raised on its description document rather than on the file. */
 export function describedByDocument(lock: Pick<LockItem, 'kind'>): boolean {
@@ -148,6 +148,8 @@ export interface ActionResult {
   code?: string;
   /** The condition the action was meant to fix had already gone (a lock reaped meanwhile). */
   cleared?: boolean;
+  /** Where a fix kept the bytes it removed (a quarantine file), for the outcome's Reveal. */
+  keptAt?: string;
 }
 
 export namespace StateNotification {

@@ -117,6 +117,37 @@ export function timeWords(ts: string | number): string {
   return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
 }
 
+/** A time as "3 min ago (22:41:03)": relative, with the exact local time beside it. */
+export function whenWords(ts: string | number, now = Date.now()): string {
+  const d = new Date(ts).getTime();
+  if (Number.isNaN(d)) return String(ts);
+  return `${formatAge(Math.max(0, now - d))} ago (${timeWords(d)})`;
+}
+
+/**
+ * A sentence as a person reads it: each ISO time in it (the engine's evidence says "since
+ * 2026-…Z") told as "3 min ago (22:41:03)", and each path inside a workspace folder (a holder's
+ * command line) relative to it.
+ */
+export function localTimes(text: string, now = Date.now()): string {
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  for (const f of folders) text = text.split(`${f.uri.fsPath}${path.sep}`).join(folders.length > 1 ? `${f.name}/` : '');
+  return text.replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?/g, (iso) => whenWords(iso, now));
+}
+
+/** What a lock is made of, in words ("unknown" is a state, never a kind shown to a person). */
+export function kindWords(kind: string): string {
+  const words: Record<string, string> = {
+    ledgerlock: 'Ledgerlock record',
+    json: 'JSON file',
+    text: 'text file',
+    directory: 'lock folder',
+    empty: 'empty file',
+    unknown: 'content that is not text',
+  };
+  return words[kind] ?? kind;
+}
+
 export function baseName(p: string): string {
   return path.basename(p);
 }
@@ -132,7 +163,7 @@ export function lockAgeNow(lock: LockItem, receivedAt?: number, now = Date.now()
 
 /** A lock's reason with its elapsed times as they are now, computed when drawn. */
 export function reasonNow(lock: LockItem, now = Date.now()): string {
-  return lock.judgedAt === undefined ? lock.reason : reasonAt(lock.reason, lock.reasonAges, now - lock.judgedAt);
+  return localTimes(lock.judgedAt === undefined ? lock.reason : reasonAt(lock.reason, lock.reasonAges, now - lock.judgedAt), now);
 }
 
 /** "events.lock held 45 s by pid 4242", "build.lock stale: holder pid 7 is no longer running" — the one-line story of a lock. */

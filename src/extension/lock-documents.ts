@@ -1,12 +1,12 @@
 /**
- * A lock's read-only description (`ledgerlock-lock:` documents): its state, holder, evidence and
+ * A lock's read-only description (`ledgerlock-about-lock:` documents): its state, holder, evidence and
  * ages computed when drawn, with its actions as code lenses. A problem on a lock VS Code cannot
  * open as text (a lock folder, binary content) is raised here, so clicking it in the Problems
  * panel lands where the lock can be acted on, light bulb included (README.md, "In VS Code").
  */
 import * as vscode from 'vscode';
 import { LOCK_DOCUMENT_SCHEME, offersReap, type LockItem } from '../protocol';
-import { formatAge, holderWords, lockAgeNow, lockName, profileName, reasonNow, relativePath, timeWords } from './format';
+import { formatAge, holderWords, localTimes, lockAgeNow, lockName, profileName, reasonNow, relativePath, timeWords, whenWords } from './format';
 import type { ServerState } from './server-state';
 
 export function lockDocumentUri(lockPath: string): vscode.Uri {
@@ -96,11 +96,11 @@ function describeLock(lockPath: string, lock: LockItem | undefined, now: number)
     `Path:     ${where}${lock.kind === 'directory' ? '/ (a lock folder)' : lock.kind === 'unknown' ? ' (content that is not text)' : ''}`,
     `Holder:   ${holderWords(lock)}`,
     `Age:      ${formatAge(lockAgeNow(lock, undefined, now))}`,
-    ...(lock.holder?.acquiredAt ? [`Acquired: ${timeWords(lock.holder.acquiredAt)}`] : []),
+    ...(lock.holder?.acquiredAt ? [`Acquired: ${whenWords(lock.holder.acquiredAt, now)}`] : []),
     ...(lock.guards ? [`Guards:   ${relativePath(lock.guards)}`] : []),
   ];
   const evidence = (lock.evidence ?? []).filter((e) => e.kind !== 'heartbeat');
-  if (evidence.length > 0) lines.push('', 'Evidence:', ...evidence.map((e) => `  • ${e.detail}`));
+  if (evidence.length > 0) lines.push('', 'Evidence:', ...evidence.map((e) => `  • ${localTimes(e.detail, now)}`));
   lines.push('');
   if (offersReap(lock))
     lines.push(

@@ -3,7 +3,7 @@
  * and "Show Fixes" all read it, so each condition has one name, one word and one fix.
  */
 import { offersReap, type LedgerItem, type LockItem } from '../protocol';
-import { baseName, lockSentence, plural } from './format';
+import { baseName, localTimes, lockName, lockSentence, plural } from './format';
 import type { ServerState } from './server-state';
 import { snapshotTrouble } from './snapshot-trouble';
 
@@ -97,18 +97,14 @@ export function problemsOf(state: ServerState): Problem[] {
       folder: l.folder,
       severity: 'warning',
       path: l.path,
-      short: inFolder(l.folder, `${baseName(l.path)} ${l.state}`),
+      short: inFolder(l.folder, `${lockName(l)} ${l.state}`),
       noun: [`${l.state} lock`, `${l.state} locks`],
       sentence: inFolder(l.folder, `${lockSentence(l)}.`),
-      evidence:
-        (l.evidence ?? [])
-          .filter((e) => e.kind !== 'heartbeat')
-          .map((e) => e.detail)
-          .join('; ') || undefined,
+      evidence: newFacts(lockSentence(l), l.evidence ?? []),
       fix: reap
-        ? { label: fixIn(l.folder, `Reap ${baseName(l.path)}`), button: 'Reap', icon: 'unlock', command: 'ledgerlock.reapLock', args: [l.path] }
+        ? { label: fixIn(l.folder, `Reap ${lockName(l)}`), button: 'Reap', icon: 'unlock', command: 'ledgerlock.reapLock', args: [l.path] }
         : {
-            label: fixIn(l.folder, `Show holder of ${baseName(l.path)}`),
+            label: fixIn(l.folder, `Show holder of ${lockName(l)}`),
             button: 'Show Holder',
             icon: 'person',
             command: 'ledgerlock.showHolder',
@@ -130,6 +126,26 @@ export function problemsOf(state: ServerState): Problem[] {
     });
   }
   return out;
+}
+
+/**
+ * The evidence a lock's sentence does not already say, for the status-bar tooltip: each reason
+ * is stated once (the heartbeat's age and a dead pid are in the sentence already).
+ */
+function newFacts(sentence: string, evidence: NonNullable<LockItem['evidence']>): string | undefined {
+  const plain = (t: string) =>
+    t
+      .toLowerCase()
+      .replace(/[\d.,]+/g, '#')
+      .replace(/\s+/g, ' ');
+  const said = plain(sentence);
+  const facts = evidence
+    .filter((e) => e.kind !== 'heartbeat')
+    .filter((e) => !(e.kind === 'pid' && e.pid !== undefined && sentence.includes(`pid ${e.pid}`)))
+    .map((e) => localTimes(e.detail))
+    // Said already when the sentence holds it whole, or opens the same way ("no process holds it" / "no process holds a kernel lock…").
+    .filter((d) => !said.includes(plain(d).replace(/[.;]$/, '')) && !said.includes(plain(d).split(' ').slice(0, 3).join(' ')));
+  return [...new Set(facts)].join('; ') || undefined;
 }
 
 /** "1 torn ledger, 2 stale locks" — what and how many, in the views' words, worst first. */

@@ -26,7 +26,11 @@ export async function repairTail(ctx: ActionContext, ledgerPath: string): Promis
     const result = await ledger.repair();
     if (!result.repaired) return { ok: true, cleared: true, message: `${base(ledgerPath)} has no torn tail any more; nothing to repair.` };
     const where = result.quarantine ? ` The cut bytes are kept in ${shown(ctx, result.quarantine)}.` : '';
-    return { ok: true, message: `Repaired ${base(ledgerPath)}: removed ${n(result.bytesRemoved)} torn bytes at offset ${n(result.truncatedAt)}.${where}` };
+    return {
+      ok: true,
+      message: `Repaired ${base(ledgerPath)}: removed ${n(result.bytesRemoved)} torn bytes at offset ${n(result.truncatedAt)}.${where}`,
+      ...(result.quarantine ? { keptAt: result.quarantine } : {}),
+    };
   });
 }
 
@@ -37,6 +41,7 @@ export async function quarantineRecord(ctx: ActionContext, ledgerPath: string, o
     return {
       ok: true,
       message: `Quarantined ${n(result.removedBytes)} bytes at offset ${n(offset)} of ${base(ledgerPath)}; they are kept in ${shown(ctx, result.quarantine)}.`,
+      keptAt: result.quarantine,
     };
   });
 }
@@ -68,9 +73,10 @@ export async function reapStaleLock(ctx: ActionContext, lockPath: string, opts: 
     });
     if (!reaped) return { ok: false, message: `${base(lockPath)} was not ${confirmUnknown ? 'removed' : 'reaped'}: ${info.reason}` };
     const kept = trash !== undefined ? ` Its bytes are kept in ${shown(ctx, trash)}.` : '';
+    const where = trash !== undefined ? { keptAt: trash } : {};
     return info.state === 'unknown'
-      ? { ok: true, message: `Removed ${base(lockPath)}, whose holder Ledgerlock could not see (${info.reason}).${kept}` }
-      : { ok: true, message: `Reaped ${base(lockPath)} (${info.reason}).${kept}` };
+      ? { ok: true, message: `Removed ${base(lockPath)}, whose holder Ledgerlock could not see (${info.reason}).${kept}`, ...where }
+      : { ok: true, message: `Reaped ${base(lockPath)} (${info.reason}).${kept}`, ...where };
   } catch (err) {
     const result = failure(err);
     // Gone, or taken by a live holder since it was offered: nothing left to fix, nothing failed.
@@ -141,5 +147,8 @@ function shown(ctx: ActionContext, p: string): string {
 }
 
 function base(p: string): string {
-  return p.split(/[\\/]/).pop() ?? p;
+  const parts = p.split(/[\\/]/);
+  const name = parts.pop() ?? p;
+  // A file named only `.lock` is named with its folder, as the editor names it.
+  return /^\.(lock|lck)$/i.test(name) ? `${parts.pop() ?? ''}/${name}` : name;
 }

@@ -68,7 +68,10 @@ export function lockDiagnostics(lock: LockItem | undefined): Diagnostic[] {
   if (!lock || !(offersReap(lock) || lock.state === 'contended')) return [];
   const reap = offersReap(lock);
   const data: LockProblemData = { lock: lock.path, fix: reap ? 'reapLock' : 'showHolder' };
-  const name = lock.path.split(/[\\/]/).pop() ?? lock.path;
+  const parts = lock.path.split(/[\\/]/);
+  const base = parts.pop() ?? lock.path;
+  // A file named only `.lock` is named by its folder and tool, as the Locks view names it.
+  const name = /^\.(lock|lck)$/i.test(base) ? `${parts.pop() ?? ''}/${base}${lock.profile && lock.profile !== 'generic' ? ` · ${lock.profile}` : ''}` : base;
   return [
     {
       range: { start: { line: 0, character: 0 }, end: { line: 0, character: 10_000 } },

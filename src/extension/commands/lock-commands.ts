@@ -6,7 +6,20 @@ import * as vscode from 'vscode';
 import { type ActionResult, describedByDocument, type LockItem, offersReap, ReapLockRequest } from '../../protocol';
 import { lockDocumentUri } from '../lock-documents';
 import { withProgress } from '../feedback';
-import { baseName, formatAge, holderWords, lockAgeNow, lockSentence, plural, profileName, reasonNow } from '../format';
+import {
+  baseName,
+  formatAge,
+  holderWords,
+  localTimes,
+  lockAgeNow,
+  lockName,
+  lockSentence,
+  plural,
+  profileName,
+  reasonNow,
+  relativePath,
+  whenWords,
+} from '../format';
 import { pathOf, pickLock, whereKept } from '../targets';
 import { unknownBlindSpots } from '../views/locks-view';
 import { type Command, type CommandContext, type CommandOptions, confirm, report, request } from './command';
@@ -35,12 +48,12 @@ async function reapLock(ctx: CommandContext, arg?: unknown, options?: CommandOpt
     cleared ||
     (await confirm(
       options,
-      `Reap ${baseName(lock)}?`,
+      `Reap ${known ? lockName(known) : baseName(lock)}?`,
       `${known ? `${lockSentence(known)}. Holder: ${holderWords(known)}.\n\n` : ''}The lock file is removed so others can take the lock; its bytes are kept in ${whereKept(lock)} and the reap is listed under Recoveries. A live holder is never broken: if it turns out to be alive, nothing changes.`,
       'Reap',
     ));
   if (!ok) return undefined;
-  return report(ctx, await withProgress(`Reaping ${baseName(lock)}…`, () => request(ctx, ReapLockRequest.type, { lock })));
+  return report(ctx, await withProgress(`Reaping ${known ? lockName(known) : baseName(lock)}…`, () => request(ctx, ReapLockRequest.type, { lock })));
 }
 
 /**
@@ -63,7 +76,7 @@ async function removeUnknownLock(ctx: CommandContext, arg?: unknown, options?: C
   }
   const ok = await confirm(
     options,
-    `Remove ${baseName(lock)} anyway?`,
+    `Remove ${lockName(known)} anyway?`,
     unknownRemovalDetail(known, state.vantage?.blindSpots ?? [], state.inContainer),
     'Remove Lock',
   );
@@ -99,17 +112,21 @@ async function showHolder(ctx: CommandContext, arg?: unknown): Promise<void> {
   await ctx.locks.view.reveal(node, { select: true, focus: true, expand: true });
   const lock = node.lock;
   const holder = lock.holder;
-  const line = `${baseName(lock.path)} ${lock.state}, held ${formatAge(lockAgeNow(lock))} by ${holderWords(lock)}${holder?.owner ? `, owner ${holder.owner}` : ''}${holder?.acquiredAt ? `, since ${holder.acquiredAt}` : ''} — ${reasonNow(lock)}`;
+  const line = `${lockName(lock)} ${lock.state}, held ${formatAge(lockAgeNow(lock))} by ${holderWords(lock)}${holder?.owner ? `, owner ${holder.owner}` : ''}${holder?.acquiredAt ? `, since ${whenWords(holder.acquiredAt)}` : ''} — ${reasonNow(lock)}`;
   ctx.log.info(
     `holder: ${line}${(lock.evidence ?? [])
       .filter((e) => e.kind !== 'heartbeat')
-      .map((e) => ` — evidence: ${e.detail}`)
+      .map((e) => ` — evidence: ${localTimes(e.detail)}`)
       .join('')}`,
   );
   type Row = vscode.QuickPickItem & { run?: () => unknown };
   const facts: Row[] = [
-    { label: `$(person) ${holderWords(lock)}`, ...(holder?.acquiredAt ? { description: `since ${holder.acquiredAt}` } : {}), detail: reasonNow(lock) },
-    ...(lock.evidence ?? []).map((e) => ({ label: `$(${EVIDENCE_ICONS[e.kind] ?? 'info'}) ${e.detail}`, description: e.kind })),
+    {
+      label: `$(person) ${holderWords(lock)}`,
+      ...(holder?.acquiredAt ? { description: `since ${whenWords(holder.acquiredAt)}` } : {}),
+      detail: reasonNow(lock),
+    },
+    ...(lock.evidence ?? []).map((e) => ({ label: `$(${EVIDENCE_ICONS[e.kind] ?? 'info'}) ${localTimes(e.detail)}`, description: e.kind })),
     ...(lock.guards
       ? [
           {
@@ -124,9 +141,7 @@ async function showHolder(ctx: CommandContext, arg?: unknown): Promise<void> {
       run: () => openLock(ctx, lock.path),
     },
     // Through the commands, so the restricted-mode refusal applies as from anywhere else.
-    ...(offersReap(lock)
-      ? [{ label: `$(unlock) Reap ${baseName(lock.path)}`, run: () => vscode.commands.executeCommand('ledgerlock.reapLock', lock.path) }]
-      : []),
+    ...(offersReap(lock) ? [{ label: `$(unlock) Reap ${lockName(lock)}`, run: () => vscode.commands.executeCommand('ledgerlock.reapLock', lock.path) }] : []),
     ...(lock.state === 'unknown' && vscode.workspace.isTrusted
       ? [
           {
@@ -138,7 +153,7 @@ async function showHolder(ctx: CommandContext, arg?: unknown): Promise<void> {
       : []),
   ];
   const picked = await vscode.window.showQuickPick(facts, {
-    title: `${baseName(lock.path)} — ${lock.state}${lock.profile && profileName(lock.profile) ? ` (judged by ${profileName(lock.profile)}'s rules)` : ''}`,
+    title: `${lockName(lock)} — ${lock.state}${lock.profile && profileName(lock.profile) ? ` (judged by ${profileName(lock.profile)}'s rules)` : ''}`,
     placeHolder: 'Who holds this lock, and why Ledgerlock thinks so',
   });
   await picked?.run?.();
@@ -154,7 +169,7 @@ async function reapAllStaleLocks(ctx: CommandContext, _arg?: unknown, options?: 
     void vscode.window.showInformationMessage('Ledgerlock: no stale locks to reap.');
     return undefined;
   }
-  const listed = stale.map((l) => `• ${vscode.workspace.asRelativePath(l.path)} (${l.state}): ${reasonNow(l)}`).join('\n');
+  const listed = stale.map((l) => `• ${lockName(l).includes('/') ? lockName(l) : relativePath(l.path)} (${l.state}): ${reasonNow(l)}`).join('\n');
   const places = [...new Set(stale.map((l) => whereKept(l.path)))].join('; ');
   const ok = await confirm(
     options,
@@ -168,10 +183,11 @@ async function reapAllStaleLocks(ctx: CommandContext, _arg?: unknown, options?: 
     for (const l of stale) done.push([l, await request(ctx, ReapLockRequest.type, { lock: l.path })]);
     return done;
   });
-  const reaped = results.filter(([, r]) => r.ok && !r.cleared).map(([l]) => baseName(l.path));
-  const left = results.filter(([, r]) => !r.ok || r.cleared).map(([l, r]) => `${baseName(l.path)} (${r.message})`);
+  const reaped = results.filter(([, r]) => r.ok && !r.cleared).map(([l]) => lockName(l));
+  const left = results.filter(([, r]) => !r.ok || r.cleared).map(([l, r]) => `${lockName(l)} (${r.message})`);
+  const keptAt = results.find(([, r]) => r.keptAt !== undefined)?.[1].keptAt;
   const message = `Reaped ${reaped.length} of ${plural(stale.length, 'stale lock')}${reaped.length > 0 ? `: ${reaped.join(', ')}` : ''}.${left.length > 0 ? ` Left alone: ${left.join('; ')}` : ''}`;
-  return report(ctx, { ok: results.every(([, r]) => r.ok), message });
+  return report(ctx, { ok: results.every(([, r]) => r.ok), message, ...(keptAt !== undefined ? { keptAt } : {}) });
 }
 
 /** Reveal in Explorer, Copy Path and Open for a lock row (a lock folder or binary lock opens its description). */

@@ -11,7 +11,20 @@
  */
 import * as vscode from 'vscode';
 import { offersReap, type FolderState, type LockItem } from '../../protocol';
-import { baseName, formatAge, formatAgeCoarse, holderWords, lockAgeNow, plural, profileName, reasonNow } from '../format';
+import {
+  formatAge,
+  formatAgeCoarse,
+  holderWords,
+  kindWords,
+  localTimes,
+  lockAgeNow,
+  lockName,
+  plural,
+  profileName,
+  reasonNow,
+  relativePath,
+  whenWords,
+} from '../format';
 import { isLockProblem } from '../problems';
 import type { ServerState } from '../server-state';
 import { escapeMarkdown } from '../status-bar';
@@ -51,14 +64,20 @@ export class LockNode {
 
 type Node = LockFolderNode | LockNode;
 
+/**
+ * One shape per state, so a state reads the same in high contrast themes (where colours are
+ * dropped): only a held lock is a closed padlock; a stale one is a warning sign, not a padlock.
+ */
 const STATE_ICONS: Record<LockItem['state'], [string, string]> = {
   held: ['lock', 'charts.green'],
   contended: ['watch', 'list.warningForeground'],
-  stale: ['unlock', 'list.warningForeground'],
+  stale: ['warning', 'list.warningForeground'],
   orphaned: ['debug-disconnect', 'list.warningForeground'],
   unknown: ['question', 'descriptionForeground'],
   free: ['unlock', 'descriptionForeground'],
 };
+/** A long hold is shown, not alarmed: a clock, not the stale lock's warning sign. */
+const LONG_HELD_ICON: [string, string] = ['history', 'charts.yellow'];
 
 export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | Node[] | undefined>();
@@ -182,14 +201,13 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     const lock = node.lock;
     node.shown = rowSignature(node, true);
     node.tipShown = undefined;
-    const item = new vscode.TreeItem(baseName(lock.path), vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(lockName(lock), vscode.TreeItemCollapsibleState.None);
     item.id = `lock:${lock.path}`;
     item.description = description(node);
-    const [icon, color] = STATE_ICONS[lock.state];
-    // A long hold is shown (a yellow lock), not alarmed: nobody is waiting for it.
-    item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(lock.longHeld && lock.state === 'held' ? 'charts.yellow' : color));
+    const [icon, color] = lock.longHeld && lock.state === 'held' ? LONG_HELD_ICON : STATE_ICONS[lock.state];
+    item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
     item.contextValue = `lock ${lock.state}${offersReap(lock) ? ' reapable' : ''}${lock.longHeld ? ' longHeld' : ''}`;
-    item.accessibilityInformation = { label: `${baseName(lock.path)}, ${item.description}` };
+    item.accessibilityInformation = { label: `${lockName(lock)}, ${item.description}` };
     // A lock folder or binary content cannot be read as text: its description opens instead.
     item.command = { command: 'ledgerlock.openLock', title: 'Open Lock', arguments: [lock.path] };
     return item;
@@ -212,7 +230,7 @@ export class LocksView implements vscode.TreeDataProvider<Node>, vscode.Disposab
 
 function description(node: LockNode): string {
   const lock = node.lock;
-  const row = `${lock.state} · ${witnessPid(lock) ?? lock.kind} · ${formatAgeCoarse(node.ageNow())}`;
+  const row = `${lock.state} · ${witnessPid(lock) ?? kindWords(lock.kind)} · ${formatAgeCoarse(node.ageNow())}`;
   // Unknown needs its why in sight: the reason sentence follows (the tooltip has it whole).
   return lock.state === 'unknown' ? `${row} · ${reasonNow(lock)}` : row;
 }
@@ -241,7 +259,7 @@ function rowSignature(node: LockNode, withAge: boolean): string {
 function lockTooltip(node: LockNode, blindSpots: readonly string[]): vscode.MarkdownString {
   const lock = node.lock;
   const md = new vscode.MarkdownString();
-  md.appendMarkdown(`**${escapeMarkdown(baseName(lock.path))}** — ${lock.state}\n\n`);
+  md.appendMarkdown(`**${escapeMarkdown(lockName(lock))}** — ${lock.state}\n\n`);
   md.appendText(`${reasonNow(lock)}\n\n`);
   const unknown = lock.state === 'unknown';
   if (unknown) {
@@ -257,15 +275,16 @@ function lockTooltip(node: LockNode, blindSpots: readonly string[]): vscode.Mark
   md.appendMarkdown(`| Holder | ${escapeMarkdown(holderWords(lock))} |\n`);
   const tool = profileName(lock.profile);
   if (tool) md.appendMarkdown(`| Tool | ${escapeMarkdown(tool)} |\n`);
-  if (lock.guards) md.appendMarkdown(`| Guards | ${escapeMarkdown(lock.guards)} |\n`);
-  if (lock.holder?.owner) md.appendMarkdown(`| Owner | \`${escapeMarkdown(lock.holder.owner)}\` |\n`);
-  if (lock.holder?.acquiredAt) md.appendMarkdown(`| Acquired | ${escapeMarkdown(lock.holder.acquiredAt)} |\n`);
-  md.appendMarkdown(`| Age | ${formatAge(node.ageNow())} |\n| Kind | ${lock.kind} |\n| Path | ${escapeMarkdown(lock.path)} |\n`);
+  if (lock.guards) md.appendMarkdown(`| Guards | ${escapeMarkdown(relativePath(lock.guards))} |\n`);
+  // Inside a code span nothing is escaped (a backslash would be shown): only its own backticks and the table's bars go.
+  if (lock.holder?.owner) md.appendMarkdown(`| Owner | \`${lock.holder.owner.replace(/[`|]/g, ' ')}\` |\n`);
+  if (lock.holder?.acquiredAt) md.appendMarkdown(`| Acquired | ${escapeMarkdown(whenWords(lock.holder.acquiredAt))} |\n`);
+  md.appendMarkdown(`| Age | ${formatAge(node.ageNow())} |\n| Kind | ${kindWords(lock.kind)} |\n| Path | ${escapeMarkdown(relativePath(lock.path))} |\n`);
   // For an unknown lock the blind spots are listed on their own, not as evidence.
   const evidence = (lock.evidence ?? []).filter((e) => e.kind !== 'heartbeat' && !(unknown && e.kind === 'vantage'));
   if (evidence.length > 0) {
     md.appendMarkdown(`\n**Evidence**\n\n`);
-    for (const e of evidence) md.appendMarkdown(`- ${escapeMarkdown(e.detail)}\n`);
+    for (const e of evidence) md.appendMarkdown(`- ${escapeMarkdown(localTimes(e.detail))}\n`);
   }
   if (lock.longHeld && lock.state === 'held') md.appendMarkdown(`\nHeld for a long time, and nobody is waiting for it.`);
   if (offersReap(lock)) md.appendMarkdown(`\n${lock.state === 'stale' ? 'Stale' : 'Orphaned'}: nothing shows a live holder. Use **Reap Lock** to remove it.`);
