@@ -52,8 +52,8 @@ export async function withLedger<T>(ledgerPath: string, work: (ledger: Ledger) =
   return work(ledger);
 }
 
-/** Forgets a ledger (removed, or rewritten by an action of this server). */
-export function forgetLedgerReader(ledgerPath: string): void {
+/** Closes a ledger kept open: replaced, shrunk, or the least recently read. */
+function forgetLedgerReader(ledgerPath: string): void {
   const reader = readers.get(ledgerPath);
   if (!reader) return;
   readers.delete(ledgerPath);

@@ -40,7 +40,7 @@ export function eventLabel(id: number | string, type: string): string {
   return `#${id}  ${shortType(type)}`;
 }
 
-export function shortType(type: string): string {
+function shortType(type: string): string {
   if (type.length <= MAX_TYPE_CHARS) return type;
   const keep = MAX_TYPE_CHARS - 1;
   return `${type.slice(0, Math.ceil(keep / 2))}…${type.slice(type.length - Math.floor(keep / 2))}`;
