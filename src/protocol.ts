@@ -327,6 +327,17 @@ export namespace CreateSnapshotRequest {
   export const type = new RequestType<{ folder: string; label?: string }, ActionResult & { id?: string }, void>(method);
 }
 
+/**
+ * What Create Snapshot would hold in a folder, found without changing anything: whether a store
+ * exists (else one is created first), the files it would capture and the ledgers whose
+ * positions it would record (workspace-relative). The editor asks before creating a store and
+ * refuses a snapshot that would hold nothing.
+ */
+export namespace SnapshotPlanRequest {
+  export const method = 'ledgerlock/snapshotPlan';
+  export const type = new RequestType<{ folder: string }, { storeExists: boolean; files: string[]; ledgers: string[]; error?: string }, void>(method);
+}
+
 export namespace SnapshotDiffRequest {
   export const method = 'ledgerlock/snapshotDiff';
   export const type = new RequestType<

@@ -11,6 +11,7 @@ import {
   type ActionResult,
   CompactLedgerRequest,
   CreateSnapshotRequest,
+  SnapshotPlanRequest,
   EventLineRequest,
   LockSpansRequest,
   TimelineRequest,
@@ -43,7 +44,7 @@ import { eventById, eventsPage, lineAt, recentRecoveries } from './events';
 import { fromReport } from './ledger-item';
 import { registerEventRequests } from './event-requests';
 import { DEFAULT_SETTINGS, readFolderSettings } from './settings';
-import { restoreFolderSnapshot, snapshotChanges, snapshotFileText, takeSnapshot, verifyFolderSnapshots } from './snapshot-actions';
+import { restoreFolderSnapshot, snapshotChanges, snapshotFileText, snapshotPlan, takeSnapshot, verifyFolderSnapshots } from './snapshot-actions';
 import { SnapshotCatalog } from './snapshot-catalog';
 import { RepairSessionRequest, SessionsNotification, SessionsRequest, ToolRootsNotification } from '../sessions-protocol';
 import { SessionsModel } from './sessions';
@@ -333,6 +334,11 @@ connection.onRequest(VerifyLedgerRequest.type, async ({ ledger, progressToken },
 connection.onRequest(SnapshotsRequest.type, async () => {
   await Promise.all(snapshotFolders().map((uri) => snapshots.refresh(uri)));
   return snapshots.snapshot();
+});
+
+connection.onRequest(SnapshotPlanRequest.type, ({ folder }) => {
+  const root = snapshots.rootOf(folder);
+  return root ? snapshotPlan(root) : { storeExists: false, files: [], ledgers: [], error: notAFolder(folder).message };
 });
 
 connection.onRequest(CreateSnapshotRequest.type, async ({ folder, label }) => {

@@ -3,7 +3,7 @@
  * snapshots, and read one file a snapshot holds. Taking and restoring change files, so they
  * are refused in an untrusted workspace here too (the client refuses first).
  */
-import { createSnapshot, diffSnapshot, readSnapshotFile, restoreSnapshot, verifySnapshots, type VerifyResult } from '../engine';
+import { createSnapshot, diffSnapshot, planSnapshot, readSnapshotFile, restoreSnapshot, verifySnapshots, type VerifyResult } from '../engine';
 import type { ActionResult, SnapshotProblem } from '../protocol';
 import { failure } from './actions';
 
@@ -18,11 +18,27 @@ const UNTRUSTED: ActionResult = {
 export async function takeSnapshot(trusted: boolean, root: string, label: string | undefined): Promise<ActionResult & { id?: string }> {
   if (!trusted) return UNTRUSTED;
   try {
+    // A snapshot of nothing would only create a store and an empty manifest: refused, and said why.
+    const plan = await planSnapshot(root);
+    if (plan.files.length === 0 && plan.ledgers.length === 0) return { ok: false, code: 'E_NOT_FOUND', message: NOTHING_TO_SNAPSHOT };
     const name = label?.trim() ? label.trim() : undefined;
     const { manifest, blobsWritten } = await createSnapshot(root, { tool: TOOL, ...(name !== undefined ? { label: name } : {}) });
     return { ok: true, id: manifest.id, message: `Snapshot ${name ?? manifest.id} taken: ${manifest.files.length} file(s), ${blobsWritten} new blob(s).` };
   } catch (err) {
     return failure(err);
+  }
+}
+
+/** Why a folder's snapshot would hold nothing: what a snapshot keeps, and that this folder has none of it. */
+const NOTHING_TO_SNAPSHOT =
+  'A snapshot keeps the state documents in .ledgerlock/state/*.json and where each ledger in .ledgerlock/ledgers/ stands; this folder has neither, so a snapshot would hold nothing. Nothing was created.';
+
+/** What Create Snapshot would hold in `root` (nothing is created or changed). */
+export async function snapshotPlan(root: string): Promise<{ storeExists: boolean; files: string[]; ledgers: string[]; error?: string }> {
+  try {
+    return await planSnapshot(root);
+  } catch (err) {
+    return { storeExists: false, files: [], ledgers: [], error: failure(err).message };
   }
 }
 

@@ -16,6 +16,7 @@ export {
   type LedgerPosition,
 } from './manifest';
 export { openBlobStore, type StoreOpOptions } from './open';
+export { planSnapshot, type SnapshotPlan } from './plan';
 export { claimBlobStore, relocateBlobs, resumeRelocation, type ClaimResult, type RelocateOptions, type RelocateResult } from './relocate';
 export { restoreSnapshot, type RestoreOptions, type RestoreResult } from './restore';
 export { verifySnapshots, type VerifyResult, type BlobProblem } from './verify';

@@ -11,28 +11,59 @@ import {
   RestoreSnapshotRequest,
   SnapshotDiffRequest,
   type SnapshotItem,
+  SnapshotPlanRequest,
   VerifySnapshotRequest,
 } from '../../protocol';
 import { withProgress } from '../feedback';
-import { formatTime } from '../format';
+import { formatTime, plural } from '../format';
 import type { ServerState } from '../server-state';
 import { snapshotFileUri } from '../snapshot-documents';
 import { SnapshotFileNode, SnapshotFolderNode, SnapshotNode } from '../views/snapshots-view';
-import { type Command, type CommandContext, type CommandOptions, report, server } from './command';
+import { type Command, type CommandContext, type CommandOptions, confirm, report, server } from './command';
 
 interface SnapshotRef {
   folder: string;
   id: string;
 }
 
-async function createSnapshot(ctx: CommandContext, arg?: unknown, labelArg?: string): Promise<(ActionResult & { id?: string }) | undefined> {
+/**
+ * Takes a snapshot of a folder after saying what it would hold (the server's plan): a folder
+ * without a store is asked first, since the snapshot creates `.ledgerlock/` there; one that
+ * would hold nothing is refused, with what a snapshot keeps.
+ */
+async function createSnapshot(
+  ctx: CommandContext,
+  arg?: unknown,
+  labelArg?: string,
+  options?: CommandOptions,
+): Promise<(ActionResult & { id?: string }) | undefined> {
   const folder = await pickFolder(arg);
   if (!folder) return undefined;
+  const name = vscode.workspace.workspaceFolders?.find((f) => f.uri.toString() === folder)?.name ?? folder;
+  const plan = await server(ctx).sendRequest(SnapshotPlanRequest.type, { folder });
+  if (plan.error) return report(ctx, { ok: false, message: plan.error });
+  const holds = planWords(plan);
+  if (plan.files.length === 0 && plan.ledgers.length === 0) {
+    const message = `A snapshot of ${name} would hold nothing`;
+    const detail = `A snapshot keeps the state documents in .ledgerlock/state/*.json and where each ledger in .ledgerlock/ledgers/ stands. ${name} has neither, so nothing was created${plan.storeExists ? '' : ' (no .ledgerlock/ folder either)'}.`;
+    ctx.log.info(`create snapshot of ${name} refused: it would hold nothing`);
+    if (!options?.confirmed) void vscode.window.showInformationMessage(message, { modal: true, detail });
+    return { ok: false, code: 'E_NOT_FOUND', message: `${message}. ${detail}` };
+  }
+  if (!plan.storeExists) {
+    const ok = await confirm(
+      options,
+      `Create a Ledgerlock store in ${name} for this snapshot?`,
+      `${name} has no .ledgerlock/store.json yet. Taking a snapshot creates it (with .ledgerlock/snapshots/ and a blob store beside it).\n\nThe snapshot would hold ${holds}.`,
+      'Create Store and Snapshot',
+    );
+    if (!ok) return undefined;
+  }
   let label = labelArg;
   if (label === undefined) {
     label = await vscode.window.showInputBox({
       title: 'Create Snapshot',
-      prompt: 'A label for the snapshot (optional). It captures .ledgerlock/state/*.json and where each ledger stands.',
+      prompt: `A label for the snapshot (optional). It will hold ${holds}.`,
       placeHolder: 'e.g. before the migration',
       validateInput: (v) => (v.length > 200 ? 'At most 200 characters' : undefined),
     });
@@ -40,6 +71,15 @@ async function createSnapshot(ctx: CommandContext, arg?: unknown, labelArg?: str
   }
   const result = await withProgress('Taking a snapshot…', () => server(ctx).sendRequest(CreateSnapshotRequest.type, { folder, ...(label ? { label } : {}) }));
   return report(ctx, result);
+}
+
+/** "2 files (.ledgerlock/state/a.json, …) and the positions of 1 ledger (.ledgerlock/ledgers/events.jsonl)". */
+function planWords(plan: { files: string[]; ledgers: string[] }): string {
+  const some = (items: string[]) => `${items.slice(0, 5).join(', ')}${items.length > 5 ? `, and ${items.length - 5} more` : ''}`;
+  const files = plan.files.length > 0 ? `${plural(plan.files.length, 'file')} (${some(plan.files)})` : 'no files';
+  const ledgers =
+    plan.ledgers.length > 0 ? ` and where ${plural(plan.ledgers.length, 'ledger')} stand${plan.ledgers.length === 1 ? 's' : ''} (${some(plan.ledgers)})` : '';
+  return `${files}${ledgers}`;
 }
 
 async function restoreSnapshot(ctx: CommandContext, arg?: unknown, options?: CommandOptions): Promise<ActionResult | undefined> {

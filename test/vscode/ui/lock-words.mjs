@@ -5,7 +5,9 @@
 // and tool; no holder is "unknown"; rows, tooltips and dialogs show workspace-relative paths and
 // local times, never absolute paths or ISO times; stale and held rows have different icons; the
 // status-bar tooltip says each reason once; a reap's outcome is a notification with Reveal and
-// Show Recovery Log; each Output line is written once. Screenshots are kept in test-results/vscode/.
+// Show Recovery Log; each Output line is written once. Create Snapshot in a folder without a
+// store asks first, saying what the snapshot would hold, and refuses one that would hold nothing
+// (no .ledgerlock/ left behind). Screenshots are kept in test-results/vscode/.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -237,6 +239,82 @@ export async function runLockWordsUiTests({ scratch, resultsDir }) {
         for (const l of lines.filter(Boolean)) seen.set(l, (seen.get(l) ?? 0) + 1);
         const twice = [...seen].filter(([l, n]) => n > 1 && !/^(scanned|page of|timeline of)/.test(l));
         if (twice.length > 0) throw new Error(`lines written more than once:\n${twice.map(([l, n]) => `${n}× ${l}`).join('\n')}`);
+      },
+    ],
+  );
+
+  // Two folders without a store: one with nothing a snapshot keeps, one with a state document.
+  const emptyDir = path.join(scratch, 'no-store-empty');
+  mkdirSync(emptyDir, { recursive: true });
+  writeFileSync(path.join(emptyDir, 'notes.txt'), 'nothing a snapshot keeps\n');
+  const stateDir = path.join(scratch, 'no-store-state');
+  mkdirSync(path.join(stateDir, '.ledgerlock', 'state'), { recursive: true });
+  writeFileSync(path.join(stateDir, '.ledgerlock', 'state', 'settings.json'), '{"theme":"dark"}\n');
+  const storeFile = path.join(stateDir, '.ledgerlock', 'store.json');
+
+  /** Runs Create Snapshot once the window's server is up (a new window starts it in the background), and waits for its modal. */
+  const createSnapshotDialog = async () => {
+    await until(
+      'the Create Snapshot modal',
+      async () => {
+        // A window just opened may not list the extension's commands in the palette yet: try again.
+        const ran = await runCommand(page, 'Ledgerlock: Create Snapshot').then(
+          () => true,
+          () => page.keyboard.press('Escape').then(() => false),
+        );
+        if (!ran) return false;
+        await dialog(page).waitFor({ timeout: 20_000 });
+        if (!/server is not running/.test(await dialog(page).innerText())) return true;
+        await dialog(page).getByRole('button', { name: 'OK' }).click();
+        await page.waitForTimeout(1_000);
+        return false;
+      },
+      60_000,
+    );
+    return dialog(page).innerText();
+  };
+
+  steps.push(
+    [
+      'Create Snapshot in a folder with nothing to keep refuses and says why, creating no .ledgerlock/',
+      async () => {
+        await page.goto(server.workbenchUrl(emptyDir));
+        await waitForWorkbench(page);
+        await openLedgerlockContainer(page);
+        const words = await createSnapshotDialog();
+        await shot('ui-lock-words-14-snapshot-of-nothing.png');
+        if (!/would hold nothing/.test(words) || !/\.ledgerlock\/state/.test(words)) throw new Error(`the refusal does not say why: ${words}`);
+        await dialog(page).getByRole('button', { name: 'OK' }).click();
+        await page.waitForTimeout(1_000);
+        if (existsSync(path.join(emptyDir, '.ledgerlock'))) throw new Error('a .ledgerlock/ was created for a snapshot of nothing');
+      },
+    ],
+    [
+      'Create Snapshot in a folder without a store asks first, naming what it would hold; Cancel creates nothing, Create takes it',
+      async () => {
+        await page.goto(server.workbenchUrl(stateDir));
+        await waitForWorkbench(page);
+        await openLedgerlockContainer(page);
+        const words = await createSnapshotDialog();
+        await shot('ui-lock-words-15-create-store-question.png');
+        if (!/1 file \(\.ledgerlock\/state\/settings\.json\)/.test(words)) throw new Error(`the question does not say what the snapshot would hold: ${words}`);
+        await dialog(page).getByRole('button', { name: 'Cancel' }).click();
+        await page.waitForTimeout(1_000);
+        if (existsSync(storeFile)) throw new Error('Cancel created a store');
+        await runCommand(page, 'Ledgerlock: Create Snapshot');
+        await dialog(page).waitFor({ timeout: 20_000 });
+        await dialog(page).getByRole('button', { name: 'Create Store and Snapshot' }).click();
+        const input = page.locator('.quick-input-widget input');
+        await input.waitFor({ timeout: 15_000 });
+        await input.fill('first');
+        await page.keyboard.press('Enter');
+        await until(
+          'the store and the snapshot exist',
+          () => existsSync(storeFile) && findFiles(path.join(stateDir, '.ledgerlock', 'snapshots'), '.json').length > 0,
+          20_000,
+        );
+        await treeRow(page, 'Snapshots', 'first').waitFor({ timeout: 20_000 });
+        await shot('ui-lock-words-16-snapshot-taken.png');
       },
     ],
   );
