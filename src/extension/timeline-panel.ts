@@ -5,12 +5,20 @@
  * bundled script and stylesheet, the script by nonce; no network.
  */
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { LockSpansRequest, TimelineRequest } from '../protocol';
 import { baseName } from './format';
 import type { ServerState } from './server-state';
 import type { LedgersView } from './views/ledgers-view';
+
+/** How soon a visible panel asks again: while counting, while events arrive, once the ledger is quiet. */
+const COUNTING_MS = 500;
+const LIVE_MS = 1000;
+const IDLE_MS = 5000;
+/** A ledger with no new events for this long is quiet. */
+const QUIET_AFTER_MS = 30_000;
 
 type FromPage =
   | { type: 'ready' }
@@ -52,7 +60,11 @@ export class TimelinePanels implements vscode.Disposable {
     // One request at a time; what arrives meanwhile (appends, a zoom) asks once more after it.
     let inFlight = false;
     let again = false;
-    let retry: ReturnType<typeof setTimeout> | undefined;
+    let next: ReturnType<typeof setTimeout> | undefined;
+    /** What the page was last sent, so an unchanged answer is not drawn again (a hover stays). */
+    let posted = '';
+    let lastTotal: number | undefined;
+    let changedAt = Date.now();
     const send = async (): Promise<void> => {
       const client = this.client();
       if (!client || disposed) return;
@@ -62,7 +74,7 @@ export class TimelinePanels implements vscode.Disposable {
       }
       inFlight = true;
       again = false;
-      clearTimeout(retry);
+      clearTimeout(next);
       const asked = zoom;
       let partial = false;
       try {
@@ -74,6 +86,10 @@ export class TimelinePanels implements vscode.Disposable {
         // A reply for a zoom the person has left since is not drawn: the next one is on its way.
         if (disposed || asked !== zoom) return;
         partial = timeline.partial;
+        if (timeline.total !== lastTotal) {
+          lastTotal = timeline.total;
+          changedAt = Date.now();
+        }
         const guards = new Set([
           ...timeline.guards,
           ...this.state
@@ -81,25 +97,35 @@ export class TimelinePanels implements vscode.Disposable {
             .filter((l) => l.guards === ledger)
             .map((l) => l.path),
         ]);
-        void panel.webview.postMessage({
-          type: 'data',
-          ledger,
-          timeline,
-          spans: spans.filter((s) => guards.has(s.lock)),
-          guards: [...guards],
-          zoomed: asked !== undefined,
-        });
+        const message = { type: 'data', ledger, timeline, spans: spans.filter((s) => guards.has(s.lock)), guards: [...guards], zoomed: asked !== undefined };
+        const key = JSON.stringify({ ...message, timeline: { ...timeline, tookMs: 0 } });
+        if (key !== posted) {
+          posted = key;
+          void panel.webview.postMessage(message);
+        }
       } catch (err) {
         if (!disposed) void panel.webview.postMessage({ type: 'error', message: `Could not read ${baseName(ledger)}: ${(err as Error).message}` });
         return;
       } finally {
         inFlight = false;
         if (again || (asked !== zoom && !disposed)) void send();
+        else schedule(partial);
       }
-      // Still counting: ask again for the fuller picture.
-      if (partial && !inFlight) retry = setTimeout(() => void send(), 500);
     };
-    const subscriptions = [
+    /**
+     * The picture follows the file itself: the editor's workspace state says a ledger grew only
+     * when its watcher reports a write, which for another process's appends can be seconds or
+     * minutes apart. So a visible panel asks again on its own (README.md, "Timeline"): soon while
+     * counting, every LIVE_MS while events arrive, every IDLE_MS once the ledger is quiet; the
+     * server answers an unchanged file from what it has counted.
+     */
+    const schedule = (counting: boolean): void => {
+      clearTimeout(next);
+      if (disposed || !panel.visible) return;
+      const wait = counting ? COUNTING_MS : Date.now() - changedAt < QUIET_AFTER_MS ? LIVE_MS : IDLE_MS;
+      next = setTimeout(() => void send(), wait);
+    };
+    const subscriptions: vscode.Disposable[] = [
       panel.webview.onDidReceiveMessage(async (msg: FromPage) => {
         if (msg.type === 'ready') await send();
         else if (msg.type === 'reset') {
@@ -116,19 +142,30 @@ export class TimelinePanels implements vscode.Disposable {
           this.log.info(`timeline of ${baseName(ledger)}: first paint ${ms} ms after opening (page script ${msg.ms} ms)`);
         }
       }),
-      // New events: the picture follows, re-binned by the server (cheap once read).
-      this.state.onDidChange(() => {
-        const item = this.state.findLedger(ledger);
-        if (item && item.bytes !== lastBytes && panel.visible) {
-          lastBytes = item.bytes;
-          void send();
-        }
+      // Hidden, it asks nothing; shown again, it catches up at once.
+      panel.onDidChangeViewState(() => {
+        if (panel.visible) void send();
+        else clearTimeout(next);
       }),
     ];
-    let lastBytes = this.state.findLedger(ledger)?.bytes;
+    // A write the editor's watcher does see is drawn without waiting for the next ask.
+    try {
+      const watcher = vscode.workspace.createFileSystemWatcher(
+        new vscode.RelativePattern(vscode.Uri.file(path.dirname(ledger)), baseName(ledger)),
+        true,
+        false,
+        true,
+      );
+      watcher.onDidChange(() => {
+        if (panel.visible) void send();
+      });
+      subscriptions.push(watcher);
+    } catch {
+      // No watcher: the asks on a timer still follow the file.
+    }
     panel.onDidDispose(() => {
       disposed = true;
-      clearTimeout(retry);
+      clearTimeout(next);
       subscriptions.forEach((s) => s.dispose());
       this.panels.delete(ledger);
     });

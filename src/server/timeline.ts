@@ -64,6 +64,8 @@ interface Series {
   headTs: number;
   tailTs: number;
   tailAt: number;
+  /** The last bins computed and what they were computed from: a panel asking again of an unchanged file gets them as they are. */
+  binned?: { key: string; reply: Binned } | undefined;
   /** The counting, while it runs. */
   reading?: Promise<void> | undefined;
   failed?: Error | undefined;
@@ -78,7 +80,7 @@ export async function timeline(ledgerPath: string, opts: Zoom): Promise<Timeline
   const series = await seriesOf(ledgerPath);
   if (series.reading) await Promise.race([series.reading, new Promise((r) => setTimeout(r, FIRST_ANSWER_MS))]);
   if (series.failed) throw series.failed;
-  const reply = bin(series, opts);
+  const reply = binnedOf(series, opts);
   const partial = series.reading !== undefined;
   return {
     ...reply,
@@ -109,7 +111,16 @@ function stepFor(ms: number): number {
   return Math.ceil(ms / day) * day;
 }
 
-function bin(series: Series, opts: Zoom): Omit<TimelineReply, 'tookMs' | 'partial' | 'guards' | 'progress'> {
+type Binned = Omit<TimelineReply, 'tookMs' | 'partial' | 'guards' | 'progress'>;
+
+/** The bins for `opts`, computed again only when the events counted or the file's time span changed. */
+function binnedOf(series: Series, opts: Zoom): Binned {
+  const key = [opts.from, opts.to, opts.bins, series.count, series.undated, series.truncated, series.headTs, series.tailTs].join('|');
+  if (series.binned?.key !== key) series.binned = { key, reply: bin(series, opts) };
+  return series.binned.reply;
+}
+
+function bin(series: Series, opts: Zoom): Binned {
   const wanted = Math.max(1, Math.min(opts.bins ?? 120, 1000));
   const first = Math.min(series.min, series.headTs);
   const newest = Math.max(series.max, series.tailTs);

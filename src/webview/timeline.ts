@@ -81,10 +81,8 @@ window.addEventListener('pointerup', () => {
   // After the release uPlot reports the selection; draw what waited once that is done.
   if (next) setTimeout(() => (dragging ? (waiting ??= next) : render(next)), 0);
 });
-window.addEventListener('resize', () => {
-  plot?.setSize(size());
-  if (last) drawSpans(last);
-});
+// The lanes follow in the plot's setSize hook, once the new size is laid out.
+window.addEventListener('resize', () => plot?.setSize(size()));
 // Theme switches change the body's class: draw again with the new colours.
 new MutationObserver(() => {
   plotKey = '';
@@ -102,9 +100,10 @@ function render(msg: Data): void {
   view = { from: t.viewFrom, to: t.viewTo };
   resetEl.hidden = !msg.zoomed;
   drawSummary(msg);
-  drawChart(t);
+  const made = drawChart(t);
   drawLegend(t);
-  drawSpans(msg);
+  // A new plot is laid out in a microtask: its setSize hook draws the lanes on its real axis.
+  if (!made) drawSpans(msg);
   if (!painted) {
     painted = true;
     requestAnimationFrame(() => vscode.postMessage({ type: 'painted', ms: Math.round(performance.now() - started) }));
@@ -137,7 +136,8 @@ function showRange(from: number, to: number, bars: string, zoomed: boolean): voi
   rangeEl.textContent = `${new Date(from).toLocaleString()} – ${new Date(to).toLocaleString()}, ${bars}${zoomed ? ' · zoomed: kept while events arrive' : ' · whole ledger: grows with new events'}`;
 }
 
-function drawChart(t: TimelineReply): void {
+/** Draws the bars; true when a new plot was made (its size is set after this returns). */
+function drawChart(t: TimelineReply): boolean {
   const bins = t.counts[0]?.length ?? 0;
   const xs = Array.from({ length: bins }, (_, i) => (t.from + i * t.binMs) / 1000);
   // Stacked: series k is the sum of types k..n-1, drawn tallest first so each shows its band.
@@ -155,7 +155,7 @@ function drawChart(t: TimelineReply): void {
   if (plot && key === plotKey) {
     // Same types: new counts on the same plot, so a hover or a selection under way stays.
     plot.setData(data);
-    return;
+    return false;
   }
   plotKey = key;
   const fg = css('--vscode-foreground', '#ccc');
@@ -209,6 +209,7 @@ function drawChart(t: TimelineReply): void {
         },
       ],
       setCursor: [(u: uPlot) => showTip(u)],
+      setSize: [(u: uPlot) => (last ? drawSpans(last, u) : undefined)],
       draw: [(u: uPlot) => shadeUncounted(u)],
     },
   };
@@ -220,6 +221,7 @@ function drawChart(t: TimelineReply): void {
     const tl = last.timeline;
     vscode.postMessage({ type: 'openBin', from: tl.from + idx * tl.binMs, to: tl.from + (idx + 1) * tl.binMs - 1 });
   });
+  return true;
 }
 
 /** While counting, the part of the range not counted yet is shaded and says so, not drawn as empty. */
@@ -287,12 +289,12 @@ const fileName = (p: string) => p.split(/[\\/]/).pop() ?? p;
  * One lane per lock that guards this ledger, on the chart's own time axis: spans are placed
  * with the plot's scale and clipped to the range drawn, so a zoom narrows them too.
  */
-function drawSpans(msg: Data): void {
+function drawSpans(msg: Data, u: uPlot | undefined = plot): void {
   spansEl.replaceChildren();
   const ledgerName = fileName(msg.ledger);
   spansTitle.textContent = `Locks that guard ${ledgerName}: holds and waits`;
   const inView = msg.spans.filter((s) => s.end >= view.from && s.start <= view.to);
-  if (msg.spans.length === 0 || !plot) {
+  if (msg.spans.length === 0 || !u) {
     const p = document.createElement('p');
     p.className = 'empty';
     const names = msg.guards.map(lockName).join(', ');
@@ -301,7 +303,7 @@ function drawSpans(msg: Data): void {
     return;
   }
   const locks = [...new Set(msg.spans.map((s) => s.lock))].slice(0, 30);
-  const over = plot.over.getBoundingClientRect();
+  const over = u.over.getBoundingClientRect();
   const box = spansEl.getBoundingClientRect();
   const left = over.left - box.left;
   const right = left + over.width;

@@ -62,6 +62,7 @@ export async function runTimelineLiveUiTests({ scratch, resultsDir }) {
         spansText: document.getElementById('spans').textContent,
       };
     });
+  const inRangeOf = (summary) => Number(/^([\d,]+) of [\d,]+ events/.exec(summary)?.[1]?.replace(/,/g, '') ?? NaN);
   const totalIn = (summary) => Number(/of ([\d,]+) events/.exec(summary)?.[1]?.replace(/,/g, '') ?? NaN);
   // The graph icon on the ledger's row, as a person opens it.
   const openTimeline = async () => {
@@ -126,10 +127,12 @@ export async function runTimelineLiveUiTests({ scratch, resultsDir }) {
       async () => {
         const before = await look();
         coloursBefore = before.colours;
+        // Across the ledger's first quarter, where its 300,000 events were written, so the zoom
+        // holds bars of every type whose colours can be compared.
         const box = await frame.locator('#chart .u-over').boundingBox();
-        await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2);
+        await page.mouse.move(box.x + box.width * 0.005, box.y + box.height / 2);
         await page.mouse.down();
-        await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+        await page.mouse.move(box.x + box.width * 0.25, box.y + box.height / 2, { steps: 5 });
         await page.mouse.up();
         const dragged = Date.now();
         await until(
@@ -150,6 +153,11 @@ export async function runTimelineLiveUiTests({ scratch, resultsDir }) {
           async () => /zoomed: kept/.test(await frame.locator('#range').innerText()) && !/finer bars/.test(await frame.locator('#range').innerText()),
           20_000,
         );
+        const zoomed = await look();
+        if (!(inRangeOf(zoomed.summary) > 0) || Object.keys(zoomed.colours).length < 4)
+          throw new Error(`the zoom holds no bars to compare: ${zoomed.summary}, legend ${JSON.stringify(zoomed.colours)}`);
+        for (const [type, colour] of Object.entries(zoomed.colours))
+          if (coloursBefore[type] !== colour) throw new Error(`zoomed, ${type} was ${coloursBefore[type]}, now ${colour}`);
         const totals = new Set();
         await until(
           '10 updates while zoomed',
