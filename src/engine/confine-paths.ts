@@ -24,9 +24,28 @@ export function withinRoot<T>(root: string, fn: () => T): T {
   return scope.run(path.resolve(root), fn);
 }
 
+/**
+ * path.resolve(p), returning `p` itself when it is already absolute and normal (the engine's
+ * paths nearly always are): every confined call resolves its paths, several times per release.
+ */
+export function absolute(p: string): string {
+  if (
+    process.platform !== 'win32' &&
+    p.charCodeAt(0) === 47 &&
+    (p.length === 1 || p.charCodeAt(p.length - 1) !== 47) &&
+    !p.includes('//') &&
+    !p.includes('/./') &&
+    !p.includes('/../') &&
+    !p.endsWith('/.') &&
+    !p.endsWith('/..')
+  )
+    return p;
+  return path.resolve(p);
+}
+
 /** The root `p` must stay inside; undefined: only its last component is checked (against its own folder). */
 function rootOf(p: string): string | undefined {
-  const abs = path.resolve(p);
+  const abs = absolute(p);
   const store = storeRootOf(abs);
   if (store !== null) return store;
   const scoped = scope.getStore();
@@ -108,7 +127,7 @@ export function realpathOfDeepestSync(p: string, depth = 0): string {
 
 /** Throws E_PATH_OUTSIDE_ROOT when `p`'s parent, resolved through every link, lies outside `p`'s root. */
 export function confineParentSync(p: string): void {
-  const abs = path.resolve(p);
+  const abs = absolute(p);
   const root = rootOf(abs);
   // No root: only the last component is checked. The root itself is where the caller chose to work.
   if (root === undefined || root === abs) return;

@@ -7,7 +7,7 @@
 import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import { MAX_DOCUMENT_BYTES, readBounded, readBoundedSync } from './bounded-read';
-import { checkDescriptor, confineParentSync, refuseLinkOutsideSync } from './confine-paths';
+import { absolute, checkDescriptor, confineParentSync, refuseLinkOutsideSync } from './confine-paths';
 import { errnoCode } from './errors';
 import type { FileSystem, OpenFile, OpenOptions } from './fs-types';
 
@@ -25,7 +25,7 @@ export function statAtOpen(file: OpenFile): nodeFs.Stats | undefined {
 export function confine(inner: FileSystem): FileSystem {
   const checked = async (p: string, flags: string, mode: number | undefined, options: OpenOptions | undefined): Promise<OpenFile> => {
     const opts: OpenOptions = { ...options, noFollow: true, nonBlock: true };
-    let target = path.resolve(p);
+    let target = absolute(p);
     confineParentSync(target);
     let file: OpenFile;
     try {
@@ -50,7 +50,7 @@ export function confine(inner: FileSystem): FileSystem {
   // The same checks for the sync forms (appendSync, atomicWriteFileSync and the rest).
   const checkedSync = (p: string, flags: string, mode: number | undefined, options: OpenOptions | undefined): OpenFile => {
     const opts: OpenOptions = { ...options, noFollow: true, nonBlock: true };
-    let target = path.resolve(p);
+    let target = absolute(p);
     confineParentSync(target);
     let file: OpenFile;
     try {
@@ -85,7 +85,7 @@ export function confine(inner: FileSystem): FileSystem {
   const mutatingBoth = (a: string, b: string): void => {
     confineParentSync(a);
     refuseLinkOutsideSync(a);
-    if (path.dirname(path.resolve(b)) !== path.dirname(path.resolve(a))) confineParentSync(b);
+    if (path.dirname(absolute(b)) !== path.dirname(absolute(a))) confineParentSync(b);
     refuseLinkOutsideSync(b);
   };
 

@@ -211,15 +211,21 @@ async function locks() {
   const raw = join(dir, 'raw.lock');
   const pl = join(dir, 'pl-target');
   writeFileSync(pl, '');
+  // A ledger's lock lives in a store, where confinement resolves the lock's folder on every step.
+  const storeDir = join(root, 'lock-store');
+  await engine.ensureStore(storeDir);
+  const inStore = join(storeDir, '.ledgerlock', 'locks', 'bench.lock');
   const res = await interleave({
     lock: () => windowRate(async () => (await engine.acquireLock(file, { telemetry: false })).release()),
     lockSync: () => windowRate(() => engine.acquireLockSync(file, { telemetry: false }).releaseSync()),
+    lockStore: () => windowRate(() => engine.acquireLockSync(inStore, { telemetry: false }).releaseSync()),
     limit: () => windowRate(() => { const fd = openSync(raw, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644); writeSync(fd, line); closeSync(fd); unlinkSync(raw); }),
     properLockfile: () => windowRate(async () => (await properLockfile.lock(pl, { realpath: false }))()),
   }, { rounds: ROUNDS });
   const m = res.median;
   row('lock + release, uncontended (acquireLock)', { ll: m.lock, ref: m.limit, refName: 'open(O_EXCL)+write+close+unlink', r: ratio(res, 'lock', 'limit'), goal: 0.7 });
   row('lock + release, uncontended (acquireLockSync)', { ll: m.lockSync, ref: m.limit, refName: 'open(O_EXCL)+write+close+unlink', r: ratio(res, 'lockSync', 'limit'), goal: 0.7 });
+  row('lock + release in a store (acquireLockSync)', { ll: m.lockStore, ref: m.limit, refName: 'open(O_EXCL)+write+close+unlink', r: ratio(res, 'lockStore', 'limit'), goal: 0.7 });
   row('lock + release vs proper-lockfile', { ll: m.lock, ref: m.properLockfile, refName: 'proper-lockfile lock+unlock', r: ratio(res, 'lock', 'properLockfile') });
 }
 
