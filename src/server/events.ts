@@ -20,10 +20,12 @@ type PageReply = { events: EventItem[]; next: string | null; scanned: number; to
 
 export async function eventsPage(ledgerPath: string, cursor: string | null, limit: number, filter?: EventFilter): Promise<PageReply> {
   return withLedger(ledgerPath, async (ledger) => {
-    const page = await readEventsPage(ledger, cursor, limit, filter);
-    if (cursor !== null) return page;
-    // The first page also says how many events there are and where Follow goes on from.
+    if (cursor !== null) return readEventsPage(ledger, cursor, limit, filter);
+    // The first page also says how many events there are and where Follow goes on from: counted
+    // before the page is read, so an event written meanwhile is read again by Follow (the view
+    // keeps each record once), never skipped.
     const { total, newestId } = await counted(ledger);
+    const page = await readEventsPage(ledger, cursor, limit, filter);
     return { ...page, total, newestId };
   });
 }
@@ -75,10 +77,13 @@ export async function eventsSince(
     const read = await ledger.range({ fromId: from, limit: limit + 1 });
     const more = read.length > limit;
     if (more) read.length = limit;
+    // Where Follow goes on from is the newest event read, not the file's newest id now: one
+    // written after the read would be skipped.
+    const newestId = read.at(-1)?.id ?? from - 1;
     const matches = eventMatcher(filter, true);
-    const events = (matches ? read.filter(matches) : read).reverse().map(toItem);
-    const { total, newestId } = await counted(ledger);
-    return { events, more, newestId: more ? (read.at(-1)?.id ?? null) : (newestId ?? read.at(-1)?.id ?? null), total };
+    const events = (matches ? read.filter(matches) : [...read]).reverse().map(toItem);
+    const { total } = await counted(ledger);
+    return { events, more, newestId, total };
   });
 }
 

@@ -7,7 +7,7 @@
 // Times are reported, never asserted tightly (docs/ARCHITECTURE.md, "Ledgers view: pages and Follow").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startServer } from '../fixtures/lsp-client.mjs';
@@ -159,4 +159,34 @@ test('server eventRaw: the line exactly as the file holds it; nothing for a plac
   fs.writeFileSync(secret, '{"type":"secret"}\n');
   const outside = await server.request('ledgerlock/eventRaw', { ledger: secret, offset: 0, length: 17 });
   assert.equal(outside.text, null, 'a file that is not a ledger of the workspace');
+});
+
+test('server eventsSince: Follow skips no event written while it reads (a writer appending every millisecond)', async (t) => {
+  const ws = tempDir(t, 'll-event-since-race-');
+  const file = path.join(ws, 'events.jsonl');
+  fs.writeFileSync(file, '{"type":"start","n":0}\n');
+  const server = await startServer(t, { folders: [ws], trusted: true });
+  const first = await ask(server, 'ledgerlock/eventsPage', { ledger: file, cursor: null, limit: 50 });
+  const writer = spawn(process.execPath, [
+    '-e',
+    `const fs = require('fs'); let n = 0; const t = setInterval(() => { for (let i = 0; i < 3; i++) fs.appendFileSync(process.argv[1], JSON.stringify({ type: 'tick', n: ++n }) + '\\n'); if (n >= 3000) clearInterval(t); }, 1);`,
+    file,
+  ]);
+  t.after(() => writer.kill());
+  const seen = first.events.map((e) => e.id);
+  let newest = first.newestId;
+  const done = new Promise((resolve) => writer.on('exit', resolve));
+  let finished = false;
+  void done.then(() => (finished = true));
+  for (let last = false; !last;) {
+    last = finished;
+    const since = await ask(server, 'ledgerlock/eventsSince', { ledger: file, afterId: newest, limit: 1000 });
+    assert.equal(since.more, false);
+    seen.push(...since.events.map((e) => e.id).reverse());
+    newest = since.newestId;
+  }
+  const want = Array.from({ length: 3001 }, (_, i) => i + 1);
+  const missing = want.filter((id) => !seen.includes(id));
+  assert.deepEqual(missing, [], `Follow skipped ${missing.length} events`);
+  assert.deepEqual(seen, want, 'each event once, in order');
 });
