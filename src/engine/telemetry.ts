@@ -28,6 +28,8 @@ export const TelemetryEventSchema = z.discriminatedUnion('type', [
     type: z.literal('STALE_LOCK_RECOVERY'),
     data: z.object({
       lock: z.string(),
+      // whose rules judged it (absent in records written before it was kept)
+      profile: z.string().optional(),
       reason: z.string(),
       ageMs: z.number(),
       holder: holder.nullable(),

@@ -60,6 +60,7 @@ test('a stale lock in a store is reaped: its bytes go to quarantine/ and STALE_L
   assert.equal(events[0].data.holder.pid, pid);
   assert.equal(events[0].data.holder.tool, 'crashed-tool');
   assert.match(events[0].data.reason, /no longer running/);
+  assert.equal(events[0].data.profile, result.info.profile, 'the record says whose rules judged the lock');
 });
 
 test('outside a store a reaped lock is deleted and nothing is left beside it', async (t) => {

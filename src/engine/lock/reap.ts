@@ -151,6 +151,7 @@ export async function breakLock(lockPath: string, timing: ResolvedTiming, teleme
       type: 'STALE_LOCK_RECOVERY',
       data: {
         lock: lockPath,
+        profile: info.profile,
         reason: info.reason,
         ageMs: info.ageMs,
         holder: info.holder ? { ...info.holder } : null,

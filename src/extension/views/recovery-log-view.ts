@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { RecoveriesRequest, type RecoveryItem } from '../../protocol';
 import * as path from 'node:path';
-import { baseName, formatTime, plural } from '../format';
+import { baseName, formatTime, lockName, plural, whenWords } from '../format';
 import type { ServerState } from '../server-state';
 import { folderItem } from './folder-groups';
 
@@ -94,13 +94,13 @@ export class RecoveryLogView implements vscode.TreeDataProvider<Node>, vscode.Di
     const confirmedUnknown = r.type === 'STALE_LOCK_RECOVERY' && (r.data as { confirmedUnknown?: unknown } | null)?.confirmedUnknown === true;
     const [title, icon] = confirmedUnknown ? ['Unknown lock removed', 'trash'] : (TITLES[r.type] ?? [r.type, 'history']);
     const target = subject(r.data);
-    const item = new vscode.TreeItem(target ? `${title}: ${baseName(target)}` : title, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(target ? `${title}: ${targetName(target, r.data)}` : title, vscode.TreeItemCollapsibleState.None);
     item.id = `recovery:${r.source}:${r.id}`;
     item.description = formatTime(r.ts);
     item.iconPath = new vscode.ThemeIcon(icon);
     item.contextValue = `recovery ${r.type}`;
     const md = new vscode.MarkdownString(`**${title}** (${r.type})\n\n`);
-    if (r.ts) md.appendText(`${r.ts}\n`);
+    if (r.ts) md.appendText(`${whenWords(r.ts)}\n`);
     md.appendCodeblock(JSON.stringify(r.data, null, 2) ?? 'null', 'json');
     item.tooltip = md;
     item.command = { command: 'ledgerlock.openEvent', title: 'Open Event', arguments: [{ ledger: r.source, id: String(r.id) }] };
@@ -110,6 +110,13 @@ export class RecoveryLogView implements vscode.TreeDataProvider<Node>, vscode.Di
   dispose(): void {
     this.disposables.forEach((d) => d.dispose());
   }
+}
+
+/** A reaped lock is named as the Locks view names it (a bare `.lock` by its folder and tool). */
+function targetName(target: string, data: unknown): string {
+  const d = data as { lock?: unknown; profile?: unknown } | null;
+  if (d?.lock !== target) return baseName(target);
+  return lockName({ path: target, profile: typeof d.profile === 'string' ? d.profile : 'generic' });
 }
 
 function subject(data: unknown): string | undefined {

@@ -225,6 +225,15 @@ export async function runLockWordsUiTests({ scratch, resultsDir }) {
       },
     ],
     [
+      'the Recovery Log names the reaped `.lock` by its folder and tool, as the Locks view did',
+      async () => {
+        await openLedgerlockContainer(page);
+        const row = treeRow(page, 'Recovery Log', `Lock reaped: ${flowName}`);
+        await row.waitFor({ timeout: 20_000 });
+        await shot('ui-lock-words-14-recovery-log-name.png');
+      },
+    ],
+    [
       'each line of the Ledgerlock Output channel is written once',
       async () => {
         const logs = findFiles(server.dataDir, 'Ledgerlock.log');
