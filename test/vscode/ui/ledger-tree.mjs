@@ -247,7 +247,14 @@ export async function runLedgerTreeUiTests({ scratch, resultsDir }) {
           await new Promise((r) => setTimeout(r, 15));
         }
         writer.kill();
+        await new Promise((r) => writer.once('exit', r));
         const delays = [...shown].filter(([n]) => written.has(n)).map(([n, at]) => at - written.get(n));
+        // Every event written is on screen once, in order: the rows in sight count down by one.
+        const lastWritten = readFileSync(live, 'utf8').trimEnd().split('\n').length;
+        await rowsAre(
+          'followed rows, none skipped',
+          range(lastWritten, PAGE).map((n) => (n > BIG ? `#${n}  tick` : `#${n}  ${short(TYPES[(n - 1) % 3])}`)),
+        );
         await shot('ui-ledger-tree-7-following.png');
         results.metrics.push({ name: 'Follow: write to new event on top, median', value: median(delays), unit: 'ms' });
         results.metrics.push({ name: 'Follow: write to new event on top, max', value: Math.max(...delays), unit: 'ms' });
@@ -265,8 +272,10 @@ export async function runLedgerTreeUiTests({ scratch, resultsDir }) {
       async () => {
         await runCommand(page, 'Ledgerlock: Go to Event Id…');
         const input = page.locator('.quick-input-widget input');
-        await page.locator('.quick-input-list .monaco-list-row', { hasText: 'audit.jsonl' }).first().click();
-        await input.waitFor({ timeout: 10_000 });
+        await input.fill('audit.jsonl');
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: 'audit.jsonl' }).first().waitFor({ timeout: 15_000 });
+        await page.keyboard.press('Enter');
+        await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Go to Event Id in audit.jsonl' }).waitFor({ timeout: 10_000 });
         await input.fill('180');
         await page.keyboard.press('Enter');
         const selected = pane.locator('.monaco-list-row.selected', { hasText: '#180  ' });
