@@ -24,6 +24,9 @@ export class LedgerNode {
 
 type Node = LedgerFolderNode | LedgerNode | EventNode | LoadMoreNode;
 
+/** Just over VS Code's 200 ms hold on a tree's changes (see `redraw`). */
+const TREE_REDRAW_MS = 210;
+
 const HEALTH_ICONS: Record<LedgerItem['health'], [string, string | undefined]> = {
   ok: ['database', undefined],
   torn: ['warning', 'list.errorForeground'],
@@ -45,6 +48,10 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   readonly view: vscode.TreeView<Node>;
   /** Rows redrawn since activation; tests read it. */
   redraws = 0;
+  /** Rows to draw again at the next redraw ('all': the whole tree), and when the last was asked. */
+  private pendingRedraw: Set<Node> | 'all' | undefined;
+  private lastRedraw = 0;
+  private redrawTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly state: ServerState,
@@ -75,7 +82,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   setFollow(on: boolean): void {
     this.events.setFollow(on);
     void vscode.commands.executeCommand('setContext', 'ledgerlock.following', on);
-    if (!on) this.changed.fire([...this.nodes.values()]);
+    if (!on) this.redraw([...this.nodes.values()]);
   }
 
   get filter(): EventFilter | undefined {
@@ -86,7 +93,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     const inForce = this.events.setFilter(filter);
     void vscode.commands.executeCommand('setContext', 'ledgerlock.eventsFiltered', inForce !== undefined);
     this.view.description = inForce ? describeFilter(inForce) : '';
-    this.changed.fire([...this.nodes.values()]);
+    this.redraw([...this.nodes.values()]);
   }
 
   /** A Timeline bar: the ledger's events in that time window, in the view, expanded. */
@@ -147,9 +154,37 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     return read !== null && (ledger.events === null || read > ledger.events) ? read : ledger.events;
   }
 
+  /**
+   * Asks VS Code to draw rows again, at most once per TREE_REDRAW_MS. VS Code holds a tree's
+   * change back until 200 ms pass without another, so a change that came sooner after the last
+   * one would wait 200 ms; waiting only for the rest of the window puts Follow's new events on
+   * screen sooner (docs/ARCHITECTURE.md, "Ledgers view: pages and Follow").
+   */
+  private redraw(what: Node | Node[] | undefined): void {
+    if (what === undefined) this.pendingRedraw = 'all';
+    else if (this.pendingRedraw !== 'all') {
+      const pending = this.pendingRedraw ?? new Set<Node>();
+      for (const n of Array.isArray(what) ? what : [what]) pending.add(n);
+      this.pendingRedraw = pending;
+    }
+    if (this.redrawTimer) return;
+    const wait = this.lastRedraw + TREE_REDRAW_MS - Date.now();
+    if (wait <= 0) this.flushRedraw();
+    else this.redrawTimer = setTimeout(() => this.flushRedraw(), wait);
+  }
+
+  private flushRedraw(): void {
+    this.redrawTimer = undefined;
+    const pending = this.pendingRedraw;
+    this.pendingRedraw = undefined;
+    if (pending === undefined) return;
+    this.lastRedraw = Date.now();
+    this.changed.fire(pending === 'all' ? undefined : [...pending]);
+  }
+
   private redrawLedger(ledgerPath: string): void {
     const node = this.nodes.get(ledgerPath);
-    if (node) this.changed.fire(node);
+    if (node) this.redraw(node);
   }
 
   private render(): void {
@@ -175,8 +210,8 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     }
     for (const p of [...this.nodes.keys()]) if (!seen.has(p)) this.nodes.delete(p);
     this.events.retain(seen);
-    if (structural) this.changed.fire(undefined);
-    else if (redraw.length > 0) this.changed.fire(redraw);
+    if (structural) this.redraw(undefined);
+    else if (redraw.length > 0) this.redraw(redraw);
   }
 
   async getChildren(node?: Node): Promise<Node[]> {
@@ -237,6 +272,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   }
 
   dispose(): void {
+    clearTimeout(this.redrawTimer);
     this.disposables.forEach((d) => d.dispose());
   }
 }
