@@ -52,6 +52,15 @@ export class Contention {
 
   /** Resolves when the next create attempt is due; an UnheldLock in run-without-lock mode at the timeout. */
   async next(attempt: number): Promise<LockHandle | undefined> {
+    // A wait that ends with the lock's name still taken goes round again (judging, timeout)
+    // without a create attempt that could only fail (release-watch.ts).
+    for (let n = attempt; ; n++) {
+      const due = await this.once(n);
+      if (due !== 'still-held') return due;
+    }
+  }
+
+  private async once(attempt: number): Promise<LockHandle | undefined | 'still-held'> {
     const { target, o } = this;
     // Judging the holder reads its file and /proc; a staleness verdict cannot change faster
     // than the holder's process can die, so waiters woken often re-judge at a bounded rate.
@@ -82,7 +91,7 @@ export class Contention {
     }
     this.watch ??= new ReleaseWatch(target);
     await waitOrAbort(this.watch, Math.min(backoffDelay(attempt, o.retryBaseMs, o.retryMaxMs), o.timeoutMs - waited), o.signal, target);
-    return undefined;
+    return this.watch.taken() ? 'still-held' : undefined;
   }
 
   close(): void {

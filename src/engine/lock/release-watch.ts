@@ -3,8 +3,13 @@
  * backoff: a watch on the lock's directory fires on the unlink or rename of the lock file.
  * The backoff timer stays as the fallback (some file systems deliver no events), so a missed
  * event only costs the old latency, never correctness.
+ *
+ * An event wakes the waiter only while the lock's name is free: the next holder's create and
+ * write of its lock file fire events too, and a waiter woken by them would only fail its create
+ * (README, "Processes sharing a ledger"). The look is taken after the event, so a release that
+ * follows it fires an event of its own and is never missed.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import * as path from 'node:path';
 
 export class ReleaseWatch {
@@ -19,7 +24,7 @@ export class ReleaseWatch {
     this.start();
     if (this.changed) {
       this.changed = false;
-      return Promise.resolve();
+      if (!this.taken()) return Promise.resolve();
     }
     return new Promise((resolve, reject) => {
       const done = () => {
@@ -39,6 +44,15 @@ export class ReleaseWatch {
     });
   }
 
+  /** Whether the lock's name is taken right now (a hint only: the exclusive create decides). */
+  taken(): boolean {
+    try {
+      return lstatSync(this.lockPath, { throwIfNoEntry: false }) !== undefined;
+    } catch {
+      return false; // cannot look: let the create attempt tell
+    }
+  }
+
   close(): void {
     this.watcher?.close();
     this.watcher = null;
@@ -50,6 +64,7 @@ export class ReleaseWatch {
     try {
       this.watcher = watch(path.dirname(this.lockPath), { persistent: false }, (_event, file) => {
         if (file !== null && file.toString() !== name) return;
+        if (this.taken()) return;
         if (this.wake) this.wake();
         else this.changed = true;
       });
