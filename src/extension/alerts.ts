@@ -58,6 +58,7 @@ export class Alerts implements vscode.Disposable {
     this.record(message);
     const show = p.severity === 'error' ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
     void show(message, p.fix.button, DONT_SHOW).then((choice) => {
+      if (choice === p.fix.button && this.alreadyFixed([p])) return undefined;
       if (choice === p.fix.button) return vscode.commands.executeCommand(p.fix.command, ...p.fix.args);
       if (choice === DONT_SHOW) return this.mute([p.kind]);
       return undefined;
@@ -69,10 +70,25 @@ export class Alerts implements vscode.Disposable {
     this.record(message);
     const show = problems.some((p) => p.severity === 'error') ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
     void show(message, 'Show Fixes', DONT_SHOW).then((choice) => {
+      if (choice === 'Show Fixes' && this.alreadyFixed(problems)) return undefined;
       if (choice === 'Show Fixes') return vscode.commands.executeCommand('ledgerlock.showFixes');
       if (choice === DONT_SHOW) return this.mute([...new Set(problems.map((p) => p.kind))]);
       return undefined;
     });
+  }
+
+  /**
+   * A notification cannot be taken back once shown, and a person may click it long after its
+   * problems were fixed (a reap from the Locks view, another tool releasing its lock): say so
+   * instead of acting on a condition that no longer holds.
+   */
+  private alreadyFixed(announced: Problem[]): boolean {
+    const current = new Set(problemsOf(this.state).map((p) => p.key));
+    if (announced.some((p) => current.has(p.key))) return false;
+    const what = announced.length === 1 ? 'That problem is' : `Those ${announced.length.toLocaleString('en-US')} problems are`;
+    void vscode.window.showInformationMessage(`Ledgerlock: ${what} no longer there; nothing to fix.`);
+    this.log.info(`notification clicked after its problems cleared: ${announced.map((p) => p.key).join(', ')}`);
+    return true;
   }
 
   private async mute(kinds: ProblemKind[]): Promise<void> {

@@ -234,6 +234,22 @@ export async function runLockWordsUiTests({ scratch, resultsDir }) {
       },
     ],
     [
+      "a problems notification clicked after its problems were reaped says they are gone instead of offering fixes",
+      async () => {
+        const stale = page.locator('.notification-toast, .notifications-center .notification-list-item', { hasText: /problems —/ }).first();
+        if (!(await stale.isVisible())) await runCommand(page, 'Notifications: Show Notifications');
+        await stale.waitFor({ timeout: 15_000 });
+        await stale.getByRole('button', { name: 'Show Fixes' }).click();
+        await page.locator('.notification-toast, .notifications-center .notification-list-item', { hasText: 'no longer there; nothing to fix' }).first().waitFor({ timeout: 15_000 });
+        // The toasts area shows only the newest few: the notification centre lists them all.
+        await runCommand(page, 'Notifications: Show Notifications');
+        await page.locator('.notifications-center .notification-list-item', { hasText: 'no longer there; nothing to fix' }).first().waitFor({ timeout: 15_000 });
+        await shot('ui-lock-words-15-late-click.png');
+        await page.keyboard.press('Escape');
+        if (await page.locator('.quick-input-widget:visible').count()) throw new Error('a fixes quick pick opened for problems that are gone');
+      },
+    ],
+    [
       'each line of the Ledgerlock Output channel is written once',
       async () => {
         const logs = findFiles(server.dataDir, 'Ledgerlock.log');
