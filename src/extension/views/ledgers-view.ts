@@ -303,8 +303,9 @@ function ledgerItem(ledger: LedgerItem): vscode.TreeItem {
   item.contextValue = `ledger ${ledger.health} ${ledger.format === 'ledgerlock' ? 'native' : 'foreign'}`;
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${baseName(ledger.path)}** — ${health}\n\n`);
-  // The path in a code span: appendText escapes its dashes and dots, which some hovers show as `\-`.
-  md.appendMarkdown(`${codeSpan(ledger.path)}\n\n`);
+  // Relative to its folder, as the Explorer says it, in a code span: appendText escapes its
+  // dashes and dots, which some hovers show as `\-`.
+  md.appendMarkdown(`${codeSpan(vscode.workspace.asRelativePath(ledger.path))}\n\n`);
   md.appendText(`${ledger.format} ledger, ${formatCount(ledger.events)} events, ${formatBytes(ledger.bytes)}, last id `);
   md.appendMarkdown(`${ledger.lastId === null ? '—' : codeSpan(String(ledger.lastId))}\n`);
   if (ledger.error) md.appendText(`\n${ledger.error}\n`);

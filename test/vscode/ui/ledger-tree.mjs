@@ -173,6 +173,38 @@ export async function runLedgerTreeUiTests({ scratch, resultsDir }) {
       },
     ],
     [
+      "tooltips: an event's UUID and a ledger's path have no backslashes, the event's time is exact with how long ago",
+      async () => {
+        const tooltipOf = async (label, text) => {
+          const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: text });
+          await until(
+            `the tooltip of ${label}`,
+            async () => {
+              await page.mouse.move(700, 500);
+              await treeRow(page, 'Ledgers', label).locator('.label-name').hover();
+              return hover
+                .first()
+                .waitFor({ timeout: 3_000 })
+                .then(() => true)
+                .catch(() => false);
+            },
+            30_000,
+          );
+          return hover.first().innerText();
+        };
+        const uuid = 'e4465a9d-6af8-4c1e-9d2b-000000000799';
+        const event = await tooltipOf('#800  ', uuid);
+        await shot('ui-ledger-tree-5-event-tooltip.png');
+        if (event.includes('\\')) throw new Error(`a backslash in the event's tooltip: ${event}`);
+        if (!/\(\d+ (min|h|s)[^)]* ago\)/.test(event)) throw new Error(`no "ago" in the event's tooltip: ${event}`);
+        const ledger = await tooltipOf('events.ndjson', '.claude-flow/events.ndjson');
+        await shot('ui-ledger-tree-5-ledger-tooltip.png');
+        if (ledger.includes('\\')) throw new Error(`a backslash in the ledger's tooltip: ${ledger}`);
+        if (ledger.includes(dir)) throw new Error(`an absolute path in the ledger's tooltip: ${ledger}`);
+        await page.mouse.move(700, 500);
+      },
+    ],
+    [
       'Follow on a 300,000-event log written every 200 ms: new events on top soon after their write; Load more says how many of how many',
       async () => {
         await openOnly('agent.jsonl');
