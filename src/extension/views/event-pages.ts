@@ -269,7 +269,8 @@ export class EventPages implements vscode.Disposable {
     pages.busy = pages.busy.then(async () => {
       pages.catchUpQueued = false;
       const client = this.client();
-      if (this.pages.get(ledgerPath) !== pages || !client) return;
+      // Paused while this read waited (or ran): the list holds still; Follow reads it again when on.
+      if (this.pages.get(ledgerPath) !== pages || !client || !this.following) return;
       let reply;
       try {
         reply = await client.sendRequest(EventsSinceRequest.type, {
@@ -282,7 +283,7 @@ export class EventPages implements vscode.Disposable {
         this.log.debug(`could not read new events of ${ledgerPath}: ${(err as Error).message}`);
         return;
       }
-      if (this.pages.get(ledgerPath) !== pages) return;
+      if (this.pages.get(ledgerPath) !== pages || !this.following) return;
       if (reply.more) {
         // Too many to splice in: start over from the newest page.
         this.drop(ledgerPath);

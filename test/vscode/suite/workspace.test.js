@@ -152,7 +152,8 @@ describe('Ledgerlock in a trusted workspace', () => {
     assert.equal(reply.total, 120);
     assert.deepEqual(reply.types, ['audit.entry']);
     assert.equal(reply.counts[0].reduce((a, b) => a + b, 0), 120, 'every event in some bin');
-    assert.equal(reply.counts[0].length, 10);
+    // Bars have round widths: fewer than asked for a short span, and at most one more (the first starts on a round time).
+    assert.ok(reply.counts[0].length >= 1 && reply.counts[0].length <= 11, `${reply.counts[0].length} bars for 10 asked`);
     await vscode.commands.executeCommand('ledgerlock.showTimeline', paths.pagedLedger);
     const ms = await until('the first paint', () => ll.timelines.firstPaintMs.get(paths.pagedLedger), 30_000);
     metric('timeline of a 120-event ledger: open to first paint', ms, 'ms');
