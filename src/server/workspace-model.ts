@@ -37,6 +37,12 @@ const UNHELD_PER_PASS = LOCK_BATCH;
 /** Locks (and ledgers) inspected between two pushes of the first scan, so the view fills as it goes. */
 const SCAN_CHUNK = 1_000;
 const PROGRESS_PUSH_MS = 1_000;
+/**
+ * Ledgers whose size and mtime are looked at per pass, in rotation. A file watcher can miss
+ * writes: the editor's reported three of a log's 1,000 appends in 100 s, and a write from the
+ * other side of a container or WSL mount brings no event at all.
+ */
+const LEDGER_LOOKS_PER_PASS = 256;
 
 interface LockEntry {
   item: LockItem;
@@ -54,6 +60,9 @@ class FolderModel {
   readonly recoveryLogs = new Set<string>();
   /** Lock inodes seen under a kernel lock: such a zero-byte file at rest is free, not stale. */
   readonly kernelLocked: KernelLockMemory = new Set();
+  /** Each ledger's size, mtime and inode when it was last read: a pass that finds them changed reads it again. */
+  readonly ledgerLooks = new Map<string, string>();
+  ledgerRotation = 0;
   truncated = false;
   limit: string | undefined;
   scanning = true;
@@ -218,6 +227,7 @@ export class WorkspaceModel {
     try {
       let structural = false;
       for (const folder of this.folders.values()) {
+        await this.lookAtLedgers(folder);
         const due = this.dueLocks(folder, now);
         if (due.length === 0) continue;
         const before = new Map(due.map((p) => [p, folder.locks.get(p)]));
@@ -231,6 +241,20 @@ export class WorkspaceModel {
     } finally {
       this.reevaluating = false;
     }
+  }
+
+  /** Ledgers written to with no watcher event are read again (see LEDGER_LOOKS_PER_PASS). */
+  private async lookAtLedgers(folder: FolderModel): Promise<void> {
+    const paths = [...folder.ledgers.keys()];
+    if (paths.length === 0) return;
+    const start = folder.ledgerRotation % paths.length;
+    const batch = paths.length <= LEDGER_LOOKS_PER_PASS ? paths : [...paths, ...paths].slice(start, start + LEDGER_LOOKS_PER_PASS);
+    folder.ledgerRotation = start + batch.length;
+    const looks = await mapLimit(batch, 16, (p) => ledgerLook(p));
+    batch.forEach((p, i) => {
+      const was = folder.ledgerLooks.get(p);
+      if (was !== undefined && looks[i] !== was) this.fileChanged(p);
+    });
   }
 
   private dueLocks(folder: FolderModel, now: number): string[] {
@@ -352,8 +376,11 @@ export class WorkspaceModel {
   }
 
   private async updateLedger(folder: FolderModel, ledgerPath: string): Promise<void> {
+    // Looked at before it is read: a write in between is read now and seen again by the next pass.
+    folder.ledgerLooks.set(ledgerPath, await ledgerLook(ledgerPath));
     const { item, report } = await withinRoot(folder.root, () => summarizeLedger(ledgerPath, folder.uri));
     if (item.error && /E_NOT_FOUND|ENOENT/.test(item.error)) {
+      folder.ledgerLooks.delete(ledgerPath);
       folder.ledgers.delete(ledgerPath);
       this.listener.ledgerForgotten(ledgerPath);
       return;
@@ -366,6 +393,16 @@ export class WorkspaceModel {
   private async updateRecoveryLog(folder: FolderModel, logPath: string): Promise<void> {
     folder.recoveryLogs.add(logPath);
     this.listener.recoveryLogChanged();
+  }
+}
+
+/** A ledger's size, mtime and inode in one string ('' when it cannot be looked at). */
+async function ledgerLook(p: string): Promise<string> {
+  try {
+    const st = await fs.lstat(p);
+    return `${st.size}:${st.mtimeMs}:${st.ino}`;
+  } catch {
+    return '';
   }
 }
 
