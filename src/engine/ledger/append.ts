@@ -27,7 +27,7 @@ import type { LedgerContext } from './context';
 import { GroupCommitter, type WrittenBatch } from './group-commit';
 import { findHoleSync, HOLE_WINDOW_BYTES } from './holes';
 import { findKeyedSync, noteWritten } from './key-window';
-import { withLedgerLock, withLedgerLockSync } from './ledger-lock';
+import { withLedgerLock, withLedgerLockSync, type LockOwner } from './ledger-lock';
 import { decodeRecord, encodeBatch, type Draft, type EncodedBatch } from './record';
 import { cutTornTail } from './repair';
 import { linesBackwardSync, readBackwardSync } from './reverse';
@@ -72,7 +72,7 @@ interface FlushWaiter {
   reject(err: unknown): void;
 }
 
-export class Appender {
+export class Appender implements LockOwner {
   private handle: Handle | null = null;
   private readonly committer = new GroupCommitter((drafts) => this.writeBatch(drafts));
   private waiting: FlushWaiter[] = [];
@@ -98,6 +98,16 @@ export class Appender {
 
   submit(drafts: Draft[]): Promise<LedgerEvent[]> {
     return this.committer.submit(drafts);
+  }
+
+  /**
+   * Whether a batch will want the ledger's lock again before the next turn of the event loop:
+   * one already queued, or (unless every append waits for its fdatasync) the producers whose
+   * appends this batch acknowledges at once. In 'fsync' mode with nothing queued the next batch
+   * comes after a flush, so the lock is let go right after the write.
+   */
+  wantsLockSoon(): boolean {
+    return this.committer.queued > 0 || this.ctx.opts.durability !== 'fsync';
   }
 
   /** The whole append, synchronously: returns once the batch is as durable as the mode promises. */

@@ -35,6 +35,11 @@ export class GroupCommitter {
     });
   }
 
+  /** Appends submitted and not yet taken into a batch. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   /** Resolves when every submitted append has settled. */
   async idle(): Promise<void> {
     while (this.running || this.settling.size > 0) {

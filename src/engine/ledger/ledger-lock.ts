@@ -122,7 +122,7 @@ async function holdFileLock<T>(
     throw err;
   }
   busy.delete(lockPath);
-  afterTask(lockPath, held);
+  afterTask(lockPath, held, owner);
   return result;
 }
 
@@ -159,7 +159,8 @@ export function withLedgerLockSync<T>(
     releaseNow(lockPath, held);
     throw err;
   }
-  afterTask(lockPath, held);
+  // A sync caller's next call may come in this same tick: the hold always lingers for it.
+  afterTask(lockPath, held, undefined);
   return result;
 }
 
@@ -180,13 +181,23 @@ function lingering(lockPath: string): StickyLock | undefined {
   return undefined;
 }
 
+/**
+ * An owner that knows whether it will want the lock again within this turn of the event loop.
+ * One that will not lets it go at once: lingering then only keeps other processes waiting
+ * (README, "Processes sharing a ledger").
+ */
+export interface LockOwner {
+  wantsLockSoon(): boolean;
+}
+
 /** After a task: report a lost lock, else let it linger briefly or let it go. */
-function afterTask(lockPath: string, held: StickyLock): void {
+function afterTask(lockPath: string, held: StickyLock, owner: object | undefined): void {
   if (held.handle.compromised) {
     releaseNow(lockPath, held);
     throw new LedgerlockError(ErrorCode.LockCompromised, `lost ${lockPath} while appending`, { path: lockPath });
   }
-  if (Date.now() - held.since >= STICKY_MAX_MS) {
+  const soon = owner !== undefined && 'wantsLockSoon' in owner ? (owner as LockOwner).wantsLockSoon() : true;
+  if (!soon || Date.now() - held.since >= STICKY_MAX_MS) {
     releaseNow(lockPath, held);
   } else {
     held.timer = setImmediate(() => releaseNow(lockPath, held));
