@@ -193,7 +193,7 @@ export function formatTime(ts: string | null): string {
 
 /**
  * Where a fix keeps the bytes it removes from `p`, in words: a store's own `quarantine/`, else
- * the `.ledgerlock/quarantine/` of the workspace folder holding it (README.md, "Quarantine").
+ * the `.ledgerlock/quarantine/` of the workspace folder holding it (docs/ARCHITECTURE.md, "Quarantine").
  */
 export function quarantinePlace(p: string, folder: { name: string; root: string } | undefined): string {
   const segments = p.split(/[\\/]/);

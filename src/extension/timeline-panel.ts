@@ -115,7 +115,7 @@ export class TimelinePanels implements vscode.Disposable {
     /**
      * The picture follows the file itself: the editor's workspace state says a ledger grew only
      * when its watcher reports a write, which for another process's appends can be seconds or
-     * minutes apart. So a visible panel asks again on its own (README.md, "Timeline"): soon while
+     * minutes apart. So a visible panel asks again on its own (docs/ARCHITECTURE.md, "Timeline: counting a live ledger"): soon while
      * counting, every LIVE_MS while events arrive, every IDLE_MS once the ledger is quiet; the
      * server answers an unchanged file from what it has counted.
      */

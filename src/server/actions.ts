@@ -10,7 +10,7 @@ import type { ActionResult } from '../protocol';
 export interface ActionContext {
   trusted: () => boolean;
   staleMsFor: (p: string) => number;
-  /** `<folder>/.ledgerlock/quarantine/` of the workspace folder holding `p` (README.md, "Quarantine"). */
+  /** `<folder>/.ledgerlock/quarantine/` of the workspace folder holding `p` (docs/ARCHITECTURE.md, "Quarantine"). */
   quarantineFor: (p: string) => string | undefined;
 }
 

@@ -3,7 +3,7 @@
  * file changes: a native store's `quarantine/`; for a foreign file, the quarantine its caller
  * names (the editor names its workspace's `.ledgerlock/quarantine/`), else that of the store
  * enclosing it, else a `<ledger>.quarantine/` directory beside it. Nothing here is deleted
- * silently. Why one place per workspace: README.md, "Quarantine".
+ * silently. Why one place per workspace: docs/ARCHITECTURE.md, "Quarantine".
  */
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';

@@ -33,7 +33,7 @@ export interface LedgerOptions {
   profile?: JsonlProfileId;
   /**
    * Where bytes cut from a foreign ledger outside a store, and its writer's reaped lock, are
-   * kept (the editor names `<workspace>/.ledgerlock/quarantine/`; README.md, "Quarantine").
+   * kept (the editor names `<workspace>/.ledgerlock/quarantine/`; docs/ARCHITECTURE.md, "Quarantine").
    */
   quarantineDir?: string;
 }
