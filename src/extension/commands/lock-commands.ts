@@ -72,7 +72,7 @@ async function removeUnknownLock(ctx: CommandContext, arg?: unknown, options?: C
   if (!known || known.state !== 'unknown') {
     // Decided meanwhile (released, reaped, or now seen held or stale): nothing unknown to confirm.
     const now = known ? `it is ${known.state} now: ${reasonNow(known)}` : 'it is gone (released or reaped meanwhile)';
-    return report(ctx, { ok: true, cleared: true, message: `${baseName(lock)} is no longer unknown; ${now}.` });
+    return report(ctx, { ok: true, cleared: true, message: `${known ? lockName(known) : baseName(lock)} is no longer unknown; ${now}.` });
   }
   const ok = await confirm(
     options,
@@ -81,7 +81,7 @@ async function removeUnknownLock(ctx: CommandContext, arg?: unknown, options?: C
     'Remove Lock',
   );
   if (!ok) return undefined;
-  return report(ctx, await withProgress(`Removing ${baseName(lock)}…`, () => request(ctx, ReapLockRequest.type, { lock, confirmUnknown: true })));
+  return report(ctx, await withProgress(`Removing ${lockName(known)}…`, () => request(ctx, ReapLockRequest.type, { lock, confirmUnknown: true })));
 }
 
 /** The modal's words: what is unknown, what cannot be seen, and what removing it risks. */
@@ -145,7 +145,7 @@ async function showHolder(ctx: CommandContext, arg?: unknown): Promise<void> {
     ...(lock.state === 'unknown' && vscode.workspace.isTrusted
       ? [
           {
-            label: `$(trash) Remove ${baseName(lock.path)} anyway…`,
+            label: `$(trash) Remove ${lockName(lock)} anyway…`,
             description: 'Ledgerlock cannot see whether its holder is alive',
             run: () => vscode.commands.executeCommand('ledgerlock.removeUnknownLock', lock.path),
           },
