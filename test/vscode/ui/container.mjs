@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, startCodeServer } from '../codeServer.mjs';
 import { pickMenu } from './run.mjs';
-import { dialog, openLedgerlockContainer, runCommand, runSteps, treeRow, until, waitForWorkbench } from './workbench.mjs';
+import { dialog, openLedgerlockContainer, runCommand, runSteps, treeRow, until, waitForWorkbench, hoverText } from './workbench.mjs';
 
 const CONTAINER_HOSTNAME = 'ledgerlock-devcontainer';
 const CONTAINER_MESSAGE = 'Running inside a container: locks held from outside it show as unknown';
@@ -135,12 +135,16 @@ export async function runContainerUiTests({ scratch, resultsDir }) {
     await menu.locator('.action-label').first().waitFor({ timeout: 10_000 });
     // Menus are filled in one go; a settled count is the whole menu.
     let labels = [];
-    await until(`the context menu of ${name}`, async () => {
-      const now = await menu.locator('.action-label').allInnerTexts();
-      const settled = now.length > 0 && now.join('|') === labels.join('|');
-      labels = now;
-      return settled;
-    }, 10_000);
+    await until(
+      `the context menu of ${name}`,
+      async () => {
+        const now = await menu.locator('.action-label').allInnerTexts();
+        const settled = now.length > 0 && now.join('|') === labels.join('|');
+        labels = now;
+        return settled;
+      },
+      10_000,
+    );
     return labels.map((l) => l.trim()).filter(Boolean);
   };
   const closeMenu = async () => {
@@ -148,164 +152,195 @@ export async function runContainerUiTests({ scratch, resultsDir }) {
     await menu.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
   };
   /** The tooltip of a lock row, as the hover shows it. */
-  const tooltipOf = async (name) => {
-    const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: name });
-    await until(`the tooltip of ${name}`, async () => {
-      await page.mouse.move(10, 10);
-      await row(name).locator('.label-name').hover();
-      try {
-        await hover.first().waitFor({ timeout: 3_000 });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 30_000);
-    return hover.first().innerText();
-  };
+  const tooltipOf = (name) => hoverText(page, row(name).locator('.label-name'), name);
 
   const steps = [
-    ['code-server runs in a pid namespace of its own, with its own hostname', async () => {
-      const inside = readlinkSync(`/proc/${server.child.pid}/ns/pid`);
-      const ours = readlinkSync('/proc/self/ns/pid');
-      // The unshare process stays in ours; its child (code-server) is pid 1 of the new one.
-      const [child] = readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
-      const childNs = readlinkSync(`/proc/${child}/ns/pid`);
-      if (inside !== ours || childNs === ours) throw new Error(`code-server's pid namespace ${childNs} is not a new one (ours: ${ours})`);
-    }],
-    ['the Locks view says once that it runs inside a container', async () => {
-      await page.goto(server.workbenchUrl(ws.dir));
-      await waitForWorkbench(page);
-      await openLedgerlockContainer(page);
-      await locksPane().getByText(CONTAINER_MESSAGE).waitFor({ timeout: 60_000 });
-      const count = await locksPane().getByText(CONTAINER_MESSAGE).count();
-      if (count !== 1) throw new Error(`the container message shows ${count} times`);
-      // A wide sidebar, as a person reading the reasons would make it.
-      const sidebar = await page.locator('.part.sidebar').boundingBox();
-      await page.mouse.move(sidebar.x + sidebar.width + 1, sidebar.y + 400);
-      await page.mouse.down();
-      await page.mouse.move(sidebar.x + 1000, sidebar.y + 400, { steps: 5 });
-      await page.mouse.up();
-    }],
-    ['the host\'s flock holder is found by the probe: held.lock shows held, with no Reap', async () => {
-      await row('held.lock').waitFor({ timeout: 60_000 });
-      await until('held.lock is judged held', async () => /^held\b/.test(await rowSays('held.lock')), 30_000);
-      const text = await rowSays('held.lock');
-      if (/stale|orphaned|unknown/.test(text)) throw new Error(`held.lock row: ${text}`);
-      const words = await tooltipOf('held.lock');
-      if (!/probe/.test(words)) throw new Error(`the held.lock tooltip does not say the probe found the holder: ${words}`);
-      const entries = await contextMenuOf('held.lock');
-      await closeMenu();
-      if (entries.some((e) => /Reap Lock|Remove Lock Anyway/.test(e))) throw new Error(`held.lock offers: ${entries.join(', ')}`);
-    }],
-    ['open.lock and registry.json.lock show unknown, each with its sentence in the row', async () => {
-      const want = { 'open.lock': 'cannot tell from here', 'registry.json.lock': 'outside this container' };
-      for (const [name, sentence] of Object.entries(want)) {
-        await row(name).waitFor({ timeout: 30_000 });
-        let last = '';
-        await until(`${name} is judged unknown`, async () => /^unknown\b/.test((last = await rowSays(name))), 30_000)
-          .catch((err) => { throw new Error(`${err.message}; the row says: ${last}`); });
-        const text = await rowSays(name);
-        if (!text.includes(sentence)) throw new Error(`${name} row lacks "${sentence}": ${text}`);
-      }
-      // Its own icon: a question mark, not the held lock nor the stale open lock.
-      const icon = await row('open.lock').locator('.custom-view-tree-node-item-icon, .codicon').first().getAttribute('class');
-      if (!/codicon-question/.test(icon ?? '')) throw new Error(`open.lock's icon is ${icon}`);
-      await page.mouse.move(800, 700);
-      await shot('ui-container-1-locks.png');
-    }],
-    ['an unknown lock\'s tooltip gives the reason and what cannot be seen from inside', async () => {
-      const words = await tooltipOf('registry.json.lock');
-      for (const want of [`${ws.sleeper.pid}`, 'outside this container', 'What Ledgerlock cannot see from here', 'Remove Lock Anyway']) {
-        if (!words.includes(want)) throw new Error(`registry.json.lock tooltip lacks "${want}": ${words}`);
-      }
-      await shot('ui-container-2-unknown-tooltip.png');
-      await page.mouse.move(800, 700);
-    }],
-    ['unknown locks raise no alarm: no status-bar warning, no notification, no badge', async () => {
-      if (await page.locator('.statusbar-item[aria-label^="Ledgerlock:"]').count() > 0) throw new Error('the status bar shows a Ledgerlock problem');
-      const toasts = await page.locator('.notification-toast').allInnerTexts();
-      if (toasts.some((t) => /Ledgerlock/.test(t))) throw new Error(`a notification: ${toasts.join(' | ')}`);
-      const badge = await page.locator('.activitybar .action-item:has(a[aria-label^="Ledgerlock"]) .badge-content').allInnerTexts().catch(() => []);
-      if (badge.some((b) => b.trim() !== '')) throw new Error(`the Ledgerlock view has a badge: ${badge.join(',')}`);
-    }],
-    ['their context menus offer "Remove Lock Anyway…" and never Reap', async () => {
-      for (const name of ['open.lock', 'registry.json.lock']) {
-        await row(name).hover();
-        if (await row(name).locator('.action-label[aria-label^="Reap Lock"]').count() > 0) throw new Error(`${name} has an inline Reap`);
-        const entries = await contextMenuOf(name);
-        if (name === 'registry.json.lock') await shot('ui-container-3-context-menu.png');
+    [
+      'code-server runs in a pid namespace of its own, with its own hostname',
+      async () => {
+        const inside = readlinkSync(`/proc/${server.child.pid}/ns/pid`);
+        const ours = readlinkSync('/proc/self/ns/pid');
+        // The unshare process stays in ours; its child (code-server) is pid 1 of the new one.
+        const [child] = readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+        const childNs = readlinkSync(`/proc/${child}/ns/pid`);
+        if (inside !== ours || childNs === ours) throw new Error(`code-server's pid namespace ${childNs} is not a new one (ours: ${ours})`);
+      },
+    ],
+    [
+      'the Locks view says once that it runs inside a container',
+      async () => {
+        await page.goto(server.workbenchUrl(ws.dir));
+        await waitForWorkbench(page);
+        await openLedgerlockContainer(page);
+        await locksPane().getByText(CONTAINER_MESSAGE).waitFor({ timeout: 60_000 });
+        const count = await locksPane().getByText(CONTAINER_MESSAGE).count();
+        if (count !== 1) throw new Error(`the container message shows ${count} times`);
+        // A wide sidebar, as a person reading the reasons would make it.
+        const sidebar = await page.locator('.part.sidebar').boundingBox();
+        await page.mouse.move(sidebar.x + sidebar.width + 1, sidebar.y + 400);
+        await page.mouse.down();
+        await page.mouse.move(sidebar.x + 1000, sidebar.y + 400, { steps: 5 });
+        await page.mouse.up();
+      },
+    ],
+    [
+      "the host's flock holder is found by the probe: held.lock shows held, with no Reap",
+      async () => {
+        await row('held.lock').waitFor({ timeout: 60_000 });
+        await until('held.lock is judged held', async () => /^held\b/.test(await rowSays('held.lock')), 30_000);
+        const text = await rowSays('held.lock');
+        if (/stale|orphaned|unknown/.test(text)) throw new Error(`held.lock row: ${text}`);
+        const words = await tooltipOf('held.lock');
+        if (!/probe/.test(words)) throw new Error(`the held.lock tooltip does not say the probe found the holder: ${words}`);
+        const entries = await contextMenuOf('held.lock');
         await closeMenu();
-        if (entries.some((e) => /Reap Lock/.test(e))) throw new Error(`${name} offers Reap: ${entries.join(', ')}`);
-        if (!entries.some((e) => e.startsWith('Remove Lock Anyway'))) throw new Error(`${name} lacks Remove Lock Anyway…: ${entries.join(', ')}`);
-      }
-    }],
-    ['the host holder of registry.json.lock dies: seen from inside, it stays unknown', async () => {
-      killGroup(ws.sleeper);
-      await until('the host sleep is gone', () => !running(ws.sleeper.pid), 10_000);
-      await runCommand(page, 'Ledgerlock: Refresh');
-      // Nothing changes, so there is no event to wait for: watch the row over three lock
-      // passes (2 s each) after the rescan, and it must say unknown at every look.
-      const watchUntil = Date.now() + 6_000;
-      let looks = 0;
-      while (Date.now() < watchUntil) {
-        const text = await rowSays('registry.json.lock');
-        if (!/^unknown\b/.test(text) || /\b(stale|orphaned)\b/.test(text)) throw new Error(`registry.json.lock changed to: ${text}`);
-        looks++;
-        await page.waitForTimeout(250);
-      }
-      if (looks < 5) throw new Error(`only ${looks} looks at the row`);
-      if (!existsSync(ws.registry)) throw new Error('registry.json.lock was removed without being asked');
-    }],
-    ['"Remove Lock Anyway…" is in the command palette only while an unknown lock is selected', async () => {
-      const paletteHas = async () => {
-        await page.keyboard.press('F1');
-        const input = page.locator('.quick-input-widget input');
-        await input.waitFor({ timeout: 15_000 });
-        await input.fill('>Ledgerlock: Remove Lock Anyway');
-        const rows = page.locator('.quick-input-list .monaco-list-row');
-        // Filtered as typed: found, or the same other rows (or none) at two looks in a row.
-        let found = false;
-        let seen;
-        await until('the palette filters', async () => {
-          found = (await rows.filter({ hasText: 'Remove Lock Anyway' }).count()) > 0;
-          const now = (await rows.allInnerTexts()).join('|') + String(await page.locator('.quick-input-widget', { hasText: 'No matching commands' }).count());
-          const settled = now === seen;
-          seen = now;
-          return found || settled;
-        }, 10_000);
-        await page.keyboard.press('Escape');
-        return found;
-      };
-      await row('held.lock').locator('.label-name').click();
-      if (await paletteHas()) throw new Error('the palette offers Remove Lock Anyway… with a held lock selected');
-      await row('open.lock').locator('.label-name').click();
-      if (!(await paletteHas())) throw new Error('the palette lacks Remove Lock Anyway… with an unknown lock selected');
-      await runCommand(page, 'View: Close All Editors');
-    }],
-    ['Remove Lock Anyway… on open.lock: the modal names what is unknown; confirmed, the file goes from disk and view', async () => {
-      await row('open.lock').click({ button: 'right' });
-      await pickMenu(page, menu, 'Remove Lock Anyway');
-      await dialog(page).waitFor({ timeout: 20_000 });
-      const words = await dialog(page).innerText();
-      for (const want of ['Remove open.lock anyway?', 'cannot tell from here', 'processes outside this container', 'two holders will run at once']) {
-        if (!words.includes(want)) throw new Error(`the modal lacks "${want}": ${words}`);
-      }
-      const buttons = (await dialog(page).locator('.monaco-button').allInnerTexts()).map((b) => b.trim()).filter(Boolean);
-      if (!buttons.includes('Remove Lock') || buttons.filter((b) => b !== 'Cancel').length !== 1) throw new Error(`the modal's buttons: ${buttons.join(', ')}`);
-      await shot('ui-container-4-remove-modal.png');
-      if (!existsSync(ws.open)) throw new Error('open.lock was removed before the confirmation');
-      const started = Date.now();
-      await dialog(page).getByRole('button', { name: 'Remove Lock' }).click();
-      await until('open.lock is gone from disk', () => !existsSync(ws.open), 10_000);
-      await row('open.lock').waitFor({ state: 'detached', timeout: 10_000 });
-      results.metrics.push({ name: 'Remove Lock confirmed to the row gone', value: Date.now() - started, unit: 'ms' });
-      // The others are left as they were.
-      for (const f of [ws.held, ws.registry]) if (!existsSync(f)) throw new Error(`${path.basename(f)} was removed too`);
-      if (!/^held\b/.test(await rowSays('held.lock'))) throw new Error('held.lock is no longer held');
-      await page.mouse.move(800, 700);
-      await until('the progress message is gone', async () => (await page.locator('.statusbar-item', { hasText: 'Removing open.lock' }).count()) === 0, 10_000);
-      await shot('ui-container-5-removed.png');
-    }],
+        if (entries.some((e) => /Reap Lock|Remove Lock Anyway/.test(e))) throw new Error(`held.lock offers: ${entries.join(', ')}`);
+      },
+    ],
+    [
+      'open.lock and registry.json.lock show unknown, each with its sentence in the row',
+      async () => {
+        const want = { 'open.lock': 'cannot tell from here', 'registry.json.lock': 'outside this container' };
+        for (const [name, sentence] of Object.entries(want)) {
+          await row(name).waitFor({ timeout: 30_000 });
+          let last = '';
+          await until(`${name} is judged unknown`, async () => /^unknown\b/.test((last = await rowSays(name))), 30_000).catch((err) => {
+            throw new Error(`${err.message}; the row says: ${last}`);
+          });
+          const text = await rowSays(name);
+          if (!text.includes(sentence)) throw new Error(`${name} row lacks "${sentence}": ${text}`);
+        }
+        // Its own icon: a question mark, not the held lock nor the stale open lock.
+        const icon = await row('open.lock').locator('.custom-view-tree-node-item-icon, .codicon').first().getAttribute('class');
+        if (!/codicon-question/.test(icon ?? '')) throw new Error(`open.lock's icon is ${icon}`);
+        await page.mouse.move(800, 700);
+        await shot('ui-container-1-locks.png');
+      },
+    ],
+    [
+      "an unknown lock's tooltip gives the reason and what cannot be seen from inside",
+      async () => {
+        const words = await tooltipOf('registry.json.lock');
+        for (const want of [`${ws.sleeper.pid}`, 'outside this container', 'What Ledgerlock cannot see from here', 'Remove Lock Anyway']) {
+          if (!words.includes(want)) throw new Error(`registry.json.lock tooltip lacks "${want}": ${words}`);
+        }
+        await shot('ui-container-2-unknown-tooltip.png');
+        await page.mouse.move(800, 700);
+      },
+    ],
+    [
+      'unknown locks raise no alarm: no status-bar warning, no notification, no badge',
+      async () => {
+        if ((await page.locator('.statusbar-item[aria-label^="Ledgerlock:"]').count()) > 0) throw new Error('the status bar shows a Ledgerlock problem');
+        const toasts = await page.locator('.notification-toast').allInnerTexts();
+        if (toasts.some((t) => /Ledgerlock/.test(t))) throw new Error(`a notification: ${toasts.join(' | ')}`);
+        const badge = await page
+          .locator('.activitybar .action-item:has(a[aria-label^="Ledgerlock"]) .badge-content')
+          .allInnerTexts()
+          .catch(() => []);
+        if (badge.some((b) => b.trim() !== '')) throw new Error(`the Ledgerlock view has a badge: ${badge.join(',')}`);
+      },
+    ],
+    [
+      'their context menus offer "Remove Lock Anyway…" and never Reap',
+      async () => {
+        for (const name of ['open.lock', 'registry.json.lock']) {
+          await row(name).hover();
+          if ((await row(name).locator('.action-label[aria-label^="Reap Lock"]').count()) > 0) throw new Error(`${name} has an inline Reap`);
+          const entries = await contextMenuOf(name);
+          if (name === 'registry.json.lock') await shot('ui-container-3-context-menu.png');
+          await closeMenu();
+          if (entries.some((e) => /Reap Lock/.test(e))) throw new Error(`${name} offers Reap: ${entries.join(', ')}`);
+          if (!entries.some((e) => e.startsWith('Remove Lock Anyway'))) throw new Error(`${name} lacks Remove Lock Anyway…: ${entries.join(', ')}`);
+        }
+      },
+    ],
+    [
+      'the host holder of registry.json.lock dies: seen from inside, it stays unknown',
+      async () => {
+        killGroup(ws.sleeper);
+        await until('the host sleep is gone', () => !running(ws.sleeper.pid), 10_000);
+        await runCommand(page, 'Ledgerlock: Refresh');
+        // Nothing changes, so there is no event to wait for: watch the row over three lock
+        // passes (2 s each) after the rescan, and it must say unknown at every look.
+        const watchUntil = Date.now() + 6_000;
+        let looks = 0;
+        while (Date.now() < watchUntil) {
+          const text = await rowSays('registry.json.lock');
+          if (!/^unknown\b/.test(text) || /\b(stale|orphaned)\b/.test(text)) throw new Error(`registry.json.lock changed to: ${text}`);
+          looks++;
+          await page.waitForTimeout(250);
+        }
+        if (looks < 5) throw new Error(`only ${looks} looks at the row`);
+        if (!existsSync(ws.registry)) throw new Error('registry.json.lock was removed without being asked');
+      },
+    ],
+    [
+      '"Remove Lock Anyway…" is in the command palette only while an unknown lock is selected',
+      async () => {
+        const paletteHas = async () => {
+          await page.keyboard.press('F1');
+          const input = page.locator('.quick-input-widget input');
+          await input.waitFor({ timeout: 15_000 });
+          await input.fill('>Ledgerlock: Remove Lock Anyway');
+          const rows = page.locator('.quick-input-list .monaco-list-row');
+          // Filtered as typed: found, or the same other rows (or none) at two looks in a row.
+          let found = false;
+          let seen;
+          await until(
+            'the palette filters',
+            async () => {
+              found = (await rows.filter({ hasText: 'Remove Lock Anyway' }).count()) > 0;
+              const now =
+                (await rows.allInnerTexts()).join('|') + String(await page.locator('.quick-input-widget', { hasText: 'No matching commands' }).count());
+              const settled = now === seen;
+              seen = now;
+              return found || settled;
+            },
+            10_000,
+          );
+          await page.keyboard.press('Escape');
+          return found;
+        };
+        await row('held.lock').locator('.label-name').click();
+        if (await paletteHas()) throw new Error('the palette offers Remove Lock Anyway… with a held lock selected');
+        await row('open.lock').locator('.label-name').click();
+        if (!(await paletteHas())) throw new Error('the palette lacks Remove Lock Anyway… with an unknown lock selected');
+        await runCommand(page, 'View: Close All Editors');
+      },
+    ],
+    [
+      'Remove Lock Anyway… on open.lock: the modal names what is unknown; confirmed, the file goes from disk and view',
+      async () => {
+        await row('open.lock').click({ button: 'right' });
+        await pickMenu(page, menu, 'Remove Lock Anyway');
+        await dialog(page).waitFor({ timeout: 20_000 });
+        const words = await dialog(page).innerText();
+        for (const want of ['Remove open.lock anyway?', 'cannot tell from here', 'processes outside this container', 'two holders will run at once']) {
+          if (!words.includes(want)) throw new Error(`the modal lacks "${want}": ${words}`);
+        }
+        const buttons = (await dialog(page).locator('.monaco-button').allInnerTexts()).map((b) => b.trim()).filter(Boolean);
+        if (!buttons.includes('Remove Lock') || buttons.filter((b) => b !== 'Cancel').length !== 1)
+          throw new Error(`the modal's buttons: ${buttons.join(', ')}`);
+        await shot('ui-container-4-remove-modal.png');
+        if (!existsSync(ws.open)) throw new Error('open.lock was removed before the confirmation');
+        const started = Date.now();
+        await dialog(page).getByRole('button', { name: 'Remove Lock' }).click();
+        await until('open.lock is gone from disk', () => !existsSync(ws.open), 10_000);
+        await row('open.lock').waitFor({ state: 'detached', timeout: 10_000 });
+        results.metrics.push({ name: 'Remove Lock confirmed to the row gone', value: Date.now() - started, unit: 'ms' });
+        // The others are left as they were.
+        for (const f of [ws.held, ws.registry]) if (!existsSync(f)) throw new Error(`${path.basename(f)} was removed too`);
+        if (!/^held\b/.test(await rowSays('held.lock'))) throw new Error('held.lock is no longer held');
+        await page.mouse.move(800, 700);
+        await until(
+          'the progress message is gone',
+          async () => (await page.locator('.statusbar-item', { hasText: 'Removing open.lock' }).count()) === 0,
+          10_000,
+        );
+        await shot('ui-container-5-removed.png');
+      },
+    ],
   ];
 
   try {

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, startCodeServer } from '../codeServer.mjs';
-import { dialog, openLedgerlockContainer, runCommand, treeRow, until, waitForWorkbench } from './workbench.mjs';
+import { dialog, openLedgerlockContainer, runCommand, treeRow, until, waitForWorkbench, hoverText } from './workbench.mjs';
 
 function makeEvidenceWorkspace(dir) {
   mkdirSync(path.join(dir, '.hardkas', 'locks'), { recursive: true });
@@ -88,22 +88,7 @@ export async function runEvidenceUiTests({ scratch, resultsDir }) {
       'its tooltip names the holder process and the kernel lock',
       async () => {
         const row = treeRow(page, 'Locks', 'build.lock');
-        const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'build.lock' });
-        await until(
-          'the lock tooltip appears',
-          async () => {
-            await page.mouse.move(10, 10);
-            await row.locator('.label-name').hover();
-            try {
-              await hover.first().waitFor({ timeout: 3_000 });
-              return true;
-            } catch {
-              return false;
-            }
-          },
-          30_000,
-        );
-        const words = await hover.first().innerText();
+        const words = await hoverText(page, row.locator('.label-name'), 'build.lock');
         for (const want of [`pid ${holder.pid}`, 'flock', 'sleep 600']) {
           if (!words.includes(want)) throw new Error(`tooltip lacks "${want}": ${words}`);
         }

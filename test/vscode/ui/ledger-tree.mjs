@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, root, startCodeServer } from '../codeServer.mjs';
 import { pickMenu } from './run.mjs';
-import { openLedgerlockContainer, runCommand, runSteps, treeRow, until, waitForWorkbench } from './workbench.mjs';
+import { openLedgerlockContainer, runCommand, runSteps, treeRow, until, waitForWorkbench, hoverText } from './workbench.mjs';
 
 /** Events per page (the `ledgerlock.pageSize` default). */
 const PAGE = 50;
@@ -175,23 +175,7 @@ export async function runLedgerTreeUiTests({ scratch, resultsDir }) {
     [
       "tooltips: an event's UUID and a ledger's path have no backslashes, the event's time is exact with how long ago",
       async () => {
-        const tooltipOf = async (label, text) => {
-          const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: text });
-          await until(
-            `the tooltip of ${label}`,
-            async () => {
-              await page.mouse.move(700, 500);
-              await treeRow(page, 'Ledgers', label).locator('.label-name').hover();
-              return hover
-                .first()
-                .waitFor({ timeout: 3_000 })
-                .then(() => true)
-                .catch(() => false);
-            },
-            30_000,
-          );
-          return hover.first().innerText();
-        };
+        const tooltipOf = (label, text) => hoverText(page, treeRow(page, 'Ledgers', label).locator('.label-name'), text, { away: [700, 500] });
         const uuid = 'e4465a9d-6af8-4c1e-9d2b-000000000799';
         const event = await tooltipOf('#800  ', uuid);
         await shot('ui-ledger-tree-5-event-tooltip.png');

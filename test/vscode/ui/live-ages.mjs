@@ -6,7 +6,7 @@ import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, startCodeServer } from '../codeServer.mjs';
-import { dialog, openLedgerlockContainer, runCommand, runSteps, treeRow, until, waitForWorkbench } from './workbench.mjs';
+import { dialog, openLedgerlockContainer, runCommand, runSteps, treeRow, until, waitForWorkbench, hoverText } from './workbench.mjs';
 
 /** The seconds in "empty lock file 37 s old" and in the Age row ("| Age | 38 s |" as text). */
 function agesIn(words) {
@@ -30,24 +30,7 @@ export async function runLiveAgesUiTests({ scratch, resultsDir }) {
   const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
   const shot = (name) => page.screenshot({ path: path.join(resultsDir, name) });
   const row = () => treeRow(page, 'Locks', 'crash.lock');
-  const tooltip = async () => {
-    const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'crash.lock' });
-    await until(
-      'the tooltip of crash.lock appears',
-      async () => {
-        await page.mouse.move(10, 10);
-        await row().locator('.label-name').hover();
-        try {
-          await hover.first().waitFor({ timeout: 2_000 });
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      20_000,
-    );
-    return (await hover.first().innerText()).replace(/\s+/g, ' ');
-  };
+  const tooltip = async () => (await hoverText(page, row().locator('.label-name'), 'crash.lock')).replace(/\s+/g, ' ');
   let first;
 
   const steps = [

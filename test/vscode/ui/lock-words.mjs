@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync,
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, startCodeServer } from '../codeServer.mjs';
-import { dialog, openLedgerlockContainer, runCommand, runSteps, treeRow, until, waitForWorkbench } from './workbench.mjs';
+import { dialog, openLedgerlockContainer, runCommand, runSteps, treeRow, until, waitForWorkbench, hoverText } from './workbench.mjs';
 
 const FIXTURES = new URL('../../fixtures/', import.meta.url).pathname;
 const ISO_TIME = /\d{4}-\d\d-\d\dT\d\d:\d\d/;
@@ -129,23 +129,7 @@ export async function runLockWordsUiTests({ scratch, resultsDir }) {
   ];
 
   /** Hovers `target` until a hover holding `hasText` shows (a tree row's tooltip is resolved on hover), and reads it. */
-  const hoverText = async (target, hasText) => {
-    const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText });
-    await until(
-      `a hover with ${hasText}`,
-      async () => {
-        await page.mouse.move(700, 450);
-        await target.hover();
-        return hover
-          .first()
-          .waitFor({ timeout: 3_000 })
-          .then(() => true)
-          .catch(() => false);
-      },
-      30_000,
-    );
-    return hover.first().innerText();
-  };
+  const hoverOf = (target, hasText) => hoverText(page, target, hasText, { away: [700, 450] });
   const noRawWords = (where, text) => {
     if (/unknown holder|Holder:?\s*unknown/i.test(text)) throw new Error(`${where} calls a holder unknown: ${text}`);
     if (text.includes(dir)) throw new Error(`${where} shows an absolute path: ${text}`);
@@ -173,12 +157,12 @@ export async function runLockWordsUiTests({ scratch, resultsDir }) {
     [
       'tooltips name the holder (never "unknown"), with relative paths and local times',
       async () => {
-        const flowTip = await hoverText(treeRow(page, 'Locks', flowName).locator('.label-name'), 'Holder');
+        const flowTip = await hoverOf(treeRow(page, 'Locks', flowName).locator('.label-name'), 'Holder');
         await shot('ui-lock-words-8-stale-tooltip.png');
         noRawWords('the stale tooltip', flowTip);
         if (!flowTip.includes('.claude-flow/guidance/.lock')) throw new Error(`the tooltip does not give the relative path: ${flowTip}`);
         if (!/ago \(/.test(flowTip)) throw new Error(`the tooltip's Acquired is not relative with a local time: ${flowTip}`);
-        const heldTip = await hoverText(treeRow(page, 'Locks', 'held.lock').locator('.label-name'), 'held.lock');
+        const heldTip = await hoverOf(treeRow(page, 'Locks', 'held.lock').locator('.label-name'), 'held.lock');
         await shot('ui-lock-words-9-held-tooltip.png');
         noRawWords('the held tooltip', heldTip);
       },
@@ -188,7 +172,7 @@ export async function runLockWordsUiTests({ scratch, resultsDir }) {
       async () => {
         const item = page.locator('.statusbar-item', { hasText: /stale/ }).first();
         await item.waitFor({ timeout: 20_000 });
-        const tip = await hoverText(item, 'Click to choose a fix');
+        const tip = await hoverOf(item, 'Click to choose a fix');
         await shot('ui-lock-words-10-status-tooltip.png');
         noRawWords('the status-bar tooltip', tip);
         const said = tip.split(/claude-flow calls its locks stale/).length - 1;
@@ -234,16 +218,22 @@ export async function runLockWordsUiTests({ scratch, resultsDir }) {
       },
     ],
     [
-      "a problems notification clicked after its problems were reaped says they are gone instead of offering fixes",
+      'a problems notification clicked after its problems were reaped says they are gone instead of offering fixes',
       async () => {
         const stale = page.locator('.notification-toast, .notifications-center .notification-list-item', { hasText: /problems —/ }).first();
         if (!(await stale.isVisible())) await runCommand(page, 'Notifications: Show Notifications');
         await stale.waitFor({ timeout: 15_000 });
         await stale.getByRole('button', { name: 'Show Fixes' }).click();
-        await page.locator('.notification-toast, .notifications-center .notification-list-item', { hasText: 'no longer there; nothing to fix' }).first().waitFor({ timeout: 15_000 });
+        await page
+          .locator('.notification-toast, .notifications-center .notification-list-item', { hasText: 'no longer there; nothing to fix' })
+          .first()
+          .waitFor({ timeout: 15_000 });
         // The toasts area shows only the newest few: the notification centre lists them all.
         await runCommand(page, 'Notifications: Show Notifications');
-        await page.locator('.notifications-center .notification-list-item', { hasText: 'no longer there; nothing to fix' }).first().waitFor({ timeout: 15_000 });
+        await page
+          .locator('.notifications-center .notification-list-item', { hasText: 'no longer there; nothing to fix' })
+          .first()
+          .waitFor({ timeout: 15_000 });
         await shot('ui-lock-words-15-late-click.png');
         await page.keyboard.press('Escape');
         if (await page.locator('.quick-input-widget:visible').count()) throw new Error('a fixes quick pick opened for problems that are gone');

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, startCodeServer } from '../codeServer.mjs';
-import { openLedgerlockContainer, runSteps, toastCount, treeRow, until, waitForWorkbench } from './workbench.mjs';
+import { openLedgerlockContainer, runSteps, toastCount, treeRow, until, waitForWorkbench, hoverText } from './workbench.mjs';
 
 /** A flock(1) holder in its own process group; `-o`: only flock itself holds the lock, so killing the group releases it. */
 async function holdWithFlock(lockPath) {
@@ -56,22 +56,7 @@ export async function runTruthUiTests({ scratch, resultsDir }) {
     ).replace(/\s+/g, ' ');
   const statusText = async () => (await page.locator('.statusbar-item[aria-label^="Ledgerlock:"]').allInnerTexts()).join(' ');
   const tooltipOf = async (target, name) => {
-    const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: name });
-    await until(
-      `the tooltip of ${name} appears`,
-      async () => {
-        await page.mouse.move(10, 10);
-        await target.locator('.label-name').hover();
-        try {
-          await hover.first().waitFor({ timeout: 2_000 });
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      20_000,
-    );
-    const words = await hover.first().innerText();
+    const words = await hoverText(page, target.locator('.label-name'), name);
     await page.mouse.move(800, 700);
     return words;
   };

@@ -19,7 +19,10 @@ export async function openLedgerlockContainer(page) {
 /** The tree row whose label is `label` inside the view titled `viewTitle`. */
 export function treeRow(page, viewTitle, label) {
   const pane = page.locator('.pane').filter({ has: page.locator(`.pane-header:has-text("${viewTitle}")`) });
-  return pane.locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: label }) }).first();
+  return pane
+    .locator('.monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: label }) })
+    .first();
 }
 
 export async function runCommand(page, title) {
@@ -42,6 +45,28 @@ export async function runCommand(page, title) {
   await page.keyboard.press('Enter');
 }
 
+/**
+ * Hovers `target` until a hover holding `hasText` shows (a tree row's tooltip is resolved on
+ * hover, and a hover already open elsewhere must be left first), and reads it.
+ */
+export async function hoverText(page, target, hasText, { away = [10, 10] } = {}) {
+  const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText });
+  await until(
+    `a hover with ${hasText}`,
+    async () => {
+      await page.mouse.move(...away);
+      await target.hover();
+      return hover
+        .first()
+        .waitFor({ timeout: 3_000 })
+        .then(() => true)
+        .catch(() => false);
+    },
+    30_000,
+  );
+  return hover.first().innerText();
+}
+
 export function dialog(page) {
   return page.locator('.monaco-dialog-box');
 }
@@ -62,11 +87,15 @@ export const until = (what, probe, timeoutMs) => waitFor(probe, timeoutMs, what)
 export async function quiet(probe, quietMs, timeoutMs = 20_000, what = 'quiet') {
   let value = await probe();
   let since = Date.now();
-  await waitFor(async () => {
-    const now = await probe();
-    if (now !== value) [value, since] = [now, Date.now()];
-    return Date.now() - since >= quietMs;
-  }, timeoutMs, what);
+  await waitFor(
+    async () => {
+      const now = await probe();
+      if (now !== value) [value, since] = [now, Date.now()];
+      return Date.now() - since >= quietMs;
+    },
+    timeoutMs,
+    what,
+  );
 }
 
 /** The notification toasts on screen. */
