@@ -110,18 +110,11 @@ export function lockName(lock: Pick<LockItem, 'path' | 'profile'>): string {
   return `${relativePath(lock.path)}${tool ? ` · ${tool}` : ''}`;
 }
 
-/** An exact local time, for tooltips and dialogs ("22:41:03" today, else date and time). */
-export function timeWords(ts: string | number): string {
-  const d = new Date(ts);
-  if (Number.isNaN(d.getTime())) return String(ts);
-  return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
-}
-
 /** A time as "3 min ago (22:41:03)": relative, with the exact local time beside it. */
 export function whenWords(ts: string | number, now = Date.now()): string {
   const d = new Date(ts).getTime();
   if (Number.isNaN(d)) return String(ts);
-  return `${formatAge(Math.max(0, now - d))} ago (${timeWords(d)})`;
+  return `${formatAge(Math.max(0, now - d))} ago (${formatTime(d)})`;
 }
 
 /**
@@ -183,10 +176,11 @@ export function lockSentence(lock: LockItem): string {
   }
 }
 
-export function formatTime(ts: string | null): string {
-  if (!ts) return '';
+/** An exact local time, for rows, tooltips and dialogs ("22:41:03" today, else date and time). */
+export function formatTime(ts: string | number | null): string {
+  if (ts === null || ts === '') return '';
   const d = new Date(ts);
-  if (Number.isNaN(d.getTime())) return ts;
+  if (Number.isNaN(d.getTime())) return String(ts);
   const sameDay = d.toDateString() === new Date().toDateString();
   return sameDay ? d.toLocaleTimeString() : d.toLocaleString();
 }

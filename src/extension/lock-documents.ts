@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { LOCK_DOCUMENT_SCHEME, offersReap, type LockItem } from '../protocol';
-import { formatAge, holderWords, localTimes, lockAgeNow, lockName, profileName, reasonNow, relativePath, timeWords, whenWords } from './format';
+import { formatAge, formatTime, holderWords, localTimes, lockAgeNow, lockName, profileName, reasonNow, relativePath, whenWords } from './format';
 import type { ServerState } from './server-state';
 
 export function lockDocumentUri(lockPath: string): vscode.Uri {
@@ -86,7 +86,7 @@ function signature(lock: LockItem | undefined): string {
 /** The document's text: what the lock is, its verdict and why, and what can be done. */
 function describeLock(lockPath: string, lock: LockItem | undefined, now: number): string {
   const where = relativePath(lockPath);
-  if (!lock) return `${where}\n\nThis lock is no longer there: it was released or reaped (checked at ${timeWords(now)}).\n`;
+  if (!lock) return `${where}\n\nThis lock is no longer there: it was released or reaped (checked at ${formatTime(now)}).\n`;
   const tool = profileName(lock.profile);
   const lines = [
     `${lockName(lock)} — ${lock.state}${tool ? ` (judged by ${tool}'s rules)` : ''}`,
@@ -109,6 +109,6 @@ function describeLock(lockPath: string, lock: LockItem | undefined, now: number)
     );
   else if (lock.state === 'unknown') lines.push('Ledgerlock cannot tell whether this lock is held, so it never reaps it.');
   else if (lock.alive) lines.push('Its holder is running: Ledgerlock never breaks a live lock.');
-  lines.push('', `Written at ${timeWords(now)}; it is written again when the lock's verdict changes.`);
+  lines.push('', `Written at ${formatTime(now)}; it is written again when the lock's verdict changes.`);
   return `${lines.join('\n')}\n`;
 }

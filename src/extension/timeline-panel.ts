@@ -5,11 +5,11 @@
  * bundled script and stylesheet, the script by nonce; no network.
  */
 import { randomBytes } from 'node:crypto';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { LockSpansRequest, TimelineRequest } from '../protocol';
 import { baseName } from './format';
+import { watchFile } from './watch-file';
 import type { ServerState } from './server-state';
 import type { LedgersView } from './views/ledgers-view';
 
@@ -149,20 +149,10 @@ export class TimelinePanels implements vscode.Disposable {
       }),
     ];
     // A write the editor's watcher does see is drawn without waiting for the next ask.
-    try {
-      const watcher = vscode.workspace.createFileSystemWatcher(
-        new vscode.RelativePattern(vscode.Uri.file(path.dirname(ledger)), baseName(ledger)),
-        true,
-        false,
-        true,
-      );
-      watcher.onDidChange(() => {
-        if (panel.visible) void send();
-      });
-      subscriptions.push(watcher);
-    } catch {
-      // No watcher: the asks on a timer still follow the file.
-    }
+    const watcher = watchFile(ledger, () => {
+      if (panel.visible) void send();
+    });
+    if (watcher) subscriptions.push(watcher);
     panel.onDidDispose(() => {
       disposed = true;
       clearTimeout(next);

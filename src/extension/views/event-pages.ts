@@ -6,11 +6,11 @@
  * Follow reads only what comes after the newest id read, as soon as the editor's file watcher
  * sees a write (docs/ARCHITECTURE.md, "Ledgers view: pages and Follow").
  */
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { EventsPageRequest, EventsSinceRequest, type EventFilter, type EventItem, type LedgerItem } from '../../protocol';
 import { baseName } from '../format';
+import { watchFile } from '../watch-file';
 
 /** Lists of events built so far; each list's rows carry its number in their ids. */
 let lists = 0;
@@ -75,8 +75,6 @@ export class EventPages implements vscode.Disposable {
   private epoch = 0;
   private following = true;
   private filterValue: EventFilter | undefined;
-  /** Follow reads: when each write was seen and when its events were put on top (tests read it). */
-  readonly followLog: { ledger: string; seenAt: number; shownAt: number; events: number }[] = [];
 
   /**
    * `current`: the ledger's latest summary (undefined once it is no longer shown);
@@ -96,7 +94,7 @@ export class EventPages implements vscode.Disposable {
   /** Follow on: reads what was written meanwhile and keeps putting new events on top. */
   setFollow(on: boolean): void {
     this.following = on;
-    if (on) for (const p of this.pages.keys()) this.catchUp(p, Date.now());
+    if (on) for (const p of this.pages.keys()) this.catchUp(p);
   }
 
   get filter(): EventFilter | undefined {
@@ -167,7 +165,7 @@ export class EventPages implements vscode.Disposable {
       // Rewritten (repaired, compacted, quarantined): what was loaded may be gone.
       this.drop(ledger.path);
     } else if (pages && ledger.bytes > pages.bytes && this.following) {
-      this.catchUp(ledger.path, Date.now());
+      this.catchUp(ledger.path);
     }
     return !grewOnly;
   }
@@ -224,20 +222,9 @@ export class EventPages implements vscode.Disposable {
 
   /** Writes to the file, seen by the editor's own watcher: Follow need not wait for the server's summary. */
   private watch(ledgerPath: string): vscode.Disposable | undefined {
-    try {
-      const watcher = vscode.workspace.createFileSystemWatcher(
-        new vscode.RelativePattern(vscode.Uri.file(path.dirname(ledgerPath)), path.basename(ledgerPath)),
-        true,
-        false,
-        true,
-      );
-      watcher.onDidChange(() => {
-        if (this.following) this.catchUp(ledgerPath, Date.now());
-      });
-      return watcher;
-    } catch {
-      return undefined;
-    }
+    return watchFile(ledgerPath, () => {
+      if (this.following) this.catchUp(ledgerPath);
+    });
   }
 
   private drop(ledgerPath: string): void {
@@ -262,7 +249,7 @@ export class EventPages implements vscode.Disposable {
   }
 
   /** Reads the events written after the newest one read and puts them on top. */
-  private catchUp(ledgerPath: string, seenAt: number): void {
+  private catchUp(ledgerPath: string): void {
     const pages = this.pages.get(ledgerPath);
     if (!pages || pages.catchUpQueued || !this.current(ledgerPath)) return;
     pages.catchUpQueued = true;
@@ -298,8 +285,6 @@ export class EventPages implements vscode.Disposable {
       const added = add(pages, reply.events, 'top');
       if (added === 0 && !countChanged) return;
       this.changed(ledgerPath);
-      if (added > 0) this.followLog.push({ ledger: ledgerPath, seenAt, shownAt: Date.now(), events: added });
-      if (this.followLog.length > 1000) this.followLog.splice(0, 500);
     });
   }
 

@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import type { EventFilter, EventItem, FolderState, LedgerItem } from '../../protocol';
-import { baseName, formatBytes, formatCount, plural } from '../format';
+import { baseName, formatBytes, formatCount, plural, relativePath } from '../format';
 import { isLedgerProblem } from '../problems';
 import type { ServerState } from '../server-state';
 import { EventNode, EventPages, LoadMoreNode, pageSize } from './event-pages';
@@ -141,11 +141,6 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   /** Whether older events than those loaded are left (Go to Event Id). */
   hasMore(ledgerPath: string): boolean {
     return this.events.hasMore(ledgerPath);
-  }
-
-  /** Follow reads: when a write was seen and when its events were on top (tests read it). */
-  get followLog(): readonly { ledger: string; seenAt: number; shownAt: number; events: number }[] {
-    return this.events.followLog;
   }
 
   /** The ledger's event count: the one read with its newest events when that is ahead of the summary. */
@@ -305,7 +300,7 @@ function ledgerItem(ledger: LedgerItem): vscode.TreeItem {
   md.appendMarkdown(`**${baseName(ledger.path)}** — ${health}\n\n`);
   // Relative to its folder, as the Explorer says it, in a code span: appendText escapes its
   // dashes and dots, which some hovers show as `\-`.
-  md.appendMarkdown(`${codeSpan(vscode.workspace.asRelativePath(ledger.path))}\n\n`);
+  md.appendMarkdown(`${codeSpan(relativePath(ledger.path))}\n\n`);
   md.appendText(`${ledger.format} ledger, ${formatCount(ledger.events)} events, ${formatBytes(ledger.bytes)}, last id `);
   md.appendMarkdown(`${ledger.lastId === null ? '—' : codeSpan(String(ledger.lastId))}\n`);
   if (ledger.error) md.appendText(`\n${ledger.error}\n`);
