@@ -17,7 +17,7 @@
 import * as path from 'node:path';
 import type { Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { ledgerGuardFor, openLedger, storePathsOf } from '../engine';
+import { ledgerGuardFor, storePathsOf } from '../engine';
 import { fsl } from '../engine/fs';
 import { firstRecordProfile } from '../engine/ledger/foreign';
 import { interpretLine } from '../engine/ledger/interpret';
@@ -25,6 +25,7 @@ import type { JsonlProfile } from '../engine/ledger/profiles';
 import { scanLineBatches, type RawLine } from '../engine/ledger/scan';
 import type { LedgerFormat } from '../engine/ledger/types';
 import type { LockItem, LockSpan, RecoveryItem, TimelineReply } from '../protocol';
+import { withLedger } from './ledger-readers';
 
 const MAX_EVENTS = 4_000_000;
 const MAX_CACHED = 4;
@@ -203,9 +204,8 @@ async function seriesOf(ledgerPath: string): Promise<Series> {
 }
 
 async function newSeries(ledgerPath: string, stat: Stats): Promise<Series> {
-  const ledger = await openLedger(ledgerPath, { create: false, telemetry: false });
-  const format = ledger.format;
-  await ledger.close().catch(() => undefined);
+  // The Ledgers view's open handle says the format; no second open of the ledger.
+  const format = await withLedger(ledgerPath, (ledger) => Promise.resolve(ledger.format));
   const s: Series = {
     dev: stat.dev,
     ino: stat.ino,
@@ -243,11 +243,12 @@ async function newSeries(ledgerPath: string, stat: Stats): Promise<Series> {
   return s;
 }
 
+/** A bounded read through the confined file layer, as `count` reads: a link out of the workspace or a FIFO is refused, never waited on. */
 async function readAt(file: string, position: number, length: number): Promise<Buffer> {
-  const handle = await fs.open(file, 'r');
+  const handle = await fsl().open(file, 'r');
   try {
     const buf = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buf, 0, length, position);
+    const bytesRead = await handle.read(buf, 0, length, position);
     return buf.subarray(0, bytesRead);
   } finally {
     await handle.close();
