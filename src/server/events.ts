@@ -5,16 +5,14 @@
  * newest recovery events of every store in the workspace. Ledgers stay open between reads
  * (ledger-readers.ts), so no read counts a big ledger's lines from the start again.
  */
-import { constants as fsConstants, promises as fs } from 'node:fs';
-import { ErrorCode, LedgerlockError, openLedger, type Ledger, type LedgerEvent } from '../engine';
+import { constants as fsConstants, promises as fs, type Stats } from 'node:fs';
+import { ErrorCode, LedgerlockError, MAX_DOCUMENT_BYTES, openLedger, type Ledger, type LedgerEvent } from '../engine';
 import type { EventFilter, EventItem, RecoveryItem } from '../protocol';
 import { withLedger } from './ledger-readers';
 
 /** A filtered page reads at most this many events per request; the next request goes on. */
 const FILTER_SCAN_BUDGET = 20_000;
 const TIME_WINDOW_LIMIT = 1_000;
-/** A line copied as it is in the file is at most this long (the engine's own document limit). */
-const MAX_RAW_BYTES = 16 * 1024 * 1024;
 
 type PageReply = { events: EventItem[]; next: string | null; scanned: number; total?: number | null; newestId?: number | string | null };
 
@@ -122,14 +120,15 @@ function eventMatcher(filter: EventFilter | undefined, withTime = false): ((e: L
  * It must still start a line and end at one, else the file changed under it: null then.
  */
 export async function eventRaw(ledgerPath: string, offset: number, length: number): Promise<{ text: string | null; error?: string }> {
-  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length <= 0 || length > MAX_RAW_BYTES) {
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length <= 0 || length > MAX_DOCUMENT_BYTES) {
     return { text: null, error: `not a record's place: offset ${offset}, length ${length}` };
   }
   let handle: fs.FileHandle | undefined;
   try {
-    handle = await fs.open(ledgerPath, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0));
-    const stat = await handle.stat();
-    if (!stat.isFile()) return { text: null, error: `${ledgerPath} is not a regular file` };
+    const opened = await openRegular(ledgerPath);
+    if (typeof opened === 'string') return { text: null, error: opened };
+    const { stat } = opened;
+    handle = opened.handle;
     if (offset + length > stat.size) return { text: null, error: `${ledgerPath} is shorter than it was (repaired or compacted meanwhile?)` };
     const from = offset > 0 ? offset - 1 : 0;
     const buf = Buffer.alloc(offset + length - from);
@@ -146,13 +145,23 @@ export async function eventRaw(ledgerPath: string, offset: number, length: numbe
   }
 }
 
+/** Opens a ledger for reading without following a link or waiting on a FIFO; a string says why it is not a regular file. */
+async function openRegular(ledgerPath: string): Promise<{ handle: fs.FileHandle; stat: Stats } | string> {
+  const handle = await fs.open(ledgerPath, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0));
+  const stat = await handle.stat();
+  if (stat.isFile()) return { handle, stat };
+  await handle.close().catch(() => undefined);
+  return `${ledgerPath} is not a regular file`;
+}
+
 /** The 1-based line of the record starting at `offset`: newlines before it, counted in 1 MB reads. */
 export async function lineAt(ledgerPath: string, offset: number): Promise<{ line: number | null; error?: string }> {
   let handle: fs.FileHandle | undefined;
   try {
-    handle = await fs.open(ledgerPath, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0));
-    const stat = await handle.stat();
-    if (!stat.isFile()) return { line: null, error: `${ledgerPath} is not a regular file` };
+    const opened = await openRegular(ledgerPath);
+    if (typeof opened === 'string') return { line: null, error: opened };
+    const { stat } = opened;
+    handle = opened.handle;
     const end = Math.min(offset, stat.size);
     const chunk = Buffer.allocUnsafe(1 << 20);
     let newlines = 0;
