@@ -76,6 +76,7 @@ export {
   type ToolId,
   type ToolRoot,
 } from './sessions';
+export { writerLockPaths } from './ledger/ledger-lock';
 export { liveWritersOf, type LiveWriter } from './ledger/live-writer';
 export { claudeProjectKey } from './ledger/profiles/claude-code';
 export { JSONL_PROFILE_IDS, type JsonlProfileId } from './ledger/profiles';

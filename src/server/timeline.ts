@@ -17,7 +17,7 @@
 import * as path from 'node:path';
 import type { Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { ledgerGuardFor, storePathsOf } from '../engine';
+import { writerLockPaths } from '../engine';
 import { fsl } from '../engine/fs';
 import { firstRecordProfile } from '../engine/ledger/foreign';
 import { interpretLine } from '../engine/ledger/interpret';
@@ -360,12 +360,8 @@ function dropOldest(s: Series): void {
  */
 function guardLocksOf(ledgerPath: string, format: LedgerFormat): string[] {
   const file = path.resolve(ledgerPath);
-  const store = storePathsOf(file);
-  if (store) return [path.join(store.locks, `${path.basename(file).replace(/\.(jsonl|ndjson)$/i, '')}.lock`)];
-  if (format === 'ledgerlock') return [`${file}.lock`];
   try {
-    const guard = ledgerGuardFor(file);
-    return [guard.path, ...(guard.alsoCheck ?? [])];
+    return writerLockPaths(file, format);
   } catch {
     return [`${file}.lock`];
   }

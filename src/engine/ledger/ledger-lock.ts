@@ -43,6 +43,15 @@ export interface LedgerLockOptions {
  * Ledgerlock ledger, and for a foreign ledger outside a store the lock its own writer takes
  * (HardKAS's append lock, claude-flow's `.lock`, remnic's `<ledger>.lock`), in its format.
  */
+/** The lock files a writer of this ledger takes (withWriterLock's choice), for whoever shows them: the Timeline's lanes. */
+export function writerLockPaths(ledgerPath: string, format: LedgerFormat): string[] {
+  if (format === 'foreign' && storePathsOf(ledgerPath) === undefined) {
+    const guard = ledgerGuardFor(ledgerPath);
+    return [guard.path, ...(guard.alsoCheck ?? [])];
+  }
+  return [ledgerLockPath(ledgerPath)];
+}
+
 export async function withWriterLock<T>(ledgerPath: string, format: LedgerFormat, opts: LedgerLockOptions, task: () => Promise<T>): Promise<T> {
   if (format === 'foreign' && storePathsOf(ledgerPath) === undefined) {
     const keep = opts.quarantineDir !== undefined ? { quarantineDir: opts.quarantineDir } : {};
