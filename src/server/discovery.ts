@@ -95,6 +95,17 @@ export class FolderClassifier {
   }
 
   /**
+   * Whether a watcher event on `absPath` (no lock or ledger itself) can concern anything of
+   * ours: nothing is ever found or known below a skipped or VCS folder (only a VCS folder's own
+   * top-level locks count), so the events of `npm install` or a build there are not looked at.
+   */
+  mayHoldMatches(absPath: string): boolean {
+    const parts = path.relative(this.root, absPath).split(path.sep);
+    if (parts[0] === '' || parts[0] === '..' || path.isAbsolute(parts.join(path.sep))) return false;
+    return !parts.slice(0, -1).some((p) => SKIPPED_DIRS.has(p) || VCS_DIRS.has(p));
+  }
+
+  /**
    * The matches under one folder of the workspace that a watcher event named (a folder created
    * with its files, whose own events a recursive watcher can miss), at most `maxEntries` looked at.
    */

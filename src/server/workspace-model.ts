@@ -162,7 +162,7 @@ export class WorkspaceModel {
       if (role === undefined) {
         const inside = path.relative(folder.root, absPath);
         if (inside !== '' && !inside.startsWith('..') && !path.isAbsolute(inside)) {
-          this.folderChanged(folder, absPath);
+          if (folder.classifier.mayHoldMatches(absPath)) this.folderChanged(folder, absPath);
           return;
         }
         continue;
