@@ -6,7 +6,7 @@
  * (ledger-readers.ts), so no read counts a big ledger's lines from the start again.
  */
 import { constants as fsConstants, promises as fs, type Stats } from 'node:fs';
-import { ErrorCode, LedgerlockError, MAX_DOCUMENT_BYTES, openLedger, type Ledger, type LedgerEvent } from '../engine';
+import { ErrorCode, LedgerlockError, MAX_DOCUMENT_BYTES, openLedger, type Ledger, type LedgerEvent, type LedgerStats } from '../engine';
 import type { EventFilter, EventItem, RecoveryItem } from '../protocol';
 import { withLedger } from './ledger-readers';
 
@@ -88,9 +88,10 @@ export async function eventsSince(
 /**
  * The ledger's event count and newest id. The count comes from the sparse index once it covers
  * the whole file; a range read of the newest id brings the index up to the end (new bytes only).
+ * `known`: stats the caller has just read, not read again.
  */
-export async function counted(ledger: Ledger): Promise<{ total: number | null; newestId: number | string | null }> {
-  let stats = await ledger.stats();
+export async function counted(ledger: Ledger, known?: LedgerStats): Promise<{ total: number | null; newestId: number | string | null }> {
+  let stats = known ?? (await ledger.stats());
   if (stats.events === null && typeof stats.lastId === 'number') {
     await ledger.range({ fromId: stats.lastId, toId: stats.lastId, limit: 1 });
     stats = await ledger.stats();

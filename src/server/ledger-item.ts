@@ -34,7 +34,7 @@ export async function summarizeLedger(ledgerPath: string, folder: string): Promi
       };
       if (stats.bytes > FULL_VERIFY_MAX_BYTES) {
         // The stats looked at the tail only: a torn tail shows, damage further in needs Verify.
-        const events = stats.events ?? (await counted(ledger)).total;
+        const events = stats.events ?? (await counted(ledger, stats)).total;
         return { item: { ...base, events, health: stats.health === 'unknown' ? 'ok' : stats.health, tailOnly: true }, report: undefined };
       }
       const report = await ledger.verify({});
