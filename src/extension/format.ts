@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LockHolder, LockItem } from '../protocol';
 import { formatAge as sharedFormatAge } from '../shared/age';
+import { isBareLockName } from '../shared/lock-name';
 import { reasonAt } from '../shared/reason-ages';
 
 /** An age the way the engine's reasons write it ("12 s", "4 min"); "?" when unknown. */
@@ -105,7 +106,7 @@ export function relativePath(p: string): string {
  */
 export function lockName(lock: Pick<LockItem, 'path' | 'profile'>): string {
   const base = baseName(lock.path);
-  if (!/^\.(lock|lck)$/i.test(base)) return base;
+  if (!isBareLockName(base)) return base;
   const tool = profileName(lock.profile);
   return `${relativePath(lock.path)}${tool ? ` · ${tool}` : ''}`;
 }

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { openLedger, reapLock, toLedgerlockError, type Ledger, type VerifyReport } from '../engine';
 import type { ActionResult } from '../protocol';
+import { shortLockName } from '../shared/lock-name';
 
 export interface ActionContext {
   trusted: () => boolean;
@@ -146,9 +147,7 @@ function shown(ctx: ActionContext, p: string): string {
   return rel.startsWith('..') || path.isAbsolute(rel) ? p : rel;
 }
 
+/** A file as the editor names it (a bare `.lock` with its folder). */
 function base(p: string): string {
-  const parts = p.split(/[\\/]/);
-  const name = parts.pop() ?? p;
-  // A file named only `.lock` is named with its folder, as the editor names it.
-  return /^\.(lock|lck)$/i.test(name) ? `${parts.pop() ?? ''}/${name}` : name;
+  return shortLockName(p);
 }

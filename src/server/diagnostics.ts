@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Diagnostic, DiagnosticSeverity } from 'vscode-languageserver/node';
 import type { VerifyReport } from '../engine';
 import { describedByDocument, LOCK_DOCUMENT_SCHEME, offersReap, type LockItem } from '../protocol';
+import { shortLockName } from '../shared/lock-name';
 
 export const DIAGNOSTIC_SOURCE = 'ledgerlock';
 
@@ -68,10 +69,8 @@ export function lockDiagnostics(lock: LockItem | undefined): Diagnostic[] {
   if (!lock || !(offersReap(lock) || lock.state === 'contended')) return [];
   const reap = offersReap(lock);
   const data: LockProblemData = { lock: lock.path, fix: reap ? 'reapLock' : 'showHolder' };
-  const parts = lock.path.split(/[\\/]/);
-  const base = parts.pop() ?? lock.path;
   // A file named only `.lock` is named by its folder and tool, as the Locks view names it.
-  const name = /^\.(lock|lck)$/i.test(base) ? `${parts.pop() ?? ''}/${base}${lock.profile && lock.profile !== 'generic' ? ` · ${lock.profile}` : ''}` : base;
+  const name = shortLockName(lock.path, lock.profile && lock.profile !== 'generic' ? lock.profile : undefined);
   return [
     {
       range: { start: { line: 0, character: 0 }, end: { line: 0, character: 10_000 } },
