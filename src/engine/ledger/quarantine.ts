@@ -12,13 +12,21 @@ import { errnoCode } from '../errors';
 import { fsl, type OpenFile } from '../fs';
 import { STORE_DIR_NAME, findStoreDir, storePathsOf } from '../store';
 
-/** `chosen`: the caller's quarantine for files outside a native store (see the header). */
-export async function quarantineDirFor(ledgerPath: string, chosen?: string): Promise<string> {
-  const native = storePathsOf(ledgerPath);
+/**
+ * Where bytes removed from `p` are kept: its native store's quarantine/, else the caller's
+ * `chosen` one, else the enclosing store's; undefined when none of these is known.
+ */
+export async function knownQuarantineDir(p: string, chosen?: string): Promise<string | undefined> {
+  const native = storePathsOf(p);
   if (native) return native.quarantine;
   if (chosen !== undefined) return path.resolve(chosen);
-  const store = await findStoreDir(path.dirname(ledgerPath));
-  return store ? path.join(store, 'quarantine') : `${ledgerPath}.quarantine`;
+  const store = await findStoreDir(path.dirname(p));
+  return store ? path.join(store, 'quarantine') : undefined;
+}
+
+/** `chosen`: the caller's quarantine for files outside a native store (see the header); with none known, beside the ledger. */
+export async function quarantineDirFor(ledgerPath: string, chosen?: string): Promise<string> {
+  return (await knownQuarantineDir(ledgerPath, chosen)) ?? `${ledgerPath}.quarantine`;
 }
 
 /** Ignores everything in the folder it is written to, itself included. */

@@ -9,8 +9,7 @@ import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import { refuseUnsafeReap } from '../reap-guard';
 import { fsl } from '../fs';
 import { backoffDelay, sleep } from '../options';
-import { findStoreDir, storePathsOf } from '../store';
-import { keepInQuarantine } from '../ledger/quarantine';
+import { keepInQuarantine, knownQuarantineDir } from '../ledger/quarantine';
 import { emitTelemetry, type TelemetryTarget } from '../telemetry';
 import { holderWitness, judgeLock, processWords, type LockInfo } from './classify';
 import { createLockFile, newOwnerId, nativeLockContent, removeIfOwned, removeIfOwnedSync, restore, trashPathFor } from './file';
@@ -239,8 +238,7 @@ async function restoreDirectory(trash: string, lockPath: string): Promise<boolea
  * recovery record names the holder. A move that fails leaves them at the trash name.
  */
 async function disposeTrash(trash: string, lockPath: string, chosen: string | undefined): Promise<string | undefined> {
-  const store = storePathsOf(lockPath)?.dir ?? (chosen === undefined ? await findStoreDir(path.dirname(lockPath)) : undefined);
-  const dir = store !== undefined ? path.join(store, 'quarantine') : chosen;
+  const dir = await knownQuarantineDir(lockPath, chosen);
   if (dir !== undefined) {
     try {
       return await keepInQuarantine(dir, trash, lockPath);
