@@ -337,12 +337,12 @@ connection.onRequest(SnapshotsRequest.type, async () => {
 });
 
 connection.onRequest(SnapshotPlanRequest.type, ({ folder }) => {
-  const root = snapshots.rootOf(folder);
+  const root = openFolderRoot(folder);
   return root ? snapshotPlan(root) : { storeExists: false, files: [], ledgers: [], error: notAFolder(folder).message };
 });
 
 connection.onRequest(CreateSnapshotRequest.type, async ({ folder, label }) => {
-  const root = snapshots.rootOf(folder);
+  const root = openFolderRoot(folder);
   if (!root) return notAFolder(folder);
   const result = await takeSnapshot(trusted, root, label);
   await snapshots.refresh(folder);
@@ -351,12 +351,12 @@ connection.onRequest(CreateSnapshotRequest.type, async ({ folder, label }) => {
 });
 
 connection.onRequest(SnapshotDiffRequest.type, async ({ folder, id }) => {
-  const root = snapshots.rootOf(folder);
+  const root = openFolderRoot(folder);
   return root ? snapshotChanges(root, id) : { files: [], error: notAFolder(folder).message };
 });
 
 connection.onRequest(RestoreSnapshotRequest.type, async ({ folder, id }) => {
-  const root = snapshots.rootOf(folder);
+  const root = openFolderRoot(folder);
   if (!root) return notAFolder(folder);
   const result = await restoreFolderSnapshot(trusted, root, id);
   await snapshots.refresh(folder);
@@ -365,7 +365,7 @@ connection.onRequest(RestoreSnapshotRequest.type, async ({ folder, id }) => {
 });
 
 connection.onRequest(VerifySnapshotRequest.type, async ({ folder, id }) => {
-  const root = snapshots.rootOf(folder);
+  const root = openFolderRoot(folder);
   if (!root) return { ...notAFolder(folder), problems: [] };
   const { result, verify } = await verifyFolderSnapshots(trusted, root, id);
   if (verify) {
@@ -378,7 +378,7 @@ connection.onRequest(VerifySnapshotRequest.type, async ({ folder, id }) => {
 });
 
 connection.onRequest(SnapshotFileRequest.type, async ({ folder, id, path: rel }) => {
-  const root = snapshots.rootOf(folder);
+  const root = openFolderRoot(folder);
   return root ? snapshotFileText(root, id, rel) : { error: notAFolder(folder).message };
 });
 
@@ -406,6 +406,15 @@ function inFolder<T>(p: string, work: () => Promise<T>, opts?: { changes: true }
 
 function snapshotFolders(): string[] {
   return folders.filter((f) => f.uri.startsWith('file:')).map((f) => f.uri);
+}
+
+/**
+ * An open workspace folder's root, known from the moment the editor names the folder: a
+ * snapshot request made during the folder's first scan (a window just opened) is answered,
+ * not refused as if the folder were not open.
+ */
+function openFolderRoot(uri: string): string | undefined {
+  return uri.startsWith('file:') && folders.some((f) => f.uri === uri) ? filePath(uri) : undefined;
 }
 
 function notAFolder(folder: string): { ok: false; code: string; message: string } {
