@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, startCodeServer } from '../codeServer.mjs';
 import { pickMenu } from './run.mjs';
-import { dialog, openLedgerlockContainer, runCommand, runSteps, treeRow, until, waitForWorkbench, hoverText } from './workbench.mjs';
+import { dialog, openLedgerlockContainer, runCommand, runSteps, treeRow, until, waitForWorkbench, hoverText, typeInPalette } from './workbench.mjs';
 
 const CONTAINER_HOSTNAME = 'ledgerlock-devcontainer';
 const CONTAINER_MESSAGE = 'Running inside a container: locks held from outside it show as unknown';
@@ -279,10 +279,7 @@ export async function runContainerUiTests({ scratch, resultsDir }) {
       '"Remove Lock Anyway…" is in the command palette only while an unknown lock is selected',
       async () => {
         const paletteHas = async () => {
-          await page.keyboard.press('F1');
-          const input = page.locator('.quick-input-widget input');
-          await input.waitFor({ timeout: 15_000 });
-          await input.fill('>Ledgerlock: Remove Lock Anyway');
+          await typeInPalette(page, '>Ledgerlock: Remove Lock Anyway');
           const rows = page.locator('.quick-input-list .monaco-list-row');
           // Filtered as typed: found, or the same other rows (or none) at two looks in a row.
           let found = false;

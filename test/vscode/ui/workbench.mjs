@@ -25,21 +25,28 @@ export function treeRow(page, viewTitle, label) {
     .first();
 }
 
-export async function runCommand(page, title) {
+/**
+ * Opens the command palette and types `text` into it. An editor that a click just started
+ * opening takes the focus when it arrives, which closes a palette opened in between: open it
+ * again rather than type into a closed one.
+ */
+export async function typeInPalette(page, text) {
   const input = page.locator('.quick-input-widget input');
-  // An editor that a click just started opening takes the focus when it arrives, which closes a
-  // palette opened in between: open it again rather than type into a closed one.
   for (let attempt = 1; ; attempt++) {
     await page.keyboard.press('F1');
     try {
       await input.waitFor({ timeout: 15_000 });
-      await input.fill(`>${title}`, { timeout: 5_000 });
-      break;
+      await input.fill(text, { timeout: 5_000 });
+      return;
     } catch (err) {
       if (attempt >= 3) throw err;
       await page.keyboard.press('Escape');
     }
   }
+}
+
+export async function runCommand(page, title) {
+  await typeInPalette(page, `>${title}`);
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ timeout: 15_000 });
   await page.keyboard.press('Enter');
