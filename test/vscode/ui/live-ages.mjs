@@ -73,6 +73,9 @@ export async function runLiveAgesUiTests({ scratch, resultsDir }) {
       'the Reap dialog says the age the lock has when it is opened',
       async () => {
         await row().click();
+        // The click opens the lock in an editor, which takes the focus when it arrives: let it
+        // arrive before the palette is opened.
+        await page.locator('.tab.active', { hasText: 'crash.lock' }).waitFor({ timeout: 20_000 });
         await runCommand(page, 'Ledgerlock: Reap Lock');
         await dialog(page).waitFor({ timeout: 20_000 });
         const words = await dialog(page).innerText();

@@ -45,11 +45,42 @@ export async function typeInPalette(page, text) {
   }
 }
 
+/**
+ * Runs a command from the palette by clicking its row: Enter would run whichever row is on top
+ * (a recently used command that also matches), and a palette that closed meanwhile (an editor
+ * arriving takes the focus) would send it to the editor. A palette that closed is opened again;
+ * when the command is never offered, the error says what the palette showed.
+ */
 export async function runCommand(page, title) {
-  await typeInPalette(page, `>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ timeout: 15_000 });
-  await page.keyboard.press('Enter');
+  const startsWith = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+  const row = page
+    .locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: startsWith }) })
+    .first();
+  for (let attempt = 1; ; attempt++) {
+    await typeInPalette(page, `>${title}`);
+    try {
+      await row.waitFor({ timeout: attempt < 3 ? 5_000 : 15_000 });
+      await row.click({ timeout: 5_000 });
+      return;
+    } catch {
+      const open = await page
+        .locator('.quick-input-widget')
+        .isVisible()
+        .catch(() => false);
+      const typed = await page
+        .locator('.quick-input-widget input')
+        .inputValue({ timeout: 1_000 })
+        .catch(() => '');
+      const offered = await page
+        .locator('.quick-input-list .monaco-list-row')
+        .allInnerTexts()
+        .catch(() => []);
+      if (attempt >= 3)
+        throw new Error(`"${title}" was not offered in the command palette (open: ${open}, typed: "${typed}", rows: ${JSON.stringify(offered.slice(0, 5))})`);
+      await page.keyboard.press('Escape');
+    }
+  }
 }
 
 /**
