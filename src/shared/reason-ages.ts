@@ -14,7 +14,7 @@ export interface ReasonAge {
 }
 
 const AGE = String.raw`(\d+) (ms|s|min|h|d)`;
-const PHRASES = new RegExp(String.raw`(?:held for |touched for |refreshed it for )${AGE}|${AGE}(?= ago| old\b)`, 'g');
+const PHRASES = new RegExp(String.raw`(?:held for (?:at most )?|touched for |refreshed it for )${AGE}|${AGE}(?= ago| old\b)`, 'g');
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** The elapsed times in `reason`; `ageMs` (the lock's exact age) stands for a text it formats to. */

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startServer } from '../fixtures/lsp-client.mjs';
-import { setAge, tempDir } from '../fixtures/lock-helpers.mjs';
+import { kernelLocksOn, setAge, startInGroup, tempDir } from '../fixtures/lock-helpers.mjs';
+import { execFileSync } from 'node:child_process';
 
 test("server: a lock's reason comes with its elapsed times marked and the time they were measured; thresholds are not marked", async (t) => {
   const ws = tempDir(t, 'll-ages-');
@@ -23,3 +24,32 @@ test("server: a lock's reason comes with its elapsed times marked and the time t
   assert.match(lock.reason.slice(age.at), /^\d+ s old/);
   assert.ok(Math.abs(age.ms - lock.ageMs) < 1000, `the elapsed time is the lock's age (${age.ms} vs ${lock.ageMs})`);
 });
+
+test(
+  'server: a flock hold on an old zero-byte file is marked by its "at most" age, so the editor ages it as drawn',
+  { skip: (process.platform !== 'linux' || !hasFlock()) && 'needs Linux and flock(1)' },
+  async (t) => {
+    const ws = tempDir(t, 'll-ages-');
+    const lockPath = path.join(ws, 'deploy.lock');
+    fs.writeFileSync(lockPath, '');
+    setAge(lockPath, 3_600_000);
+    await startInGroup(t, 'flock', [lockPath, 'sleep', '300'], () => kernelLocksOn(lockPath).length > 0);
+    const server = await startServer(t, { folders: [ws], trusted: true });
+    const state = await server.waitForState((s) => s.folders[0]?.locks.find((l) => l.path === lockPath)?.state === 'held', 20_000);
+    const lock = state.folders[0].locks.find((l) => l.path === lockPath);
+    assert.match(lock.reason, /held for at most \d+ (ms|s)\b/);
+    assert.equal(lock.longHeld, false, 'a hold taken seconds ago is not long held');
+    const age = lock.reasonAges.find((a) => lock.reason.slice(0, a.at).endsWith('held for at most '));
+    assert.ok(age, `the "at most" age is marked: ${JSON.stringify(lock.reasonAges)} in ${lock.reason}`);
+    assert.ok(Math.abs(age.ms - lock.ageMs) < 1000, `the marked age is the hold's (${age.ms} vs ${lock.ageMs})`);
+  },
+);
+
+function hasFlock() {
+  try {
+    execFileSync('sh', ['-c', 'command -v flock'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

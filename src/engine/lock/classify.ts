@@ -164,6 +164,8 @@ interface Judging {
   ageMs: number;
   /** A kernel lock was found (/proc/locks or the probe): its flavour names the profile. */
   kernelHeld: boolean;
+  /** "held for at most" where the age is its holder process's, not the lock's own. */
+  agePhrase?: string;
   /** A kernel-lock probe on the file found neither a flock nor a POSIX lock. */
   probedFree?: boolean;
   /** The named pid, when nothing this judge can see decides about it. */
@@ -217,7 +219,7 @@ function verdict(j: Judging, state: LockState, reason: string, local: boolean | 
 
 /** A holder that something shows alive (`alive` true) or that nothing shows gone (`alive` null). */
 function heldVerdict(j: Judging, what: string, local: boolean | null, alive: true | null): LockInfo {
-  const held = `${what}, held for ${formatAge(j.ageMs)}`;
+  const held = `${what}, ${j.agePhrase ?? 'held for'} ${formatAge(j.ageMs)}`;
   return j.waiters > 0
     ? verdict(j, 'contended', `${held}; ${j.waiters === 1 ? 'a process is' : `${j.waiters} processes are`} waiting for it`, local, alive)
     : verdict(j, 'held', held, local, alive);
@@ -264,10 +266,14 @@ async function byOperatingSystem(j: Judging): Promise<LockInfo | undefined> {
   const first = holders[0];
   if (first !== undefined) {
     j.kernelHeld = true;
+    holdNoOlderThan(j, first.pid);
     return heldVerdict(j, `held through ${KERNEL_WORDS[first.kind]} by ${kernelHolderWords(ctx, first.pid)}`, true, true);
   }
   const opener = openers[0];
-  if (opener !== undefined) return heldVerdict(j, `open by ${processWords({ pid: opener.pid, ...commandOf(ctx, opener.pid) })}`, true, true);
+  if (opener !== undefined) {
+    holdNoOlderThan(j, opener.pid);
+    return heldVerdict(j, `open by ${processWords({ pid: opener.pid, ...commandOf(ctx, opener.pid) })}`, true, true);
+  }
 
   // Where /proc/locks cannot show every holder, ask the kernel about the file itself.
   const probe = obs.type !== 'unreadable' && ctx.kernelProbe ? await ctx.kernelProbe(obs.path) : undefined;
@@ -285,6 +291,22 @@ async function byOperatingSystem(j: Judging): Promise<LockInfo | undefined> {
   for (const blind of blindSpots(j)) evidence.push({ kind: 'vantage', detail: blind });
   if (osSaysFree(j)) evidence.push({ kind: 'content', detail: 'no process holds a kernel lock on it or has it open' });
   return undefined;
+}
+
+/**
+ * A hold cannot be older than the process that holds it. A flock-style tool reuses one file for
+ * years, so the file's age says nothing of the hold: "held for 2 h" of a lock taken a second ago
+ * is false, and would flag it long held. The process's start bounds it (docs/ARCHITECTURE.md,
+ * "How a lock is judged").
+ */
+function holdNoOlderThan(j: Judging, pid: number): void {
+  const started = pid > 0 ? j.ctx.processes.start(pid) : undefined;
+  if (started === undefined) return;
+  const bound = Math.max(0, Math.round(j.timing.now - started.startedAtMs));
+  if (bound < j.ageMs) {
+    j.ageMs = bound;
+    j.agePhrase = 'held for at most';
+  }
 }
 
 /**
