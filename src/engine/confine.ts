@@ -82,9 +82,10 @@ export function confine(inner: FileSystem): FileSystem {
   };
 
   // Two paths in one folder (a rename to a trash name beside a lock): that folder is resolved once.
-  const mutatingBoth = (a: string, b: string): void => {
+  // `aSeen`: the caller's own look at `a` (not a symlink), which stands for the lstat here.
+  const mutatingBoth = (a: string, b: string, aSeen?: nodeFs.Stats): void => {
     confineParentSync(a);
-    refuseLinkOutsideSync(a);
+    if (aSeen === undefined || aSeen.isSymbolicLink()) refuseLinkOutsideSync(a);
     if (path.dirname(absolute(b)) !== path.dirname(absolute(a))) confineParentSync(b);
     refuseLinkOutsideSync(b);
   };
@@ -138,20 +139,21 @@ export function confine(inner: FileSystem): FileSystem {
       mutating(p);
       return inner.syncDir(p);
     },
-    createFileSync(p, data, mode) {
+    createFileSync(p, data, mode, statCreated) {
       confineParentSync(p);
-      return inner.createFileSync(p, data, mode);
+      return inner.createFileSync(p, data, mode, statCreated);
     },
-    renameSync(from, to) {
-      mutatingBoth(from, to);
+    renameSync(from, to, fromSeen) {
+      mutatingBoth(from, to, fromSeen);
       return inner.renameSync(from, to);
     },
     linkSync(existing, newPath) {
       mutatingBoth(existing, newPath);
       return inner.linkSync(existing, newPath);
     },
-    unlinkSync(p) {
-      mutating(p);
+    unlinkSync(p, seen) {
+      confineParentSync(p);
+      if (seen === undefined || seen.isSymbolicLink()) refuseLinkOutsideSync(p);
       return inner.unlinkSync(p);
     },
     readFileSync(p) {

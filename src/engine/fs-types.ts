@@ -70,12 +70,22 @@ export interface FileSystem {
    * writes its content at once leaves almost no window for an empty lock, process-exit hooks
    * cannot run anything async, and the sync forms of the API use nothing else.
    */
-  /** Exclusive create (`wx`) of a file holding `data`; throws EEXIST when it exists. */
-  createFileSync(path: string, data: Buffer, mode: number): void;
+  /**
+   * Exclusive create (`wx`) of a file holding `data`; throws EEXIST when it exists. With
+   * `statCreated`, returns the fstat of the created descriptor where the implementation has one
+   * (a lock's identity without a second path lookup); undefined means: stat the path instead.
+   */
+  createFileSync(path: string, data: Buffer, mode: number, statCreated?: boolean): fs.Stats | undefined | void;
   openSync(path: string, flags: string, mode?: number, options?: OpenOptions): OpenFile;
-  renameSync(from: string, to: string): void;
+  /**
+   * `fromSeen`: what the caller found at `from` just before (the fstat of a descriptor it opened
+   * there without following links, or an lstat); when that is not a symlink, confinement needs
+   * no lstat of its own to know `from` is not a link out of the workspace.
+   */
+  renameSync(from: string, to: string, fromSeen?: fs.Stats): void;
   linkSync(existing: string, newPath: string): void;
-  unlinkSync(path: string): void;
+  /** `seen`: the caller's lstat of `path` just before, as renameSync's `fromSeen`. */
+  unlinkSync(path: string, seen?: fs.Stats): void;
   readFileSync(path: string): Buffer;
   /** mkdir -p. */
   mkdirSync(path: string): void;

@@ -128,10 +128,11 @@ export const nodeFileSystem: FileSystem = {
     const fd = directoryFd(path);
     await callback((cb) => fs.fsync(fd, cb));
   },
-  createFileSync(path, data, mode) {
+  createFileSync(path, data, mode, statCreated) {
     const fd = fs.openSync(path, 'wx', mode);
     try {
       for (let done = 0; done < data.length;) done += fs.writeSync(fd, data, done, data.length - done, done);
+      return statCreated === true ? fs.fstatSync(fd) : undefined;
     } finally {
       fs.closeSync(fd);
     }

@@ -23,15 +23,14 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(o.signal, target);
       const owner = newOwnerId();
-      if (
-        await createLockFile(target, nativeLockBytes(self, owner, o.tool, o.heartbeatMs), {
-          createParents: o.createParents,
-          durable: o.durable,
-          telemetry: o.telemetry,
-        })
-      ) {
+      const created = await createLockFile(target, nativeLockBytes(self, owner, o.tool, o.heartbeatMs), {
+        createParents: o.createParents,
+        durable: o.durable,
+        telemetry: o.telemetry,
+      });
+      if (created !== false) {
         if (contention.reported) await waitEnded(o, target, contention.started, 'acquired');
-        return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
+        return new HeldLock(target, owner, o.heartbeatMs, o.telemetry, created.identity);
       }
       const gaveUp = await contention.next(attempt);
       if (gaveUp) return gaveUp;
@@ -57,15 +56,14 @@ export function acquireLockSync(lockPath: string, opts: Omit<AcquireOptions, 'si
   try {
     for (;;) {
       const owner = newOwnerId();
-      if (
-        createLockFileSync(target, nativeLockBytes(self, owner, o.tool, o.heartbeatMs), {
-          createParents: o.createParents,
-          durable: o.durable,
-          telemetry: o.telemetry,
-        })
-      ) {
+      const created = createLockFileSync(target, nativeLockBytes(self, owner, o.tool, o.heartbeatMs), {
+        createParents: o.createParents,
+        durable: o.durable,
+        telemetry: o.telemetry,
+      });
+      if (created !== false) {
         if (waiter?.reported) void waitEnded(o, target, waiter.started, 'acquired').catch(() => undefined);
-        return new HeldLock(target, owner, o.heartbeatMs, o.telemetry);
+        return new HeldLock(target, owner, o.heartbeatMs, o.telemetry, created.identity);
       }
       waiter ??= new SyncWaiter(target, opts);
       if (waiter.next() === 'run-without-lock') return new UnheldLock(target);

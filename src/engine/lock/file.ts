@@ -78,10 +78,10 @@ export interface CreateOptions {
  * create and write are back-to-back syscalls, so a crash leaves an empty lock (stale after
  * 10 s) only in a window of microseconds. `durable` adds the file and directory fsyncs.
  */
-export async function createLockFile(lockPath: string, content: NativeLock | Buffer, opts: CreateOptions): Promise<boolean> {
+export async function createLockFile(lockPath: string, content: NativeLock | Buffer, opts: CreateOptions): Promise<Created | false> {
   const bytes = Buffer.isBuffer(content) ? content : Buffer.from(JSON.stringify(content) + '\n', 'utf8');
-  if (!createLockFileSync(lockPath, bytes, { ...opts, durable: false })) return false;
-  if (!opts.durable) return true;
+  const created = createLockFileSync(lockPath, bytes, { ...opts, durable: false });
+  if (created === false || !opts.durable) return created;
   try {
     const file = await fsl().open(lockPath, 'r');
     try {
@@ -94,14 +94,21 @@ export async function createLockFile(lockPath: string, content: NativeLock | Buf
     removeQuietly(lockPath, bytes);
     throw ioError(lockPath, 'fsync the lock file', err);
   }
-  return true;
+  return created;
+}
+
+/** A lock file just created; `identity`: its device and inode, from the create's own descriptor where the file system layer gives them. */
+export interface Created {
+  identity: { dev: number; ino: number } | undefined;
 }
 
 /** createLockFile, synchronously (the sync forms; `durable` fsyncs the file and directory here too). */
-export function createLockFileSync(lockPath: string, bytes: Buffer, opts: CreateOptions): boolean {
+export function createLockFileSync(lockPath: string, bytes: Buffer, opts: CreateOptions): Created | false {
+  let created: Created;
   for (let attempt = 0; ; attempt++) {
     try {
-      fsl().createFileSync(lockPath, bytes, 0o644);
+      const st = fsl().createFileSync(lockPath, bytes, 0o644, true);
+      created = { identity: st ? { dev: st.dev, ino: st.ino } : undefined };
       break;
     } catch (err) {
       const code = errnoCode(err);
@@ -119,7 +126,7 @@ export function createLockFileSync(lockPath: string, bytes: Buffer, opts: Create
       throw ioError(lockPath, 'create the lock file', err);
     }
   }
-  if (!opts.durable) return true;
+  if (!opts.durable) return created;
   try {
     const file = fsl().openSync(lockPath, 'r');
     try {
@@ -132,7 +139,7 @@ export function createLockFileSync(lockPath: string, bytes: Buffer, opts: Create
     removeQuietly(lockPath, bytes);
     throw ioError(lockPath, 'fsync the lock file', err);
   }
-  return true;
+  return created;
 }
 
 /** Removes a lock we just created, only while it still holds what we wrote (or nothing). */
@@ -180,6 +187,7 @@ export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: R
   }
   const trash = trashPathFor(lockPath);
   let same: boolean;
+  let moved: Stats | undefined;
   try {
     const st = statAtOpen(file) ?? file.statSync();
     if (!st.isFile() || st.size === 0 || st.size > MAX_LOCK_BYTES) return { outcome: 'not-ours' };
@@ -191,12 +199,12 @@ export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: R
     )
       return { outcome: 'not-ours' };
     try {
-      fs.renameSync(lockPath, trash);
+      // The descriptor was opened at this very path without following links: no lstat needed to know it is no link.
+      fs.renameSync(lockPath, trash, file.path === lockPath ? st : undefined);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return { outcome: 'gone' };
       throw ioError(lockPath, 'release the lock', err);
     }
-    let moved: Stats | undefined;
     try {
       moved = fs.lstatSync(trash);
     } catch {
@@ -208,7 +216,8 @@ export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: R
   }
   if (same) {
     try {
-      fs.unlinkSync(trash);
+      // `moved` is the lstat just taken: the trash name holds our regular file, no link.
+      fs.unlinkSync(trash, moved);
     } catch {
       // already gone
     }

@@ -42,8 +42,10 @@ export class HeldLock implements LockHandle {
     readonly owner: string,
     heartbeatMs: number,
     private readonly telemetry: TelemetryTarget,
+    created?: { dev: number; ino: number },
   ) {
-    this.identity = inodeOf(path);
+    // From the create's descriptor when the file system layer gave it: no second lookup, and no window for another file to take the path.
+    this.identity = created ?? inodeOf(path);
     this.timer = setInterval(() => void this.heartbeat(), heartbeatMs);
     this.timer.unref();
     heldLocks.add(this);

@@ -268,11 +268,13 @@ async function takeGuard(lockPath: string, timing: ResolvedTiming): Promise<Guar
   for (let attempt = 0; attempt < 3; attempt++) {
     let created: boolean;
     try {
-      created = await createLockFile(guardPath, nativeLockContent(self, owner, 'ledgerlock reaper'), {
-        createParents: false,
-        durable: false,
-        telemetry: false,
-      });
+      created =
+        false !==
+        (await createLockFile(guardPath, nativeLockContent(self, owner, 'ledgerlock reaper'), {
+          createParents: false,
+          durable: false,
+          telemetry: false,
+        }));
     } catch (err) {
       if (err instanceof LedgerlockError && err.details.errno === 'ENOENT') return 'gone';
       throw err;
