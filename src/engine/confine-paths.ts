@@ -28,7 +28,11 @@ export function withinRoot<T>(root: string, fn: () => T): T {
  * path.resolve(p), returning `p` itself when it is already absolute and normal (the engine's
  * paths nearly always are): every confined call resolves its paths, several times per release.
  */
+let lastAbsolute = '';
+
 export function absolute(p: string): string {
+  // The same path comes back several times per step (parent check, root, link check): one compare.
+  if (p === lastAbsolute) return p;
   if (
     process.platform !== 'win32' &&
     p.charCodeAt(0) === 47 &&
@@ -38,8 +42,10 @@ export function absolute(p: string): string {
     !p.includes('/../') &&
     !p.endsWith('/.') &&
     !p.endsWith('/..')
-  )
+  ) {
+    lastAbsolute = p;
     return p;
+  }
   return path.resolve(p);
 }
 

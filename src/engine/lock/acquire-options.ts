@@ -70,7 +70,11 @@ export function resolveAcquire(opts: AcquireOptions): ResolvedAcquire {
   };
 }
 
+/** The last default tool name and the script it came from: resolved on every acquire, it rarely changes. */
+let toolOf: { script: string | undefined; tool: string } | undefined;
+
 function defaultTool(): string {
   const script = process.argv[1];
-  return script ? path.basename(script) : path.basename(process.execPath);
+  if (toolOf?.script !== script || toolOf === undefined) toolOf = { script, tool: script ? path.basename(script) : path.basename(process.execPath) };
+  return toolOf.tool;
 }

@@ -18,7 +18,8 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
   const o = resolveAcquire(opts);
   const target = path.resolve(lockPath);
   const self = selfIdentitySync();
-  const contention = new Contention(target, o);
+  // Made at the first failed create: an uncontended acquire needs none of the waiting machinery.
+  let contention: Contention | undefined;
   try {
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(o.signal, target);
@@ -29,17 +30,18 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
         telemetry: o.telemetry,
       });
       if (created !== false) {
-        if (contention.reported) await waitEnded(o, target, contention.started, 'acquired');
+        if (contention?.reported) await waitEnded(o, target, contention.started, 'acquired');
         return new HeldLock(target, owner, o.heartbeatMs, o.telemetry, created.identity);
       }
+      contention ??= new Contention(target, o);
       const gaveUp = await contention.next(attempt);
       if (gaveUp) return gaveUp;
     }
   } catch (err) {
-    if (contention.reported && err instanceof LedgerlockError && err.code === ErrorCode.Aborted) await waitEnded(o, target, contention.started, 'aborted');
+    if (contention?.reported && err instanceof LedgerlockError && err.code === ErrorCode.Aborted) await waitEnded(o, target, contention.started, 'aborted');
     throw err;
   } finally {
-    contention.close();
+    contention?.close();
   }
 }
 
