@@ -100,6 +100,10 @@ export class Appender implements LockOwner {
     return this.committer.submit(drafts);
   }
 
+  submitOne(draft: Draft): Promise<LedgerEvent> {
+    return this.committer.submitOne(draft);
+  }
+
   /**
    * Whether a batch will want the ledger's lock again before the next turn of the event loop:
    * one already queued, or (unless every append waits for its fdatasync) the producers whose

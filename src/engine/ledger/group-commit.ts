@@ -13,7 +13,8 @@ export interface WrittenBatch {
 
 interface Waiting {
   drafts: Draft[];
-  resolve(events: LedgerEvent[]): void;
+  /** Hands the waiter its events: `drafts.length` of them from `at` in the batch's events. */
+  resolve(events: LedgerEvent[], at: number): void;
   reject(err: unknown): void;
 }
 
@@ -28,11 +29,18 @@ export class GroupCommitter {
   constructor(private readonly writeBatch: (drafts: Draft[]) => Promise<WrittenBatch>) {}
 
   submit(drafts: Draft[]): Promise<LedgerEvent[]> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ drafts, resolve, reject });
-      // Started from a microtask so appends made in the same tick share the first batch.
-      this.running ??= Promise.resolve().then(() => this.drain());
-    });
+    return new Promise((resolve, reject) => this.enqueue({ drafts, resolve: (events, at) => resolve(events.slice(at, at + drafts.length)), reject }));
+  }
+
+  /** One event: its own event back, without an array per append. */
+  submitOne(draft: Draft): Promise<LedgerEvent> {
+    return new Promise((resolve, reject) => this.enqueue({ drafts: [draft], resolve: (events, at) => resolve(events[at]!), reject }));
+  }
+
+  private enqueue(w: Waiting): void {
+    this.queue.push(w);
+    // Started from a microtask so appends made in the same tick share the first batch.
+    this.running ??= Promise.resolve().then(() => this.drain());
   }
 
   /** Appends submitted and not yet taken into a batch. */
@@ -52,7 +60,8 @@ export class GroupCommitter {
     try {
       while (this.queue.length > 0) {
         const batch = this.takeBatch();
-        const drafts = batch.flatMap((w) => w.drafts);
+        const drafts: Draft[] = [];
+        for (const w of batch) for (const d of w.drafts) drafts.push(d);
         let written: WrittenBatch;
         try {
           written = await this.writeBatch(drafts);
@@ -64,7 +73,7 @@ export class GroupCommitter {
           () => {
             let at = 0;
             for (const w of batch) {
-              w.resolve(written.events.slice(at, at + w.drafts.length));
+              w.resolve(written.events, at);
               at += w.drafts.length;
             }
           },

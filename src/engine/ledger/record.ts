@@ -234,8 +234,11 @@ function storedCrc(line: Uint8Array, at: number): number {
   return v;
 }
 
+/** Two lowercase hex digits per byte value: a crc above 2^31 is no small integer, and toString(16) on it is slow. */
+const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 function hex(n: number): string {
-  return n.toString(16).padStart(8, '0');
+  return HEX_PAIRS[n >>> 24]! + HEX_PAIRS[(n >>> 16) & 0xff]! + HEX_PAIRS[(n >>> 8) & 0xff]! + HEX_PAIRS[n & 0xff]!;
 }
 
 function hasCrcSuffix(line: Uint8Array, at: number): boolean {
