@@ -18,7 +18,7 @@
  * runs under the lock, right after the write. The file is written with O_APPEND, so a write
  * that lands late lands after such a writer's records instead of over them.
  */
-import { ErrorCode, LedgerlockError, codeForErrno, errnoCode, isLedgerlockError } from '../errors';
+import { ErrorCode, LedgerlockError, codeForErrno, errnoCode, isLedgerlockError, toLedgerlockError } from '../errors';
 import { fsl, type OpenFile } from '../fs';
 import type { LockHandle } from '../lock';
 import { HeldLock } from '../lock/handle';
@@ -74,7 +74,10 @@ interface FlushWaiter {
 
 export class Appender implements LockOwner {
   private handle: Handle | null = null;
-  private readonly committer = new GroupCommitter((drafts) => this.writeBatch(drafts));
+  private readonly committer = new GroupCommitter(
+    (drafts) => this.writeBatch(drafts),
+    (err) => toLedgerlockError(err) ?? err,
+  );
   private waiting: FlushWaiter[] = [];
   private flushing = false;
   private batchTimer: NodeJS.Timeout | null = null;
@@ -100,6 +103,7 @@ export class Appender implements LockOwner {
     return this.committer.submit(drafts);
   }
 
+  /** One event; a failure comes back with its stable code (E_NO_SPACE, …), as from the ledger API. */
   submitOne(draft: Draft): Promise<LedgerEvent> {
     return this.committer.submitOne(draft);
   }

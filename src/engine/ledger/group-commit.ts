@@ -26,7 +26,14 @@ export class GroupCommitter {
   private running: Promise<void> | null = null;
   private readonly settling = new Set<Promise<void>>();
 
-  constructor(private readonly writeBatch: (drafts: Draft[]) => Promise<WrittenBatch>) {}
+  /**
+   * `stable`: what a failure reaches the appenders as, mapped once per batch so an append needs
+   * no promise of its own to map it.
+   */
+  constructor(
+    private readonly writeBatch: (drafts: Draft[]) => Promise<WrittenBatch>,
+    private readonly stable: (err: unknown) => unknown = (err) => err,
+  ) {}
 
   submit(drafts: Draft[]): Promise<LedgerEvent[]> {
     return new Promise((resolve, reject) => this.enqueue({ drafts, resolve: (events, at) => resolve(events.slice(at, at + drafts.length)), reject }));
@@ -66,7 +73,8 @@ export class GroupCommitter {
         try {
           written = await this.writeBatch(drafts);
         } catch (err) {
-          for (const w of batch) w.reject(err);
+          const failure = this.stable(err);
+          for (const w of batch) w.reject(failure);
           continue;
         }
         const settle = written.durable.then(
@@ -78,7 +86,8 @@ export class GroupCommitter {
             }
           },
           (err: unknown) => {
-            for (const w of batch) w.reject(err);
+            const failure = this.stable(err);
+            for (const w of batch) w.reject(failure);
           },
         );
         this.settling.add(settle);

@@ -113,7 +113,7 @@ class LedgerHandle implements Ledger {
     } catch (err) {
       return Promise.reject(toLedgerlockError(err) ?? err);
     }
-    return this.appender.submitOne(draft).catch(stableError);
+    return this.appender.submitOne(draft);
   }
 
   async appendMany(events: { type: string; data?: unknown; key?: string }[]): Promise<LedgerEvent[]> {
@@ -277,10 +277,6 @@ class LedgerHandle implements Ledger {
 }
 
 /** A system error leaves the ledger API with its stable code (E_NO_SPACE, E_PERMISSION, …), never as a raw errno. */
-function stableError(err: unknown): never {
-  throw toLedgerlockError(err) ?? err;
-}
-
 async function withStableErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();

@@ -147,16 +147,28 @@ export function encodeBatch(drafts: readonly Draft[], firstId: number, ts: strin
     const d = drafts[i]!;
     const start = pos;
     const keyField = d.key === undefined ? '' : `${KEY_HEAD}${d.key}"`;
-    pos += bytes.write(`${ID_HEAD}${++id}${TS_HEAD}${ts}${TYPE_HEAD}${d.typeJson}${keyField}${DATA_HEAD}`, pos, 'utf8');
-    pos += bytes.write(d.dataJson, pos, 'utf8');
-    const crc = hex(crc32(bytes.subarray(start, pos)));
-    pos += bytes.write(`,"crc":"${crc}"}\n`, pos, 'latin1');
+    pos += bytes.write(`${ID_HEAD}${++id}${TS_HEAD}${ts}${TYPE_HEAD}${d.typeJson}${keyField}${DATA_HEAD}${d.dataJson}`, pos, 'utf8');
+    const sum = crc32(bytes.subarray(start, pos));
+    pos = writeCrcSuffix(bytes, pos, sum);
+    const crc = hex(sum);
     const event: LedgerEvent = { id, ts, type: d.type, data: d.data === undefined ? null : d.data, offset: offset + start, length: pos - start, crc };
     if (d.key !== undefined) event.key = d.key;
     events[i] = event;
   }
   if (pos !== total) throw new Error(`record encoding sized ${total} bytes but wrote ${pos}`);
   return { bytes, events, lastId: id };
+}
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+
+/** `,"crc":"xxxxxxxx"}` and the newline, byte by byte at `pos`; returns where it ends. */
+function writeCrcSuffix(bytes: Buffer, pos: number, sum: number): number {
+  pos += SUFFIX_HEAD.copy(bytes, pos);
+  for (let shift = 28; shift >= 0; shift -= 4) bytes[pos++] = HEX_DIGITS[(sum >>> shift) & 0xf]!;
+  bytes[pos++] = 0x22; // "
+  bytes[pos++] = 0x7d; // }
+  bytes[pos++] = 0x0a; // \n
+  return pos;
 }
 
 function digits(n: number): number {
