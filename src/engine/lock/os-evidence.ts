@@ -186,11 +186,43 @@ function scanOpeners(proc: string, selfPid: number, paths: readonly string[]): O
 }
 
 /**
+ * Sessions of the probe helpers this process started (each runs detached, so its pid is its
+ * session and process group). A helper's child keeps the session after the helper is gone, when
+ * it has been handed to init and its parent no longer carries PROBE_MARKER: a stop kills the
+ * group, and until the kernel reaps it such a child still shows our descriptors.
+ */
+const ownProbeSessions = new Map<number, ReturnType<typeof setTimeout> | undefined>();
+const PROBE_SESSION_KEPT_MS = 60_000;
+
+export function noteProbeSession(pid: number): void {
+  ownProbeSessions.set(pid, undefined);
+}
+
+/** The helper exited: its session is still recognised for a while, for stragglers of its group. */
+export function probeSessionEnded(pid: number): void {
+  clearTimeout(ownProbeSessions.get(pid));
+  const timer = setTimeout(() => ownProbeSessions.delete(pid), PROBE_SESSION_KEPT_MS);
+  timer.unref();
+  ownProbeSessions.set(pid, timer);
+}
+
+/** A process in the session or process group of a probe helper this process started. */
+function inOwnProbeSession(proc: string, pid: string): boolean {
+  if (ownProbeSessions.size === 0) return false;
+  const stat = readBounded(path.join(proc, pid, 'stat'), 4096);
+  // "pid (comm) state ppid pgrp session …": the command may hold spaces and parentheses.
+  const [, , pgrp, session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ownProbeSessions.has(Number(pgrp)) || ownProbeSessions.has(Number(session));
+}
+
+/**
  * A kernel-lock probe helper: its command line carries PROBE_MARKER as an argument, or it is a
- * flock(1) the shell helper started (its parent carries it).
+ * flock(1) the shell helper started (its parent carries it), or it belongs to the session of a
+ * helper this process started.
  */
 function isProbeHelper(proc: string, pid: string, depth = 0): boolean {
   try {
+    if (depth === 0 && inOwnProbeSession(proc, pid)) return true;
     if (
       readBounded(path.join(proc, pid, 'cmdline'), 64 * 1024)
         .split('\0')

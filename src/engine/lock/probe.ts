@@ -24,7 +24,7 @@ import * as path from 'node:path';
 import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import { fsl, type OpenFile } from '../fs';
 import { checkDuration } from '../options';
-import { PROBE_MARKER } from './os-evidence';
+import { PROBE_MARKER, noteProbeSession, probeSessionEnded } from './os-evidence';
 
 export type KernelProbeAnswer = 'held' | 'free' | 'unavailable';
 
@@ -255,6 +255,8 @@ function runHelper(program: KernelLockHelper, fds: number[], timeoutMs: number, 
     let settled = false;
     // Its own process group, so a stop takes flock(1)'s children (and their copies of the descriptors) too.
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe', ...fds], cwd: '/', env, detached: true });
+    // Its descriptors are ours: a judge looking at open files meanwhile must not take them for a holder's.
+    if (child.pid !== undefined) noteProbeSession(child.pid);
     const finish = (extra?: string) => {
       if (settled) return;
       settled = true;
@@ -284,6 +286,7 @@ function runHelper(program: KernelLockHelper, fds: number[], timeoutMs: number, 
       finish(`${program.path} could not be started: ${err.message}`);
     });
     child.once('exit', (code, signal) => {
+      if (child.pid !== undefined) probeSessionEnded(child.pid);
       onExit();
       if (code !== 0 && failure === undefined) {
         const said = stderr.trim().split('\n').pop()?.slice(0, 200);
