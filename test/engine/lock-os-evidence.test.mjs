@@ -3,26 +3,29 @@
 // a holder is never stale and never reaped, whatever its bytes or age; a blocked waiter in
 // /proc/locks is real contention. Holders are real child processes: flock(1) and Python.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { deadPid, engine, exited, kernelLocksOn, killGroup, rejectsWithCode, setAge, startInGroup, tempDir, writeLock } from '../fixtures/lock-helpers.mjs';
+import {
+  commandExists,
+  deadPid,
+  engine,
+  exited,
+  kernelLocksOn,
+  killGroup,
+  rejectsWithCode,
+  setAge,
+  startInGroup,
+  tempDir,
+  writeLock,
+} from '../fixtures/lock-helpers.mjs';
 
 const { inspectLock, reapLock, listLocks, parseProcLocks } = engine;
 const HOUR = 3_600_000;
 const linux = process.platform === 'linux';
 const hasFlock = linux && commandExists('flock');
 const hasPython = linux && commandExists('python3');
-
-function commandExists(cmd) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const PY_HOLD = `
 import fcntl, os, struct, sys, time

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { engine, kernelLocksOn, startInGroup, tempDir } from '../fixtures/lock-helpers.mjs';
+import { commandExists, engine, kernelLocksOn, startInGroup, tempDir } from '../fixtures/lock-helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const ENGINE = require.resolve('../../dist/engine.js');
@@ -18,10 +18,6 @@ const { probeKernelLocks, probeProgram } = engine;
 const linux = process.platform === 'linux';
 const hasFlock = linux && commandExists('flock');
 const hasPython = linux && commandExists('python3');
-
-function commandExists(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
 
 /** Why `unshare --pid --fork --mount-proc` cannot run here, or undefined when it can. */
 function unshareRefusal() {
@@ -40,65 +36,95 @@ async function flockHolder(t, file) {
   return startInGroup(t, 'flock', [file, 'sleep', '60'], () => kernelLocksOn(file).some((k) => k.kind === 'flock' && !k.waiting));
 }
 
-test('a host flock is held when probed from inside another pid namespace, where /proc/locks does not show it', { skip: !hasFlock || !hasPython ? 'needs flock(1) and python3' : false }, async (t) => {
-  const refusal = unshareRefusal();
-  if (refusal !== undefined) {
-    console.log(`# skipped the namespace case: ${refusal}`);
-    t.skip(refusal);
-    return;
-  }
-  const dir = tempDir(t, 'll-probe-ns-');
-  const lock = join(dir, 'zero.lock');
-  writeFileSync(lock, '');
-  const holder = await flockHolder(t, lock);
-  const script = join(dir, 'probe-inside.cjs');
-  writeFileSync(script, `
+test(
+  'a host flock is held when probed from inside another pid namespace, where /proc/locks does not show it',
+  { skip: !hasFlock || !hasPython ? 'needs flock(1) and python3' : false },
+  async (t) => {
+    const refusal = unshareRefusal();
+    if (refusal !== undefined) {
+      console.log(`# skipped the namespace case: ${refusal}`);
+      t.skip(refusal);
+      return;
+    }
+    const dir = tempDir(t, 'll-probe-ns-');
+    const lock = join(dir, 'zero.lock');
+    writeFileSync(lock, '');
+    const holder = await flockHolder(t, lock);
+    const script = join(dir, 'probe-inside.cjs');
+    writeFileSync(
+      script,
+      `
     const { readFileSync, statSync } = require('node:fs');
     const { probeKernelLocks } = require(${JSON.stringify(ENGINE)});
     const file = process.argv[2];
     probeKernelLocks([file]).then((m) => {
       process.stdout.write(JSON.stringify({ pid: process.pid, probe: m.get(file), procLocks: readFileSync('/proc/locks', 'utf8') }));
     });
-  `);
-  const r = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, script, lock], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(r.status, 0, r.stderr);
-  const inside = JSON.parse(r.stdout);
-  assert.ok(inside.pid < 10, `the probe ran in a fresh pid namespace (pid ${inside.pid} there)`);
-  assert.deepEqual(kernelLocksOn(lock, inside.procLocks), [], "/proc/locks inside the namespace does not list the host's flock");
-  assert.equal(inside.probe.flock, 'held', JSON.stringify(inside.probe));
-  assert.equal(inside.probe.posix, 'free');
-  // The probe took nothing from the holder.
-  assert.ok(kernelLocksOn(lock).some((k) => k.kind === 'flock' && k.pid === holder.pid), 'the host still lists the holder\'s flock');
-  assert.equal(flockFree(lock), false, 'the holder still holds its flock after the probe');
-});
+  `,
+    );
+    const r = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, script, lock], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const inside = JSON.parse(r.stdout);
+    assert.ok(inside.pid < 10, `the probe ran in a fresh pid namespace (pid ${inside.pid} there)`);
+    assert.deepEqual(kernelLocksOn(lock, inside.procLocks), [], "/proc/locks inside the namespace does not list the host's flock");
+    assert.equal(inside.probe.flock, 'held', JSON.stringify(inside.probe));
+    assert.equal(inside.probe.posix, 'free');
+    // The probe took nothing from the holder.
+    assert.ok(
+      kernelLocksOn(lock).some((k) => k.kind === 'flock' && k.pid === holder.pid),
+      "the host still lists the holder's flock",
+    );
+    assert.equal(flockFree(lock), false, 'the holder still holds its flock after the probe');
+  },
+);
 
-test('a flock holder stays the holder after a probe from the same namespace', { skip: !hasFlock || !hasPython ? 'needs flock(1) and python3' : false }, async (t) => {
-  const dir = tempDir(t, 'll-probe-');
-  const lock = join(dir, 'held.lock');
-  writeFileSync(lock, 'x');
-  await flockHolder(t, lock);
-  const before = kernelLocksOn(lock).filter((k) => !k.waiting);
-  const probe = (await probeKernelLocks([lock])).get(lock);
-  assert.deepEqual(probe, { flock: 'held', posix: 'free' });
-  assert.deepEqual(kernelLocksOn(lock).filter((k) => !k.waiting), before, 'the same holder, the same lock, nobody queued behind it');
-  assert.equal(flockFree(lock), false);
-});
+test(
+  'a flock holder stays the holder after a probe from the same namespace',
+  { skip: !hasFlock || !hasPython ? 'needs flock(1) and python3' : false },
+  async (t) => {
+    const dir = tempDir(t, 'll-probe-');
+    const lock = join(dir, 'held.lock');
+    writeFileSync(lock, 'x');
+    await flockHolder(t, lock);
+    const before = kernelLocksOn(lock).filter((k) => !k.waiting);
+    const probe = (await probeKernelLocks([lock])).get(lock);
+    assert.deepEqual(probe, { flock: 'held', posix: 'free' });
+    assert.deepEqual(
+      kernelLocksOn(lock).filter((k) => !k.waiting),
+      before,
+      'the same holder, the same lock, nobody queued behind it',
+    );
+    assert.equal(flockFree(lock), false);
+  },
+);
 
 test('a POSIX (lockf) holder is held for posix, with its pid, and its flock side is free', { skip: !hasPython ? 'needs python3' : false }, async (t) => {
   const dir = tempDir(t, 'll-probe-');
   const lock = join(dir, 'posix.lock');
   writeFileSync(lock, 'x');
-  const holder = await startInGroup(t, 'python3', ['-c', `
+  const holder = await startInGroup(
+    t,
+    'python3',
+    [
+      '-c',
+      `
 import fcntl, sys, time
 f = open(sys.argv[1], 'a'); fcntl.lockf(f, fcntl.LOCK_EX)
 open(sys.argv[1] + '.ready', 'w').close()
 time.sleep(60)
-`, lock], () => existsSync(`${lock}.ready`));
+`,
+      lock,
+    ],
+    () => existsSync(`${lock}.ready`),
+  );
   const probe = (await probeKernelLocks([lock])).get(lock);
   assert.equal(probe.posix, 'held', JSON.stringify(probe));
   assert.equal(probe.posixPid, holder.pid);
   assert.equal(probe.flock, 'free');
-  assert.ok(kernelLocksOn(lock).some((k) => k.kind === 'posix' && k.pid === holder.pid), 'the POSIX lock is still there');
+  assert.ok(
+    kernelLocksOn(lock).some((k) => k.kind === 'posix' && k.pid === holder.pid),
+    'the POSIX lock is still there',
+  );
 });
 
 test('a free file is free for both, and the probe leaves it unlocked', { skip: !hasFlock ? 'needs flock(1)' : false }, async (t) => {
@@ -137,35 +163,42 @@ test('a symlink leaving the folder and a FIFO are unavailable, and the FIFO does
   assert.ok(flockFree(join(outside, 'target.lock')), 'the link target was never locked');
 });
 
-test('probing 200 files costs one helper process', { skip: !linux || probeProgram() === undefined ? 'needs Linux and python3 or flock(1)' : false }, async (t) => {
-  const dir = tempDir(t, 'll-probe-many-');
-  const files = [];
-  for (let i = 0; i < 200; i++) {
-    const f = join(dir, `f${i}.lock`);
-    writeFileSync(f, '');
-    files.push(f);
-  }
-  const cp = require('node:child_process');
-  const real = cp.spawn;
-  let spawns = 0;
-  cp.spawn = function counted(...args) {
-    spawns++;
-    return real.apply(this, args);
-  };
-  let probes;
-  const started = process.hrtime.bigint();
-  try {
-    probes = await probeKernelLocks(files);
-  } finally {
-    cp.spawn = real;
-  }
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  console.log(`# probed ${files.length} files in ${ms.toFixed(1)} ms with ${spawns} spawn of ${probeProgram()}`);
-  assert.equal(spawns, 1);
-  assert.equal(probes.size, 200);
-  assert.ok([...probes.values()].every((p) => p.flock === 'free'), 'every file answered');
-  assert.ok(flockFree(files[0]) && flockFree(files[199]));
-});
+test(
+  'probing 200 files costs one helper process',
+  { skip: !linux || probeProgram() === undefined ? 'needs Linux and python3 or flock(1)' : false },
+  async (t) => {
+    const dir = tempDir(t, 'll-probe-many-');
+    const files = [];
+    for (let i = 0; i < 200; i++) {
+      const f = join(dir, `f${i}.lock`);
+      writeFileSync(f, '');
+      files.push(f);
+    }
+    const cp = require('node:child_process');
+    const real = cp.spawn;
+    let spawns = 0;
+    cp.spawn = function counted(...args) {
+      spawns++;
+      return real.apply(this, args);
+    };
+    let probes;
+    const started = process.hrtime.bigint();
+    try {
+      probes = await probeKernelLocks(files);
+    } finally {
+      cp.spawn = real;
+    }
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    console.log(`# probed ${files.length} files in ${ms.toFixed(1)} ms with ${spawns} spawn of ${probeProgram()}`);
+    assert.equal(spawns, 1);
+    assert.equal(probes.size, 200);
+    assert.ok(
+      [...probes.values()].every((p) => p.flock === 'free'),
+      'every file answered',
+    );
+    assert.ok(flockFree(files[0]) && flockFree(files[199]));
+  },
+);
 
 test('probeKernelLocks refuses a bad list or timeout with a stable code', async () => {
   await assert.rejects(probeKernelLocks('x.lock'), { code: 'E_BAD_INPUT' });

@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startServer } from '../fixtures/lsp-client.mjs';
-import { kernelLocksOn, setAge, startInGroup, tempDir } from '../fixtures/lock-helpers.mjs';
-import { execFileSync } from 'node:child_process';
+import { commandExists, kernelLocksOn, setAge, startInGroup, tempDir } from '../fixtures/lock-helpers.mjs';
 
 test("server: a lock's reason comes with its elapsed times marked and the time they were measured; thresholds are not marked", async (t) => {
   const ws = tempDir(t, 'll-ages-');
@@ -27,7 +26,7 @@ test("server: a lock's reason comes with its elapsed times marked and the time t
 
 test(
   'server: a flock hold on an old zero-byte file is marked by its "at most" age, so the editor ages it as drawn',
-  { skip: (process.platform !== 'linux' || !hasFlock()) && 'needs Linux and flock(1)' },
+  { skip: (process.platform !== 'linux' || !commandExists('flock')) && 'needs Linux and flock(1)' },
   async (t) => {
     const ws = tempDir(t, 'll-ages-');
     const lockPath = path.join(ws, 'deploy.lock');
@@ -44,12 +43,3 @@ test(
     assert.ok(Math.abs(age.ms - lock.ageMs) < 1000, `the marked age is the hold's (${age.ms} vs ${lock.ageMs})`);
   },
 );
-
-function hasFlock() {
-  try {
-    execFileSync('sh', ['-c', 'command -v flock'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}

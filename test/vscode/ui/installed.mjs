@@ -27,7 +27,9 @@ export async function makeForeignWorkspace(dir) {
   utimesSync(lock, old, old);
   mkdirSync(path.join(dir, '.claude-flow', 'guidance'), { recursive: true });
   const ledger = path.join(dir, '.claude-flow', 'guidance', 'events.jsonl');
-  const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ type: 'rule.applied', timestamp: new Date(Date.now() - (20 - i) * 1000).toISOString(), rule: `r${i}` }));
+  const lines = Array.from({ length: 20 }, (_, i) =>
+    JSON.stringify({ type: 'rule.applied', timestamp: new Date(Date.now() - (20 - i) * 1000).toISOString(), rule: `r${i}` }),
+  );
   writeFileSync(ledger, `${lines.join('\n')}\n{"type":"rule.applied","timest`);
   return { dir, lock, ledger };
 }
@@ -62,55 +64,70 @@ export async function runInstalledTests({ scratch, resultsDir }) {
   const toasts = () => page.locator('.notification-toast-container .notification-toast, .notifications-toasts .notification-toast');
 
   const steps = [
-    ['installed from the .vsix, a folder with only other tools\' state shows the status bar within seconds', async () => {
-      const started = Date.now();
-      await page.goto(server.installedUrl(ws.dir));
-      await waitForWorkbench(page);
-      const workbenchMs = Date.now() - started;
-      await status().filter({ hasText: LOCK_SUMMARY }).waitFor({ timeout: 60_000 });
-      const ms = Date.now() - started;
-      results.metrics.push({ name: 'installed .vsix, foreign-only folder: page load to status bar', value: ms, unit: 'ms' });
-      results.metrics.push({ name: 'installed .vsix, foreign-only folder: workbench shown to status bar', value: ms - workbenchMs, unit: 'ms' });
-      const cls = await status().first().getAttribute('class');
-      if (!/error-kind/.test(cls ?? '')) throw new Error(`status bar item is not error-kind: ${cls}`);
-      // Nothing was clicked: the Ledgerlock views were never opened.
-      const containerOpen = await page.locator('.pane-header:has-text("Locks")').count();
-      if (containerOpen > 0) throw new Error('the Ledgerlock container was open; the test must not rely on a click');
-    }],
-    ['one summary notification on open, naming what and how many, with Show Fixes', async () => {
-      const summary = toasts().filter({ hasText: '2 problems' });
-      await summary.first().waitFor({ timeout: 30_000 });
-      // A second notification would come with the same scan: wait until the toasts stop changing.
-      await quiet(async () => (await toasts().allInnerTexts()).join('|'), 1500, 15_000, 'the notifications to settle');
-      const texts = await toasts().allInnerTexts();
-      const ours = texts.filter((t) => /Ledgerlock/.test(t));
-      if (ours.length !== 1) throw new Error(`expected one Ledgerlock notification, saw ${ours.length}: ${ours.join(' | ')}`);
-      if (!LOCK_SUMMARY.test(ours[0])) throw new Error(`summary does not say what: ${ours[0]}`);
-      if (!/Show Fixes/.test(ours[0])) throw new Error(`summary has no Show Fixes: ${ours[0]}`);
-      await status().first().hover();
-      await page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'deploy.lock' }).first().waitFor({ timeout: 15_000 });
-      await shot('ui-installed-0-foreign-status-and-summary.png');
-      await page.mouse.move(700, 400);
-    }],
-    ['the Problems panel lists the stale lock and the torn ledger, on their files', async () => {
-      await runCommand(page, 'View: Focus Problems');
-      const panel = page.locator('.markers-panel');
-      await panel.locator('.monaco-list-row', { hasText: 'deploy.lock' }).first().waitFor({ timeout: 20_000 });
-      await panel.locator('.monaco-list-row', { hasText: 'events.jsonl' }).first().waitFor({ timeout: 20_000 });
-      await panel.locator('.monaco-list-row', { hasText: /deploy\.lock (stale|orphaned): / }).first().waitFor({ timeout: 20_000 });
-      await shot('ui-installed-1-problems.png');
-    }],
-    ['after a reload the same problems are not announced again', async () => {
-      await runCommand(page, 'Developer: Reload Window');
-      await page.waitForTimeout(1500);
-      await waitForWorkbench(page);
-      await status().filter({ hasText: LOCK_SUMMARY }).waitFor({ timeout: 60_000 });
-      // The summary would come right after the first full scan; give it ample time.
-      await page.waitForTimeout(6000);
-      const ours = (await toasts().allInnerTexts()).filter((t) => /Ledgerlock/.test(t));
-      if (ours.length !== 0) throw new Error(`announced again after reload: ${ours.join(' | ')}`);
-      await shot('ui-installed-2-after-reload.png');
-    }],
+    [
+      "installed from the .vsix, a folder with only other tools' state shows the status bar within seconds",
+      async () => {
+        const started = Date.now();
+        await page.goto(server.installedUrl(ws.dir));
+        await waitForWorkbench(page);
+        const workbenchMs = Date.now() - started;
+        await status().filter({ hasText: LOCK_SUMMARY }).waitFor({ timeout: 60_000 });
+        const ms = Date.now() - started;
+        results.metrics.push({ name: 'installed .vsix, foreign-only folder: page load to status bar', value: ms, unit: 'ms' });
+        results.metrics.push({ name: 'installed .vsix, foreign-only folder: workbench shown to status bar', value: ms - workbenchMs, unit: 'ms' });
+        const cls = await status().first().getAttribute('class');
+        if (!/error-kind/.test(cls ?? '')) throw new Error(`status bar item is not error-kind: ${cls}`);
+        // Nothing was clicked: the Ledgerlock views were never opened.
+        const containerOpen = await page.locator('.pane-header:has-text("Locks")').count();
+        if (containerOpen > 0) throw new Error('the Ledgerlock container was open; the test must not rely on a click');
+      },
+    ],
+    [
+      'one summary notification on open, naming what and how many, with Show Fixes',
+      async () => {
+        const summary = toasts().filter({ hasText: '2 problems' });
+        await summary.first().waitFor({ timeout: 30_000 });
+        // A second notification would come with the same scan: wait until the toasts stop changing.
+        await quiet(async () => (await toasts().allInnerTexts()).join('|'), 1500, 15_000, 'the notifications to settle');
+        const texts = await toasts().allInnerTexts();
+        const ours = texts.filter((t) => /Ledgerlock/.test(t));
+        if (ours.length !== 1) throw new Error(`expected one Ledgerlock notification, saw ${ours.length}: ${ours.join(' | ')}`);
+        if (!LOCK_SUMMARY.test(ours[0])) throw new Error(`summary does not say what: ${ours[0]}`);
+        if (!/Show Fixes/.test(ours[0])) throw new Error(`summary has no Show Fixes: ${ours[0]}`);
+        await status().first().hover();
+        await page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'deploy.lock' }).first().waitFor({ timeout: 15_000 });
+        await shot('ui-installed-0-foreign-status-and-summary.png');
+        await page.mouse.move(700, 400);
+      },
+    ],
+    [
+      'the Problems panel lists the stale lock and the torn ledger, on their files',
+      async () => {
+        await runCommand(page, 'View: Focus Problems');
+        const panel = page.locator('.markers-panel');
+        await panel.locator('.monaco-list-row', { hasText: 'deploy.lock' }).first().waitFor({ timeout: 20_000 });
+        await panel.locator('.monaco-list-row', { hasText: 'events.jsonl' }).first().waitFor({ timeout: 20_000 });
+        await panel
+          .locator('.monaco-list-row', { hasText: /deploy\.lock (stale|orphaned): / })
+          .first()
+          .waitFor({ timeout: 20_000 });
+        await shot('ui-installed-1-problems.png');
+      },
+    ],
+    [
+      'after a reload the same problems are not announced again',
+      async () => {
+        await runCommand(page, 'Developer: Reload Window');
+        await page.waitForTimeout(1500);
+        await waitForWorkbench(page);
+        await status().filter({ hasText: LOCK_SUMMARY }).waitFor({ timeout: 60_000 });
+        // The summary would come right after the first full scan; give it ample time.
+        await page.waitForTimeout(6000);
+        const ours = (await toasts().allInnerTexts()).filter((t) => /Ledgerlock/.test(t));
+        if (ours.length !== 0) throw new Error(`announced again after reload: ${ours.join(' | ')}`);
+        await shot('ui-installed-2-after-reload.png');
+      },
+    ],
   ];
 
   try {

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, root, startCodeServer } from '../codeServer.mjs';
 import { pickMenu } from './run.mjs';
-import { openLedgerlockContainer, runCommand, runSteps, treeRow, until, waitForWorkbench, hoverText } from './workbench.mjs';
+import { openLedgerlockContainer, runCommand, runSteps, treeRow, until, waitForWorkbench, hoverText, rowPlace } from './workbench.mjs';
 
 /** Events per page (the `ledgerlock.pageSize` default). */
 const PAGE = 50;
@@ -215,8 +215,8 @@ export async function runLedgerTreeUiTests({ scratch, resultsDir }) {
         if (!/Load more \(50 of 300,000\)/.test(moreText)) throw new Error(`Load more says ${moreText}`);
         await shot('ui-ledger-tree-5-load-more-count.png');
         const loadTimes = [];
-        // Load more's place in the list (aria-posinset): it moves down a page when one is drawn.
-        const place = () => more.getAttribute('aria-posinset', { timeout: 1_000 }).catch(() => null);
+        // Load more's place in the list: it moves down a page when one is drawn.
+        const place = () => rowPlace(more);
         let clicksAgain = 0;
         for (let p = 2; p <= 6; p++) {
           const firstNew = treeRow(page, 'Ledgers', `#${BIG - (p - 1) * PAGE}  `);

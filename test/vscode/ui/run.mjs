@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, root, startCodeServer } from '../codeServer.mjs';
 import { appendEvents, engine, holdLock, makeWorkspace } from '../fixture.mjs';
-import { dialog, openLedgerlockContainer, quiet, runCommand, toastCount, treeRow, until, waitForWorkbench, runSteps } from './workbench.mjs';
+import { dialog, openLedgerlockContainer, quiet, runCommand, toastCount, treeRow, until, waitForWorkbench, runSteps, rowPlace } from './workbench.mjs';
 
 // Copied into media/ (for the README) when run with --update-media.
 const MEDIA = {
@@ -236,8 +236,8 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
         const eventRow = (id) => treeRow(page, 'Ledgers', `#${id}  tick`);
         const oldest = newest - 99;
         const loadMoreStarted = Date.now();
-        // Load more's place in the list (aria-posinset) says whether a page came: 51 until it does.
-        const place = () => more.getAttribute('aria-posinset', { timeout: 1_000 }).catch(() => null);
+        // Load more's place in the list says whether a page came: 51 until it does.
+        const place = () => rowPlace(more);
         const placeBefore = await place();
         let pressedAgain = false;
         try {

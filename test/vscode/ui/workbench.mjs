@@ -105,6 +105,11 @@ export async function hoverText(page, target, hasText, { away = [10, 10] } = {})
   return hover.first().innerText();
 }
 
+/** A tree row's place in its list (aria-posinset), or null when it is not drawn: it moves when rows come above it. */
+export function rowPlace(row) {
+  return row.getAttribute('aria-posinset', { timeout: 1_000 }).catch(() => null);
+}
+
 export function dialog(page) {
   return page.locator('.monaco-dialog-box');
 }
