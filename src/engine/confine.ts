@@ -139,9 +139,9 @@ export function confine(inner: FileSystem): FileSystem {
       mutating(p);
       return inner.syncDir(p);
     },
-    createFileSync(p, data, mode, statCreated) {
+    createFileSync(p, data, mode, keepOpen) {
       confineParentSync(p);
-      return inner.createFileSync(p, data, mode, statCreated);
+      return inner.createFileSync(p, data, mode, keepOpen);
     },
     renameSync(from, to, fromSeen) {
       mutatingBoth(from, to, fromSeen);

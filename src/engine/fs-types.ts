@@ -72,10 +72,11 @@ export interface FileSystem {
    */
   /**
    * Exclusive create (`wx`) of a file holding `data`; throws EEXIST when it exists. With
-   * `statCreated`, returns the fstat of the created descriptor where the implementation has one
-   * (a lock's identity without a second path lookup); undefined means: stat the path instead.
+   * `keepOpen`, returns the created descriptor still open, where the implementation can keep
+   * one (a lock holds its file open from create to release: its inode cannot be freed and its
+   * number reused meanwhile); the caller closes it. Undefined means: nothing was kept.
    */
-  createFileSync(path: string, data: Buffer, mode: number, statCreated?: boolean): fs.Stats | undefined | void;
+  createFileSync(path: string, data: Buffer, mode: number, keepOpen?: boolean): OpenFile | undefined | void;
   openSync(path: string, flags: string, mode?: number, options?: OpenOptions): OpenFile;
   /**
    * `fromSeen`: what the caller found at `from` just before (the fstat of a descriptor it opened

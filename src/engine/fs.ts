@@ -128,14 +128,18 @@ export const nodeFileSystem: FileSystem = {
     const fd = directoryFd(path);
     await callback((cb) => fs.fsync(fd, cb));
   },
-  createFileSync(path, data, mode, statCreated) {
-    const fd = fs.openSync(path, 'wx', mode);
+  createFileSync(path, data, mode, keepOpen) {
+    // Read-write when kept: its holder reads its own record back through it.
+    const fd = fs.openSync(path, keepOpen === true ? 'wx+' : 'wx', mode);
     try {
       for (let done = 0; done < data.length;) done += fs.writeSync(fd, data, done, data.length - done, done);
-      return statCreated === true ? fs.fstatSync(fd) : undefined;
-    } finally {
+    } catch (err) {
       fs.closeSync(fd);
+      throw err;
     }
+    if (keepOpen === true) return new NodeOpenFile(path, fd);
+    fs.closeSync(fd);
+    return undefined;
   },
   openSync: (path, flags, mode, options) => new NodeOpenFile(path, fs.openSync(path, openFlags(flags, options), mode)),
   renameSync: (from, to) => fs.renameSync(from, to),

@@ -121,10 +121,12 @@ export class RecordingFileSystem {
     this.record({ kind: 'unlink', path: at.rel, dir: at.dir, name: at.name, ino: at.ino });
   }
 
-  createFileSync(p, data, mode) {
+  createFileSync(p, data, mode, keepOpen) {
     const at = this.where(p);
-    this.inner.createFileSync(p, data, mode);
+    const kept = this.inner.createFileSync(p, data, mode, keepOpen);
     this.recordNewFile(at, data, mode & ~this.umask & 0o7777);
+    // A lock keeps this descriptor only to read and stat its own file: nothing to record.
+    return kept;
   }
 
   /** A file created whole: its create and its one write. */

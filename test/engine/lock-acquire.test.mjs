@@ -1,7 +1,7 @@
 // Taking, holding and giving back locks: the file's content, the heartbeat and its ownership
 // check, ownership-checked release, contention reporting and timeouts, option validation.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -121,6 +121,55 @@ test("release never removes someone else's lock", async (t) => {
   assert.deepEqual(readdirSync(dir), ['other.lock'], 'no trash left behind');
   assert.equal(lock.compromised, true);
   assert.equal(reasons.length, 1);
+});
+
+/** The paths this process has open right now (Linux), as /proc/self/fd names them. */
+function openPaths() {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      return [readlinkSync(`/proc/self/fd/${fd}`)];
+    } catch {
+      return [];
+    }
+  });
+}
+
+test(
+  'a holder keeps its lock file open from create to release (its inode cannot pass to another file), and closes it at release and when the lock is lost',
+  { skip: process.platform !== 'linux' },
+  async (t) => {
+    const dir = tempDir(t);
+    const lockPath = join(dir, 'kept.lock');
+    const before = openPaths().length;
+    const lock = await acquireLock(lockPath, { heartbeatMs: 60_000, telemetry: false });
+    assert.equal(openPaths().filter((p) => p === lockPath).length, 1, 'one descriptor on the lock file while it is held');
+    await lock.release();
+    assert.equal(openPaths().filter((p) => p.startsWith(dir)).length, 0, 'nothing of the lock left open after release');
+    for (let i = 0; i < 200; i++) engine.acquireLockSync(lockPath, { telemetry: false }).releaseSync();
+    assert.equal(openPaths().length, before, '200 sync lock cycles leave no descriptor behind');
+
+    const lost = await acquireLock(lockPath, { heartbeatMs: 60_000, telemetry: false });
+    renameSync(lockPath, join(dir, 'moved'));
+    assert.match(lost.checkOwnedSync(), /removed/);
+    assert.equal(openPaths().filter((p) => p.startsWith(dir)).length, 0, 'a lock found lost lets go of its descriptor at once');
+    await lost.release();
+  },
+);
+
+test('a lock rewritten in place (the same inode, another owner) is found lost before anything is written under it, and release leaves it', async (t) => {
+  const dir = tempDir(t);
+  const lockPath = join(dir, 'inplace.lock');
+  const lock = engine.acquireLockSync(lockPath, { heartbeatMs: 60_000, telemetry: false });
+  assert.equal(lock.checkOwnedSync(), undefined, 'ours while nobody touched it');
+  const ino = statSync(lockPath).ino;
+  const theirs = JSON.stringify(nativeLock({ owner: 'rewrote-it-in-place' }));
+  writeFileSync(lockPath, theirs);
+  assert.equal(statSync(lockPath).ino, ino, 'the same inode, rewritten');
+  assert.match(lock.checkOwnedSync(), /replaced/);
+  assert.equal(lock.compromised, true);
+  lock.releaseSync();
+  assert.equal(readFileSync(lockPath, 'utf8'), theirs, 'their lock stays');
+  assert.deepEqual(readdirSync(dir), ['inplace.lock'], 'no trash left behind');
 });
 
 test('withLock reports E_LOCK_COMPROMISED when the lock was taken away while the task ran', async (t) => {

@@ -28,10 +28,11 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
         createParents: o.createParents,
         durable: o.durable,
         telemetry: o.telemetry,
+        keepOpen: true,
       });
       if (created !== false) {
         if (contention?.reported) await waitEnded(o, target, contention.started, 'acquired');
-        return new HeldLock(target, owner, o.heartbeatMs, o.telemetry, created.identity);
+        return new HeldLock(target, owner, o.heartbeatMs, o.telemetry, created.identity, created.file);
       }
       contention ??= new Contention(target, o);
       const gaveUp = await contention.next(attempt);
@@ -62,10 +63,11 @@ export function acquireLockSync(lockPath: string, opts: Omit<AcquireOptions, 'si
         createParents: o.createParents,
         durable: o.durable,
         telemetry: o.telemetry,
+        keepOpen: true,
       });
       if (created !== false) {
         if (waiter?.reported) void waitEnded(o, target, waiter.started, 'acquired').catch(() => undefined);
-        return new HeldLock(target, owner, o.heartbeatMs, o.telemetry, created.identity);
+        return new HeldLock(target, owner, o.heartbeatMs, o.telemetry, created.identity, created.file);
       }
       waiter ??= new SyncWaiter(target, opts);
       if (waiter.next() === 'run-without-lock') return new UnheldLock(target);

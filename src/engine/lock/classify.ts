@@ -271,6 +271,9 @@ async function byOperatingSystem(j: Judging): Promise<LockInfo | undefined> {
   }
   const opener = openers[0];
   if (opener !== undefined) {
+    // A Ledgerlock holder keeps its own lock file open: when the opener is the very holder the
+    // lock names (through another pid namespace), step 2 says so by the lock's own words.
+    if (openers.some((o) => namedHolderIs(j, o.pid))) return undefined;
     holdNoOlderThan(j, opener.pid);
     return heldVerdict(j, `open by ${processWords({ pid: opener.pid, ...commandOf(ctx, opener.pid) })}`, true, true);
   }
@@ -333,22 +336,37 @@ function blindSpots(j: Judging): string[] {
   return out;
 }
 
+/** The holder the lock names, as the liveness check (process.ts) takes it; undefined when it names no pid. */
+function namedProcessOf(j: Judging): NamedProcess | undefined {
+  const { holder } = j;
+  if (holder?.pid === undefined) return undefined;
+  const native = j.obs.parsed.native ?? j.profile?.nativeRecord?.(j.subject);
+  return {
+    pid: holder.pid,
+    native: native !== undefined,
+    ...(holder.host !== undefined ? { host: holder.host } : {}),
+    ...(holder.acquiredAt !== undefined ? { acquiredAt: holder.acquiredAt } : {}),
+    ...(native?.pidns !== undefined ? { pidns: native.pidns } : {}),
+    ...(native?.startTicks !== undefined ? { startTicks: native.startTicks } : {}),
+    ...(native?.startTime !== undefined ? { startTime: native.startTime } : {}),
+    ...(native?.bootId !== undefined ? { bootId: native.bootId } : {}),
+    ...(native?.platform !== undefined ? { platform: native.platform } : {}),
+  };
+}
+
+/** Whether `pid` here is the live holder the lock names (its start time checked, through any pid namespace). */
+function namedHolderIs(j: Judging, pid: number): boolean {
+  const named = namedProcessOf(j);
+  if (named === undefined) return false;
+  const found = judgeNamedProcess(named, j.ctx.processes);
+  return found.kind === 'live' && found.pid === pid;
+}
+
 /** Step 2: the holder the lock names, by the one liveness check (process.ts). */
 function byNamedProcess(j: Judging): LockInfo | undefined {
   const { holder, ctx, evidence } = j;
-  const native = j.obs.parsed.native ?? j.profile?.nativeRecord?.(j.subject);
-  if (holder?.pid !== undefined) {
-    const named: NamedProcess = {
-      pid: holder.pid,
-      native: native !== undefined,
-      ...(holder.host !== undefined ? { host: holder.host } : {}),
-      ...(holder.acquiredAt !== undefined ? { acquiredAt: holder.acquiredAt } : {}),
-      ...(native?.pidns !== undefined ? { pidns: native.pidns } : {}),
-      ...(native?.startTicks !== undefined ? { startTicks: native.startTicks } : {}),
-      ...(native?.startTime !== undefined ? { startTime: native.startTime } : {}),
-      ...(native?.bootId !== undefined ? { bootId: native.bootId } : {}),
-      ...(native?.platform !== undefined ? { platform: native.platform } : {}),
-    };
+  const named = namedProcessOf(j);
+  if (holder !== null && named !== undefined) {
     const found = judgeNamedProcess(named, ctx.processes);
     if (found.kind === 'live') {
       // A live pid that is not the holder's would have been "reused": the open handle owed
@@ -367,10 +385,10 @@ function byNamedProcess(j: Judging): LockInfo | undefined {
     if (found.kind === 'dead') {
       const late = lateOpener(j);
       if (late !== undefined) return late;
-      evidence.unshift({ kind: 'pid', pid: holder.pid, detail: found.detail });
+      evidence.unshift({ kind: 'pid', pid: named.pid, detail: found.detail });
       return verdict(j, 'stale', staleSentence(found, holder), true, false);
     }
-    evidence.unshift({ kind: 'pid', pid: holder.pid, detail: found.detail });
+    evidence.unshift({ kind: 'pid', pid: named.pid, detail: found.detail });
     j.unseen = found;
   }
   if (holder !== null || j.obs.parsed.kind === 'ledgerlock') {

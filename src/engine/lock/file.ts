@@ -71,6 +71,8 @@ export interface CreateOptions {
   /** fsync the file and its directory, so the lock survives a power loss with its holder named. */
   durable: boolean;
   telemetry?: TelemetryTarget;
+  /** Keep the created descriptor open for the holder (Created.file), who closes it at release. */
+  keepOpen?: boolean;
 }
 
 /**
@@ -83,23 +85,33 @@ export async function createLockFile(lockPath: string, content: NativeLock | Buf
   const created = createLockFileSync(lockPath, bytes, { ...opts, durable: false });
   if (created === false || !opts.durable) return created;
   try {
-    const file = await fsl().open(lockPath, 'r');
-    try {
-      await file.sync();
-    } finally {
-      await file.close();
+    if (created.file) {
+      await created.file.sync();
+    } else {
+      const file = await fsl().open(lockPath, 'r');
+      try {
+        await file.sync();
+      } finally {
+        await file.close();
+      }
     }
     await syncParentDir(lockPath, opts.telemetry);
   } catch (err) {
+    created.file?.closeSync();
     removeQuietly(lockPath, bytes);
     throw ioError(lockPath, 'fsync the lock file', err);
   }
   return created;
 }
 
-/** A lock file just created; `identity`: its device and inode, from the create's own descriptor where the file system layer gives them. */
+/**
+ * A lock file just created. `identity`: its device and inode, from the create's own
+ * descriptor. `file`: that descriptor, still open, when `keepOpen` asked for it and the file
+ * system layer could keep it; whoever holds the lock closes it after the release.
+ */
 export interface Created {
   identity: { dev: number; ino: number } | undefined;
+  file?: OpenFile;
 }
 
 /** createLockFile, synchronously (the sync forms; `durable` fsyncs the file and directory here too). */
@@ -107,8 +119,8 @@ export function createLockFileSync(lockPath: string, bytes: Buffer, opts: Create
   let created: Created;
   for (let attempt = 0; ; attempt++) {
     try {
-      const st = fsl().createFileSync(lockPath, bytes, 0o644, true);
-      created = { identity: st ? { dev: st.dev, ino: st.ino } : undefined };
+      const file = fsl().createFileSync(lockPath, bytes, 0o644, true) ?? undefined;
+      created = keptOrClosed(file, opts.keepOpen === true);
       break;
     } catch (err) {
       const code = errnoCode(err);
@@ -128,18 +140,41 @@ export function createLockFileSync(lockPath: string, bytes: Buffer, opts: Create
   }
   if (!opts.durable) return created;
   try {
-    const file = fsl().openSync(lockPath, 'r');
-    try {
-      file.syncSync();
-    } finally {
-      file.closeSync();
+    if (created.file) {
+      created.file.syncSync();
+    } else {
+      const file = fsl().openSync(lockPath, 'r');
+      try {
+        file.syncSync();
+      } finally {
+        file.closeSync();
+      }
     }
     syncParentDirSync(lockPath, opts.telemetry);
   } catch (err) {
+    created.file?.closeSync();
     removeQuietly(lockPath, bytes);
     throw ioError(lockPath, 'fsync the lock file', err);
   }
   return created;
+}
+
+/**
+ * The identity of a file just created, from its own descriptor (no second lookup, no window for
+ * another file to take the path); the descriptor is kept for the holder or closed here.
+ */
+function keptOrClosed(file: OpenFile | undefined, keep: boolean): Created {
+  if (file === undefined) return { identity: undefined };
+  let identity: Created['identity'];
+  try {
+    const st = file.statSync();
+    identity = { dev: st.dev, ino: st.ino };
+  } catch {
+    identity = undefined;
+  }
+  if (keep && identity !== undefined) return { identity, file };
+  file.closeSync();
+  return { identity };
 }
 
 /** Removes a lock we just created, only while it still holds what we wrote (or nothing). */
@@ -159,6 +194,12 @@ export function trashPathFor(lockPath: string): string {
 
 export type RemoveOutcome = 'removed' | 'gone' | 'not-ours' | 'not-ours-left';
 
+/** The descriptor a holder kept from its create, and the inode it names; the caller closes it. */
+export interface KeptLockFile {
+  file: OpenFile;
+  identity: { dev: number; ino: number };
+}
+
 /**
  * Removes `lockPath` only if it still names `owner`. 'not-ours-left': it was replaced between
  * our check and our rename and a newer lock took the path meanwhile; the replacement's bytes
@@ -175,21 +216,35 @@ export async function removeIfOwned(lockPath: string, owner: string): Promise<{ 
  * taken meanwhile). The lock is read through a descriptor kept open until after the rename:
  * while it is open its inode cannot be freed and handed to another file, so the same device
  * and inode at the trash path prove that what moved is the file just read and found ours.
+ * A holder that kept its create's descriptor (`kept`) reads through that one instead.
  * Synchronous: a release is a handful of tiny syscalls, cheaper than thread-pool hops.
  */
-export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: RemoveOutcome; trash?: string } {
+export function removeIfOwnedSync(lockPath: string, owner: string, kept?: KeptLockFile): { outcome: RemoveOutcome; trash?: string } {
   const fs = fsl();
   let file: OpenFile;
-  try {
-    file = fs.openSync(lockPath, 'r');
-  } catch (err) {
-    return errnoCode(err) === 'ENOENT' ? { outcome: 'gone' } : { outcome: 'not-ours' };
+  let st: Stats;
+  if (kept !== undefined) {
+    // Our own descriptor, open since the create: one lstat says whether the path still names
+    // that inode (and is no link); no open, no second fstat, no close of a fresh descriptor.
+    file = kept.file;
+    try {
+      st = fs.lstatSync(lockPath);
+    } catch (err) {
+      return errnoCode(err) === 'ENOENT' ? { outcome: 'gone' } : { outcome: 'not-ours' };
+    }
+    if (st.dev !== kept.identity.dev || st.ino !== kept.identity.ino) return { outcome: 'not-ours' };
+  } else {
+    try {
+      file = fs.openSync(lockPath, 'r');
+    } catch (err) {
+      return errnoCode(err) === 'ENOENT' ? { outcome: 'gone' } : { outcome: 'not-ours' };
+    }
+    st = statAtOpen(file) ?? file.statSync();
   }
   const trash = trashPathFor(lockPath);
   let same: boolean;
   let moved: Stats | undefined;
   try {
-    const st = statAtOpen(file) ?? file.statSync();
     if (!st.isFile() || st.size === 0 || st.size > MAX_LOCK_BYTES) return { outcome: 'not-ours' };
     if (
       !namesOwner(
@@ -199,8 +254,8 @@ export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: R
     )
       return { outcome: 'not-ours' };
     try {
-      // The descriptor was opened at this very path without following links: no lstat needed to know it is no link.
-      fs.renameSync(lockPath, trash, file.path === lockPath ? st : undefined);
+      // `st` is an lstat of this path, or the fstat of a descriptor opened at it without following links: no link either way.
+      fs.renameSync(lockPath, trash, kept !== undefined || file.path === lockPath ? st : undefined);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return { outcome: 'gone' };
       throw ioError(lockPath, 'release the lock', err);
@@ -212,7 +267,7 @@ export function removeIfOwnedSync(lockPath: string, owner: string): { outcome: R
     }
     same = moved !== undefined && moved.dev === st.dev && moved.ino === st.ino;
   } finally {
-    file.closeSync();
+    if (kept === undefined) file.closeSync();
   }
   if (same) {
     try {

@@ -4,9 +4,9 @@
  * best-effort removal at process exit.
  */
 import { ErrorCode, errnoCode, isLedgerlockError } from '../errors';
-import { fsl, statAtOpen } from '../fs';
+import { fsl, statAtOpen, type OpenFile } from '../fs';
 import { emitTelemetry, type TelemetryTarget } from '../telemetry';
-import { namesOwner, ownerIn, removeIfOwnedSync } from './file';
+import { namesOwner, ownerIn, removeIfOwnedSync, type KeptLockFile } from './file';
 import { describeHolder, MAX_LOCK_BYTES, parseLockContent } from './holder';
 
 export interface LockHandle {
@@ -36,6 +36,12 @@ export class HeldLock implements LockHandle {
   private reported: Promise<void> | undefined;
   /** The inode we created: a file at our path that is another inode is not our lock, whatever it says. */
   private readonly identity: { dev: number; ino: number } | undefined;
+  /**
+   * The create's descriptor, open until the release: while it is open the inode cannot be
+   * freed, so its number cannot pass to another file, and the path naming it proves the file
+   * there is the one we created (docs/ARCHITECTURE.md, "Lock create, release and reap").
+   */
+  private kept: KeptLockFile | undefined;
 
   constructor(
     readonly path: string,
@@ -43,9 +49,12 @@ export class HeldLock implements LockHandle {
     heartbeatMs: number,
     private readonly telemetry: TelemetryTarget,
     created?: { dev: number; ino: number },
+    file?: OpenFile,
   ) {
     // From the create's descriptor when the file system layer gave it: no second lookup, and no window for another file to take the path.
     this.identity = created ?? inodeOf(path);
+    if (file !== undefined && created !== undefined) this.kept = { file, identity: created };
+    else file?.closeSync();
     this.timer = setInterval(() => void this.heartbeat(), heartbeatMs);
     this.timer.unref();
     heldLocks.add(this);
@@ -76,8 +85,10 @@ export class HeldLock implements LockHandle {
 
   /**
    * Whether the lock is still ours right now: the file at our path is the inode we created and
-   * still names our owner id (an open, an fstat and a read; the inode alone is not enough, since
-   * a freed inode's number is soon given to a new file). A lock found lost is compromised for
+   * still names our owner id. With the create's descriptor kept, an lstat of the path and a read
+   * through that descriptor (its inode cannot have been freed and its number reused); without
+   * it, an open, an fstat and a read (the inode alone is not enough then, since a freed inode's
+   * number is soon given to a new file). A lock found lost is compromised for
    * good (onCompromised, LOCK_COMPROMISED); returns why, or undefined while it is ours. A file
    * that cannot be read for another reason (EMFILE, EIO) proves nothing, as in the heartbeat.
    */
@@ -116,6 +127,7 @@ export class HeldLock implements LockHandle {
   }
 
   private lossNow(): string | undefined {
+    if (this.kept !== undefined) return this.lossThroughKept(this.kept);
     let file;
     try {
       file = fsl().openSync(this.path, 'r');
@@ -140,6 +152,27 @@ export class HeldLock implements LockHandle {
     }
   }
 
+  private lossThroughKept(kept: KeptLockFile): string | undefined {
+    let st;
+    try {
+      st = fsl().lstatSync(this.path);
+    } catch (err) {
+      return errnoCode(err) === 'ENOENT' ? 'the lock file was removed by someone else' : undefined;
+    }
+    if (st.dev !== kept.identity.dev || st.ino !== kept.identity.ino) {
+      return `the lock file was replaced by another file (it now names ${describeHolder(parseLockContent(readAtPath(this.path) ?? Buffer.alloc(0)).holder)})`;
+    }
+    let content;
+    try {
+      content = readSmall(kept.file, st.size);
+    } catch {
+      return undefined;
+    }
+    // Our inode, rewritten in place by someone who did not create it exclusively.
+    if (!namesOwner(content, this.owner)) return `the lock file was replaced (it now names ${describeHolder(parseLockContent(content).holder)})`;
+    return undefined;
+  }
+
   async release(): Promise<void> {
     const lost = this.removeFile();
     if (lost !== undefined) await this.compromise(lost);
@@ -156,7 +189,13 @@ export class HeldLock implements LockHandle {
     this.released = true;
     this.stop();
     if (this.lost !== undefined) return undefined;
-    const { outcome, trash } = removeIfOwnedSync(this.path, this.owner);
+    let removed;
+    try {
+      removed = removeIfOwnedSync(this.path, this.owner, this.kept);
+    } finally {
+      this.closeKept();
+    }
+    const { outcome, trash } = removed;
     if (outcome === 'gone') return 'the lock file was gone at release';
     if (outcome === 'not-ours') return 'the lock file named another owner at release; it was left in place';
     if (outcome === 'not-ours-left') return `the lock file named another owner at release; its bytes are at ${trash}`;
@@ -209,6 +248,18 @@ export class HeldLock implements LockHandle {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     heldLocks.delete(this);
+    // A lost lock's descriptor pins nothing worth keeping; a released one is closed by removeFile after its last read.
+    if (this.lost !== undefined) this.closeKept();
+  }
+
+  private closeKept(): void {
+    const kept = this.kept;
+    this.kept = undefined;
+    try {
+      kept?.file.closeSync();
+    } catch {
+      // closing a descriptor we opened: nothing to report
+    }
   }
 
   /** Synchronous, for the exit hook: remove the file only if it still names us. */
@@ -238,6 +289,23 @@ function inodeOf(lockPath: string): { dev: number; ino: number } | undefined {
     return { dev: st.dev, ino: st.ino };
   } catch {
     return undefined; // already gone: the first check will say so
+  }
+}
+
+/** Best effort, for a message about whoever replaced our lock file: its bytes, or nothing. */
+function readAtPath(lockPath: string): Buffer | null {
+  let file;
+  try {
+    file = fsl().openSync(lockPath, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    return readSmall(file, (statAtOpen(file) ?? file.statSync()).size);
+  } catch {
+    return null;
+  } finally {
+    file.closeSync();
   }
 }
 
