@@ -8,13 +8,13 @@
  * two fsyncs go to the thread pool in the async form, and concurrent writes into one
  * directory share its fsync. `atomicWriteFileSync` is the same protocol with nothing async.
  */
-import { randomBytes } from 'node:crypto';
 import * as fsNode from 'node:fs';
 import * as path from 'node:path';
 import { ErrorCode, LedgerlockError, codeForErrno, errnoCode } from './errors';
-import { chownFailureAllowed, exists, fsl, type FileOwner, type OpenFile } from './fs';
+import { chownFailureAllowed, exists, fsl, statAtOpen, type FileOwner, type OpenFile } from './fs';
 import { backoffDelay, checkDuration, sleep, sleepSync } from './options';
 import { emitTelemetry, type TelemetryTarget } from './telemetry';
+import { uniqueId } from './unique';
 
 export interface AtomicWriteOptions {
   /** File mode; default: the existing file's mode, else 0o666 less the umask. Applied before the rename. */
@@ -47,7 +47,7 @@ const dirsWithoutFsync = new Set<string>();
 
 export function tempPathFor(target: string, tmpDir?: string): string {
   const dir = tmpDir ?? path.dirname(target);
-  return path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  return path.join(dir, `.${path.basename(target)}.${process.pid}.${uniqueId()}.tmp`);
 }
 
 /** A temp file holding the new bytes, its mode already applied, not yet fsynced. */
@@ -55,6 +55,8 @@ interface PendingWrite {
   target: string;
   tmp: string;
   file: OpenFile;
+  /** The fstat of `file`, opened at `tmp` without following links, where the file system layer took one: the rename's source needs no lstat. */
+  seen: fsNode.Stats | undefined;
   bytes: number;
   wantFsync: boolean;
   renameRetryMs: number;
@@ -65,27 +67,29 @@ function startWrite(target: string, data: string | Uint8Array, options: AtomicWr
   const wantFsync = options.fsync ?? true;
   const renameRetryMs = checkDuration('renameRetryMs', options.renameRetryMs ?? 2000, { allowZero: true });
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const mode = options.mode ?? existingMode(target) ?? 0o666 & ~process.umask();
+  // No mode asked for and no file to keep one from: 0o666 less the umask, which the create applies itself.
+  const mode = options.mode ?? existingMode(target);
   const tmp = tempPathFor(target, options.tmpDir);
   let file: OpenFile;
-  // Created with its final mode when the umask leaves that mode alone (one chmod fewer); else
-  // private, then chmod: either way the mode is set before the rename makes it visible.
-  // A chown may clear set-id bits, so with an owner the mode is set after it.
-  const exact = options.chown === undefined && (mode & ~process.umask() & 0o7777) === (mode & 0o7777);
+  // Created with its final mode, less whatever the umask takes; a chmod puts back what it took,
+  // before the rename makes the file visible, so the file is never wider than asked. A chown may
+  // clear set-id bits: with an owner the file starts private and the mode is set after it.
   try {
-    file = fs.openSync(tmp, 'wx', exact ? mode : 0o600);
+    file = fs.openSync(tmp, 'wx', mode === undefined ? 0o666 : options.chown === undefined ? mode : 0o600);
   } catch (err) {
     throw wrap(err, target, 'create temp file');
   }
+  const opened = statAtOpen(file);
   try {
     if (options.chown !== undefined) chownTemp(file, options.chown);
-    if (!exact) file.chmodSync(mode);
+    if (mode !== undefined && (options.chown !== undefined || ((opened ?? file.statSync()).mode & 0o7777) !== (mode & 0o7777))) file.chmodSync(mode);
     file.writeSync(bytes, 0, bytes.length, 0);
   } catch (err) {
     abandon(file, tmp);
     throw wrap(err, target, 'write');
   }
-  return { target, tmp, file, bytes: bytes.length, wantFsync, renameRetryMs };
+  const seen = opened !== undefined && file.path === tmp ? opened : undefined;
+  return { target, tmp, file, seen, bytes: bytes.length, wantFsync, renameRetryMs };
 }
 
 function chownTemp(file: OpenFile, owner: FileOwner): void {
@@ -154,7 +158,7 @@ export function atomicWriteFileSync(target: string, data: string | Uint8Array, o
 /** One rename attempt: 0 when done, else how long to wait before the next (Windows sharing violations). */
 function renameOrRetry(w: PendingWrite, started: number, attempt: number): number {
   try {
-    fsl().renameSync(w.tmp, w.target);
+    fsl().renameSync(w.tmp, w.target, w.seen);
     return 0;
   } catch (err) {
     const code = errnoCode(err);

@@ -184,6 +184,24 @@ test('atomicWriteFileSync applies the mode before the rename, reports durability
   assert.deepEqual(fs.readdirSync(dir), ['secret.json'], 'no temp file left');
 });
 
+test('an atomic write gets exactly the mode asked for or kept, whatever the umask takes, and the umask alone when there is neither', async (t) => {
+  const dir = tempDir(t);
+  const old = process.umask(0o077);
+  t.after(() => process.umask(old));
+  for (const write of [(p, d, o) => engine.atomicWriteFileSync(p, d, o), (p, d, o) => engine.atomicWriteFile(p, d, o)]) {
+    const wide = path.join(dir, `wide-${fs.readdirSync(dir).length}.json`);
+    await write(wide, '{}\n', { mode: 0o644, telemetry: false });
+    assert.equal(fs.statSync(wide).mode & 0o7777, 0o644, 'bits the umask takes are put back before the rename');
+    const plain = path.join(dir, `plain-${fs.readdirSync(dir).length}.json`);
+    await write(plain, '{}\n', { telemetry: false });
+    assert.equal(fs.statSync(plain).mode & 0o7777, 0o600, 'a new file with no mode asked for: 0o666 less the umask');
+    fs.chmodSync(plain, 0o640);
+    await write(plain, '{"b":1}\n', { telemetry: false });
+    assert.equal(fs.statSync(plain).mode & 0o7777, 0o640, 'a replacement keeps the mode of the file it replaces');
+  }
+  assert.ok(fs.readdirSync(dir).every((n) => !n.endsWith('.tmp')), 'no temp file left');
+});
+
 test('updateJsonFileSync refuses an async updater and leaves the document and lock as they were', (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'doc.json');

@@ -3,7 +3,6 @@
  * only ever takes away a file still naming its owner (rename to a trash name, verify, and put a
  * replacement back with `link`, which cannot overwrite a newer lock).
  */
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { syncParentDir, syncParentDirSync } from '../atomic';
 import { readSizeSync } from '../bounded-read';
@@ -11,6 +10,7 @@ import { ErrorCode, LedgerlockError, errnoCode } from '../errors';
 import type { Stats } from 'node:fs';
 import { fsl, statAtOpen, type OpenFile } from '../fs';
 import type { TelemetryTarget } from '../telemetry';
+import { uniqueId } from '../unique';
 import { LOCK_FORMAT, MAX_LOCK_BYTES, parseLockContent, type NativeLock } from './holder';
 import type { SelfIdentity } from './process';
 
@@ -55,15 +55,9 @@ export function nativeLockBytes(self: SelfIdentity, owner: string, tool: string,
 
 const templates = new Map<string, { self: SelfIdentity; head: string; middle: string; tail: string }>();
 
-/**
- * A per-process random prefix and a counter: unique across processes and hosts (the prefix)
- * and within the process (the counter), without a trip to the entropy pool per lock.
- */
-const ownerPrefix = randomBytes(8).toString('hex');
-let ownerCounter = 0;
-
+/** The random id a holder writes into its lock file (unique.ts: unique across processes, hosts and calls). */
 export function newOwnerId(): string {
-  return `${ownerPrefix}${(++ownerCounter).toString(16).padStart(8, '0')}`;
+  return uniqueId();
 }
 
 export interface CreateOptions {
