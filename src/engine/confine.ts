@@ -83,11 +83,11 @@ export function confine(inner: FileSystem): FileSystem {
 
   // Two paths in one folder (a rename to a trash name beside a lock): that folder is resolved once.
   // `aSeen`: the caller's own look at `a` (not a symlink), which stands for the lstat here.
-  const mutatingBoth = (a: string, b: string, aSeen?: nodeFs.Stats): void => {
+  const mutatingBoth = (a: string, b: string, aSeen?: nodeFs.Stats, bFresh?: boolean): void => {
     confineParentSync(a);
     if (aSeen === undefined || aSeen.isSymbolicLink()) refuseLinkOutsideSync(a);
     if (path.dirname(absolute(b)) !== path.dirname(absolute(a))) confineParentSync(b);
-    refuseLinkOutsideSync(b);
+    if (bFresh !== true) refuseLinkOutsideSync(b);
   };
 
   // Every method named, not spread: `inner` may be a class instance whose methods live on its prototype.
@@ -143,8 +143,8 @@ export function confine(inner: FileSystem): FileSystem {
       confineParentSync(p);
       return inner.createFileSync(p, data, mode, keepOpen);
     },
-    renameSync(from, to, fromSeen) {
-      mutatingBoth(from, to, fromSeen);
+    renameSync(from, to, fromSeen, toFresh) {
+      mutatingBoth(from, to, fromSeen, toFresh);
       return inner.renameSync(from, to);
     },
     linkSync(existing, newPath) {

@@ -81,9 +81,12 @@ export interface FileSystem {
   /**
    * `fromSeen`: what the caller found at `from` just before (the fstat of a descriptor it opened
    * there without following links, or an lstat); when that is not a symlink, confinement needs
-   * no lstat of its own to know `from` is not a link out of the workspace.
+   * no lstat of its own to know `from` is not a link out of the workspace. `toFresh`: `to` is a
+   * name the caller just made up from a per-process random id (a lock's trash name), so no link
+   * can wait there, and a rename would replace a link rather than follow it anyway: confinement
+   * skips its lstat of `to` (its folder is still checked).
    */
-  renameSync(from: string, to: string, fromSeen?: fs.Stats): void;
+  renameSync(from: string, to: string, fromSeen?: fs.Stats, toFresh?: boolean): void;
   linkSync(existing: string, newPath: string): void;
   /** `seen`: the caller's lstat of `path` just before, as renameSync's `fromSeen`. */
   unlinkSync(path: string, seen?: fs.Stats): void;

@@ -249,7 +249,7 @@ export function removeIfOwnedSync(lockPath: string, owner: string, kept?: KeptLo
       return { outcome: 'not-ours' };
     try {
       // `st` is an lstat of this path, or the fstat of a descriptor opened at it without following links: no link either way.
-      fs.renameSync(lockPath, trash, kept !== undefined || file.path === lockPath ? st : undefined);
+      fs.renameSync(lockPath, trash, kept !== undefined || file.path === lockPath ? st : undefined, true);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return { outcome: 'gone' };
       throw ioError(lockPath, 'release the lock', err);
