@@ -118,6 +118,11 @@ export class Appender implements LockOwner {
     return this.committer.queued > 0 || this.ctx.opts.durability !== 'fsync';
   }
 
+  /** Settles once the flush covering what is written now has returned or failed (LockOwner.flushed). */
+  flushed(): Promise<void> {
+    return new Promise<void>((resolve) => this.waiting.push({ epoch: -1, resolve, reject: () => resolve() }));
+  }
+
   /** The whole append, synchronously: returns once the batch is as durable as the mode promises. */
   appendSync(drafts: Draft[]): LedgerEvent[] {
     const ctx = this.ctx;

@@ -96,10 +96,19 @@ export async function withLedgerLock<T>(
  */
 const STICKY_MAX_MS = 15;
 
+/**
+ * After this process found the lock taken by another, its async appends with 'fsync' durability
+ * let the lock go before their flush for this long (see afterTask).
+ */
+const CONTENDED_MEMORY_MS = 2000;
+/** When this process last had to wait for a ledger lock. */
+const contendedAt = new Map<string, number>();
+
 interface StickyLock {
   handle: LockHandle;
   since: number;
-  timer: NodeJS.Immediate | null;
+  /** Cancels the pending release of a lingering hold (an immediate, or the end of a flush). */
+  cancel: (() => void) | null;
   /** Who ran the last task under this hold (null: an anonymous task). */
   lastOwner: object | null;
 }
@@ -116,7 +125,8 @@ async function holdFileLock<T>(
   if (!held) {
     // Ledger locks are held for one write + fsync: poll briefly rather than with the default long backoff.
     const handle = await acquireLock(lockPath, { tool: opts.tool, timeoutMs: opts.lockTimeoutMs, telemetry: opts.telemetry, retryBaseMs: 1, retryMaxMs: 25 });
-    held = { handle, since: Date.now(), timer: null, lastOwner: null };
+    noteWaited(lockPath, handle);
+    held = { handle, since: Date.now(), cancel: null, lastOwner: null };
     sticky.set(lockPath, held);
   }
   const unchanged = owner !== undefined && held.lastOwner === owner && held.handle.held;
@@ -156,7 +166,8 @@ export function withLedgerLockSync<T>(
   let held = lingering(lockPath);
   if (!held) {
     const handle = acquireLockSync(lockPath, { tool: opts.tool, timeoutMs: opts.lockTimeoutMs, telemetry: opts.telemetry, retryBaseMs: 1, retryMaxMs: 25 });
-    held = { handle, since: Date.now(), timer: null, lastOwner: null };
+    noteWaited(lockPath, handle);
+    held = { handle, since: Date.now(), cancel: null, lastOwner: null };
     sticky.set(lockPath, held);
   }
   const unchanged = owner !== undefined && held.lastOwner === owner && held.handle.held;
@@ -182,8 +193,8 @@ export function withLedgerLockSync<T>(
 function lingering(lockPath: string): StickyLock | undefined {
   const held = sticky.get(lockPath);
   if (!held) return undefined;
-  if (held.timer) clearImmediate(held.timer);
-  held.timer = null;
+  held.cancel?.();
+  held.cancel = null;
   if (held.handle.held && !(held.handle instanceof HeldLock && held.handle.checkInodeSync() !== undefined)) return held;
   sticky.delete(lockPath);
   releaseNow(lockPath, held);
@@ -192,11 +203,29 @@ function lingering(lockPath: string): StickyLock | undefined {
 
 /**
  * An owner that knows whether it will want the lock again within this turn of the event loop.
- * One that will not lets it go at once: lingering then only keeps other processes waiting
- * (README, "Processes sharing a ledger").
+ * One that will not lets it go at once when other processes want it: lingering then only keeps
+ * them waiting (README, "Processes sharing a ledger").
  */
 export interface LockOwner {
   wantsLockSoon(): boolean;
+  /**
+   * Settles when the flush that covers the batch just written has returned (or failed). Its
+   * producers append again then, so while no other process wants the lock, the hold lingers
+   * until it settles instead of a lock cycle per batch.
+   */
+  flushed?(): Promise<void>;
+}
+
+function noteWaited(lockPath: string, handle: LockHandle): void {
+  if (handle instanceof HeldLock && handle.waitedForIt) {
+    if (contendedAt.size >= 1024) contendedAt.clear();
+    contendedAt.set(lockPath, Date.now());
+  }
+}
+
+function contendedLately(lockPath: string): boolean {
+  const at = contendedAt.get(lockPath);
+  return at !== undefined && Date.now() - at < CONTENDED_MEMORY_MS;
 }
 
 /** After a task: report a lost lock, else let it linger briefly or let it go. */
@@ -205,18 +234,38 @@ function afterTask(lockPath: string, held: StickyLock, owner: object | undefined
     releaseNow(lockPath, held);
     throw new LedgerlockError(ErrorCode.LockCompromised, `lost ${lockPath} while appending`, { path: lockPath });
   }
-  const soon = owner !== undefined && 'wantsLockSoon' in owner ? (owner as LockOwner).wantsLockSoon() : true;
-  if (!soon || Date.now() - held.since >= STICKY_MAX_MS) {
+  const lockOwner = owner !== undefined && 'wantsLockSoon' in owner ? (owner as LockOwner) : undefined;
+  const soon = lockOwner === undefined || lockOwner.wantsLockSoon();
+  const left = STICKY_MAX_MS - (Date.now() - held.since);
+  if (left <= 0) {
     releaseNow(lockPath, held);
+  } else if (soon) {
+    const timer = setImmediate(() => releaseNow(lockPath, held));
+    held.cancel = () => clearImmediate(timer);
+  } else if (lockOwner?.flushed !== undefined && !contendedLately(lockPath)) {
+    // Nobody else has wanted this lock lately: keep it over the flush (bounded by what is left
+    // of STICKY_MAX_MS), and let it go one turn after the flush unless a new batch took it.
+    let live = true;
+    let immediate: NodeJS.Immediate | undefined;
+    const bound = setTimeout(() => live && releaseNow(lockPath, held), left);
+    bound.unref();
+    held.cancel = () => {
+      live = false;
+      clearTimeout(bound);
+      if (immediate !== undefined) clearImmediate(immediate);
+    };
+    void lockOwner.flushed().then(() => {
+      if (live) immediate = setImmediate(() => live && releaseNow(lockPath, held));
+    });
   } else {
-    held.timer = setImmediate(() => releaseNow(lockPath, held));
+    releaseNow(lockPath, held);
   }
 }
 
 /** Lets go of the file lock, synchronously: a release is a rename, a read and an unlink. */
 function releaseNow(lockPath: string, held: StickyLock): void {
-  if (held.timer) clearImmediate(held.timer);
-  held.timer = null;
+  held.cancel?.();
+  held.cancel = null;
   if (sticky.get(lockPath) === held) sticky.delete(lockPath);
   held.handle.releaseSync();
 }

@@ -32,7 +32,9 @@ export async function acquireLock(lockPath: string, opts: AcquireOptions = {}): 
       });
       if (created !== false) {
         if (contention?.reported) await waitEnded(o, target, contention.started, 'acquired');
-        return new HeldLock(target, owner, o.heartbeatMs, o.telemetry, created.identity, created.file);
+        const held = new HeldLock(target, owner, o.heartbeatMs, o.telemetry, created.identity, created.file);
+        held.waitedForIt = contention !== undefined;
+        return held;
       }
       contention ??= new Contention(target, o);
       const gaveUp = await contention.next(attempt);
@@ -67,7 +69,9 @@ export function acquireLockSync(lockPath: string, opts: Omit<AcquireOptions, 'si
       });
       if (created !== false) {
         if (waiter?.reported) void waitEnded(o, target, waiter.started, 'acquired').catch(() => undefined);
-        return new HeldLock(target, owner, o.heartbeatMs, o.telemetry, created.identity, created.file);
+        const held = new HeldLock(target, owner, o.heartbeatMs, o.telemetry, created.identity, created.file);
+        held.waitedForIt = waiter !== undefined;
+        return held;
       }
       waiter ??= new SyncWaiter(target, opts);
       if (waiter.next() === 'run-without-lock') return new UnheldLock(target);

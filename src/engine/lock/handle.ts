@@ -32,6 +32,8 @@ export class HeldLock implements LockHandle {
   private beating = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly callbacks: ((reason: string) => void)[] = [];
+  /** The acquire found the lock taken at least once before it got it (someone else wanted it too). */
+  waitedForIt = false;
   /** LOCK_COMPROMISED being recorded, once the lock is found lost. */
   private reported: Promise<void> | undefined;
   /** The inode we created: a file at our path that is another inode is not our lock, whatever it says. */
