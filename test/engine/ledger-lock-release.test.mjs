@@ -77,6 +77,22 @@ test("once another process has held the ledger's lock, an async 'fsync' append l
   );
 });
 
+test("two writers of one ledger in one process: after the first hand-over, every flush runs after the lock is let go", async (t) => {
+  const { ledger: file, store } = await storeWorkspace({ t });
+  const lockFile = join(store, 'locks', 'events.lock');
+  const seen = watchFlushes(t, file, lockFile);
+  const a = await engine.openLedger(file, { telemetry: false, durability: 'fsync' });
+  const b = await engine.openLedger(file, { telemetry: false, durability: 'fsync' });
+  const writer = async (ledger, type) => {
+    for (let i = 0; i < 4; i++) await ledger.append(type, { i });
+  };
+  await Promise.all([writer(a, 'a'), writer(b, 'b')]);
+  await a.close();
+  await b.close();
+  assert.ok(seen.length >= 4, `flushes seen: ${seen.length}`);
+  assert.deepEqual(seen.slice(1), seen.slice(1).map(() => false), `the lock file was gone at every flush after the first: ${JSON.stringify(seen)}`);
+});
+
 test('appendSync in a loop keeps one lingering hold: the lock is still there at its flushes', async (t) => {
   const { ledger: file, store } = await storeWorkspace({ t });
   const lockFile = join(store, 'locks', 'events.lock');

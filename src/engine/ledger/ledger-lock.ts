@@ -97,8 +97,9 @@ export async function withLedgerLock<T>(
 const STICKY_MAX_MS = 15;
 
 /**
- * After this process found the lock taken by another, its async appends with 'fsync' durability
- * let the lock go before their flush for this long (see afterTask).
+ * After another writer wanted the lock (this process had to wait for it, or another writer here
+ * had the hold last), async appends with 'fsync' durability let it go before their flush for
+ * this long (see afterTask).
  */
 const CONTENDED_MEMORY_MS = 2000;
 /** When this process last had to wait for a ledger lock. */
@@ -125,9 +126,12 @@ async function holdFileLock<T>(
   if (!held) {
     // Ledger locks are held for one write + fsync: poll briefly rather than with the default long backoff.
     const handle = await acquireLock(lockPath, { tool: opts.tool, timeoutMs: opts.lockTimeoutMs, telemetry: opts.telemetry, retryBaseMs: 1, retryMaxMs: 25 });
-    noteWaited(lockPath, handle);
+    if (handle instanceof HeldLock && handle.waitedForIt) noteContended(lockPath);
     held = { handle, since: Date.now(), cancel: null, lastOwner: null };
     sticky.set(lockPath, held);
+  } else if (owner !== undefined && held.lastOwner !== owner) {
+    // Another writer of this process (another ledger object, a repair) had the hold last.
+    noteContended(lockPath);
   }
   const unchanged = owner !== undefined && held.lastOwner === owner && held.handle.held;
   held.lastOwner = owner ?? null;
@@ -166,7 +170,7 @@ export function withLedgerLockSync<T>(
   let held = lingering(lockPath);
   if (!held) {
     const handle = acquireLockSync(lockPath, { tool: opts.tool, timeoutMs: opts.lockTimeoutMs, telemetry: opts.telemetry, retryBaseMs: 1, retryMaxMs: 25 });
-    noteWaited(lockPath, handle);
+    if (handle instanceof HeldLock && handle.waitedForIt) noteContended(lockPath);
     held = { handle, since: Date.now(), cancel: null, lastOwner: null };
     sticky.set(lockPath, held);
   }
@@ -216,11 +220,10 @@ export interface LockOwner {
   flushed?(): Promise<void>;
 }
 
-function noteWaited(lockPath: string, handle: LockHandle): void {
-  if (handle instanceof HeldLock && handle.waitedForIt) {
-    if (contendedAt.size >= 1024) contendedAt.clear();
-    contendedAt.set(lockPath, Date.now());
-  }
+/** Someone besides this writer wants the lock: another process (our acquire had to wait), or another writer here. */
+function noteContended(lockPath: string): void {
+  if (contendedAt.size >= 1024) contendedAt.clear();
+  contendedAt.set(lockPath, Date.now());
 }
 
 function contendedLately(lockPath: string): boolean {
