@@ -8,7 +8,7 @@
 // The peer SQLite (better-sqlite3, compiled on install) lives in test/bench/package.json, so the
 // project's own `npm ci` stays quick; this runner installs it on first use.
 import { execFileSync, fork, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync, constants } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -107,6 +107,8 @@ async function singleProducer() {
       return r;
     },
     limit: () => windowRate(() => { writeSync(rawFd, line); fdatasyncSync(rawFd); n++; }),
+    // The same loop awaiting fs.fdatasync: what an async API's flush costs (one thread-pool hop) before any engine work.
+    limitAsync: () => windowRate(() => { writeSync(rawFd, line); return new Promise((res, rej) => fdatasync(rawFd, (err) => (err ? rej(err) : res()))); }),
     ...(db ? { sqlite: () => windowRate(() => db.run()) } : {}),
   };
   const res = await interleave(contenders, { rounds: ROUNDS });
@@ -117,6 +119,7 @@ async function singleProducer() {
   const m = res.median;
   row('durable append, 1 producer awaiting each (append)', { ll: m.append, ref: m.limit, refName: 'sync write+fdatasync loop', r: ratio(res, 'append', 'limit'), goal: 0.9 });
   row('durable append, 1 producer (appendSync)', { ll: m.appendSync, ref: m.limit, refName: 'sync write+fdatasync loop', r: ratio(res, 'appendSync', 'limit'), goal: 0.9 });
+  row('durable append (append) vs an awaited flush', { ll: m.append, ref: m.limitAsync, refName: 'write + awaited fs.fdatasync loop', r: ratio(res, 'append', 'limitAsync') });
   if (db) {
     row('durable append (append) vs SQLite', { ll: m.append, ref: m.sqlite, refName: 'better-sqlite3 WAL FULL insert', r: ratio(res, 'append', 'sqlite'), goal: 1.0 });
     row('durable append (appendSync) vs SQLite', { ll: m.appendSync, ref: m.sqlite, refName: 'better-sqlite3 WAL FULL insert', r: ratio(res, 'appendSync', 'sqlite'), goal: 1.0 });
