@@ -102,7 +102,7 @@ const STICKY_MAX_MS = 15;
  * this long (see afterTask).
  */
 const CONTENDED_MEMORY_MS = 2000;
-/** When this process last had to wait for a ledger lock. */
+/** When another writer last wanted each ledger lock (noteContended). */
 const contendedAt = new Map<string, number>();
 
 interface StickyLock {
@@ -214,8 +214,9 @@ export interface LockOwner {
   wantsLockSoon(): boolean;
   /**
    * Settles when the flush that covers the batch just written has returned (or failed). Its
-   * producers append again then, so while no other process wants the lock, the hold lingers
-   * until it settles instead of a lock cycle per batch.
+   * producers append again then, so while no other writer wants the lock, the hold lingers
+   * until it settles instead of a lock cycle per batch (docs/ARCHITECTURE.md, "Append and group
+   * commit").
    */
   flushed?(): Promise<void>;
 }
