@@ -299,9 +299,14 @@ export async function runContainerUiTests({ scratch, resultsDir }) {
           await page.keyboard.press('Escape');
           return found;
         };
+        // A row's click also opens the lock in an editor; the palette is opened only once that
+        // editor is there, or its arrival closes the palette and the typing lands in the file
+        // (a CI run's failure screenshot).
         await row('held.lock').locator('.label-name').click();
+        await page.locator('.tab.active', { hasText: 'held.lock' }).waitFor({ timeout: 20_000 });
         if (await paletteHas()) throw new Error('the palette offers Remove Lock Anyway… with a held lock selected');
         await row('open.lock').locator('.label-name').click();
+        await page.locator('.tab.active', { hasText: 'open.lock' }).waitFor({ timeout: 20_000 });
         if (!(await paletteHas())) throw new Error('the palette lacks Remove Lock Anyway… with an unknown lock selected');
         await runCommand(page, 'View: Close All Editors');
       },
