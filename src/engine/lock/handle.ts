@@ -129,7 +129,26 @@ export class HeldLock implements LockHandle {
   }
 
   private lossNow(): string | undefined {
-    if (this.kept !== undefined) return this.lossThroughKept(this.kept);
+    const kept = this.kept;
+    if (kept !== undefined) {
+      let st;
+      try {
+        st = fsl().lstatSync(this.path);
+      } catch (err) {
+        return errnoCode(err) === 'ENOENT' ? 'the lock file was removed by someone else' : undefined;
+      }
+      if (st.dev === kept.identity.dev && st.ino === kept.identity.ino) {
+        let content;
+        try {
+          content = readSmall(kept.file, st.size);
+        } catch {
+          return undefined;
+        }
+        // Our inode, rewritten in place by someone who did not create it exclusively.
+        return namesOwner(content, this.owner) ? undefined : `the lock file was replaced (it now names ${describeHolder(parseLockContent(content).holder)})`;
+      }
+      // Another file took the path: the open below reads it, for the message that says whose it is.
+    }
     let file;
     try {
       file = fsl().openSync(this.path, 'r');
@@ -152,27 +171,6 @@ export class HeldLock implements LockHandle {
     } finally {
       file.closeSync();
     }
-  }
-
-  private lossThroughKept(kept: KeptLockFile): string | undefined {
-    let st;
-    try {
-      st = fsl().lstatSync(this.path);
-    } catch (err) {
-      return errnoCode(err) === 'ENOENT' ? 'the lock file was removed by someone else' : undefined;
-    }
-    if (st.dev !== kept.identity.dev || st.ino !== kept.identity.ino) {
-      return `the lock file was replaced by another file (it now names ${describeHolder(parseLockContent(readAtPath(this.path) ?? Buffer.alloc(0)).holder)})`;
-    }
-    let content;
-    try {
-      content = readSmall(kept.file, st.size);
-    } catch {
-      return undefined;
-    }
-    // Our inode, rewritten in place by someone who did not create it exclusively.
-    if (!namesOwner(content, this.owner)) return `the lock file was replaced (it now names ${describeHolder(parseLockContent(content).holder)})`;
-    return undefined;
   }
 
   async release(): Promise<void> {
@@ -291,23 +289,6 @@ function inodeOf(lockPath: string): { dev: number; ino: number } | undefined {
     return { dev: st.dev, ino: st.ino };
   } catch {
     return undefined; // already gone: the first check will say so
-  }
-}
-
-/** Best effort, for a message about whoever replaced our lock file: its bytes, or nothing. */
-function readAtPath(lockPath: string): Buffer | null {
-  let file;
-  try {
-    file = fsl().openSync(lockPath, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    return readSmall(file, (statAtOpen(file) ?? file.statSync()).size);
-  } catch {
-    return null;
-  } finally {
-    file.closeSync();
   }
 }
 
