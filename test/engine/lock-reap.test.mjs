@@ -166,6 +166,44 @@ test('if a newer lock took the path while a replacement was moved aside, the rep
   assert.equal(readFileSync(result.trash, 'utf8'), replacement);
 });
 
+test('a lock rewritten in place while it is read is judged by what it then holds: a dead holder written mid-read is reaped, nothing left', async (t) => {
+  const dir = tempDir(t);
+  const lock = join(dir, 'rewritten.lock');
+  // A holder that has just truncated its lock to rewrite it: empty, an hour old.
+  writeFileSync(lock, '');
+  setAge(lock, 3_600_000);
+  const dead = JSON.stringify(nativeLock({ pid: await deadPid(), owner: 'crashed' }));
+  let rewrites = 0;
+  const restore = useFileSystem({
+    ...nodeFileSystem,
+    async open(path, flags, mode, options) {
+      const file = await nodeFileSystem.open(path, flags, mode, options);
+      // The breaker's look under its guard: its stat sees the empty file, the write lands before its read.
+      if (path !== lock || rewrites > 0 || !existsSync(`${lock}.reaping`)) return file;
+      return new Proxy(file, {
+        get(target, key) {
+          if (key !== 'stat') return typeof target[key] === 'function' ? target[key].bind(target) : target[key];
+          return async () => {
+            const st = await target.stat();
+            if (rewrites++ === 0) {
+              writeFileSync(lock, dead);
+              const later = new Date(st.mtimeMs + 1_000);
+              utimesSync(lock, later, later);
+            }
+            return st;
+          };
+        },
+      });
+    },
+  });
+  t.after(restore);
+  const result = await reapLock(lock);
+  assert.ok(rewrites > 0, 'the rewrite happened between a stat and the read');
+  assert.equal(result.reaped, true, 'judged and moved the same file');
+  assert.equal(result.info.holder.owner, 'crashed');
+  assert.deepEqual(readdirSync(dir), [], 'no lock, no trash, no guard');
+});
+
 test('a directory lock whose holder touches it while it is being broken is put back (its heartbeat proves it alive)', async (t) => {
   const dir = tempDir(t);
   const lock = join(dir, 'data.json.lock');

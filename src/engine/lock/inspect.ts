@@ -144,16 +144,28 @@ async function readIdentity(path: string): Promise<LockIdentity | 'gone' | strin
     return `the lock cannot be read (${code ?? (err as Error).message})`;
   }
   try {
-    const st = await file.stat();
+    let st = await file.stat();
     if (st.isDirectory()) return { dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, size: 0, content: null };
-    const buffer = Buffer.alloc(Math.min(st.size, MAX_LOCK_BYTES) + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const n = await file.read(buffer, length, buffer.length - length, length);
-      if (n === 0) break;
-      length += n;
+    // A holder that rewrites its lock in place (truncate, then write) can do so between the stat
+    // and the read: the bytes would be the new ones and the time the old, an identity no later
+    // look ever matches, so a break would find "another file" and put back a stale lock (or,
+    // with the path taken meanwhile, strand it at its trash name). Read until a stat after the
+    // read agrees with the one before it; a file still changing after that keeps the later stat.
+    for (let attempt = 0; ; attempt++) {
+      const buffer = Buffer.alloc(Math.min(st.size, MAX_LOCK_BYTES) + 1);
+      let length = 0;
+      while (length < buffer.length) {
+        const n = await file.read(buffer, length, buffer.length - length, length);
+        if (n === 0) break;
+        length += n;
+      }
+      const after = await file.stat();
+      const steady = after.mtimeMs === st.mtimeMs && after.ctimeMs === st.ctimeMs && after.size === st.size;
+      st = after;
+      if (steady || attempt >= 2) {
+        return { dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, size: Math.max(st.size, length), content: buffer.subarray(0, length) };
+      }
     }
-    return { dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, size: Math.max(st.size, length), content: buffer.subarray(0, length) };
   } catch (err) {
     return `the lock cannot be read (${errnoCode(err) ?? (err as Error).message})`;
   } finally {
