@@ -4,10 +4,10 @@
  * The editor asks this before Create Snapshot, so a folder without a store is never given one
  * silently, and a snapshot that would hold nothing is refused (README.md, "Snapshots").
  */
-import * as path from 'node:path';
 import { errnoCode } from '../errors';
 import { fsl } from '../fs';
 import { snapshotPaths } from './layout';
+import { storeLedgerFiles } from './positions';
 import { checkGlob, selectFiles, STATE_GLOB, toRel } from './select';
 
 export interface SnapshotPlan {
@@ -23,7 +23,8 @@ export async function planSnapshot(workspaceRoot: string, options: { include?: s
   const paths = snapshotPaths(workspaceRoot);
   const include = [STATE_GLOB, ...(options.include ?? []).map(checkGlob)];
   const files = (await selectFiles(paths.store.root, include)).map((f) => f.rel);
-  return { storeExists: await exists(paths.store.manifest), files, ledgers: await ledgerFiles(paths.store.root, paths.store.ledgers) };
+  const ledgers = (await storeLedgerFiles(paths)).map((file) => toRel(paths.store.root, file));
+  return { storeExists: await exists(paths.store.manifest), files, ledgers };
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -32,20 +33,6 @@ async function exists(file: string): Promise<boolean> {
     return true;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false;
-    throw err;
-  }
-}
-
-/** The same ledgers `ledgerPositions` reads (positions.ts): the store's `ledgers/*.jsonl`. */
-async function ledgerFiles(root: string, dir: string): Promise<string[]> {
-  try {
-    const entries = await fsl().readdir(dir);
-    return entries
-      .filter((e) => e.isFile() && e.name.endsWith('.jsonl') && !e.name.startsWith('.'))
-      .map((e) => toRel(root, path.join(dir, e.name)))
-      .sort();
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return [];
     throw err;
   }
 }

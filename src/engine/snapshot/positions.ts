@@ -11,20 +11,29 @@ import type { SnapshotPaths } from './layout';
 import { toRel } from './select';
 
 export async function ledgerPositions(paths: SnapshotPaths): Promise<LedgerPosition[]> {
+  const out: LedgerPosition[] = [];
+  for (const file of await storeLedgerFiles(paths)) out.push(await ledgerPosition(paths.store.root, file));
+  return out;
+}
+
+/**
+ * The ledgers a snapshot records a position for: the store's `ledgers/*.jsonl` (no hidden
+ * names, no folders), as absolute paths in the order of their ledger names. planSnapshot
+ * lists the same ones.
+ */
+export async function storeLedgerFiles(paths: SnapshotPaths): Promise<string[]> {
   let entries;
   try {
     entries = await fsl().readdir(paths.store.ledgers);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return [];
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return [];
     throw err;
   }
-  const out: LedgerPosition[] = [];
-  for (const entry of entries) {
-    if (!entry.isFile() || !entry.name.endsWith('.jsonl') || entry.name.startsWith('.')) continue;
-    const file = path.join(paths.store.ledgers, entry.name);
-    out.push(await ledgerPosition(paths.store.root, file));
-  }
-  return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith('.jsonl') && !e.name.startsWith('.'))
+    .map((e) => e.name.slice(0, -'.jsonl'.length))
+    .sort()
+    .map((name) => path.join(paths.store.ledgers, `${name}.jsonl`));
 }
 
 async function ledgerPosition(workspaceRoot: string, file: string): Promise<LedgerPosition> {
