@@ -44,7 +44,7 @@ export interface SessionLockItem {
 }
 
 export interface SessionsState {
-  /** The tool roots turned on in user or machine settings, as the server took them. */
+  /** The tool roots turned on in user settings, as the server took them. */
   roots: { tool: string; root: string; exists: boolean; error?: string }[];
   /** Entries of `ledgerlock.toolRoots` that were refused, in words. */
   rejected: string[];

@@ -1,6 +1,6 @@
 /**
  * This workspace's agent sessions as the server reports them (README.md, "Agent sessions"). The
- * tool roots are read here from user and machine settings only — `inspect().globalValue`, never
+ * tool roots are read here from user settings only — `inspect().globalValue`, never
  * the merged value a workspace could add to — and sent to the server, which reads them from
  * nowhere else. On open, and when a session newly turns damaged, one summary names the damaged
  * sessions and what broke, with a one-click Repair.
@@ -12,7 +12,11 @@ import { baseName, plural } from './format';
 
 const EMPTY: SessionsState = { roots: [], rejected: [], folders: [], locks: [], scanning: false };
 
-/** The enabled tool roots: the user's (or the remote machine's) value only; a workspace's is ignored. */
+/**
+ * The enabled tool roots: the user's value only; a workspace's is ignored. The setting has
+ * application scope: with machine scope a remote window (code-server, a container, SSH) drops
+ * a user-settings value, and tool roots shown in one window would be gone in the next.
+ */
 export function userToolRoots(): unknown {
   return vscode.workspace.getConfiguration('ledgerlock').inspect<unknown>('toolRoots')?.globalValue ?? [];
 }

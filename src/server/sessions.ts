@@ -60,7 +60,7 @@ export class SessionsModel {
   ) {}
 
   /**
-   * The value of `ledgerlock.toolRoots` the extension read from user and machine settings:
+   * The value of `ledgerlock.toolRoots` the extension read from user settings:
    * `TOOL=PATH` strings (the CLI's `--tool-root`). Anything else is refused and said so.
    */
   setRoots(raw: unknown): void {

@@ -35,7 +35,7 @@ async function showAgentSessions(ctx: CommandContext): Promise<string[] | undefi
   const roots = picked.map((p) => p.label);
   const inspected = vscode.workspace.getConfiguration('ledgerlock').inspect('toolRoots');
   if (inspected?.workspaceValue !== undefined || inspected?.workspaceFolderValue !== undefined)
-    ctx.log.warn('ledgerlock.toolRoots is set in workspace settings: ignored; only the user and machine settings turn a tool root on');
+    ctx.log.warn('ledgerlock.toolRoots is set in workspace settings: ignored; only user settings turn a tool root on');
   await vscode.workspace.getConfiguration('ledgerlock').update('toolRoots', roots, vscode.ConfigurationTarget.Global);
   await vscode.commands.executeCommand('ledgerlock.sessions.focus');
   return roots;

@@ -203,6 +203,27 @@ export async function runAgentSessionsUiTests({ scratch, resultsDir }) {
         await shot('ui-sessions-4-workspace-setting-ignored.png');
       },
     ],
+    [
+      'each new window of this remote keeps the user tool root: three reloads, the session each time',
+      async () => {
+        // code-server is a remote window. A machine-scoped setting from user settings is dropped
+        // there, typically from some later window on: the tool root must hold in every one.
+        for (let i = 1; i <= 3; i++) {
+          await page.reload();
+          await waitForWorkbench(page);
+          await openLedgerlockContainer(page);
+          const header = page.locator('.pane-header:has-text("Agent Sessions")').first();
+          await header.waitFor({ timeout: 30_000 });
+          if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+          try {
+            await sessionRow('user0000').waitFor({ timeout: 30_000 });
+          } catch (err) {
+            throw new Error(`window ${i + 2} of this code-server does not show the user root's session: ${err.message}`);
+          }
+        }
+        await shot('ui-sessions-5-reloaded.png');
+      },
+    ],
   ];
 
   try {
