@@ -4,6 +4,7 @@
  * text, follow new events, and load the next page.
  */
 import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
 import { EventLineRequest, EventRawRequest, EventRequest, type EventItem } from '../../protocol';
 import { eventUri } from '../event-documents';
 import { baseName } from '../format';
@@ -26,6 +27,17 @@ function refOf(ctx: CommandContext, arg: unknown): EventRef | undefined {
   }
   const selected = ctx.ledgers.view.selection.find((n): n is EventNode => n instanceof EventNode);
   return selected ? { ledger: selected.ledger, event: selected.event } : undefined;
+}
+
+/**
+ * Where the event's record is in its ledger: a node of the Ledgers view carries it; a recovery
+ * (offset -1) is looked up in the log itself. Offset -1 when the record is no longer there.
+ */
+async function placeOf(client: LanguageClient, ref: EventRef): Promise<{ offset: number; length: number; line?: number }> {
+  const { offset, length, line } = ref.event;
+  if (offset >= 0) return { offset, length, ...(line !== undefined ? { line } : {}) };
+  const full = await client.sendRequest(EventRequest.type, { ledger: ref.ledger, id: String(ref.event.id) });
+  return { offset: full?.offset ?? -1, length: full?.length ?? 0, ...(full?.line !== undefined ? { line: full.line } : {}) };
 }
 
 async function openEvent(_ctx: CommandContext, arg?: unknown): Promise<vscode.TextDocument | undefined> {
@@ -52,12 +64,7 @@ async function copyEventJson(ctx: CommandContext, arg?: unknown): Promise<string
   const ref = refOf(ctx, arg);
   const client = ctx.client();
   if (!ref || !client) return undefined;
-  let { offset, length } = ref.event;
-  if (offset < 0) {
-    // A recovery: its place comes from the log itself.
-    const full = await client.sendRequest(EventRequest.type, { ledger: ref.ledger, id: String(ref.event.id) });
-    [offset, length] = [full?.offset ?? -1, full?.length ?? 0];
-  }
+  const { offset, length } = await placeOf(client, ref);
   const raw = offset >= 0 ? await client.sendRequest(EventRawRequest.type, { ledger: ref.ledger, offset, length }) : { text: null, error: 'no such record' };
   if (raw.text === null) {
     vscode.window.setStatusBarMessage(
@@ -87,13 +94,9 @@ async function revealEvent(ctx: CommandContext, arg?: unknown): Promise<vscode.T
   if (!ref || !client) return undefined;
   let line = ref.event.line;
   if (line === undefined) {
-    let offset = ref.event.offset;
-    if (offset < 0) {
-      // A recovery: its offset comes from the log itself.
-      const full = await client.sendRequest(EventRequest.type, { ledger: ref.ledger, id: String(ref.event.id) });
-      offset = full?.offset ?? -1;
-      line = full?.line;
-    }
+    const place = await placeOf(client, ref);
+    line = place.line;
+    const offset = place.offset;
     if (line === undefined && offset >= 0) {
       const reply = await client.sendRequest(EventLineRequest.type, { ledger: ref.ledger, offset });
       if (reply.line === null) {

@@ -444,6 +444,15 @@ describe('Ledgerlock in a trusted workspace', () => {
     const labels = nodes.map((n) => ll.recoveryLog.getTreeItem(n).label);
     assert.ok(labels.includes('Lock reaped: build.lock'), labels.join());
     assert.ok(labels.includes('Tail repaired: events.jsonl'), labels.join());
+    // A recovery row carries no place in its log: Copy Event JSON and Reveal look it up there.
+    const reap = nodes.find((n) => n.recovery.type === 'STALE_LOCK_RECOVERY');
+    const copied = await vscode.commands.executeCommand('ledgerlock.copyEventJson', reap);
+    assert.equal(copied, await vscode.env.clipboard.readText());
+    assert.deepEqual([JSON.parse(copied).id, JSON.parse(copied).type], [reap.recovery.id, 'STALE_LOCK_RECOVERY']);
+    const editor = await vscode.commands.executeCommand('ledgerlock.revealEvent', reap);
+    assert.equal(editor.document.uri.fsPath, reap.recovery.source);
+    assert.equal(editor.document.lineAt(editor.selection.active.line).text, copied, 'the cursor is on the line that was copied');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     // The Timeline's lock lanes come from the same log: the crashed holder's hold, then its reap.
     const { spans } = await ll.client().sendRequest('ledgerlock/lockSpans', { folder: vscode.workspace.workspaceFolders[0].uri.toString() });
     const build = spans.filter((x) => x.lock === paths.deadLock);
