@@ -2,7 +2,7 @@
 // on loopback, and builds workbench URLs that load the extension under development and,
 // optionally, an extension-host test suite (the `payload` query parameter).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -119,9 +119,15 @@ export async function startCodeServer({ trusted = true, env = {}, log = () => {}
       const open = folder.endsWith('.code-workspace') ? 'workspace' : 'folder';
       return `${url}/?${open}=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
     },
-    async stop() {
+    /**
+     * Stops code-server and removes its user data (settings, logs, the extension's Output
+     * channel), unless `keepData`: a run with failures keeps them to read, and says where.
+     */
+    async stop({ keepData = false } = {}) {
       stopProcessTree(child);
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      if (keepData) console.log(`  code-server's user data and logs kept at ${dataDir}`);
+      else rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
 }

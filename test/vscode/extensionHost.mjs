@@ -15,6 +15,7 @@ export async function runExtensionHostSuite({ name, workspace, files, trusted, r
     log: (line) => logLines.push(line),
   });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  let outcome;
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('console', (m) => logLines.push(`[browser ${m.type()}] ${m.text()}`));
@@ -23,12 +24,14 @@ export async function runExtensionHostSuite({ name, workspace, files, trusted, r
     while (!existsSync(resultsFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
     await page.screenshot({ path: path.join(resultsDir, `${name}.png`) }).catch(() => undefined);
     if (!existsSync(resultsFile)) {
-      return { passed: [], failed: [{ title: `${name}: suite produced no results within ${timeoutMs / 1000} s`, error: 'see the code-server log' }], metrics: [] };
+      outcome = { passed: [], failed: [{ title: `${name}: suite produced no results within ${timeoutMs / 1000} s`, error: 'see the code-server log' }], metrics: [] };
+    } else {
+      outcome = JSON.parse(readFileSync(resultsFile, 'utf8'));
     }
-    return JSON.parse(readFileSync(resultsFile, 'utf8'));
+    return outcome;
   } finally {
     await browser.close().catch(() => undefined);
-    await server.stop();
+    await server.stop({ keepData: !outcome || outcome.failed.length > 0 });
     writeFileSync(path.join(resultsDir, `${name}.code-server.log`), logLines.join('\n') + '\n');
   }
 }

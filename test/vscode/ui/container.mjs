@@ -116,7 +116,7 @@ export async function runContainerUiTests({ scratch, resultsDir }) {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   } catch (err) {
     ws.children.forEach(killGroup);
-    await server?.stop();
+    await server?.stop({ keepData: true });
     results.failed.push({ title: 'code-server starts inside a pid namespace', error: String(err?.stack ?? err) });
     return results;
   }
@@ -350,7 +350,7 @@ export async function runContainerUiTests({ scratch, resultsDir }) {
   } finally {
     if (results.failed.length > 0) writeFileSync(path.join(resultsDir, 'ui-container-code-server.log'), logLines.join('\n') + '\n');
     await browser.close().catch(() => undefined);
-    await server.stop();
+    await server.stop({ keepData: results.failed.length > 0 });
     ws.children.forEach(killGroup);
   }
   return results;

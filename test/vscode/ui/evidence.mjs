@@ -178,7 +178,7 @@ export async function runEvidenceUiTests({ scratch, resultsDir }) {
   } finally {
     if (results.failed.length > 0) writeFileSync(path.join(resultsDir, 'ui-evidence-code-server.log'), logLines.join('\n'));
     await browser.close().catch(() => undefined);
-    await server.stop();
+    await server.stop({ keepData: results.failed.length > 0 });
     try {
       process.kill(-holder.pid, 'SIGKILL');
     } catch {

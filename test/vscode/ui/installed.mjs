@@ -134,7 +134,7 @@ export async function runInstalledTests({ scratch, resultsDir }) {
     await runSteps(steps, results, shot, 'ui-installed');
   } finally {
     await browser.close().catch(() => undefined);
-    await server.stop();
+    await server.stop({ keepData: results.failed.length > 0 });
     writeFileSync(path.join(resultsDir, 'ui-installed.code-server.log'), logLines.join('\n') + '\n');
   }
   return results;

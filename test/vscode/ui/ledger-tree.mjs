@@ -341,7 +341,7 @@ export async function runLedgerTreeUiTests({ scratch, resultsDir }) {
     writer?.kill();
     if (results.failed.length > 0) writeFileSync(path.join(resultsDir, 'ui-ledger-tree-code-server.log'), logLines.join('\n'));
     await browser.close().catch(() => undefined);
-    await server.stop();
+    await server.stop({ keepData: results.failed.length > 0 });
   }
   return results;
 }

@@ -93,7 +93,7 @@ export async function runLiveAgesUiTests({ scratch, resultsDir }) {
   } finally {
     if (results.failed.length > 0) writeFileSync(path.join(resultsDir, 'ui-live-ages-code-server.log'), logLines.join('\n'));
     await browser.close().catch(() => undefined);
-    await server.stop();
+    await server.stop({ keepData: results.failed.length > 0 });
   }
   return results;
 }

@@ -350,7 +350,7 @@ export async function runLockWordsUiTests({ scratch, resultsDir }) {
     if (results.failed.length > 0) writeFileSync(path.join(resultsDir, 'ui-lock-words-code-server.log'), logLines.join('\n'));
     holder.kill('SIGKILL');
     await browser.close().catch(() => undefined);
-    await server.stop();
+    await server.stop({ keepData: results.failed.length > 0 });
   }
   return results;
 }

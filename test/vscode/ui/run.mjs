@@ -390,7 +390,7 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
   } finally {
     stopChildren(children);
     await browser.close().catch(() => undefined);
-    await server.stop();
+    await server.stop({ keepData: results.failed.length > 0 });
     writeFileSync(path.join(resultsDir, 'ui.code-server.log'), logLines.join('\n') + '\n');
   }
   if (updateMedia && results.failed.length === 0) {

@@ -265,7 +265,7 @@ export async function runTimelineLiveUiTests({ scratch, resultsDir }) {
     writeFileSync(path.join(resultsDir, 'ui-timeline-live-code-server.log'), logLines.join('\n') + '\n');
     results.metrics.push({ name: 'ledger size at the end', value: statSync(ledger).size, unit: 'bytes' });
     await browser.close().catch(() => undefined);
-    await server.stop();
+    await server.stop({ keepData: results.failed.length > 0 });
   }
   return results;
 }

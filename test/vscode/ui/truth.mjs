@@ -161,7 +161,7 @@ export async function runTruthUiTests({ scratch, resultsDir }) {
   } finally {
     if (results.failed.length > 0) writeFileSync(path.join(resultsDir, 'ui-truth-code-server.log'), logLines.join('\n'));
     await browser.close().catch(() => undefined);
-    await server.stop();
+    await server.stop({ keepData: results.failed.length > 0 });
     holders.forEach(release);
   }
   return results;
