@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { tempDir } from '../fixtures/workspace.mjs';
 
 const require = createRequire(import.meta.url);
 const e = require('../../dist/engine.js');
@@ -13,7 +13,7 @@ const CHILD = fileURLToPath(new URL('../fixtures/snapshot-child/run.cjs', import
 
 /** A store as the first Ledgerlock release wrote it: format 1, no blobs, no snapshots. */
 async function storeV1() {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'll-migrate-'));
+  const root = tempDir(undefined, 'll-migrate-');
   const dir = path.join(root, '.ledgerlock');
   for (const sub of ['locks', 'ledgers', 'state', 'quarantine', 'tmp']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
   fs.writeFileSync(path.join(dir, 'store.json'), JSON.stringify({ format: 'ledgerlock', version: 1, createdAt: '2025-01-01T00:00:00.000Z', note: 'kept' }, null, 2) + '\n');
