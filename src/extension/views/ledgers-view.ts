@@ -13,6 +13,7 @@ import type { ServerState } from '../server-state';
 import { EventNode, EventPages, LoadMoreNode, pageSize } from './event-pages';
 import { eventIcon, eventLabel, eventTimeExact, eventTime } from './event-looks';
 import { FolderGroups, folderItem } from './folder-groups';
+import { TreeRedraw } from './tree-redraw';
 
 class LedgerFolderNode {
   constructor(public folder: FolderState) {}
@@ -24,7 +25,7 @@ export class LedgerNode {
 
 type Node = LedgerFolderNode | LedgerNode | EventNode | LoadMoreNode;
 
-/** Just over VS Code's 200 ms hold on a tree's changes (see `redraw`). */
+/** Just over VS Code's 200 ms hold on a tree's changes (tree-redraw.ts). */
 const TREE_REDRAW_MS = 210;
 
 const HEALTH_ICONS: Record<LedgerItem['health'], [string, string | undefined]> = {
@@ -35,8 +36,8 @@ const HEALTH_ICONS: Record<LedgerItem['health'], [string, string | undefined]> =
 };
 
 export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<Node | Node[] | undefined>();
-  readonly onDidChangeTreeData = this.changed.event;
+  private readonly drawing = new TreeRedraw<Node>(TREE_REDRAW_MS);
+  readonly onDidChangeTreeData = this.drawing.onDidChangeTreeData;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly folders = new FolderGroups(
     (f) => new LedgerFolderNode(f),
@@ -48,10 +49,6 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   readonly view: vscode.TreeView<Node>;
   /** Rows redrawn since activation; tests read it. */
   redraws = 0;
-  /** Rows to draw again at the next redraw ('all': the whole tree), and when the last was asked. */
-  private pendingRedraw: Set<Node> | 'all' | undefined;
-  private lastRedraw = 0;
-  private redrawTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly state: ServerState,
@@ -67,7 +64,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     this.view = vscode.window.createTreeView('ledgerlock.ledgers', { treeDataProvider: this, showCollapseAll: true });
     this.disposables.push(
       this.view,
-      this.changed,
+      this.drawing,
       this.events,
       state.onDidChange(() => this.render()),
     );
@@ -149,32 +146,9 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     return read !== null && (ledger.events === null || read > ledger.events) ? read : ledger.events;
   }
 
-  /**
-   * Asks VS Code to draw rows again, at most once per TREE_REDRAW_MS. VS Code holds a tree's
-   * change back until 200 ms pass without another, so a change that came sooner after the last
-   * one would wait 200 ms; waiting only for the rest of the window puts Follow's new events on
-   * screen sooner (docs/ARCHITECTURE.md, "Ledgers view: pages and Follow").
-   */
+  /** Draws rows again (undefined: the whole tree), by tree-redraw.ts's rules. */
   private redraw(what: Node | Node[] | undefined): void {
-    if (what === undefined) this.pendingRedraw = 'all';
-    else if (this.pendingRedraw !== 'all') {
-      const pending = this.pendingRedraw ?? new Set<Node>();
-      for (const n of Array.isArray(what) ? what : [what]) pending.add(n);
-      this.pendingRedraw = pending;
-    }
-    if (this.redrawTimer) return;
-    const wait = this.lastRedraw + TREE_REDRAW_MS - Date.now();
-    if (wait <= 0) this.flushRedraw();
-    else this.redrawTimer = setTimeout(() => this.flushRedraw(), wait);
-  }
-
-  private flushRedraw(): void {
-    this.redrawTimer = undefined;
-    const pending = this.pendingRedraw;
-    this.pendingRedraw = undefined;
-    if (pending === undefined) return;
-    this.lastRedraw = Date.now();
-    this.changed.fire(pending === 'all' ? undefined : [...pending]);
+    this.drawing.request(what);
   }
 
   private redrawLedger(ledgerPath: string): void {
@@ -209,7 +183,11 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     else if (redraw.length > 0) this.redraw(redraw);
   }
 
-  async getChildren(node?: Node): Promise<Node[]> {
+  getChildren(node?: Node): Promise<Node[]> {
+    return this.drawing.children(() => this.childrenOf(node));
+  }
+
+  private async childrenOf(node?: Node): Promise<Node[]> {
     if (node === undefined) {
       return this.folders.roots(this.state.snapshot.folders);
     }
@@ -267,7 +245,6 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   }
 
   dispose(): void {
-    clearTimeout(this.redrawTimer);
     this.disposables.forEach((d) => d.dispose());
   }
 }

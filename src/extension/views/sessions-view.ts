@@ -12,6 +12,7 @@ import type { SessionItem, SessionLockItem, SessionsState } from '../../sessions
 import { isDamaged, problemWords, toolName, type AgentSessions } from '../agent-sessions';
 import { baseName, formatAge, formatBytes, formatCount, formatTime, plural } from '../format';
 import { type EventNode, EventPages, LoadMoreNode } from './event-pages';
+import { TreeRedraw } from './tree-redraw';
 
 class RootNode {
   constructor(public root: SessionsState['roots'][number]) {}
@@ -47,8 +48,9 @@ function asLedger(s: SessionItem): LedgerItem {
 }
 
 export class SessionsView implements vscode.TreeDataProvider<Node>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<Node | Node[] | undefined>();
-  readonly onDidChangeTreeData = this.changed.event;
+  /** No minimum gap: a session's rows change only with a search of the tool roots. */
+  private readonly drawing = new TreeRedraw<Node>(0);
+  readonly onDidChangeTreeData = this.drawing.onDidChangeTreeData;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly nodes = new Map<string, SessionNode>();
   private readonly events: EventPages;
@@ -68,13 +70,13 @@ export class SessionsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
       },
       (p) => {
         const node = this.nodes.get(p);
-        if (node) this.changed.fire(node);
+        if (node) this.drawing.request(node);
       },
     );
     this.view = vscode.window.createTreeView('ledgerlock.sessions', { treeDataProvider: this, showCollapseAll: true });
     this.disposables.push(
       this.view,
-      this.changed,
+      this.drawing,
       sessions.onDidChange((s) => this.render(s)),
     );
   }
@@ -82,7 +84,7 @@ export class SessionsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
   setFilter(filter: EventFilter | undefined): EventFilter | undefined {
     const inForce = this.events.setFilter(filter);
     this.view.description = inForce ? 'filtered' : '';
-    this.changed.fire(undefined);
+    this.drawing.request(undefined);
     return inForce;
   }
 
@@ -112,10 +114,14 @@ export class SessionsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
     }
     for (const p of [...this.nodes.keys()]) if (!seen.has(p)) this.nodes.delete(p);
     this.events.retain(seen);
-    this.changed.fire(undefined);
+    this.drawing.request(undefined);
   }
 
-  async getChildren(node?: Node): Promise<Node[]> {
+  getChildren(node?: Node): Promise<Node[]> {
+    return this.drawing.children(() => this.childrenOf(node));
+  }
+
+  private async childrenOf(node?: Node): Promise<Node[]> {
     const state = this.sessions.state;
     if (node === undefined) return state.roots.map((r) => new RootNode(r));
     if (node instanceof RootNode) {

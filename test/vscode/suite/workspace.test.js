@@ -147,6 +147,28 @@ describe('Ledgerlock in a trusted workspace', () => {
     assert.equal((await ll.ledgers.getChildren(audit)).filter((n) => n.event).length, 50);
   });
 
+  it('holds a redraw back while rows are still being answered for, and draws once they are in', async () => {
+    // VS Code would ask again, and the second answer's rows would clash with the first's ids
+    // ("Element with id … is already registered", the row left empty).
+    const audit = (await ledgerNodes(ll)).find((n) => n.ledger.path === paths.pagedLedger);
+    const fired = [];
+    const sub = ll.ledgers.onDidChangeTreeData((what) => fired.push(what));
+    try {
+      ll.ledgers.setFilter({ text: 'event 7 of' }); // the loaded pages are dropped
+      await until('the filter drawn', () => fired.length >= 1);
+      await new Promise((r) => setTimeout(r, 400)); // past the least gap between two redraws
+      const before = fired.length;
+      const answering = ll.ledgers.getChildren(audit); // a first page read from the server
+      ll.ledgers.setFilter(undefined);
+      assert.equal(fired.length, before, 'no redraw while the rows are being answered for');
+      await answering;
+      await until('the held-back redraw', () => fired.length > before, 6_000);
+    } finally {
+      sub.dispose();
+      ll.ledgers.setFilter(undefined);
+    }
+  });
+
   it('aggregates a ledger for the Timeline on the server and paints it in a webview', async () => {
     const reply = await ll.client().sendRequest('ledgerlock/timeline', { ledger: paths.pagedLedger, bins: 10 });
     assert.equal(reply.total, 120);
