@@ -357,21 +357,23 @@ export async function runUiTests({ scratch, resultsDir, updateMedia = process.ar
         await page.waitForTimeout(500);
         await shot('ui-10-timeline-dark.png');
         // The light theme; the page redraws in its colours.
-        // Toggled again only while still dark: a toggle that took effect late is not undone.
+        // Toggled only while dark, and done once light has held for 1.5 s: under load a toggle
+        // sometimes does not take, and once it took and the workbench went dark again.
         for (let attempt = 1; ; attempt++) {
-          await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+          if (await page.locator('.monaco-workbench.vs-dark').isVisible()) await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
           const light = await page
             .locator('.monaco-workbench.vs')
             .waitFor({ timeout: 10_000 })
             .then(() => true)
             .catch(() => false);
-          if (light) break;
-          if (attempt >= 3) throw new Error('the workbench stayed dark after three toggles to the light theme');
+          if (light) {
+            await page.waitForTimeout(1500);
+            if (await page.locator('.monaco-workbench.vs').isVisible()) break;
+          }
+          if (attempt >= 3) throw new Error(`the workbench is not light after three tries (light for a moment: ${light})`);
           await shot(`ui-11-theme-toggle-not-taken-${attempt}.png`);
-          if (!(await page.locator('.monaco-workbench.vs-dark').isVisible())) break;
-          results.metrics.push({ name: 'theme toggle to be repeated (the first did not take)', value: attempt, unit: 'times' });
+          results.metrics.push({ name: `theme toggle to be repeated (${light ? 'went dark again' : 'did not take'})`, value: attempt, unit: 'times' });
         }
-        await page.locator('.monaco-workbench.vs').waitFor({ timeout: 30_000 });
         await page.waitForTimeout(1500);
         await shot('ui-11-timeline-light.png');
         // A drag across the chart zooms: the server re-bins the range.
