@@ -69,6 +69,36 @@ const lazyBuiltins = {
   },
 };
 
+// Every module of the CLI that imports `* as path from 'node:path'` (53 of them) would get its
+// own copy of the module's properties (esbuild's CommonJS interop), about 3 ms of each start.
+// The CLI imports these built-ins through one ES module per built-in instead, which names the
+// real module's own data properties once, at build time.
+const SHARED_BUILTINS = /^(node:)?(path|fs|os|util|zlib|crypto|buffer|async_hooks|fs\/promises)$/;
+const sharedBuiltins = {
+  name: 'shared-builtins',
+  setup(build) {
+    build.onResolve({ filter: SHARED_BUILTINS }, (args) =>
+      args.namespace === 'shared-builtin' ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ''), namespace: 'shared-builtin' },
+    );
+    build.onLoad({ filter: /.*/, namespace: 'shared-builtin' }, (args) => {
+      const real = createRequire(import.meta.url)(`node:${args.path}`);
+      const values = [];
+      const lines = [`const m = require('node:${args.path}');`, 'export default m;'];
+      for (const [name, d] of Object.entries(Object.getOwnPropertyDescriptors(real))) {
+        if (!/^[A-Za-z_$][\w$]*$/.test(name) || name === 'default') continue;
+        if ('value' in d) values.push(name);
+        // A getter (fs.promises, util.parseArgs) loads its module when read: a function behind
+        // one is read at its first call; any other value behind one is not exported (fs.promises
+        // excepted), and the CLI's build fails on an import of one (import-is-undefined).
+        else if (typeof real[name] === 'function') lines.push(`export function ${name}(...a) { return new.target ? new m.${name}(...a) : m.${name}(...a); }`);
+      }
+      if (args.path === 'fs') lines.push(`export * as promises from 'node:fs/promises';`);
+      lines.push(`export const { ${values.join(', ')} } = m;`);
+      return { contents: lines.join('\n'), loader: 'js' };
+    });
+  },
+};
+
 const targets = [
   { name: 'engine', entryPoints: ['src/engine/index.ts'], outfile: 'dist/engine.js', ...npmFacing },
   // The worker behind the sync forms' lock waits, loaded from beside the engine and CLI bundles.
@@ -84,7 +114,8 @@ const targets = [
     name: 'cli',
     entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/cli-main.js',
-    plugins: [lazyBuiltins],
+    plugins: [lazyBuiltins, sharedBuiltins],
+    logOverride: { 'import-is-undefined': 'error' },
   },
   {
     name: 'cli',

@@ -23,6 +23,7 @@ const cases = [
     ? [
         [`${other} --version`, [other, '--version']],
         [`${other} tail events`, [other, 'tail', 'events']],
+        [`${other} append events --data 1`, [other, 'append', 'events', '--data', '1']],
       ]
     : []),
 ];
