@@ -45,59 +45,61 @@ const bareBuiltins = {
 };
 const compat = { ...npmFacing, plugins: [bareBuiltins] };
 
+/**
+ * A plugin serving the built-ins `filter` matches as generated ES modules: `module(name, real)`
+ * writes the module for built-in `name` (the real module, loaded here, to list its exports).
+ * The generated module's own `require` of the built-in reaches the real one.
+ */
+function builtinModules(pluginName, filter, module) {
+  const namespace = pluginName;
+  return {
+    name: pluginName,
+    setup(build) {
+      build.onResolve({ filter }, (args) =>
+        args.namespace === namespace ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ''), namespace },
+      );
+      build.onLoad({ filter: /.*/, namespace }, (args) => ({
+        contents: module(args.path, createRequire(import.meta.url)(`node:${args.path}`)).join('\n'),
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
 // The CLI loads child_process, worker_threads and readline only when a command calls into them
 // (the kernel-lock probe, a contended sync wait, stdin lines): each export is a stub that
 // requires the module on first use. A value export (not a function) is not stubbed, so the
 // build fails if the CLI ever imports one.
-const LAZY_BUILTINS = /^(node:)?(child_process|worker_threads|readline)$/;
-const lazyBuiltins = {
-  name: 'lazy-builtins',
-  setup(build) {
-    build.onResolve({ filter: LAZY_BUILTINS }, (args) =>
-      // The stub's own require is the real module.
-      args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
-    );
-    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
-      const real = createRequire(import.meta.url)(`node:${args.path}`);
-      const lines = [`let m; const load = () => (m ??= require('node:${args.path}'));`];
-      for (const [name, value] of Object.entries(real)) {
-        if (typeof value !== 'function' || !/^[A-Za-z_$][\w$]*$/.test(name)) continue;
-        lines.push(`export function ${name}(...a) { return new.target ? new (load().${name})(...a) : load().${name}(...a); }`);
-      }
-      return { contents: lines.join('\n'), loader: 'js' };
-    });
-  },
-};
+const lazyBuiltins = builtinModules('lazy-builtin', /^(node:)?(child_process|worker_threads|readline)$/, (name, real) => {
+  const lines = [`let m; const load = () => (m ??= require('node:${name}'));`];
+  for (const [key, value] of Object.entries(real)) {
+    if (typeof value !== 'function' || !IDENTIFIER.test(key)) continue;
+    lines.push(`export function ${key}(...a) { return new.target ? new (load().${key})(...a) : load().${key}(...a); }`);
+  }
+  return lines;
+});
 
 // Every module of the CLI that imports `* as path from 'node:path'` (53 of them) would get its
 // own copy of the module's properties (esbuild's CommonJS interop), about 3 ms of each start.
 // The CLI imports these built-ins through one ES module per built-in instead, which names the
 // real module's own data properties once, at build time.
-const SHARED_BUILTINS = /^(node:)?(path|fs|os|util|zlib|crypto|buffer|async_hooks|fs\/promises)$/;
-const sharedBuiltins = {
-  name: 'shared-builtins',
-  setup(build) {
-    build.onResolve({ filter: SHARED_BUILTINS }, (args) =>
-      args.namespace === 'shared-builtin' ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ''), namespace: 'shared-builtin' },
-    );
-    build.onLoad({ filter: /.*/, namespace: 'shared-builtin' }, (args) => {
-      const real = createRequire(import.meta.url)(`node:${args.path}`);
-      const values = [];
-      const lines = [`const m = require('node:${args.path}');`, 'export default m;'];
-      for (const [name, d] of Object.entries(Object.getOwnPropertyDescriptors(real))) {
-        if (!/^[A-Za-z_$][\w$]*$/.test(name) || name === 'default') continue;
-        if ('value' in d) values.push(name);
-        // A getter (fs.promises, util.parseArgs) loads its module when read: a function behind
-        // one is read at its first call; any other value behind one is not exported (fs.promises
-        // excepted), and the CLI's build fails on an import of one (import-is-undefined).
-        else if (typeof real[name] === 'function') lines.push(`export function ${name}(...a) { return new.target ? new m.${name}(...a) : m.${name}(...a); }`);
-      }
-      if (args.path === 'fs') lines.push(`export * as promises from 'node:fs/promises';`);
-      lines.push(`export const { ${values.join(', ')} } = m;`);
-      return { contents: lines.join('\n'), loader: 'js' };
-    });
-  },
-};
+const sharedBuiltins = builtinModules('shared-builtin', /^(node:)?(path|fs|os|util|zlib|crypto|buffer|async_hooks|fs\/promises)$/, (name, real) => {
+  const values = [];
+  const lines = [`const m = require('node:${name}');`, 'export default m;'];
+  for (const [key, d] of Object.entries(Object.getOwnPropertyDescriptors(real))) {
+    if (!IDENTIFIER.test(key) || key === 'default') continue;
+    if ('value' in d) values.push(key);
+    // A getter (fs.promises, util.parseArgs) loads its module when read: a function behind one
+    // is read at its first call; any other value behind one is not exported (fs.promises
+    // excepted), and the CLI's build fails on an import of one (import-is-undefined).
+    else if (typeof real[key] === 'function') lines.push(`export function ${key}(...a) { return new.target ? new m.${key}(...a) : m.${key}(...a); }`);
+  }
+  if (name === 'fs') lines.push(`export * as promises from 'node:fs/promises';`);
+  lines.push(`export const { ${values.join(', ')} } = m;`);
+  return lines;
+});
 
 const targets = [
   { name: 'engine', entryPoints: ['src/engine/index.ts'], outfile: 'dist/engine.js', ...npmFacing },
