@@ -37,19 +37,29 @@ function watchFlushes(t, ledgerFile, lockFile) {
   return seen;
 }
 
-test("an async append with 'fsync' durability keeps its hold over the flush while no other process wants the lock", async (t) => {
+/** A fresh store's ledger, its lock's path, and what watchFlushes notes at each of its flushes. */
+async function watchedLedger(t) {
   const { ledger: file, store } = await storeWorkspace({ t });
   const lockFile = join(store, 'locks', 'events.lock');
-  const seen = watchFlushes(t, file, lockFile);
+  return { file, lockFile, seen: watchFlushes(t, file, lockFile) };
+}
+
+/** At least `atLeast` flushes were seen, and at each the lock file was there (`present`) or gone. */
+function assertAtEveryFlush(seen, present, atLeast, message) {
+  assert.ok(seen.length >= atLeast, `flushes seen: ${seen.length}`);
+  assert.deepEqual(
+    seen,
+    seen.map(() => present),
+    message,
+  );
+}
+
+test("an async append with 'fsync' durability keeps its hold over the flush while no other process wants the lock", async (t) => {
+  const { file, lockFile, seen } = await watchedLedger(t);
   const ledger = await engine.openLedger(file, { telemetry: false, durability: 'fsync' });
   for (let i = 0; i < 5; i++) await Promise.all([ledger.append('a', { i }), ledger.append('b', { i })]);
   await ledger.close();
-  assert.ok(seen.length >= 5, `flushes seen: ${seen.length}`);
-  assert.deepEqual(
-    seen,
-    seen.map(() => true),
-    'the lock file was there at every flush of the ledger',
-  );
+  assertAtEveryFlush(seen, true, 5, 'the lock file was there at every flush of the ledger');
   assert.equal(existsSync(lockFile), false, 'closing the ledger lets the lingering hold go');
   assert.deepEqual(
     (await engine.openLedger(file, { telemetry: false }).then((l) => l.range({}))).map((e) => e.id),
@@ -58,10 +68,8 @@ test("an async append with 'fsync' durability keeps its hold over the flush whil
 });
 
 test("once another process has held the ledger's lock, an async 'fsync' append lets it go before its flush starts", async (t) => {
-  const { ledger: file, store } = await storeWorkspace({ t });
-  const lockFile = join(store, 'locks', 'events.lock');
+  const { file, lockFile, seen } = await watchedLedger(t);
   const holder = await startHolder(t, lockFile, { heartbeatMs: 60_000 });
-  const seen = watchFlushes(t, file, lockFile);
   const ledger = await engine.openLedger(file, { telemetry: false, durability: 'fsync' });
   const first = ledger.append('a', { i: -1 });
   await new Promise((r) => setTimeout(r, 100));
@@ -69,18 +77,11 @@ test("once another process has held the ledger's lock, an async 'fsync' append l
   await first;
   for (let i = 0; i < 5; i++) await Promise.all([ledger.append('a', { i }), ledger.append('b', { i })]);
   await ledger.close();
-  assert.ok(seen.length >= 5, `flushes seen: ${seen.length}`);
-  assert.deepEqual(
-    seen,
-    seen.map(() => false),
-    'the lock file was gone at every flush of the ledger',
-  );
+  assertAtEveryFlush(seen, false, 5, 'the lock file was gone at every flush of the ledger');
 });
 
 test("two writers of one ledger in one process: after the first hand-over, every flush runs after the lock is let go", async (t) => {
-  const { ledger: file, store } = await storeWorkspace({ t });
-  const lockFile = join(store, 'locks', 'events.lock');
-  const seen = watchFlushes(t, file, lockFile);
+  const { file, seen } = await watchedLedger(t);
   const a = await engine.openLedger(file, { telemetry: false, durability: 'fsync' });
   const b = await engine.openLedger(file, { telemetry: false, durability: 'fsync' });
   const writer = async (ledger, type) => {
@@ -94,9 +95,7 @@ test("two writers of one ledger in one process: after the first hand-over, every
 });
 
 test('appendSync in a loop keeps one lingering hold: the lock is still there at its flushes', async (t) => {
-  const { ledger: file, store } = await storeWorkspace({ t });
-  const lockFile = join(store, 'locks', 'events.lock');
-  const seen = watchFlushes(t, file, lockFile);
+  const { file, seen } = await watchedLedger(t);
   const ledger = await engine.openLedger(file, { telemetry: false, durability: 'fsync' });
   for (let i = 0; i < 5; i++) ledger.appendSync('s', { i });
   assert.equal(seen.length, 5);

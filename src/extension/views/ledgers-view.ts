@@ -79,7 +79,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
   setFollow(on: boolean): void {
     this.events.setFollow(on);
     void vscode.commands.executeCommand('setContext', 'ledgerlock.following', on);
-    if (!on) this.redraw([...this.nodes.values()]);
+    if (!on) this.drawing.request([...this.nodes.values()]);
   }
 
   get filter(): EventFilter | undefined {
@@ -90,7 +90,7 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     const inForce = this.events.setFilter(filter);
     void vscode.commands.executeCommand('setContext', 'ledgerlock.eventsFiltered', inForce !== undefined);
     this.view.description = inForce ? describeFilter(inForce) : '';
-    this.redraw([...this.nodes.values()]);
+    this.drawing.request([...this.nodes.values()]);
   }
 
   /** A Timeline bar: the ledger's events in that time window, in the view, expanded. */
@@ -146,14 +146,9 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     return read !== null && (ledger.events === null || read > ledger.events) ? read : ledger.events;
   }
 
-  /** Draws rows again (undefined: the whole tree), by tree-redraw.ts's rules. */
-  private redraw(what: Node | Node[] | undefined): void {
-    this.drawing.request(what);
-  }
-
   private redrawLedger(ledgerPath: string): void {
     const node = this.nodes.get(ledgerPath);
-    if (node) this.redraw(node);
+    if (node) this.drawing.request(node);
   }
 
   private render(): void {
@@ -179,8 +174,8 @@ export class LedgersView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     }
     for (const p of [...this.nodes.keys()]) if (!seen.has(p)) this.nodes.delete(p);
     this.events.retain(seen);
-    if (structural) this.redraw(undefined);
-    else if (redraw.length > 0) this.redraw(redraw);
+    if (structural) this.drawing.request(undefined);
+    else if (redraw.length > 0) this.drawing.request(redraw);
   }
 
   getChildren(node?: Node): Promise<Node[]> {
