@@ -50,3 +50,38 @@ test('a waiter is not woken into a failed create by changes to a lock that stays
   assert.ok(taken <= 5, `failed creates while the lock stayed held: ${taken} of ${creates}`);
   assert.equal(creates, taken + 1, 'the last create took the lock');
 });
+
+test('a lock released between a waiter\'s failed create and the start of its watch is taken at once, not after the backoff', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  const lockPath = join(dir, 'quick.lock');
+  const held = await engine.acquireLock(lockPath);
+  let releasedInTheGap = false;
+  const restore = engine.useFileSystem({
+    ...engine.nodeFileSystem,
+    createFileSync(path, data, mode, keepOpen) {
+      try {
+        return engine.nodeFileSystem.createFileSync(path, data, mode, keepOpen);
+      } catch (err) {
+        // The holder lets go right after the waiter's create failed, before its watch is up:
+        // that release fires no event the waiter can see.
+        if (err.code === 'EEXIST' && path === lockPath && !releasedInTheGap) {
+          releasedInTheGap = true;
+          held.releaseSync();
+        }
+        throw err;
+      }
+    },
+  });
+  t.after(restore);
+  // A backoff of 30 s, its jitter pinned near the top: only a look once the watch is up can end this wait early.
+  const random = Math.random;
+  Math.random = () => 0.99;
+  t.after(() => (Math.random = random));
+  const started = Date.now();
+  const lock = await engine.acquireLock(lockPath, { retryBaseMs: 30_000, retryMaxMs: 30_000, timeoutMs: 50_000 });
+  const waited = Date.now() - started;
+  Math.random = random;
+  await lock.release();
+  assert.ok(releasedInTheGap, 'the release fell between the failed create and the watch');
+  assert.ok(waited < 10_000, `took the lock ${waited} ms after asking, not at the end of its backoff`);
+});

@@ -21,7 +21,9 @@ export class ReleaseWatch {
 
   /** Resolves after `ms`, or as soon as the lock file's directory entry changes. */
   wait(ms: number, signal?: AbortSignal): Promise<void> {
-    this.start();
+    // A release between the failed create and the watch's start fired no event we could see:
+    // the first wait looks once the watch is up.
+    if (this.start() && !this.taken()) return Promise.resolve();
     if (this.changed) {
       this.changed = false;
       if (!this.taken()) return Promise.resolve();
@@ -58,8 +60,9 @@ export class ReleaseWatch {
     this.watcher = null;
   }
 
-  private start(): void {
-    if (this.watcher !== undefined) return;
+  /** Starts the watch if it is not started yet; true if it was not. */
+  private start(): boolean {
+    if (this.watcher !== undefined) return false;
     const name = path.basename(this.lockPath);
     try {
       this.watcher = watch(path.dirname(this.lockPath), { persistent: false }, (_event, file) => {
@@ -72,5 +75,6 @@ export class ReleaseWatch {
     } catch {
       this.watcher = null; // no watch here (limits, platform): the backoff timer alone
     }
+    return true;
   }
 }
