@@ -3,7 +3,7 @@
 // exclusive create that can only fail (README, "Processes sharing a ledger").
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { utimesSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -84,4 +84,46 @@ test('a lock released between a waiter\'s failed create and the start of its wat
   await lock.release();
   assert.ok(releasedInTheGap, 'the release fell between the failed create and the watch');
   assert.ok(waited < 10_000, `took the lock ${waited} ms after asking, not at the end of its backoff`);
+});
+
+/** The watch descriptors this process's inotify instance holds on the folder with inode `ino`. */
+function watchesOn(ino) {
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let link;
+    try {
+      link = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (link !== 'anon_inode:inotify') continue;
+    const wds = [];
+    for (const m of readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').matchAll(/inotify wd:([0-9a-f]+) ino:([0-9a-f]+)/g)) if (parseInt(m[2], 16) === ino) wds.push(m[1]);
+    return wds;
+  }
+  return [];
+}
+
+test('waits for locks in one folder share one directory watch, kept a moment after the last wait and then closed', { skip: process.platform !== 'linux', timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  const lockPath = join(dir, 'shared.lock');
+  const { ino } = statSync(dir);
+  const between = [];
+  for (let i = 0; i < 10; i++) {
+    const held = await engine.acquireLock(lockPath);
+    // A backoff of 30 s: only the watch wakes this waiter in time.
+    const waiting = engine.acquireLock(lockPath, { retryBaseMs: 30_000, retryMaxMs: 30_000, timeoutMs: 50_000 });
+    await sleep(30);
+    assert.equal(watchesOn(ino).length, 1, 'the waiter watches the folder');
+    held.releaseSync();
+    const started = Date.now();
+    (await waiting).releaseSync();
+    assert.ok(Date.now() - started < 10_000, 'the waiter was woken by the release');
+    // No waiter now (a closed watch is gone once the event loop turns): the watch stays up for
+    // the next wait instead of being rebuilt.
+    await sleep(50);
+    between.push(watchesOn(ino).length);
+  }
+  assert.deepEqual(between, Array(10).fill(1), 'the folder stayed watched between waits');
+  await sleep(1_500);
+  assert.deepEqual(watchesOn(ino), [], 'a watch idle for a second is closed');
 });

@@ -7,13 +7,94 @@
  * An event wakes the waiter only while the lock's name is free: the next holder's create and
  * write of its lock file fire events too, and a waiter woken by them would only fail its create
  * (README, "Processes sharing a ledger"). The look is taken after the event, so a release that
- * follows it fires an event of its own and is never missed.
+ * follows it fires an event of its own and is never missed; a waiter's first wait looks once
+ * its subscription is up, for a release that came before it.
+ *
+ * One directory watch per folder serves every waiter of this process, and outlives the last of
+ * them by FOLDER_LINGER_MS: a process that meets a busy lock again and again (many processes
+ * appending to one ledger) does not build and tear down a watch for every wait.
  */
 import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import * as path from 'node:path';
 
+/** How long a folder's watch stays up after its last waiter left. */
+const FOLDER_LINGER_MS = 1_000;
+/** Folders watched at once by this process at most; an idle one is closed to make room. */
+const MAX_FOLDERS = 64;
+
+type Listener = (file: string) => void;
+
+class FolderWatch {
+  private readonly listeners = new Set<Listener>();
+  private linger: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly watcher: FSWatcher,
+  ) {
+    watcher.on('change', (event, file) => {
+      // A 'change' is a write to a file that keeps its name: never a release.
+      if (event !== 'rename' || file === null) return;
+      const name = file.toString();
+      for (const l of this.listeners) l(name);
+    });
+    watcher.on('error', () => this.close());
+  }
+
+  get idle(): boolean {
+    return this.listeners.size === 0;
+  }
+
+  add(listener: Listener): () => void {
+    if (this.linger !== undefined) clearTimeout(this.linger);
+    this.linger = undefined;
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0 && folders.get(this.dir) === this) {
+        this.linger = setTimeout(() => this.close(), FOLDER_LINGER_MS);
+        this.linger.unref();
+      }
+    };
+  }
+
+  close(): void {
+    if (this.linger !== undefined) clearTimeout(this.linger);
+    this.linger = undefined;
+    if (folders.get(this.dir) === this) folders.delete(this.dir);
+    this.watcher.close();
+    // Waiters still subscribed fall back to their backoff timers.
+  }
+}
+
+const folders = new Map<string, FolderWatch>();
+
+/** Listens for renames in `dir`; undefined when no watch can be had there (limits, platform). */
+function subscribe(dir: string, listener: Listener): (() => void) | undefined {
+  let folder = folders.get(dir);
+  if (folder === undefined) {
+    if (folders.size >= MAX_FOLDERS) {
+      for (const [, f] of folders) {
+        if (!f.idle) continue;
+        f.close();
+        break;
+      }
+    }
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(dir, { persistent: false });
+    } catch {
+      return undefined;
+    }
+    folder = new FolderWatch(dir, watcher);
+    folders.set(dir, folder);
+  }
+  return folder.add(listener);
+}
+
 export class ReleaseWatch {
-  private watcher: FSWatcher | null | undefined;
+  /** undefined: not subscribed yet; null: no watch to be had, the backoff timer alone. */
+  private unsubscribe: (() => void) | null | undefined;
   private wake: (() => void) | null = null;
   private changed = false;
 
@@ -21,8 +102,8 @@ export class ReleaseWatch {
 
   /** Resolves after `ms`, or as soon as the lock file's directory entry changes. */
   wait(ms: number, signal?: AbortSignal): Promise<void> {
-    // A release between the failed create and the watch's start fired no event we could see:
-    // the first wait looks once the watch is up.
+    // A release between the failed create and the subscription fired no event we could see:
+    // the first wait looks once the subscription is up.
     if (this.start() && !this.taken()) return Promise.resolve();
     if (this.changed) {
       this.changed = false;
@@ -56,25 +137,20 @@ export class ReleaseWatch {
   }
 
   close(): void {
-    this.watcher?.close();
-    this.watcher = null;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
   }
 
-  /** Starts the watch if it is not started yet; true if it was not. */
+  /** Subscribes to the folder's watch if not done yet; true if it was not. */
   private start(): boolean {
-    if (this.watcher !== undefined) return false;
+    if (this.unsubscribe !== undefined) return false;
     const name = path.basename(this.lockPath);
-    try {
-      this.watcher = watch(path.dirname(this.lockPath), { persistent: false }, (_event, file) => {
-        if (file !== null && file.toString() !== name) return;
-        if (this.taken()) return;
+    this.unsubscribe =
+      subscribe(path.dirname(this.lockPath), (file) => {
+        if (file !== name || this.taken()) return;
         if (this.wake) this.wake();
         else this.changed = true;
-      });
-      this.watcher.on('error', () => this.close());
-    } catch {
-      this.watcher = null; // no watch here (limits, platform): the backoff timer alone
-    }
+      }) ?? null;
     return true;
   }
 }
