@@ -192,7 +192,12 @@ function emitDeclarations() {
   writeFileSync('dist/engine.d.ts', "export * from './types/engine/index';\n");
 }
 
-const options = targets.map(({ name, ...o }) => ({ ...common, ...o }));
+// `name` is ours (--only, afterBuild), not an esbuild option.
+const options = targets.map((target) => {
+  const o = { ...common, ...target };
+  delete o.name;
+  return o;
+});
 // Earlier builds split the CLI into ES-module chunks under dist/cli/: never ship those.
 if (only === undefined || only.includes('cli')) rmSync('dist/cli', { recursive: true, force: true });
 if (forPackage) rmSync('dist/compat', { recursive: true, force: true });
