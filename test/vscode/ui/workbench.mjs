@@ -8,12 +8,26 @@ export async function waitForWorkbench(page) {
 
 export async function openLedgerlockContainer(page) {
   const icon = page.locator('.activitybar .action-item a[aria-label^="Ledgerlock"], .composite-bar .action-item a[aria-label^="Ledgerlock"]').first();
+  const locks = page.locator('.pane-header[aria-label*="Locks"], .pane-header:has-text("Locks")').first();
   await icon.waitFor({ timeout: 60_000 });
-  const expanded = await icon.getAttribute('aria-expanded');
-  const selected = await icon.locator('..').getAttribute('class');
-  // The view badge sits on top of the icon, so click the whole activity-bar entry.
-  if (expanded !== 'true' && !/checked/.test(selected ?? '')) await icon.locator('..').click();
-  await page.locator('.pane-header[aria-label*="Locks"], .pane-header:has-text("Locks")').first().waitFor({ timeout: 30_000 });
+  // Clicking the entry of the container already shown hides the side bar. Right after a reload
+  // the workbench may still be restoring it when the icon is read, so a click can hide what
+  // was about to show: look again, and click again, until the Locks view is there.
+  for (let attempt = 1; ; attempt++) {
+    if (await locks.isVisible()) return;
+    const expanded = await icon.getAttribute('aria-expanded');
+    const selected = await icon.locator('..').getAttribute('class');
+    // The view badge sits on top of the icon, so click the whole activity-bar entry.
+    if (expanded !== 'true' && !/checked/.test(selected ?? '')) await icon.locator('..').click();
+    try {
+      await locks.waitFor({ timeout: 10_000 });
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      // Shown as selected with no side bar: a click shows it.
+      if (!(await locks.isVisible()) && (expanded === 'true' || /checked/.test(selected ?? ''))) await icon.locator('..').click();
+    }
+  }
 }
 
 /** The tree row whose label is `label` inside the view titled `viewTitle`. */
