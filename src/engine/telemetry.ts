@@ -60,6 +60,8 @@ export const TelemetryEventSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('DIR_FSYNC_UNSUPPORTED'), data: z.object({ dir: z.string(), errno: z.string(), ...who }) }),
   z.object({ type: z.literal('LOCK_COMPROMISED'), data: z.object({ lock: z.string(), reason: z.string(), ...who }) }),
+  // A file a break moved aside and could not put back: it stays at `trash` (perhaps a live holder's lock).
+  z.object({ type: z.literal('LOCK_LEFT_ASIDE'), data: z.object({ lock: z.string(), trash: z.string(), reason: z.string(), ...who }) }),
   z.object({
     type: z.literal('LOCK_CONTENDED'),
     data: z.object({ lock: z.string(), holder: holder.nullable(), waiterPid: z.number().int(), waitedMs: z.number(), ...who }),

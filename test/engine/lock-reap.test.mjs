@@ -2,6 +2,7 @@
 // with the reaped bytes kept and the recovery recorded in the store's telemetry.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -159,12 +160,55 @@ test('if a newer lock took the path while a replacement was moved aside, the rep
       writeFileSync(lock, newest, { flag: 'wx' });
     },
   });
-  const result = await reapLock(lock);
+  const recorded = [];
+  const result = await reapLock(lock, { telemetry: (e) => void recorded.push(e) });
   assert.equal(result.reaped, false);
   assert.equal(readFileSync(lock, 'utf8'), newest, 'link never overwrites the newer lock');
   assert.ok(result.trash, 'the leftover is reported');
   assert.equal(readFileSync(result.trash, 'utf8'), replacement);
+  // A file at a trash name shows in no listing: the recovery log says where it is and why.
+  const aside = recorded.filter((e) => e.type === 'LOCK_LEFT_ASIDE');
+  assert.equal(aside.length, 1, `one LOCK_LEFT_ASIDE recorded (got ${recorded.map((e) => e.type).join(', ') || 'none'})`);
+  assert.equal(aside[0].data.lock, lock);
+  assert.equal(aside[0].data.trash, result.trash);
+  assert.match(aside[0].data.reason, /not the lock that was judged.*a new lock took the path/);
+  assert.equal(recorded.filter((e) => e.type === 'STALE_LOCK_RECOVERY').length, 0, 'nothing was reaped');
 });
+
+test(
+  'a file a process opened while it was being reaped, whose path a new lock took meanwhile, is left aside and recorded with the opener, not removed',
+  { skip: process.platform !== 'linux' && 'reads /proc' },
+  async (t) => {
+    const dir = tempDir(t);
+    const lock = join(dir, 'build.lock');
+    // An empty lock file an hour old that nobody holds or has open: stale by the generic rule.
+    writeFileSync(lock, '');
+    setAge(lock, 3_600_000);
+    let opener;
+    t.after(() => opener?.kill('SIGKILL'));
+    raceBeforeRename(t, lock, {
+      // A flock-style tool opens the file between the verdict and the move ...
+      async before() {
+        opener = spawn('sh', ['-c', 'exec 3<"$0"; echo open; exec sleep 60', lock], { stdio: ['ignore', 'pipe', 'inherit'] });
+        await new Promise((resolve) => opener.stdout.once('data', resolve));
+      },
+      // ... and another process creates a new lock at the path before it can be put back.
+      after() {
+        writeFileSync(lock, 'newer', { flag: 'wx' });
+      },
+    });
+    const recorded = [];
+    const result = await reapLock(lock, { telemetry: (e) => void recorded.push(e) });
+    assert.equal(result.reaped, false);
+    assert.equal(readFileSync(lock, 'utf8'), 'newer', 'the new lock keeps the path');
+    assert.ok(result.trash && existsSync(result.trash), 'the opened file is kept at its trash name, not deleted');
+    const aside = recorded.filter((e) => e.type === 'LOCK_LEFT_ASIDE');
+    assert.equal(aside.length, 1, `one LOCK_LEFT_ASIDE recorded (got ${recorded.map((e) => e.type).join(', ') || 'none'})`);
+    assert.equal(aside[0].data.trash, result.trash);
+    assert.match(aside[0].data.reason, new RegExp(`pid ${opener.pid} opened it while it was being reaped; a new lock took the path`));
+    assert.equal(recorded.filter((e) => e.type === 'STALE_LOCK_RECOVERY').length, 0, 'nothing was reaped');
+  },
+);
 
 test('a lock rewritten in place while it is read is judged by what it then holds: a dead holder written mid-read is reaped, nothing left', async (t) => {
   const dir = tempDir(t);

@@ -132,16 +132,23 @@ export async function breakLock(lockPath: string, timing: ResolvedTiming, teleme
     const info = await judgeLock(observed, { ...timing, now: Date.now() });
     if (!breakable(info, allow) || observed.identity === undefined) return { kind: 'not-breakable', info };
     const moved = await moveAside(lockPath, observed);
-    if (moved.kind !== 'moved') return moved.kind === 'gone' ? { kind: 'gone' } : { kind: 'replaced', info, ...(moved.trash ? { trash: moved.trash } : {}) };
+    if (moved.kind === 'gone') return { kind: 'gone' };
+    if (moved.kind === 'replaced') {
+      if (moved.trash === undefined) return { kind: 'replaced', info };
+      await leftAside(telemetry, lockPath, moved.trash, 'the file at the lock path changed between the verdict and the move (not the lock that was judged)');
+      return { kind: 'replaced', info, trash: moved.trash };
+    }
     // A holder that locked or opened the file between the verdict and the rename is a live
     // holder after all (flock users open, then lock): put the file back for it.
     const lateHolder = heldNow(moved.trash, observed);
     if (lateHolder !== undefined) {
       const restored = observed.type === 'directory' ? await restoreDirectory(moved.trash, lockPath) : await restore(moved.trash, lockPath);
+      if (!restored) {
+        await leftAside(telemetry, lockPath, moved.trash, lateHolder);
+        return { kind: 'replaced', info, trash: moved.trash };
+      }
       const rejudged = await judgeLock(observed, { ...timing, now: Date.now() });
-      return restored
-        ? { kind: 'not-breakable', info: { ...rejudged, alive: true, reapable: false, state: 'held', reason: lateHolder } }
-        : { kind: 'replaced', info, trash: moved.trash };
+      return { kind: 'not-breakable', info: { ...rejudged, alive: true, reapable: false, state: 'held', reason: `${lateHolder}; it was put back` } };
     }
     // Kept first, recorded after: the record says where the bytes are, and a quarantine just
     // created in a workspace without a store is where its recovery log is found.
@@ -175,18 +182,30 @@ export async function breakLock(lockPath: string, timing: ResolvedTiming, teleme
   }
 }
 
-/** A sentence naming who holds or has open the file now at `trash`, if anyone does. */
+/**
+ * A file moved aside that could not be put back (a new lock already has the path) stays at its
+ * trash name, where no listing shows it: it may be a live holder's lock, so the move is recorded
+ * (LOCK_LEFT_ASIDE) with where the file is and why it was not put back.
+ */
+async function leftAside(telemetry: TelemetryTarget, lockPath: string, trash: string, why: string): Promise<void> {
+  await emitTelemetry(telemetry, lockPath, {
+    type: 'LOCK_LEFT_ASIDE',
+    data: { lock: lockPath, trash, reason: `${why}; a new lock took the path before it could be put back, so it was left at ${trash}` },
+  });
+}
+
+/** A clause naming who holds or has open the file now at `trash`, if anyone does. */
 function heldNow(trash: string, judged: ObservedLock): string | undefined {
   if (judged.key === undefined) return undefined;
   const os = collectOsEvidence([trash, judged.path]);
   const kernel = os.kernelLocks(judged.key).find((k) => !k.waiting);
-  if (kernel !== undefined) return `pid ${kernel.pid} took a ${kernel.kind} lock on it while it was being reaped; it was put back`;
+  if (kernel !== undefined) return `pid ${kernel.pid} took a ${kernel.kind} lock on it while it was being reaped`;
   // A Ledgerlock lock is held by its exclusive create, never by an open descriptor: a process
   // with it open is reading it (a waiter judging it, its crashed owner's release checking whose
   // it is), and putting a stale lock back for a reader would only strand it at the trash path.
   if (judged.parsed.kind === 'ledgerlock') return undefined;
   const opener = os.openers(judged.key)[0];
-  if (opener !== undefined) return `pid ${opener.pid} opened it while it was being reaped; it was put back`;
+  if (opener !== undefined) return `pid ${opener.pid} opened it while it was being reaped`;
   return undefined;
 }
 

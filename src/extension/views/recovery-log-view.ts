@@ -21,6 +21,7 @@ const TITLES: Record<string, [string, string]> = {
   LEDGER_COMPACTED: ['Ledger compacted', 'fold'],
   DIR_FSYNC_UNSUPPORTED: ['Directory fsync unsupported', 'info'],
   LOCK_COMPROMISED: ['Lock compromised', 'warning'],
+  LOCK_LEFT_ASIDE: ['Lock left aside', 'warning'],
   LOCK_CONTENDED: ['Lock contended', 'watch'],
   LOCK_CONTENTION_TIMEOUT: ['Gave up waiting for a lock', 'clock'],
   LOCK_WAIT_ENDED: ['Lock wait ended', 'pass'],
