@@ -53,6 +53,23 @@ test('a ledger folder moved out of the workspace behind a symlink after appends 
   assert.deepEqual(fs.readFileSync(path.join(moved, 'events.jsonl')), before);
 });
 
+test('a ledger kept open while its folder is moved out of the workspace behind a symlink: its next append is refused, nothing is written outside', async (t) => {
+  const { ledgers, outside } = await workspace(t);
+  const file = path.join(ledgers, 'events.jsonl');
+  const ledger = await e.openLedger(file, { telemetry: false });
+  t.after(() => ledger.close().catch(() => undefined));
+  await ledger.append('one', { n: 1 });
+  ledger.appendSync('two', { n: 2 });
+  // Long past any lingering hold (15 ms at most): the next append takes the lock afresh.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const moved = moveOutAndLink(ledgers, outside);
+  const before = fs.readFileSync(path.join(moved, 'events.jsonl'));
+  // The path still leads to the very file the ledger holds open, now outside the workspace.
+  await assert.rejects(ledger.append('three', { n: 3 }), { code: 'E_PATH_OUTSIDE_ROOT' });
+  assert.throws(() => ledger.appendSync('four', { n: 4 }), { code: 'E_PATH_OUTSIDE_ROOT' });
+  assert.deepEqual(fs.readFileSync(path.join(moved, 'events.jsonl')), before, 'the file outside is unchanged');
+});
+
 test('a lock folder removed and made again: the next lock lands in the new folder', async (t) => {
   const { locks } = await workspace(t);
   const lockPath = path.join(locks, 'build.lock');

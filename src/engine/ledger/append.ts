@@ -18,6 +18,7 @@
  * runs under the lock, right after the write. The file is written with O_APPEND, so a write
  * that lands late lands after such a writer's records instead of over them.
  */
+import { confineParentSync } from '../confine-paths';
 import { ErrorCode, LedgerlockError, codeForErrno, errnoCode, isLedgerlockError, toLedgerlockError } from '../errors';
 import { fsl, type OpenFile } from '../fs';
 import type { LockHandle } from '../lock';
@@ -523,7 +524,11 @@ export class Appender implements LockOwner {
 
   /**
    * The open file and its size, from one stat of the path: reopened when the path now names
-   * another file (compaction or a quarantine rewrite renamed over it).
+   * another file (compaction or a quarantine rewrite renamed over it). A descriptor kept from
+   * an earlier batch is used again only while the ledger's folder still lies inside its root:
+   * the folder may have been moved out and linked back since, and the stat follows the link to
+   * the same file (docs/ARCHITECTURE.md, "Confinement"). Checked once per lock acquisition,
+   * not on the batches of a hold nothing else touched.
    */
   private currentHandle(): Handle & { size: number } {
     const fs = fsl();
@@ -534,7 +539,10 @@ export class Appender implements LockOwner {
       if (errnoCode(err) !== 'ENOENT') throw err;
       throw new LedgerlockError(ErrorCode.NotFound, `ledger ${this.ctx.path} no longer exists`, { path: this.ctx.path }, { cause: err });
     }
-    if (this.handle && this.handle.ino === st.ino && this.handle.dev === st.dev) return { file: this.handle.file, ino: st.ino, dev: st.dev, size: st.size };
+    if (this.handle && this.handle.ino === st.ino && this.handle.dev === st.dev) {
+      confineParentSync(this.ctx.path);
+      return { file: this.handle.file, ino: st.ino, dev: st.dev, size: st.size };
+    }
     if (this.handle) {
       // Batches written to the old file are made durable before it is let go.
       if (this.unsynced !== null || this.flushing) this.handle.file.datasyncSync();
