@@ -24,7 +24,7 @@ import fs from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median } from './measure.mjs';
+import { median, produceFor } from './measure.mjs';
 
 const RECORD = Buffer.alloc(240, 'x');
 RECORD[239] = 0x0a;
@@ -157,20 +157,12 @@ async function child(mode, dir, producers, ms) {
 
   process.send('ready');
   await new Promise((resolve) => process.once('message', resolve));
-  const start = performance.now();
-  let count = 0;
-  await Promise.all(
-    Array.from({ length: Number(producers) }, async () => {
-      while (performance.now() - start < Number(ms)) {
-        await new Promise((resolve) => {
-          queue.push(resolve);
-          void pump();
-        });
-        count++;
-      }
+  const { count, seconds } = await produceFor(Number(producers), Number(ms), () =>
+    new Promise((resolve) => {
+      queue.push(resolve);
+      void pump();
     }),
   );
-  const seconds = (performance.now() - start) / 1000;
   lockWatch.close();
   spoolWatch?.close();
   process.send({ count, seconds }, () => process.exit(0));

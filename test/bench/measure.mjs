@@ -15,6 +15,24 @@ export async function rate(op, { ms = 1500, minOps = 20 } = {}) {
   return ops / ((performance.now() - start) / 1000);
 }
 
+/**
+ * `producers` loops at once, each awaiting `op()` again and again until `ms` have passed since
+ * they began (the multi-producer append shape); how many calls completed, and in how many seconds.
+ */
+export async function produceFor(producers, ms, op) {
+  const start = performance.now();
+  let count = 0;
+  await Promise.all(
+    Array.from({ length: producers }, async () => {
+      while (performance.now() - start < ms) {
+        await op();
+        count++;
+      }
+    }),
+  );
+  return { count, seconds: (performance.now() - start) / 1000 };
+}
+
 /** Median duration in milliseconds of `runs` calls to `op`. */
 export async function medianMs(op, runs = 7) {
   const times = [];

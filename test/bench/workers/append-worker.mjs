@@ -2,6 +2,7 @@
 // appends with PRODUCERS concurrent producers for MS milliseconds and reports its count.
 // BUNDLE (optional): another engine bundle to load instead of dist/engine.js (processes-ab.mjs).
 import { createRequire } from 'node:module';
+import { produceFor } from '../measure.mjs';
 const require = createRequire(import.meta.url);
 const [file, producers, ms, bundle] = process.argv.slice(2);
 const { openLedger } = require(bundle ?? '../../../dist/engine.js');
@@ -10,16 +11,6 @@ const ledger = await openLedger(file, { telemetry: false });
 const payload = { user: 'bench', action: 'update', value: 'x'.repeat(100) };
 process.send({ ready: true });
 await new Promise((resolve) => process.once('message', resolve));
-const start = performance.now();
-let count = 0;
-await Promise.all(
-  Array.from({ length: Number(producers) }, async () => {
-    while (performance.now() - start < Number(ms)) {
-      await ledger.append('bench', payload);
-      count++;
-    }
-  }),
-);
-const seconds = (performance.now() - start) / 1000;
+const { count, seconds } = await produceFor(Number(producers), Number(ms), () => ledger.append('bench', payload));
 await ledger.close();
 process.send({ count, seconds }, () => process.exit(0));
