@@ -67,12 +67,15 @@ export async function reapStaleLock(ctx: ActionContext, lockPath: string, opts: 
   const confirmUnknown = opts.confirmUnknown === true;
   try {
     const quarantineDir = ctx.quarantineFor(lockPath);
-    const { reaped, info, trash } = await reapLock(lockPath, {
+    const { reaped, info, trash, why } = await reapLock(lockPath, {
       staleMs: ctx.staleMsFor(lockPath),
       confirmUnknown,
       ...(quarantineDir !== undefined ? { quarantineDir } : {}),
     });
-    if (!reaped) return { ok: false, message: `${base(lockPath)} was not ${confirmUnknown ? 'removed' : 'reaped'}: ${info.reason}` };
+    if (!reaped) {
+      const kept = trash !== undefined ? `; it is kept at ${shown(ctx, trash)} (Recovery Log: "Lock left aside")` : '';
+      return { ok: false, message: `${base(lockPath)} was not ${confirmUnknown ? 'removed' : 'reaped'}: ${why ?? info.reason}${kept}.` };
+    }
     const kept = trash !== undefined ? ` Its bytes are kept in ${shown(ctx, trash)}.` : '';
     const where = trash !== undefined ? { keptAt: trash } : {};
     return info.state === 'unknown'

@@ -166,6 +166,7 @@ test('if a newer lock took the path while a replacement was moved aside, the rep
   assert.equal(readFileSync(lock, 'utf8'), newest, 'link never overwrites the newer lock');
   assert.ok(result.trash, 'the leftover is reported');
   assert.equal(readFileSync(result.trash, 'utf8'), replacement);
+  assert.match(result.why, /a new holder took its place.*could not be put back/);
   // A file at a trash name shows in no listing: the recovery log says where it is and why.
   const aside = recorded.filter((e) => e.type === 'LOCK_LEFT_ASIDE');
   assert.equal(aside.length, 1, `one LOCK_LEFT_ASIDE recorded (got ${recorded.map((e) => e.type).join(', ') || 'none'})`);

@@ -18,7 +18,10 @@ export const reapCommand = defineCommand({
     if (ctx.json) ctx.printJson({ ok: result.reaped, ...result });
     else if (result.reaped)
       ctx.print(`reaped ${ctx.rel(lockPath)} (${oneLine(result.info.reason)}; was held by ${oneLine(describeHolder(result.info.holder))})`);
-    else ctx.print(`not reaped: ${ctx.rel(lockPath)} was replaced by a new holder while it was being broken`);
+    else {
+      const kept = result.trash !== undefined ? ` (it is kept at ${ctx.rel(result.trash)}; recorded as LOCK_LEFT_ASIDE)` : '';
+      ctx.print(`not reaped: ${ctx.rel(lockPath)}: ${result.why ?? 'a new holder took its place while it was being broken'}${kept}`);
+    }
     return result.reaped ? Exit.Ok : Exit.Problem;
   },
 });

@@ -55,6 +55,8 @@ export interface ReapResult {
   info: LockInfo;
   /** Where the reaped bytes went (a quarantine folder), or a restore leftover to look at. */
   trash?: string;
+  /** Why nothing was reaped, when nothing was (`info.reason` is the verdict it acted on). */
+  why?: string;
 }
 
 /** Breaks a stale or orphaned lock. E_LOCK_LIVE_HOLDER for a live local holder, E_LOCK_NOT_STALE otherwise. */
@@ -82,7 +84,11 @@ export async function reapLock(lockPath: string, opts: ReapOptions = {}): Promis
     }
     if (outcome.kind === 'not-breakable') refuseUnlessBreakable(outcome.info, allow);
     const trash = outcome.kind === 'not-breakable' ? undefined : outcome.trash;
-    return { reaped: outcome.kind === 'reaped', info: outcome.info, ...(trash !== undefined ? { trash } : {}) };
+    const why =
+      outcome.kind === 'reaped'
+        ? {}
+        : { why: `a new holder took its place while it was being broken${trash !== undefined ? ', and the file moved aside could not be put back' : ''}` };
+    return { reaped: outcome.kind === 'reaped', info: outcome.info, ...(trash !== undefined ? { trash } : {}), ...why };
   }
 }
 
