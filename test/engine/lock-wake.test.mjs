@@ -3,7 +3,7 @@
 // exclusive create that can only fail (README, "Processes sharing a ledger").
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, statSync, utimesSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -126,4 +126,29 @@ test('waits for locks in one folder share one directory watch, kept a moment aft
   assert.deepEqual(between, Array(10).fill(1), 'the folder stayed watched between waits');
   await sleep(1_500);
   assert.deepEqual(watchesOn(ino), [], 'a watch idle for a second is closed');
+});
+
+test('a lock folder removed and made again while its watch is kept: the next waiter is still woken by the release', { timeout: 60_000 }, async (t) => {
+  const dir = join(tempDir(t), 'locks');
+  mkdirSync(dir);
+  const lockPath = join(dir, 'again.lock');
+  // A backoff of 30 s, its jitter pinned near the top: only a live watch wakes the waiters in time.
+  const random = Math.random;
+  Math.random = () => 0.99;
+  t.after(() => (Math.random = random));
+  const waitOnce = async () => {
+    const held = await engine.acquireLock(lockPath);
+    const waiting = engine.acquireLock(lockPath, { retryBaseMs: 30_000, retryMaxMs: 30_000, timeoutMs: 50_000 });
+    await sleep(30);
+    held.releaseSync();
+    const started = Date.now();
+    (await waiting).releaseSync();
+    return Date.now() - started;
+  };
+  assert.ok((await waitOnce()) < 10_000, 'the first waiter was woken by the release');
+  // Within the second the folder's watch is kept: the folder goes, and a new one takes its path.
+  rmSync(dir, { recursive: true });
+  mkdirSync(dir);
+  const waited = await waitOnce();
+  assert.ok(waited < 10_000, `the waiter in the new folder was woken by the release (took ${waited} ms), not by its 30 s backoff`);
 });

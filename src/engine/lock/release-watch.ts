@@ -14,7 +14,7 @@
  * them by FOLDER_LINGER_MS: a process that meets a busy lock again and again (many processes
  * appending to one ledger) does not build and tear down a watch for every wait.
  */
-import { lstatSync, watch, type FSWatcher } from 'node:fs';
+import { lstatSync, statSync, watch, type FSWatcher } from 'node:fs';
 import * as path from 'node:path';
 
 /** How long a folder's watch stays up after its last waiter left. */
@@ -31,11 +31,16 @@ class FolderWatch {
   constructor(
     private readonly dir: string,
     private readonly watcher: FSWatcher,
+    /** The watched folder's identity: a folder removed and made again at the path is another one. */
+    readonly identity: string | undefined,
   ) {
+    const own = path.basename(dir);
     watcher.on('change', (event, file) => {
       // A 'change' is a write to a file that keeps its name: never a release.
       if (event !== 'rename' || file === null) return;
       const name = file.toString();
+      // The folder itself moved or went (an event named after it): this watch sees nothing more.
+      if (name === own) this.close();
       for (const l of this.listeners) l(name);
     });
     watcher.on('error', () => this.close());
@@ -63,7 +68,7 @@ class FolderWatch {
     this.linger = undefined;
     if (folders.get(this.dir) === this) folders.delete(this.dir);
     this.watcher.close();
-    // Waiters still subscribed fall back to their backoff timers.
+    // Waiters still subscribed fall back to their backoff timers for the rest of their wait.
   }
 }
 
@@ -71,7 +76,13 @@ const folders = new Map<string, FolderWatch>();
 
 /** Listens for renames in `dir`; undefined when no watch can be had there (limits, platform). */
 function subscribe(dir: string, listener: Listener): (() => void) | undefined {
+  const identity = identityOf(dir);
   let folder = folders.get(dir);
+  // A watch kept from before the folder was removed and made again watches nothing now.
+  if (folder !== undefined && folder.identity !== identity) {
+    folder.close();
+    folder = undefined;
+  }
   if (folder === undefined) {
     if (folders.size >= MAX_FOLDERS) {
       for (const [, f] of folders) {
@@ -86,10 +97,20 @@ function subscribe(dir: string, listener: Listener): (() => void) | undefined {
     } catch {
       return undefined;
     }
-    folder = new FolderWatch(dir, watcher);
+    folder = new FolderWatch(dir, watcher, identity);
     folders.set(dir, folder);
   }
   return folder.add(listener);
+}
+
+/** Device, inode and birth time: a new folder may get a freed inode's number, not its birth time. */
+function identityOf(dir: string): string | undefined {
+  try {
+    const st = statSync(dir, { throwIfNoEntry: false });
+    return st === undefined ? undefined : `${st.dev}:${st.ino}:${st.birthtimeMs}`;
+  } catch {
+    return undefined;
+  }
 }
 
 export class ReleaseWatch {
