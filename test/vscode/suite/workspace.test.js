@@ -484,6 +484,22 @@ describe('Ledgerlock in a trusted workspace', () => {
     assert.ok(held.start < held.end, 'the hold has a length');
   });
 
+  it('names a file a break left aside (LOCK_LEFT_ASIDE) in the Recovery Log as "Lock left aside", with a warning', async () => {
+    const lock = path.join(paths.dir, 'aside.lock');
+    const trash = path.join(paths.dir, `.aside.lock.${process.pid}.0000.trash`);
+    const log = await engine().openLedger(paths.telemetry, { create: false, telemetry: false });
+    try {
+      await log.append('LOCK_LEFT_ASIDE', { lock, trash, reason: `a new lock took the path before it could be put back, so it was left at ${trash}`, pid: process.pid, host: 'here' });
+    } finally {
+      await log.close();
+    }
+    const node = await until('the record in the Recovery Log', async () => (await recoveryNodes(ll)).find((n) => n.recovery.type === 'LOCK_LEFT_ASIDE'));
+    const item = ll.recoveryLog.getTreeItem(node);
+    assert.equal(item.label, 'Lock left aside: aside.lock');
+    assert.equal(item.iconPath.id, 'warning');
+    assert.ok(item.tooltip.value.includes(trash.replace(/\\/g, '\\\\')), 'the tooltip says where the file is');
+  });
+
   it('picks up a newly torn tail from the file watcher and alerts in the status bar', async () => {
     fs.appendFileSync(paths.pagedLedger, '{"id":121,"ts":"20');
     await ll.state.waitFor((s) => s.folders[0].ledgers.find((l) => l.path === paths.pagedLedger)?.health === 'torn', 15_000);
