@@ -22,7 +22,8 @@ const FOLDER_LINGER_MS = 1_000;
 /** Folders watched at once by this process at most; an idle one is closed to make room. */
 const MAX_FOLDERS = 64;
 
-type Listener = (file: string) => void;
+/** `file`: the name an event is about; null where the platform does not say (then every waiter looks). */
+type Listener = (file: string | null) => void;
 
 class FolderWatch {
   private readonly listeners = new Set<Listener>();
@@ -37,8 +38,8 @@ class FolderWatch {
     const own = path.basename(dir);
     watcher.on('change', (event, file) => {
       // A 'change' is a write to a file that keeps its name: never a release.
-      if (event !== 'rename' || file === null) return;
-      const name = file.toString();
+      if (event !== 'rename') return;
+      const name = file === null ? null : file.toString();
       // The folder itself moved or went (an event named after it): this watch sees nothing more.
       if (name === own) this.close();
       for (const l of this.listeners) l(name);
@@ -168,7 +169,7 @@ export class ReleaseWatch {
     const name = path.basename(this.lockPath);
     this.unsubscribe =
       subscribe(path.dirname(this.lockPath), (file) => {
-        if (file !== name || this.taken()) return;
+        if ((file !== null && file !== name) || this.taken()) return;
         if (this.wake) this.wake();
         else this.changed = true;
       }) ?? null;
