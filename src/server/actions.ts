@@ -74,7 +74,7 @@ export async function reapStaleLock(ctx: ActionContext, lockPath: string, opts: 
     });
     if (!reaped) {
       const kept = trash !== undefined ? `; it is kept at ${shown(ctx, trash)} (Recovery Log: "Lock left aside")` : '';
-      return { ok: false, message: `${base(lockPath)} was not ${confirmUnknown ? 'removed' : 'reaped'}: ${why ?? info.reason}${kept}.` };
+      return { ok: false, message: `${base(lockPath)} was not ${confirmUnknown ? 'removed' : 'reaped'}: ${why}${kept}.` };
     }
     const kept = trash !== undefined ? ` Its bytes are kept in ${shown(ctx, trash)}.` : '';
     const where = trash !== undefined ? { keptAt: trash } : {};

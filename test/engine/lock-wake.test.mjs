@@ -51,6 +51,17 @@ test('a waiter is not woken into a failed create by changes to a lock that stays
   assert.equal(creates, taken + 1, 'the last create took the lock');
 });
 
+/**
+ * Acquire options whose backoff is 30 s with its full jitter pinned near the top for the rest of
+ * the test, so a waiter that is not woken by the watch sleeps about 30 s.
+ */
+function longBackoff(t) {
+  const random = Math.random;
+  Math.random = () => 0.99;
+  t.after(() => (Math.random = random));
+  return { retryBaseMs: 30_000, retryMaxMs: 30_000, timeoutMs: 50_000 };
+}
+
 test('a lock released between a waiter\'s failed create and the start of its watch is taken at once, not after the backoff', { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
   const lockPath = join(dir, 'quick.lock');
@@ -73,14 +84,10 @@ test('a lock released between a waiter\'s failed create and the start of its wat
     },
   });
   t.after(restore);
-  // A backoff of 30 s, its jitter pinned near the top: only a look once the watch is up can end this wait early.
-  const random = Math.random;
-  Math.random = () => 0.99;
-  t.after(() => (Math.random = random));
+  // Only a look once the watch is up can end this wait before its backoff.
   const started = Date.now();
-  const lock = await engine.acquireLock(lockPath, { retryBaseMs: 30_000, retryMaxMs: 30_000, timeoutMs: 50_000 });
+  const lock = await engine.acquireLock(lockPath, longBackoff(t));
   const waited = Date.now() - started;
-  Math.random = random;
   await lock.release();
   assert.ok(releasedInTheGap, 'the release fell between the failed create and the watch');
   assert.ok(waited < 10_000, `took the lock ${waited} ms after asking, not at the end of its backoff`);
@@ -110,8 +117,8 @@ test('waits for locks in one folder share one directory watch, kept a moment aft
   const between = [];
   for (let i = 0; i < 10; i++) {
     const held = await engine.acquireLock(lockPath);
-    // A backoff of 30 s: only the watch wakes this waiter in time.
-    const waiting = engine.acquireLock(lockPath, { retryBaseMs: 30_000, retryMaxMs: 30_000, timeoutMs: 50_000 });
+    // Only the watch wakes this waiter before its backoff.
+    const waiting = engine.acquireLock(lockPath, longBackoff(t));
     await sleep(30);
     assert.equal(watchesOn(ino).length, 1, 'the waiter watches the folder');
     held.releaseSync();
@@ -132,13 +139,10 @@ test('a lock folder removed and made again while its watch is kept: the next wai
   const dir = join(tempDir(t), 'locks');
   mkdirSync(dir);
   const lockPath = join(dir, 'again.lock');
-  // A backoff of 30 s, its jitter pinned near the top: only a live watch wakes the waiters in time.
-  const random = Math.random;
-  Math.random = () => 0.99;
-  t.after(() => (Math.random = random));
+  // Only a live watch wakes the waiters before their backoff.
   const waitOnce = async () => {
     const held = await engine.acquireLock(lockPath);
-    const waiting = engine.acquireLock(lockPath, { retryBaseMs: 30_000, retryMaxMs: 30_000, timeoutMs: 50_000 });
+    const waiting = engine.acquireLock(lockPath, longBackoff(t));
     await sleep(30);
     held.releaseSync();
     const started = Date.now();

@@ -20,7 +20,7 @@ export const reapCommand = defineCommand({
       ctx.print(`reaped ${ctx.rel(lockPath)} (${oneLine(result.info.reason)}; was held by ${oneLine(describeHolder(result.info.holder))})`);
     else {
       const kept = result.trash !== undefined ? ` (it is kept at ${ctx.rel(result.trash)}; recorded as LOCK_LEFT_ASIDE)` : '';
-      ctx.print(`not reaped: ${ctx.rel(lockPath)}: ${result.why ?? 'a new holder took its place while it was being broken'}${kept}`);
+      ctx.print(`not reaped: ${ctx.rel(lockPath)}: ${result.why}${kept}`);
     }
     return result.reaped ? Exit.Ok : Exit.Problem;
   },

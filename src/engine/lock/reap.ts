@@ -55,7 +55,7 @@ export interface ReapResult {
   info: LockInfo;
   /** Where the reaped bytes went (a quarantine folder), or a restore leftover to look at. */
   trash?: string;
-  /** Why nothing was reaped, when nothing was (`info.reason` is the verdict it acted on). */
+  /** Why nothing was reaped: set whenever `reaped` is false (`info.reason` is the verdict it acted on). */
   why?: string;
 }
 
