@@ -127,9 +127,9 @@ export function confine(inner: FileSystem): FileSystem {
       mutating(p);
       return inner.rmdir(p);
     },
-    async readdir(p) {
+    async readdir(p, maxEntries) {
       mutating(p);
-      return inner.readdir(p);
+      return inner.readdir(p, maxEntries);
     },
     async utimes(p, atime, mtime) {
       mutating(p);

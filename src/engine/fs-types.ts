@@ -57,7 +57,8 @@ export interface FileSystem {
   truncate(path: string, length: number): Promise<void>;
   mkdir(path: string): Promise<void>;
   rmdir(path: string): Promise<void>;
-  readdir(path: string): Promise<fs.Dirent[]>;
+  /** At most `maxEntries` entries when given, read a buffer at a time (a folder of a million names costs no more). */
+  readdir(path: string, maxEntries?: number): Promise<fs.Dirent[]>;
   stat(path: string): Promise<fs.Stats>;
   lstat(path: string): Promise<fs.Stats>;
   realpath(path: string): Promise<string>;

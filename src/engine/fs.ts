@@ -119,7 +119,17 @@ export const nodeFileSystem: FileSystem = {
     await fsp.mkdir(path, { recursive: true });
   },
   rmdir: (path) => fsp.rmdir(path),
-  readdir: (path) => fsp.readdir(path, { withFileTypes: true }),
+  async readdir(path, maxEntries) {
+    if (maxEntries === undefined) return fsp.readdir(path, { withFileTypes: true });
+    const handle = await fsp.opendir(path, { bufferSize: Math.max(1, Math.min(maxEntries, 256)) });
+    const entries: fs.Dirent[] = [];
+    try {
+      for (let entry = await handle.read(); entry !== null && entries.length < maxEntries; entry = await handle.read()) entries.push(entry);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+    return entries;
+  },
   stat: (path) => fsp.stat(path),
   lstat: (path) => fsp.lstat(path),
   realpath: (path) => fsp.realpath(path),

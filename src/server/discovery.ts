@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs/promises';
 import picomatch from 'picomatch';
 import { isDependencyLockfile, storeRole } from '../engine';
+import { fsl } from '../engine/fs';
 import { SKIPPED_DIRS, VCS_DIRS, walk } from '../engine/walk';
 import type { FolderSettings } from './settings';
 
@@ -119,6 +120,28 @@ export class FolderClassifier {
       const role = this.classify(entry.path);
       if (role === undefined || (entry.dirent.isDirectory() && role !== 'lock')) continue;
       found.push({ path: entry.path, role });
+    }
+    return found;
+  }
+
+  /**
+   * The matches directly in one folder, not below (a folder whose mtime moved with no watcher
+   * event), at most `maxEntries` names read. A VCS folder's own lock files count, as in the
+   * scan. A folder that is gone or now leads out of the workspace gives nothing.
+   */
+  async scanFolder(dir: string, maxEntries: number): Promise<{ path: string; role: FileRole }[]> {
+    const rel = path.relative(this.root, dir);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) return [];
+    const entries = await fsl()
+      .readdir(dir, maxEntries)
+      .catch(() => []);
+    const found: { path: string; role: FileRole }[] = [];
+    for (const dirent of entries) {
+      if (!dirent.isFile() && !dirent.isDirectory() && !dirent.isSymbolicLink()) continue;
+      const full = path.join(dir, dirent.name);
+      const role = this.classify(full);
+      if (role === undefined || (dirent.isDirectory() && role !== 'lock')) continue;
+      found.push({ path: full, role });
     }
     return found;
   }

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isProcessAlive, vantageSummary, withinRoot, type KernelLockMemory, type VerifyReport } from '../engine';
+import { isProcessAlive, STORE_DIR_NAME, vantageSummary, withinRoot, type KernelLockMemory, type VerifyReport } from '../engine';
 import type { FolderState, LedgerItem, LockItem, WorkspaceState } from '../protocol';
 import { FolderClassifier, SCAN_LIMITS } from './discovery';
 import { summarizeLedger } from './ledger-item';
@@ -43,6 +43,16 @@ const PROGRESS_PUSH_MS = 1_000;
  * other side of a container or WSL mount brings no event at all.
  */
 const LEDGER_LOOKS_PER_PASS = 256;
+/**
+ * Folders that held a lock or a ledger this session, whose mtime is looked at per pass in
+ * rotation: a file created with no watcher event (a missed create, a write from the other side
+ * of a container mount) is found when its folder's mtime moves. At most MAX_LOOKED_FOLDERS are
+ * remembered per workspace folder; a folder first seen past that is left to the watcher.
+ */
+const FOLDER_LOOKS_PER_PASS = 64;
+const MAX_LOOKED_FOLDERS = 1_024;
+/** Entries of one changed folder looked at (one level, never below). */
+const FOLDER_LOOK_ENTRIES = 5_000;
 
 interface LockEntry {
   item: LockItem;
@@ -63,6 +73,9 @@ class FolderModel {
   /** Each ledger's size, mtime and inode when it was last read: a pass that finds them changed reads it again. */
   readonly ledgerLooks = new Map<string, string>();
   ledgerRotation = 0;
+  /** Folders that held a lock or ledger (see FOLDER_LOOKS_PER_PASS), with their mtime and inode at the last look ('' before it). */
+  readonly folderLooks = new Map<string, string>();
+  folderRotation = 0;
   truncated = false;
   limit: string | undefined;
   scanning = true;
@@ -75,6 +88,16 @@ class FolderModel {
     readonly settings: FolderSettings,
   ) {
     this.classifier = new FolderClassifier(root, settings);
+    // The store's own folders are looked at even before they exist: the first lock or ledger
+    // made there must not wait for a watcher event.
+    this.remember(path.join(root, STORE_DIR_NAME, 'locks', 'x'));
+    this.remember(path.join(root, STORE_DIR_NAME, 'ledgers', 'x'));
+  }
+
+  /** The folder of a lock or ledger joins the pass's folder looks. */
+  remember(filePath: string): void {
+    const dir = path.dirname(filePath);
+    if (!this.folderLooks.has(dir) && this.folderLooks.size < MAX_LOOKED_FOLDERS) this.folderLooks.set(dir, '');
   }
 
   /** Whether `p` may be added to `list` (a watcher event after the scan stopped counting must not grow it). */
@@ -228,6 +251,7 @@ export class WorkspaceModel {
       let structural = false;
       for (const folder of this.folders.values()) {
         await this.lookAtLedgers(folder);
+        structural = (await this.lookAtFolders(folder)) || structural;
         const due = this.dueLocks(folder, now);
         if (due.length === 0) continue;
         const before = new Map(due.map((p) => [p, folder.locks.get(p)]));
@@ -255,6 +279,35 @@ export class WorkspaceModel {
       const was = folder.ledgerLooks.get(p);
       if (was !== undefined && looks[i] !== was) this.fileChanged(p);
     });
+  }
+
+  /**
+   * Locks and ledgers created with no watcher event: the folders that held one are looked at
+   * (see FOLDER_LOOKS_PER_PASS), and one whose mtime or inode moved since the last look is
+   * read one level deep for names not yet known. True when something new was found.
+   */
+  private async lookAtFolders(folder: FolderModel): Promise<boolean> {
+    const dirs = [...folder.folderLooks.keys()];
+    const start = folder.folderRotation % dirs.length;
+    const batch = dirs.length <= FOLDER_LOOKS_PER_PASS ? dirs : [...dirs, ...dirs].slice(start, start + FOLDER_LOOKS_PER_PASS);
+    folder.folderRotation = start + batch.length;
+    const looks = await mapLimit(batch, 16, (d) => folderLook(d));
+    let found = false;
+    for (const [i, dir] of batch.entries()) {
+      const look = looks[i]!;
+      if (look === folder.folderLooks.get(dir)) continue;
+      folder.folderLooks.set(dir, look);
+      if (look === '' || this.folders.get(folder.uri) !== folder) continue;
+      const entries = await withinRoot(folder.root, () => folder.classifier.scanFolder(dir, FOLDER_LOOK_ENTRIES));
+      const locks = entries.filter((f) => f.role === 'lock' && !folder.locks.has(f.path)).map((f) => f.path);
+      const ledgers = entries.filter((f) => f.role === 'ledger' && !folder.ledgers.has(f.path)).map((f) => f.path);
+      const logs = entries.filter((f) => f.role === 'recovery-log' && !folder.recoveryLogs.has(f.path));
+      if (locks.length > 0) await this.updateLocks(folder, locks);
+      for (const p of ledgers) await this.updateLedger(folder, p);
+      for (const l of logs) await this.updateRecoveryLog(folder, l.path);
+      found ||= locks.length + ledgers.length + logs.length > 0;
+    }
+    return found;
   }
 
   private dueLocks(folder: FolderModel, now: number): string[] {
@@ -370,6 +423,7 @@ export class WorkspaceModel {
         }
         if (!folder.admits(folder.locks, lockPath, SCAN_LIMITS.locks, 'locks')) continue;
         folder.locks.set(lockPath, { item: judged.item, judgedAt: now, dueAt: now + judged.changesInMs });
+        folder.remember(lockPath);
         this.listener.lockJudged(lockPath, judged.item);
       }
     }
@@ -387,12 +441,23 @@ export class WorkspaceModel {
     }
     if (!folder.admits(folder.ledgers, ledgerPath, SCAN_LIMITS.ledgers, 'ledgers')) return;
     folder.ledgers.set(ledgerPath, item);
+    folder.remember(ledgerPath);
     this.listener.ledgerVerified(ledgerPath, report);
   }
 
   private async updateRecoveryLog(folder: FolderModel, logPath: string): Promise<void> {
     folder.recoveryLogs.add(logPath);
     this.listener.recoveryLogChanged();
+  }
+}
+
+/** A folder's mtime and inode in one string ('' when it is gone or no folder). */
+async function folderLook(dir: string): Promise<string> {
+  try {
+    const st = await fs.lstat(dir);
+    return st.isDirectory() ? `${st.mtimeMs}:${st.ino}` : '';
+  } catch {
+    return '';
   }
 }
 
