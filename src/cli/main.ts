@@ -127,8 +127,26 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ');
 }
 
+/**
+ * A reader that goes away (`ledgerlock status | head -3`) leaves the rest of the output unread:
+ * it is dropped, and the command finishes what it was doing and exits with its own code. An
+ * engine operation is never cut short because nobody reads its report, and `set -o pipefail`
+ * still sees the command's verdict. Any other failure to write is said on stderr once.
+ */
+function whenReaderLeaves(stream: NodeJS.WriteStream): void {
+  let said = false;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || said) return;
+    said = true;
+    process.exitCode = Exit.Problem;
+    if (stream !== process.stderr) process.stderr.write(`ledgerlock: cannot write to standard output: ${err.message}\n`);
+  });
+}
+
 /** The process entry (dist/cli.js, built from entry.ts, calls it). */
 export function main(): void {
+  whenReaderLeaves(process.stdout);
+  whenReaderLeaves(process.stderr);
   const io: CliIO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd() };
   runCli(process.argv.slice(2), io).then(
     (code) => {

@@ -1,9 +1,11 @@
 // What a person at a terminal meets: progress only on a terminal, colour that honours NO_COLOR
-// and --no-color, "did you mean", refused repeated flags, help with examples, completion.
+// and --no-color, "did you mean", refused repeated flags, help with examples, completion, a
+// reader that leaves early.
 // A pseudo-terminal comes from util-linux's script(1).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI, cli, tempDir } from './helpers.mjs';
@@ -154,4 +156,22 @@ test('after `--` everything belongs to the command lock runs, --json included', 
   const r = cli(['lock', 'x', '--', 'sh', '-c', 'echo "args: $*"', 'sh', '--json', '-n', '1', '-n', '2'], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'args: --json -n 1 -n 2\n');
+});
+
+test('a reader that leaves early (`status | head -1`) gets no stack trace: the command finishes with its own exit code', async (t) => {
+  const ws = tempDir(t, 'll-cli-epipe-');
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+  mkdirSync(join(ws, 'locks'));
+  for (let i = 0; i < 50; i++) writeFileSync(join(ws, 'locks', `job-${i}.lock`), JSON.stringify({ pid: dead, host: hostname() }));
+  const whole = cli(['status'], { cwd: ws });
+  assert.equal(whole.code, 1, whole.stderr);
+  for (const args of [['status'], ['status', '--json']]) {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ws, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the first write
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(stderr, '', `${args.join(' ')}: stderr ${stderr}`);
+    assert.equal(code, whole.code, args.join(' '));
+  }
 });
