@@ -103,9 +103,13 @@ class FolderModel {
   /** Whether `p` may be added to `list` (a watcher event after the scan stopped counting must not grow it). */
   admits(list: Map<string, unknown>, p: string, cap: number, what: string): boolean {
     if (list.has(p) || list.size < cap) return true;
+    this.stoppedCounting(cap, what);
+    return false;
+  }
+
+  stoppedCounting(cap: number, what: string): void {
     this.truncated = true;
     this.limit = `stopped counting at ${cap.toLocaleString('en-US')} ${what}, the most one folder lists`;
-    return false;
   }
 
   state(now: number): FolderState {
@@ -299,8 +303,22 @@ export class WorkspaceModel {
       folder.folderLooks.set(dir, look);
       if (look === '' || this.folders.get(folder.uri) !== folder) continue;
       const entries = await withinRoot(folder.root, () => folder.classifier.scanFolder(dir, FOLDER_LOOK_ENTRIES));
-      const locks = entries.filter((f) => f.role === 'lock' && !folder.locks.has(f.path)).map((f) => f.path);
-      const ledgers = entries.filter((f) => f.role === 'ledger' && !folder.ledgers.has(f.path)).map((f) => f.path);
+      // Only as many as the folder's lists have room for: a lock past the budget would be judged
+      // (a look at /proc per batch) only to be dropped, pass after pass.
+      const locks = withinBudget(
+        folder,
+        folder.locks,
+        SCAN_LIMITS.locks,
+        'locks',
+        entries.filter((f) => f.role === 'lock' && !folder.locks.has(f.path)),
+      );
+      const ledgers = withinBudget(
+        folder,
+        folder.ledgers,
+        SCAN_LIMITS.ledgers,
+        'ledgers',
+        entries.filter((f) => f.role === 'ledger' && !folder.ledgers.has(f.path)),
+      );
       const logs = entries.filter((f) => f.role === 'recovery-log' && !folder.recoveryLogs.has(f.path));
       if (locks.length > 0) await this.updateLocks(folder, locks);
       for (const p of ledgers) await this.updateLedger(folder, p);
@@ -449,6 +467,13 @@ export class WorkspaceModel {
     folder.recoveryLogs.add(logPath);
     this.listener.recoveryLogChanged();
   }
+}
+
+/** The paths of `found` that `list` has room for; past its budget the folder says where it stopped counting. */
+function withinBudget(folder: FolderModel, list: Map<string, unknown>, cap: number, what: string, found: readonly { path: string }[]): string[] {
+  const room = Math.max(0, cap - list.size);
+  if (found.length > room) folder.stoppedCounting(cap, what);
+  return found.slice(0, room).map((f) => f.path);
 }
 
 /** A folder's mtime and inode in one string ('' when it is gone or no folder). */
