@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isProcessAlive, STORE_DIR_NAME, vantageSummary, withinRoot, type KernelLockMemory, type VerifyReport } from '../engine';
 import type { FolderState, LedgerItem, LockItem, WorkspaceState } from '../protocol';
-import { FolderClassifier, SCAN_LIMITS } from './discovery';
+import { FolderClassifier, SCAN_LIMITS, type FileRole } from './discovery';
 import { summarizeLedger } from './ledger-item';
 import { KeyedDebouncer, mapLimit } from './concurrency';
 import { summarizeLocks } from './lock-item';
@@ -51,6 +51,8 @@ const LEDGER_LOOKS_PER_PASS = 256;
  */
 const FOLDER_LOOKS_PER_PASS = 64;
 const MAX_LOOKED_FOLDERS = 1_024;
+/** How far a folder's mtime may lag the clock that set knownSince (a coarse file-system clock, a file written from another machine's clock). */
+const MTIME_SLACK_MS = 2_000;
 /** Entries of one changed folder looked at (one level, never below). */
 const FOLDER_LOOK_ENTRIES = 5_000;
 
@@ -73,9 +75,15 @@ class FolderModel {
   /** Each ledger's size, mtime and inode when it was last read: a pass that finds them changed reads it again. */
   readonly ledgerLooks = new Map<string, string>();
   ledgerRotation = 0;
-  /** Folders that held a lock or ledger (see FOLDER_LOOKS_PER_PASS), with their mtime and inode at the last look ('' before it). */
-  readonly folderLooks = new Map<string, string>();
+  /**
+   * Folders that held a lock or ledger (see FOLDER_LOOKS_PER_PASS): their mtime and inode at the
+   * last look (undefined before the first), and since when their names are known. A folder the
+   * first scan listed is known from the scan's start: a first look that finds it unchanged since
+   * then reads nothing, so a big workspace's folders are not all read again after its scan.
+   */
+  readonly folderLooks = new Map<string, { look?: string; knownSince: number }>();
   folderRotation = 0;
+  readonly scanStartedAt = Date.now();
   truncated = false;
   limit: string | undefined;
   scanning = true;
@@ -97,7 +105,10 @@ class FolderModel {
   /** The folder of a lock or ledger joins the pass's folder looks. */
   remember(filePath: string): void {
     const dir = path.dirname(filePath);
-    if (!this.folderLooks.has(dir) && this.folderLooks.size < MAX_LOOKED_FOLDERS) this.folderLooks.set(dir, '');
+    if (this.folderLooks.has(dir) || this.folderLooks.size >= MAX_LOOKED_FOLDERS) return;
+    // During the first scan a folder is one its walk lists whole (or has listed); after it, a
+    // folder met through one file's event has never been listed.
+    this.folderLooks.set(dir, { knownSince: this.scanning ? this.scanStartedAt : 0 });
   }
 
   /** Whether `p` may be added to `list` (a watcher event after the scan stopped counting must not grow it). */
@@ -291,6 +302,8 @@ export class WorkspaceModel {
    * read one level deep for names not yet known. True when something new was found.
    */
   private async lookAtFolders(folder: FolderModel): Promise<boolean> {
+    // The first scan is still judging what it found: a look now would judge its locks twice.
+    if (folder.scanning) return false;
     const dirs = [...folder.folderLooks.keys()];
     const start = folder.folderRotation % dirs.length;
     const batch = dirs.length <= FOLDER_LOOKS_PER_PASS ? dirs : [...dirs, ...dirs].slice(start, start + FOLDER_LOOKS_PER_PASS);
@@ -298,27 +311,19 @@ export class WorkspaceModel {
     const looks = await mapLimit(batch, 16, (d) => folderLook(d));
     let found = false;
     for (const [i, dir] of batch.entries()) {
-      const look = looks[i]!;
-      if (look === folder.folderLooks.get(dir)) continue;
-      folder.folderLooks.set(dir, look);
-      if (look === '' || this.folders.get(folder.uri) !== folder) continue;
+      const { key, mtimeMs } = looks[i]!;
+      const known = folder.folderLooks.get(dir);
+      if (!known || key === known.look) continue;
+      const first = known.look === undefined;
+      known.look = key;
+      if (key === '' || this.folders.get(folder.uri) !== folder) continue;
+      if (first && mtimeMs < known.knownSince - MTIME_SLACK_MS) continue;
       const entries = await withinRoot(folder.root, () => folder.classifier.scanFolder(dir, FOLDER_LOOK_ENTRIES));
       // Only as many as the folder's lists have room for: a lock past the budget would be judged
       // (a look at /proc per batch) only to be dropped, pass after pass.
-      const locks = withinBudget(
-        folder,
-        folder.locks,
-        SCAN_LIMITS.locks,
-        'locks',
-        entries.filter((f) => f.role === 'lock' && !folder.locks.has(f.path)),
-      );
-      const ledgers = withinBudget(
-        folder,
-        folder.ledgers,
-        SCAN_LIMITS.ledgers,
-        'ledgers',
-        entries.filter((f) => f.role === 'ledger' && !folder.ledgers.has(f.path)),
-      );
+      const fresh = (role: FileRole, list: Map<string, unknown>) => entries.filter((f) => f.role === role && !list.has(f.path));
+      const locks = withinBudget(folder, folder.locks, SCAN_LIMITS.locks, 'locks', fresh('lock', folder.locks));
+      const ledgers = withinBudget(folder, folder.ledgers, SCAN_LIMITS.ledgers, 'ledgers', fresh('ledger', folder.ledgers));
       const logs = entries.filter((f) => f.role === 'recovery-log' && !folder.recoveryLogs.has(f.path));
       if (locks.length > 0) await this.updateLocks(folder, locks);
       for (const p of ledgers) await this.updateLedger(folder, p);
@@ -476,13 +481,13 @@ function withinBudget(folder: FolderModel, list: Map<string, unknown>, cap: numb
   return found.slice(0, room).map((f) => f.path);
 }
 
-/** A folder's mtime and inode in one string ('' when it is gone or no folder). */
-async function folderLook(dir: string): Promise<string> {
+/** A folder's mtime and inode in one string (key '' when it is gone or no folder). */
+async function folderLook(dir: string): Promise<{ key: string; mtimeMs: number }> {
   try {
     const st = await fs.lstat(dir);
-    return st.isDirectory() ? `${st.mtimeMs}:${st.ino}` : '';
+    return st.isDirectory() ? { key: `${st.mtimeMs}:${st.ino}`, mtimeMs: st.mtimeMs } : { key: '', mtimeMs: 0 };
   } catch {
-    return '';
+    return { key: '', mtimeMs: 0 };
   }
 }
 

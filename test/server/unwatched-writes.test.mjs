@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startServer } from '../fixtures/lsp-client.mjs';
 import { tempDir } from '../fixtures/lock-helpers.mjs';
 
@@ -78,4 +79,23 @@ test('server: a lock in a looked-at folder moved out of the workspace and linked
   const names = (await server.waitForState(() => true)).folders[0].locks.map((l) => path.basename(l.path));
   assert.ok(!names.includes('elsewhere.lock'), `a lock outside the workspace was listed: ${names}`);
   assert.ok(folderOf(state).locks.some((l) => l.path === deploy));
+});
+
+test('server: a folder first met through one lock event is read by the pass, finding the lock beside it that brought no event', async (t) => {
+  const ws = tempDir(t, 'll-unwatched-beside-');
+  const server = await startServer(t, { folders: [ws], trusted: true });
+  await server.waitForState((s) => folderOf(s)?.scanning !== true);
+  const holder = JSON.stringify({ pid: process.pid, host: hostname() });
+  const dir = path.join(ws, 'jobs');
+  fs.mkdirSync(dir);
+  const silent = path.join(dir, 'early.lock');
+  const reported = path.join(dir, 'late.lock');
+  fs.writeFileSync(silent, holder);
+  fs.writeFileSync(reported, holder);
+  // Old enough that no rule about recent changes could explain finding it.
+  const past = new Date(Date.now() - 60_000);
+  fs.utimesSync(dir, past, past);
+  server.notify('workspace/didChangeWatchedFiles', { changes: [{ uri: pathToFileURL(reported).href, type: 1 }] });
+  const state = await server.waitForState((s) => folderOf(s)?.locks.length === 2, 15_000);
+  assert.deepEqual(folderOf(state).locks.map((l) => path.basename(l.path)).sort(), ['early.lock', 'late.lock']);
 });
