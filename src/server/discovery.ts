@@ -4,6 +4,7 @@
  * rules, so an update never needs a rescan. Dependency trees are skipped, and VCS folders
  * are only looked at for their lock files (git's `index.lock`).
  */
+import type { Dirent } from 'node:fs';
 import * as path from 'node:path';
 import * as fs from 'node:fs/promises';
 import picomatch from 'picomatch';
@@ -72,13 +73,8 @@ export class FolderClassifier {
     for await (const entry of walk(this.root, { maxEntries: limits.entries })) {
       seen++;
       if (entry.dirent.isDirectory() && VCS_DIRS.has(entry.dirent.name)) vcsDirs.push(entry.path);
-      // Files, directories made by mkdir-style lockers (`x.lock/`), and symlinks, which are
-      // listed (a link leaving the workspace is shown as such) but never followed.
-      const link = entry.dirent.isSymbolicLink();
-      if (!entry.dirent.isFile() && !entry.dirent.isDirectory() && !link) continue;
-      const role = this.classify(entry.path);
+      const role = this.roleOfEntry(entry.path, entry.dirent);
       if (role === undefined) continue;
-      if (entry.dirent.isDirectory() && role !== 'lock') continue;
       if (!this.push(result, role, entry.path, limits)) break;
     }
     if (seen >= limits.entries && !result.truncated) {
@@ -115,11 +111,8 @@ export class FolderClassifier {
     if (rel[0] === '..' || path.isAbsolute(dir) === false || rel.some((p) => SKIPPED_DIRS.has(p) || VCS_DIRS.has(p))) return [];
     const found: { path: string; role: FileRole }[] = [];
     for await (const entry of walk(dir, { maxEntries })) {
-      const link = entry.dirent.isSymbolicLink();
-      if (!entry.dirent.isFile() && !entry.dirent.isDirectory() && !link) continue;
-      const role = this.classify(entry.path);
-      if (role === undefined || (entry.dirent.isDirectory() && role !== 'lock')) continue;
-      found.push({ path: entry.path, role });
+      const role = this.roleOfEntry(entry.path, entry.dirent);
+      if (role !== undefined) found.push({ path: entry.path, role });
     }
     return found;
   }
@@ -137,13 +130,22 @@ export class FolderClassifier {
       .catch(() => []);
     const found: { path: string; role: FileRole }[] = [];
     for (const dirent of entries) {
-      if (!dirent.isFile() && !dirent.isDirectory() && !dirent.isSymbolicLink()) continue;
       const full = path.join(dir, dirent.name);
-      const role = this.classify(full);
-      if (role === undefined || (dirent.isDirectory() && role !== 'lock')) continue;
-      found.push({ path: full, role });
+      const role = this.roleOfEntry(full, dirent);
+      if (role !== undefined) found.push({ path: full, role });
     }
     return found;
+  }
+
+  /**
+   * The role of an entry a walk or a listing met: files, folders made by mkdir-style lockers
+   * (`x.lock/`, never a folder as ledger), and symlinks, which are listed (a link leaving the
+   * workspace is shown as such) but never followed.
+   */
+  private roleOfEntry(full: string, dirent: Dirent): FileRole | undefined {
+    if (!dirent.isFile() && !dirent.isDirectory() && !dirent.isSymbolicLink()) return undefined;
+    const role = this.classify(full);
+    return role === undefined || (dirent.isDirectory() && role !== 'lock') ? undefined : role;
   }
 
   /** Adds a match; false (and the scan's limit set) once a budget is reached. */

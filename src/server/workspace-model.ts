@@ -6,7 +6,7 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isProcessAlive, STORE_DIR_NAME, vantageSummary, withinRoot, type KernelLockMemory, type VerifyReport } from '../engine';
+import { isProcessAlive, storePaths, vantageSummary, withinRoot, type KernelLockMemory, type VerifyReport } from '../engine';
 import type { FolderState, LedgerItem, LockItem, WorkspaceState } from '../protocol';
 import { FolderClassifier, SCAN_LIMITS, type FileRole } from './discovery';
 import { summarizeLedger } from './ledger-item';
@@ -98,13 +98,17 @@ class FolderModel {
     this.classifier = new FolderClassifier(root, settings);
     // The store's own folders are looked at even before they exist: the first lock or ledger
     // made there must not wait for a watcher event.
-    this.remember(path.join(root, STORE_DIR_NAME, 'locks', 'x'));
-    this.remember(path.join(root, STORE_DIR_NAME, 'ledgers', 'x'));
+    const store = storePaths(root);
+    this.rememberFolder(store.locks);
+    this.rememberFolder(store.ledgers);
   }
 
   /** The folder of a lock or ledger joins the pass's folder looks. */
   remember(filePath: string): void {
-    const dir = path.dirname(filePath);
+    this.rememberFolder(path.dirname(filePath));
+  }
+
+  private rememberFolder(dir: string): void {
     if (this.folderLooks.has(dir) || this.folderLooks.size >= MAX_LOOKED_FOLDERS) return;
     // During the first scan a folder is one its walk lists whole (or has listed); after it, a
     // folder met through one file's event has never been listed.
@@ -237,14 +241,7 @@ export class WorkspaceModel {
       if (!st.isDirectory()) return;
       if (again) setTimeout(() => this.debouncer.schedule(key, () => look(false)), FOLDER_LOOK_AGAIN_MS).unref();
       const found = await withinRoot(folder.root, () => folder.classifier.scanUnder(dir));
-      const locks = found.filter((f) => f.role === 'lock' && !folder.locks.has(f.path)).map((f) => f.path);
-      const ledgers = found.filter((f) => f.role === 'ledger' && !folder.ledgers.has(f.path)).map((f) => f.path);
-      const logs = found.filter((f) => f.role === 'recovery-log' && !folder.recoveryLogs.has(f.path));
-      if (locks.length + ledgers.length + logs.length === 0) return;
-      if (locks.length > 0) await this.updateLocks(folder, locks);
-      for (const p of ledgers) await this.updateLedger(folder, p);
-      for (const l of logs) await this.updateRecoveryLog(folder, l.path);
-      this.listener.stateChanged(true);
+      if (await this.takeFound(folder, found)) this.listener.stateChanged(true);
     };
     this.debouncer.schedule(key, () => look(true));
   }
@@ -319,18 +316,27 @@ export class WorkspaceModel {
       if (key === '' || this.folders.get(folder.uri) !== folder) continue;
       if (first && mtimeMs < known.knownSince - MTIME_SLACK_MS) continue;
       const entries = await withinRoot(folder.root, () => folder.classifier.scanFolder(dir, FOLDER_LOOK_ENTRIES));
-      // Only as many as the folder's lists have room for: a lock past the budget would be judged
-      // (a look at /proc per batch) only to be dropped, pass after pass.
-      const fresh = (role: FileRole, list: Map<string, unknown>) => entries.filter((f) => f.role === role && !list.has(f.path));
-      const locks = withinBudget(folder, folder.locks, SCAN_LIMITS.locks, 'locks', fresh('lock', folder.locks));
-      const ledgers = withinBudget(folder, folder.ledgers, SCAN_LIMITS.ledgers, 'ledgers', fresh('ledger', folder.ledgers));
-      const logs = entries.filter((f) => f.role === 'recovery-log' && !folder.recoveryLogs.has(f.path));
-      if (locks.length > 0) await this.updateLocks(folder, locks);
-      for (const p of ledgers) await this.updateLedger(folder, p);
-      for (const l of logs) await this.updateRecoveryLog(folder, l.path);
-      found ||= locks.length + ledgers.length + logs.length > 0;
+      found = (await this.takeFound(folder, entries)) || found;
     }
     return found;
+  }
+
+  /**
+   * What a look into a folder found and nothing knew yet is judged and listed, as far as the
+   * folder's budgets have room: a lock past its budget would be judged (a look at /proc per
+   * batch) only to be dropped, look after look. True when the folder's state changed.
+   */
+  private async takeFound(folder: FolderModel, found: readonly { path: string; role: FileRole }[]): Promise<boolean> {
+    const fresh = (role: FileRole, known: { has(p: string): boolean }) => found.filter((f) => f.role === role && !known.has(f.path));
+    const newLocks = fresh('lock', folder.locks);
+    const newLedgers = fresh('ledger', folder.ledgers);
+    const logs = fresh('recovery-log', folder.recoveryLogs);
+    const locks = withinBudget(folder, folder.locks, SCAN_LIMITS.locks, 'locks', newLocks);
+    const ledgers = withinBudget(folder, folder.ledgers, SCAN_LIMITS.ledgers, 'ledgers', newLedgers);
+    if (locks.length > 0) await this.updateLocks(folder, locks);
+    for (const p of ledgers) await this.updateLedger(folder, p);
+    for (const l of logs) await this.updateRecoveryLog(folder, l.path);
+    return newLocks.length + newLedgers.length + logs.length > 0;
   }
 
   private dueLocks(folder: FolderModel, now: number): string[] {
